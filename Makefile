@@ -1,0 +1,32 @@
+# Every target creates or reuses the virtual environment .venv itself.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install test test-slow demo bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -m "not slow"
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -m slow
+
+demo: $(STAMP)
+	$(VENV)/bin/mirage devices
+	$(VENV)/bin/mirage sweep ring_allpass --wl-start 1.54 --wl-stop 1.56 --points 2001 --csv out/ring_allpass.csv --plot out/ring_allpass.png
+	$(VENV)/bin/mirage sweep mzi --set delta_length_um=20 --csv out/mzi.csv --plot out/mzi.png
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_models.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

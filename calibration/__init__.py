@@ -1,0 +1,1 @@
+"""Variation, Monte Carlo, calibration and yield. Filled by later issues."""

@@ -1,0 +1,1 @@
+"""Circuits composed from photonic devices (MMU, MDPU, receiver, tile). Filled by later issues."""

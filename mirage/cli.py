@@ -1,0 +1,90 @@
+"""`mirage`: command-line entry point. Bad input: one line on stderr, exit status 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from mirage import __version__
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line, without the usage block."""
+
+    def error(self, message: str):  # noqa: D401
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def _cmd_devices(args) -> None:
+    import photonics
+
+    devs = photonics.devices()
+    if args.json:
+        print(json.dumps({n: {"kind": d.kind, "summary": d.summary, "parameters": d.params.describe()} for n, d in devs.items()}, indent=2))
+        return
+    for name, d in devs.items():
+        print(f"{name} [{d.kind}]: {d.summary}")
+        for p in d.params.describe():
+            print(f"    {p['name']:<22} {p['default']!s:>10} {p['unit']:<6} {p['range']:<22} {p['doc']}")
+
+
+def _cmd_sweep(args) -> None:
+    from mirage import sweep
+
+    settings = sweep.parse_settings(args.set)
+    wl = sweep.wavelengths_um(args.wl_start, args.wl_stop, args.points)
+    result = sweep.run_sweep(args.device, settings, wl)
+    if args.csv:
+        sweep.write_csv(result, args.csv)
+    if args.plot:
+        sweep.write_plot(result, args.plot)
+    if args.json:
+        print(json.dumps(sweep.to_json(result)))
+        return
+    print("\n".join(sweep.summary_lines(result)))
+    for label, path in (("csv", args.csv), ("plot", args.plot)):
+        if path:
+            print(f"  wrote {label}: {path}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="mirage", description="Simulator of the Mirage RNS photonic DNN accelerator.")
+    parser.add_argument("--version", action="version", version=f"mirage {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("devices", help="list every device model with its parameters, defaults and units")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=_cmd_devices)
+
+    p = sub.add_parser("sweep", help="transmission of every port pair of a device over wavelength")
+    p.add_argument("device", help="device name (see `mirage devices`)")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a parameter")
+    p.add_argument("--wl-start", type=float, default=1.5, metavar="UM", help="first wavelength (um)")
+    p.add_argument("--wl-stop", type=float, default=1.6, metavar="UM", help="last wavelength (um)")
+    p.add_argument("--points", type=int, default=501, metavar="N", help="number of wavelengths")
+    p.add_argument("--csv", metavar="FILE", help="write dB and phase of every port pair as CSV")
+    p.add_argument("--plot", metavar="FILE.png", help="write a plot of dB and phase")
+    p.add_argument("--json", action="store_true", help="print one JSON object with the arrays")
+    p.set_defaults(run=_cmd_sweep)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.run(args)
+    except BrokenPipeError:  # output piped into e.g. `head`, which closed early
+        sys.stdout = None
+        return 0
+    except (ValueError, OSError) as exc:
+        print(f"mirage: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

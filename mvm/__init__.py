@@ -1,0 +1,1 @@
+"""Numbers: RNS, BFP, the tile as a matrix engine, the GEMM driver. Filled by later issues."""

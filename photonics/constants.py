@@ -1,0 +1,34 @@
+"""Physical constants and the project's default numbers (DESIGN.md section 2).
+
+Silicon waveguide defaults describe a 500 nm x 220 nm-class strip/rib guide at
+1.55 um: neff 2.4 and ng 4.0 give a ring resonance shift of
+lambda*(dn/dT)/ng = 70 pm/K, inside the 70-80 pm/K measured for silicon rings.
+"""
+
+Q_E_C = 1.602176634e-19  # elementary charge
+C_UM_PER_S = 299792458.0e6  # speed of light in um/s
+REFERENCE_TEMPERATURE_K = 300.0  # neff and ng are given at this temperature
+
+WL_UM = 1.55  # C band design wavelength
+CLOCK_GHZ = 10.0  # Mirage clock
+
+SI_NEFF = 2.4
+SI_NG = 4.0
+SI_LOSS_DB_CM = 2.0  # silicon strip waveguide propagation loss
+SI_DN_DT_PER_K = 1.8e-4  # silicon thermo-optic coefficient
+
+EO_VPIL_V_CM = 2.0  # thin-film lithium niobate class Pockels modulator
+EO_NEFF = 1.85  # thin-film LN ridge, TE mode, 1.55 um
+EO_NG = 2.3
+EO_DN_DT_PER_K = 3.5e-5  # LN extraordinary index, near room temperature
+PHASE_SHIFTER_LOSS_DB = 0.91  # one segmented phase shifter (reported for Mirage)
+
+HEATER_P_PI_MW = 20.0  # silicon thermo-optic class
+
+RING_LOSS_DB = 0.2  # reported for Mirage
+EDGE_COUPLER_LOSS_DB = 0.2  # reported for Mirage
+
+PD_RESPONSIVITY_A_PER_W = 1.1  # reported for Mirage
+TIA_NOISE_UA_RMS = 1.128  # estimate for Mirage's TIA at 10 GHz
+
+LASER_WALL_PLUG_EFFICIENCY = 0.2  # reported for Mirage
