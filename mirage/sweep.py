@@ -20,6 +20,11 @@ class Sweep:
     phase_rad: dict[str, np.ndarray]
 
 
+def one_direction(pairs) -> list[str]:
+    """Port pairs with each reciprocal pair listed once ("o1->o2", not also "o2->o1")."""
+    return [p for p in pairs if p.split("->")[0] <= p.split("->")[1]]
+
+
 def parse_settings(pairs: list[str]) -> dict[str, float]:
     """``["kappa=0.3", ...]`` -> ``{"kappa": 0.3}``; refuses malformed pairs."""
     settings = {}
@@ -90,9 +95,7 @@ def write_plot(sweep: Sweep, path: str) -> None:
 
     out = _prepare(path)
     fig, (ax_db, ax_ph) = plt.subplots(2, 1, sharex=True, figsize=(7, 6))
-    # Reciprocal models list each pair twice; plot one direction.
-    shown = [p for p in sweep.db if p.split("->")[0] <= p.split("->")[1]]
-    for pair in shown:
+    for pair in one_direction(sweep.db):
         ax_db.plot(sweep.wl_um, sweep.db[pair], label=pair)
         ax_ph.plot(sweep.wl_um, sweep.phase_rad[pair], label=pair)
     ax_db.set_ylabel("transmission (dB)")
@@ -111,9 +114,7 @@ def write_plot(sweep: Sweep, path: str) -> None:
 def summary_lines(sweep: Sweep) -> list[str]:
     mid = len(sweep.wl_um) // 2
     lines = [f"{sweep.device}: {len(sweep.wl_um)} points, {sweep.wl_um[0]:g}-{sweep.wl_um[-1]:g} um"]
-    lines.append(f"  at {sweep.wl_um[mid]:.6g} um:   pair      dB      phase(rad)   min dB over sweep")
-    for pair in sweep.db:
-        lines.append(
-            f"  {pair:>22} {sweep.db[pair][mid]:9.3f} {sweep.phase_rad[pair][mid]:10.4f} {sweep.db[pair].min():12.3f}"
-        )
+    lines.append(f"  {'pair':<8} {'dB at ' + format(sweep.wl_um[mid], '.6g') + ' um':>16} {'phase (rad)':>12} {'min dB':>9}")
+    for pair in one_direction(sweep.db):
+        lines.append(f"  {pair:<8} {sweep.db[pair][mid]:16.3f} {sweep.phase_rad[pair][mid]:12.4f} {sweep.db[pair].min():9.3f}")
     return lines
