@@ -1,0 +1,82 @@
+"""Link budget: the laser power an MDPU needs for a target residue error rate.
+
+The error rate of a random workload is the mean, over random dot products, of
+the analytic rate erfc(pi/(m*sigma*sqrt(2))) (see :mod:`circuits.readout`); it
+falls monotonically with laser power until the ADC's quantisation (which scales
+with the signal under auto-ranging) sets a floor. The power is found by
+bisection in log(power).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from circuits.compiled import CompiledMdpu
+from circuits.readout import Readout, phase_sigma_rad, predicted_error_rate
+from photonics.laser import electrical_power_mw
+
+POWER_RANGE_MW = (1e-6, 1e6)
+WORKLOAD_SIZE = 2048
+
+
+@dataclass(frozen=True)
+class LinkBudget:
+    modulus: int
+    h: int
+    target_error_rate: float
+    laser_power_mw: float
+    laser_electrical_power_mw: float
+    signal_arm_loss_db: float  # mean over the workload, laser to hybrid input
+    phase_sigma_rad: float  # mean rms phase error at that power
+
+    def as_dict(self) -> dict:
+        return {k: (float(v) if isinstance(v, (float, np.floating)) else v) for k, v in self.__dict__.items()}
+
+
+def workload_residues(compiled: CompiledMdpu, seed: int = 0, size: int = WORKLOAD_SIZE):
+    """A fixed random workload of dot products: residue arrays x, w of shape (size, h)."""
+    rng = np.random.default_rng(seed)
+    shape = (size, compiled.design.h)
+    m = compiled.design.modulus
+    return rng.integers(0, m, shape), rng.integers(0, m, shape)
+
+
+def mean_predicted_error_rate(compiled: CompiledMdpu, readout: Readout, fields: np.ndarray) -> float:
+    return float(np.mean(predicted_error_rate(compiled.design.modulus, phase_sigma_rad(compiled, fields, readout))))
+
+
+def link_budget(compiled: CompiledMdpu, readout: Readout, target_error_rate: float) -> LinkBudget:
+    """The least laser power whose predicted residue error rate is at most the target."""
+    if not 0 < target_error_rate < 1:
+        raise ValueError(f"target_error_rate must lie in (0, 1) (got {target_error_rate})")
+    x, w = workload_residues(compiled)
+    fields = compiled.detector_fields(x, w)
+
+    def rate(power_mw: float) -> float:
+        return mean_predicted_error_rate(compiled, readout.with_laser_power(power_mw), fields)
+
+    low, high = np.log10(POWER_RANGE_MW[0]), np.log10(POWER_RANGE_MW[1])
+    floor = rate(10**high)
+    if floor > target_error_rate:
+        raise ValueError(
+            f"target_error_rate {target_error_rate:g} is unreachable: at {10**high:g} mW the ADC's "
+            f"quantisation alone gives {floor:.3g}; use more ADC bits or a smaller modulus"
+        )
+    for _ in range(60):
+        mid = 0.5 * (low + high)
+        low, high = (mid, high) if rate(10**mid) > target_error_rate else (low, mid)
+    power = 10**high
+    at_power = readout.with_laser_power(power)
+    arm_power = np.abs(compiled.src_to_arm) ** 2 * np.mean(np.abs(compiled.arm_transmission(x, w)) ** 2)
+    return LinkBudget(
+        modulus=compiled.design.modulus,
+        h=compiled.design.h,
+        target_error_rate=target_error_rate,
+        laser_power_mw=power,
+        laser_electrical_power_mw=electrical_power_mw(at_power.laser),
+        signal_arm_loss_db=float(-10 * np.log10(arm_power)),
+        phase_sigma_rad=float(np.mean(phase_sigma_rad(compiled, fields, at_power))),
+    )
+

@@ -1,0 +1,163 @@
+"""Modular dot-product unit (MDPU): h MMUs on a signal arm, an LO arm, a 90-degree hybrid.
+
+```
+              ┌─[mmu0]─[mmu1]─ ... ─[mmu h-1]─[sig_split]─┬──────────── hyb_i (mmi2x2) ─ i_p, i_n
+   in ─[src]──┤                                           └──────────── hyb_q (mmi2x2) ─ q_p, q_n
+              └─[lo_bias heater]─[lo_split]─┬─[lo_i heater, +90 deg]─── hyb_i
+                                            └─[lo_q heater, 0 deg]───── hyb_q
+```
+With S the signal field and L the LO field at the hybrid, the balanced pairs give
+I = P(i_p) - P(i_n) proportional to Re(S L*) and Q = P(q_p) - P(q_n) proportional
+to Im(S L*), so atan2(Q, I) is the signal arm's phase 2*pi*(sum x_j w_j mod m)/m
+plus a static offset that the LO bias heater trims to zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from functools import cached_property, lru_cache
+
+import numpy as np
+
+from circuits.mmu import MmuDesign
+from photonics.heater import Heater
+
+DETECTORS = ("i_p", "i_n", "q_p", "q_n")
+
+
+@dataclass(frozen=True)
+class MdpuDesign:
+    """One MDPU: its MMU design, the chunk length h, the LO arm and the hybrid."""
+
+    mmu: MmuDesign = field(default_factory=MmuDesign)
+    h: int = 16
+    lo_fraction: float = 0.5  # share of the laser power sent to the LO arm
+    lo_heater: Heater = field(default_factory=Heater)
+    lo_bias_power_mw: float | None = None  # None: trimmed so that a zero input reads phase 0
+    wl_um: float = 1.55
+
+    def __post_init__(self):
+        if isinstance(self.h, bool) or not isinstance(self.h, (int, np.integer)) or self.h < 1:
+            raise ValueError(f"h must be an integer >= 1 (got {self.h!r})")
+        if not 0 < self.lo_fraction < 1:
+            raise ValueError(f"lo_fraction must be between 0 and 1 (got {self.lo_fraction})")
+        if self.lo_bias_power_mw is not None and not 0 <= self.lo_bias_power_mw:
+            raise ValueError(f"lo_bias_power_mw must be >= 0 mW (got {self.lo_bias_power_mw})")
+
+    @property
+    def modulus(self) -> int:
+        return self.mmu.modulus
+
+    def check_residues(self, x, w) -> tuple[np.ndarray, np.ndarray]:
+        """x and w as int64 arrays of shape (..., h) with entries in [0, m); refuses anything else."""
+        m = self.modulus
+        out = []
+        for name, v in (("x", x), ("w", w)):
+            a = np.asarray(v)
+            if a.dtype.kind not in "iu" and not (a.dtype.kind == "f" and np.all(a == np.round(a))):
+                raise ValueError(f"{name} must hold integer residues")
+            a = a.astype(np.int64)
+            if a.shape[-1:] != (self.h,):
+                raise ValueError(f"{name} must have a last axis of length h = {self.h} (got shape {a.shape})")
+            if a.size and (a.min() < 0 or a.max() >= m):
+                raise ValueError(f"{name} residues must lie in [0, {m}) (got {a.min()}..{a.max()})")
+            out.append(a)
+        return out[0], out[1]
+
+
+def _front_end(lo_fraction: float, lo_heater: Heater, lo_bias_power_mw: float) -> tuple[dict, dict]:
+    """Instances and connections of everything but the MMUs."""
+    lo = lo_heater.settings()
+    quarter_wave_mw = lo_heater.p_pi_mw / 2  # pi/2 at wl0
+    instances = {
+        "src": {"component": "splitter", "settings": {"split_ratio": 1 - lo_fraction}},
+        "sig_split": {"component": "splitter", "settings": {"split_ratio": 0.5}},
+        "lo_bias": {"component": "heater", "settings": {**lo, "power_mw": lo_bias_power_mw}},
+        "lo_split": {"component": "splitter", "settings": {"split_ratio": 0.5}},
+        "lo_i": {"component": "heater", "settings": {**lo, "power_mw": quarter_wave_mw}},
+        "lo_q": {"component": "heater", "settings": {**lo, "power_mw": 0.0}},
+        "hyb_i": {"component": "mmi2x2", "settings": {"kappa": 0.5}},
+        "hyb_q": {"component": "mmi2x2", "settings": {"kappa": 0.5}},
+    }
+    connections = {
+        "sig_split,o2": "hyb_i,o1",
+        "sig_split,o3": "hyb_q,o1",
+        "src,o3": "lo_bias,o1",
+        "lo_bias,o2": "lo_split,o1",
+        "lo_split,o2": "lo_i,o1",
+        "lo_i,o2": "hyb_i,o2",
+        "lo_split,o3": "lo_q,o1",
+        "lo_q,o2": "hyb_q,o2",
+    }
+    return instances, connections
+
+
+_DETECTOR_PORTS = {"i_p": "hyb_i,o3", "i_n": "hyb_i,o4", "q_p": "hyb_q,o4", "q_n": "hyb_q,o3"}
+
+
+def front_end_netlist(lo_fraction: float, lo_heater: Heater, lo_bias_power_mw: float = 0.0) -> dict:
+    """The MDPU with its signal arm cut out: ports in, arm_out (to mmu0), arm_in (from the last MMU)."""
+    instances, connections = _front_end(lo_fraction, lo_heater, lo_bias_power_mw)
+    ports = {"in": "src,o1", "arm_out": "src,o2", "arm_in": "sig_split,o1", **_DETECTOR_PORTS}
+    return {"instances": instances, "connections": connections, "ports": ports}
+
+
+def mdpu_netlist(design: MdpuDesign, lo_bias_power_mw: float) -> dict:
+    """The whole MDPU as a hierarchical sax netlist (top level plus the "mmu" sub-circuit)."""
+    instances, connections = _front_end(design.lo_fraction, design.lo_heater, lo_bias_power_mw)
+    chain = [f"mmu{j}" for j in range(design.h)]
+    instances.update({name: "mmu" for name in chain})
+    connections["src,o2"] = "mmu0,in"
+    connections.update({f"{a},out": f"{b},in" for a, b in zip(chain, chain[1:])})
+    connections[f"{chain[-1]},out"] = "sig_split,o1"
+    top = {"instances": instances, "connections": connections, "ports": {"in": "src,o1", **_DETECTOR_PORTS}}
+    return {"top_level": top, "mmu": design.mmu.netlist()}
+
+
+@lru_cache(maxsize=16)
+def front_end_circuit(lo_fraction: float, lo_heater: Heater):
+    """The front end's jitted sax circuit; call it with ``lo_bias={"power_mw": P}``."""
+    return solve_netlist(front_end_netlist(lo_fraction, lo_heater))
+
+
+def solve_netlist(netlist: dict):
+    """sax.circuit of a netlist with the project's models, jitted."""
+    import jax
+    import sax
+
+    import photonics
+
+    circuit, _ = sax.circuit(netlist, models=photonics.models())
+    return jax.jit(circuit)
+
+
+@dataclass
+class SaxMdpu:
+    """The MDPU solved directly by sax for given residues: the reference for the compiled form."""
+
+    design: MdpuDesign  # with lo_bias_power_mw set
+
+    @cached_property
+    def circuit(self):
+        if self.design.lo_bias_power_mw is None:
+            raise ValueError("SaxMdpu needs a design with lo_bias_power_mw set (see compile_mdpu)")
+        return solve_netlist(mdpu_netlist(self.design, self.design.lo_bias_power_mw))
+
+    @cached_property
+    def _level_voltages_v(self) -> np.ndarray:
+        return self.design.mmu.level_voltages_v()
+
+    def detector_fields(self, x, w) -> np.ndarray:
+        """Complex fields at (i_p, i_n, q_p, q_n) per unit input field, shape x.shape[:-1] + (4,)."""
+        x, w = self.design.check_residues(x, w)
+        volts = self._level_voltages_v[self.design.mmu.segment_levels(x, w)]  # (..., h, B)
+        settings = {
+            f"mmu{j}": {f"seg{b}": {"voltage_v": volts[..., j, b]} for b in range(volts.shape[-1])}
+            for j in range(self.design.h)
+        }
+        s = self.circuit(wl=self.design.wl_um, **settings)
+        return np.stack([np.broadcast_to(np.asarray(s[(d, "in")]), x.shape[:-1]) for d in DETECTORS], axis=-1)
+
+
+def with_lo_bias(design: MdpuDesign, power_mw: float) -> MdpuDesign:
+    return replace(design, lo_bias_power_mw=float(power_mw))

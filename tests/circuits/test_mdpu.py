@@ -1,0 +1,72 @@
+"""The MDPU: compiled form against the sax solution, LO trim, noiseless exactness."""
+
+import numpy as np
+import pytest
+
+from circuits.compiled import compile_mdpu, iq
+from circuits.mdpu import MdpuDesign, SaxMdpu
+from circuits.mmu import ELEMENTS, ENCODINGS, MmuDesign
+from circuits.readout import Readout, read
+
+
+def random_inputs(m, h, n, seed):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, m, (n, h)), rng.integers(0, m, (n, h))
+
+
+@pytest.mark.parametrize("h", [4, 16])
+@pytest.mark.parametrize("element", ELEMENTS)
+def test_compiled_form_matches_sax_solution(h, element):
+    design = MdpuDesign(mmu=MmuDesign(modulus=31, element=element, encoding="modular-drive"), h=h)
+    compiled = compile_mdpu(design)
+    x, w = random_inputs(31, h, 1000, seed=h)
+    fast = compiled.detector_fields(x, w)
+    reference = SaxMdpu(compiled.design).detector_fields(x, w)
+    np.testing.assert_allclose(fast, reference, rtol=0, atol=1e-9)
+    assert np.abs(reference).max() > 0.1  # the fields are not trivially small
+
+
+def test_lo_trim_makes_zero_input_read_phase_zero_and_iq_track_the_arm_phase():
+    compiled = compile_mdpu(MdpuDesign(h=3))
+    assert abs(np.angle(iq(compiled.zero_input_fields()))) < 1e-9
+    x, w = random_inputs(31, 3, 200, seed=1)
+    zeros = np.zeros(3, dtype=int)
+    arm_phase = np.angle(compiled.arm_transmission(x, w) / compiled.arm_transmission(zeros, zeros))
+    np.testing.assert_allclose(np.exp(1j * np.angle(iq(compiled.detector_fields(x, w)))), np.exp(1j * arm_phase), atol=1e-9)
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+@pytest.mark.parametrize("element", ELEMENTS)
+def test_noiseless_all_pairs_every_modulus(encoding, element):
+    for m in range(2, 65):
+        compiled = compile_mdpu(MdpuDesign(mmu=MmuDesign(modulus=m, encoding=encoding, element=element), h=1))
+        x, w = (a.reshape(-1, 1) for a in np.meshgrid(np.arange(m), np.arange(m)))
+        got = read(compiled, compiled.detector_fields(x, w), Readout(noise=False)).residue
+        np.testing.assert_array_equal(got, (x * w).sum(-1) % m, err_msg=f"m={m}")
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+@pytest.mark.parametrize("element", ELEMENTS)
+@pytest.mark.parametrize("m", [31, 32, 33])
+def test_noiseless_random_dot_products_of_length_16(m, encoding, element):
+    compiled = compile_mdpu(MdpuDesign(mmu=MmuDesign(modulus=m, encoding=encoding, element=element), h=16))
+    x, w = random_inputs(m, 16, 10_000, seed=m)
+    got = read(compiled, compiled.detector_fields(x, w), Readout(noise=False)).residue
+    np.testing.assert_array_equal(got, (x * w).sum(-1) % m)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [({"h": 0}, "h must be an integer >= 1"), ({"lo_fraction": 1.0}, "lo_fraction must be between 0 and 1")],
+)
+def test_bad_mdpu_designs_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        MdpuDesign(**kwargs)
+
+
+def test_residues_are_checked():
+    compiled = compile_mdpu(MdpuDesign(h=2))
+    with pytest.raises(ValueError, match=r"x residues must lie in \[0, 31\)"):
+        compiled.detector_fields([0, 31], [1, 1])
+    with pytest.raises(ValueError, match="w must have a last axis of length h = 2"):
+        compiled.detector_fields([0, 1], [1, 1, 1])
