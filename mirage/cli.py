@@ -51,6 +51,38 @@ def _cmd_sweep(args) -> None:
             print(f"  wrote {label}: {path}")
 
 
+def _cmd_mac(args) -> None:
+    import numpy as np
+
+    from mirage import mac
+
+    if args.modulus < 2:
+        raise ValueError(f"--modulus must be at least 2 (got {args.modulus})")
+    if args.h < 1:
+        raise ValueError(f"--h must be at least 1 (got {args.h})")
+    single = args.x is not None or args.w is not None
+    if sum([single, args.exhaustive, args.trials is not None]) != 1:
+        raise ValueError("choose one of: --x X --w W (one MAC), --exhaustive, or --trials T")
+    if single and (args.x is None or args.w is None):
+        raise ValueError("one MAC needs both --x and --w")
+    if (single or args.exhaustive) and args.h != 1:
+        raise ValueError("--x/--w and --exhaustive run single MACs (h = 1); use --trials for dot products")
+    noise = args.noise if args.noise is not None else True
+    compiled, readout = mac.build(args.modulus, args.h, args.encoding, args.element, args.laser_power_mw, noise)
+    rng = np.random.default_rng(args.seed)
+    if single:
+        result = mac.single(compiled, readout, args.x, args.w, rng)
+    elif args.exhaustive:
+        result = mac.exhaustive(compiled, readout, rng)
+    else:
+        result = mac.trials(compiled, readout, args.trials, rng, args.target_error_rate)
+    if args.plot:
+        mac.plot(args.plot, compiled, readout, args.trials or 20_000, args.seed)
+    print(json.dumps(result) if args.json else mac.text(result))
+    if args.plot and not args.json:
+        print(f"wrote plot: {args.plot}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="mirage", description="Simulator of the Mirage RNS photonic DNN accelerator.")
     parser.add_argument("--version", action="version", version=f"mirage {__version__}")
@@ -70,6 +102,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", metavar="FILE.png", help="write a plot of dB and phase")
     p.add_argument("--json", action="store_true", help="print one JSON object with the arrays")
     p.set_defaults(run=_cmd_sweep)
+
+    p = sub.add_parser("mac", help="modulo multiply-accumulate through the MDPU circuit")
+    p.add_argument("--modulus", type=int, required=True, metavar="M", help="modulus m >= 2")
+    p.add_argument("--x", type=int, metavar="X", help="input residue (one MAC)")
+    p.add_argument("--w", type=int, metavar="W", help="weight residue (one MAC)")
+    p.add_argument("--exhaustive", action="store_true", help="all m*m (x, w) pairs")
+    p.add_argument("--trials", type=int, metavar="T", help="T random dot products of length h")
+    p.add_argument("--h", type=int, default=1, metavar="H", help="dot-product length (MMUs per MDPU), default 1")
+    p.add_argument("--noise", action=argparse.BooleanOptionalAction, default=None, help="receiver and laser noise (default on)")
+    p.add_argument("--laser-power-mw", type=float, default=10.0, metavar="P", help="laser power per MDPU (mW), default 10")
+    p.add_argument("--encoding", choices=["binary-length", "modular-drive"], default="binary-length")
+    p.add_argument("--element", choices=["straight", "ring-assisted"], default="straight")
+    p.add_argument("--target-error-rate", type=float, default=1e-6, metavar="R", help="link-budget target (with --trials)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the noise and the random inputs")
+    p.add_argument("--plot", metavar="FILE.png", help="plot the phase transfer and, with noise, error rate against power")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=_cmd_mac)
     return parser
 
 

@@ -72,7 +72,8 @@ def to_json(sweep: Sweep) -> dict:
     }
 
 
-def _prepare(path: str) -> Path:
+def prepare_path(path: str) -> Path:
+    """``path`` as a Path whose parent folder exists."""
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     return out
@@ -80,7 +81,7 @@ def _prepare(path: str) -> Path:
 
 def write_csv(sweep: Sweep, path: str) -> None:
     pairs = list(sweep.db)
-    with _prepare(path).open("w", newline="") as f:
+    with prepare_path(path).open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["wl_um"] + [c for p in pairs for c in (f"{p} dB", f"{p} phase_rad")])
         for i, wl in enumerate(sweep.wl_um):
@@ -93,7 +94,7 @@ def write_plot(sweep: Sweep, path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    out = _prepare(path)
+    out = prepare_path(path)
     fig, (ax_db, ax_ph) = plt.subplots(2, 1, sharex=True, figsize=(7, 6))
     for pair in one_direction(sweep.db):
         ax_db.plot(sweep.wl_um, sweep.db[pair], label=pair)

@@ -1,0 +1,130 @@
+"""`mirage mac`: one modulo MAC, all m*m pairs, or noisy dot products through the MDPU circuit."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+
+def build(modulus: int, h: int, encoding: str, element: str, laser_power_mw: float, noise: bool):
+    """The compiled MDPU and its readout for the CLI's options."""
+    from circuits.compiled import compile_mdpu
+    from circuits.mdpu import MdpuDesign
+    from circuits.mmu import MmuDesign
+    from circuits.readout import Readout
+
+    if not laser_power_mw >= 0:
+        raise ValueError(f"--laser-power-mw must be >= 0 (got {laser_power_mw:g})")
+    compiled = compile_mdpu(MdpuDesign(mmu=MmuDesign(modulus=modulus, encoding=encoding, element=element), h=h))
+    return compiled, Readout(noise=noise).with_laser_power(laser_power_mw)
+
+
+def single(compiled, readout, x: int, w: int, rng) -> dict:
+    from circuits.readout import read
+
+    m = compiled.design.modulus
+    for name, value in (("--x", x), ("--w", w)):
+        if not 0 <= value < m:
+            raise ValueError(f"{name} must lie in [0, {m}) (got {value})")
+    r = read(compiled, compiled.detector_fields([x], [w]), readout, rng)
+    return {
+        "modulus": m, "x": x, "w": w, "exact": (x * w) % m, "residue": int(r.residue),
+        "phase_rad": float(r.phase_rad), "i": float(r.i_a) * 1e6, "q": float(r.q_a) * 1e6,
+        "current_unit": "uA", "noise": readout.noise, "laser_power_mw": readout.laser.power_mw,
+    }
+
+
+def exhaustive(compiled, readout, rng) -> dict:
+    from circuits.readout import read
+
+    m = compiled.design.modulus
+    x, w = (a.reshape(-1, 1) for a in np.meshgrid(np.arange(m), np.arange(m)))
+    got = read(compiled, compiled.detector_fields(x, w), readout, rng).residue
+    errors = int((got != (x * w).sum(-1) % m).sum())
+    return {"modulus": m, "pairs": m * m, "errors": errors, "error_rate": errors / (m * m),
+            "noise": readout.noise, "laser_power_mw": readout.laser.power_mw}
+
+
+def trials(compiled, readout, count: int, rng, target_error_rate: float) -> dict:
+    from circuits.link_budget import link_budget
+    from circuits.readout import phase_sigma_rad, predicted_error_rate, read
+
+    if count < 1:
+        raise ValueError(f"--trials must be at least 1 (got {count})")
+    m, h = compiled.design.modulus, compiled.design.h
+    errors, predicted, done = 0, 0.0, 0
+    while done < count:  # chunks keep memory flat for millions of trials
+        n = min(count - done, 100_000)
+        x, w = rng.integers(0, m, (n, h)), rng.integers(0, m, (n, h))
+        fields = compiled.detector_fields(x, w)
+        errors += int((read(compiled, fields, readout, rng).residue != (x * w).sum(-1) % m).sum())
+        predicted += float(predicted_error_rate(m, phase_sigma_rad(compiled, fields, readout)).sum()) if readout.noise else 0.0
+        done += n
+    return {
+        "modulus": m, "h": h, "trials": count, "errors": errors, "error_rate": errors / count,
+        "predicted_error_rate": predicted / count, "noise": readout.noise, "laser_power_mw": readout.laser.power_mw,
+        "link_budget": link_budget(compiled, readout, target_error_rate).as_dict(),
+    }
+
+
+def plot(path: str, compiled, readout, trial_count: int, seed: int) -> None:
+    """Phase transfer (h = 1, noiseless) and, with noise, error rate against laser power."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from circuits.compiled import compile_mdpu
+    from circuits.link_budget import link_budget
+    from circuits.readout import phase_sigma_rad, predicted_error_rate, read
+    from mirage.sweep import prepare_path
+
+    m, h = compiled.design.modulus, compiled.design.h
+    single_mac = compile_mdpu(replace(compiled.design, h=1, lo_bias_power_mw=None))
+    panels = 2 if readout.noise else 1
+    fig, axes = plt.subplots(1, panels, figsize=(6 * panels, 4.5), squeeze=False)
+    ax = axes[0, 0]
+    xs = np.arange(m)
+    for w in range(m):
+        r = read(single_mac, single_mac.detector_fields(xs[:, None], np.full((m, 1), w)), replace(readout, noise=False))
+        ax.plot(xs, np.unwrap(r.phase_rad), ".-", color=plt.cm.viridis(w / max(m - 1, 1)), lw=0.6, ms=3)
+    ax.set(xlabel="input residue x", ylabel="read phase, unwrapped along x (rad)",
+           title=f"phase transfer, m = {m}: one line per w (colour), step 2*pi*w/m wrapped to (-pi, pi]")
+    if readout.noise:
+        ax = axes[0, 1]
+        rng = np.random.default_rng(seed)
+        lo = link_budget(compiled, readout, 0.5).laser_power_mw
+        hi = link_budget(compiled, readout, 1e-6).laser_power_mw
+        powers = np.geomspace(lo, hi, 12)
+        x, w = rng.integers(0, m, (trial_count, h)), rng.integers(0, m, (trial_count, h))
+        fields = compiled.detector_fields(x, w)
+        exact = (x * w).sum(-1) % m
+        measured, predicted = [], []
+        for p in powers:
+            ro = readout.with_laser_power(p)
+            measured.append(np.mean(read(compiled, fields, ro, rng).residue != exact))
+            predicted.append(np.mean(predicted_error_rate(m, phase_sigma_rad(compiled, fields, ro))))
+        ax.loglog(powers, predicted, "-", label="predicted erfc(pi/(m sigma sqrt 2))")
+        shown = np.array(measured) > 0
+        ax.loglog(powers[shown], np.array(measured)[shown], "o", label=f"measured, {trial_count} trials")
+        ax.set(xlabel="laser power (mW)", ylabel="residue error rate", title=f"m = {m}, h = {h}")
+        ax.legend(fontsize="small")
+        ax.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    fig.savefig(prepare_path(path), dpi=120)
+    plt.close(fig)
+
+
+def text(result: dict) -> str:
+    if "x" in result:
+        ok = "correct" if result["residue"] == result["exact"] else "WRONG"
+        return (f"m = {result['modulus']}: {result['x']} * {result['w']} mod m = {result['exact']}; read {result['residue']} "
+                f"({ok}), phase {result['phase_rad']:.4f} rad, I = {result['i']:.3f} uA, Q = {result['q']:.3f} uA")
+    if "pairs" in result:
+        return f"m = {result['modulus']}: {result['errors']} errors in {result['pairs']} (x, w) pairs"
+    b = result["link_budget"]
+    return (f"m = {result['modulus']}, h = {result['h']}, {result['laser_power_mw']:g} mW: {result['errors']} errors in "
+            f"{result['trials']} dot products (rate {result['error_rate']:.3g}, predicted {result['predicted_error_rate']:.3g})\n"
+            f"link budget: {b['laser_power_mw']:.3g} mW of laser ({b['laser_electrical_power_mw']:.3g} mW electrical) "
+            f"for error rate {b['target_error_rate']:g}; signal arm loss {b['signal_arm_loss_db']:.2f} dB")
