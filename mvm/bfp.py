@@ -1,0 +1,140 @@
+"""Block floating point (BFP): groups of numbers share one exponent, each keeps an integer mantissa.
+
+Groups are `group` consecutive entries along one axis (the GEMM's reduction axis), the
+last group possibly partial. A group's exponent e is the smallest integer with
+max|a| / 2**e <= q_max, so its largest mantissa is normalised (above q_max / 2 with
+nearest rounding) and never clips. Signed mantissas lie in [-q_max, q_max],
+q_max = 2**(bits - 1) - 1, symmetric so that products stay symmetric too.
+
+Scaling uses np.ldexp, which is exact, so a value that already is mantissa * 2**e
+round-trips exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mvm.validation import is_int
+
+MAX_BITS = 24
+ROUNDINGS = ("nearest", "stochastic")
+
+
+
+def validate_bits(bits: int) -> int:
+    """The mantissa width (sign included) as an int; ValueError unless in [2, MAX_BITS]."""
+    if not is_int(bits) or not 2 <= bits <= MAX_BITS:
+        raise ValueError(f"bits must be an integer in [2, {MAX_BITS}] (got {bits!r})")
+    return int(bits)
+
+
+def q_max_of(bits: int) -> int:
+    """The largest mantissa magnitude of signed `bits`-bit mantissas: 2**(bits-1) - 1."""
+    return 2 ** (validate_bits(bits) - 1) - 1
+
+
+@dataclass(frozen=True)
+class BfpTensor:
+    """Integer mantissas with one exponent per group of `group` entries along `axis`.
+
+    exponents has the mantissas' shape with the grouped axis replaced by ceil(n / group).
+    """
+
+    mantissas: np.ndarray  # int32, the quantised array's shape
+    exponents: np.ndarray  # int32, one per group
+    axis: int  # non-negative
+    group: int
+    bits: int
+
+    @property
+    def q_max(self) -> int:
+        return 2 ** (self.bits - 1) - 1
+
+
+def _validate_axis(axis: int, ndim: int) -> int:
+    if not is_int(axis) or not -ndim <= axis < ndim:
+        raise ValueError(f"axis must be an integer in [{-ndim}, {ndim}) for a {ndim}-d array (got {axis!r})")
+    return int(axis) % ndim
+
+
+def _grouped_max_abs(a: np.ndarray, group: int, axis: int) -> np.ndarray:
+    """max|a| over each group along axis; the axis becomes ceil(n / group) long."""
+    moved = np.moveaxis(np.abs(a), axis, -1)
+    n = moved.shape[-1]
+    n_groups = -(-n // group)
+    padded = np.zeros(moved.shape[:-1] + (n_groups * group,), dtype=moved.dtype)
+    padded[..., :n] = moved
+    grouped = padded.reshape(moved.shape[:-1] + (n_groups, group))
+    max_abs = grouped.max(axis=-1)
+    return np.moveaxis(max_abs, -1, axis)
+
+
+def _shared_exponents(max_abs: np.ndarray, q_max: int) -> np.ndarray:
+    """The smallest integer e with max_abs / 2**e <= q_max; 0 for all-zero groups."""
+    nonzero = max_abs > 0
+    safe = np.where(nonzero, max_abs, 1.0)
+    e = np.ceil(np.log2(safe) - np.log2(q_max)).astype(np.int64)  # no underflow of safe / q_max
+    # log2 may be off by one near powers of two: make e exact with ldexp (exact scaling).
+    e = np.where(np.ldexp(safe, -e) > q_max, e + 1, e)
+    e = np.where(np.ldexp(safe, -(e - 1)) <= q_max, e - 1, e)
+    return np.where(nonzero, e, 0).astype(np.int32)
+
+
+def group_exponents_full(t: BfpTensor) -> np.ndarray:
+    """The exponent of every element: t.exponents repeated over each group, t.mantissas' shape."""
+    n = t.mantissas.shape[t.axis]
+    full = np.repeat(t.exponents, t.group, axis=t.axis)
+    return np.take(full, np.arange(n), axis=t.axis)
+
+
+def quantize(
+    a,
+    *,
+    bits: int,
+    group: int,
+    axis: int,
+    rounding: str = "nearest",
+    rng: np.random.Generator | None = None,
+) -> BfpTensor:
+    """Quantise a float array to BFP with `bits`-bit signed mantissas, groups along `axis`.
+
+    rounding "nearest" rounds half to even; "stochastic" rounds up with probability
+    equal to the fractional part (floor(x + U), U ~ uniform[0, 1) from rng), which is
+    unbiased: E[dequantize] = a.
+    """
+    q_max = q_max_of(bits)
+    if not is_int(group) or group < 1:
+        raise ValueError(f"group must be an integer >= 1 (got {group!r})")
+    if rounding not in ROUNDINGS:
+        raise ValueError(f"rounding must be one of {ROUNDINGS} (got {rounding!r})")
+    if rounding == "stochastic" and not isinstance(rng, np.random.Generator):
+        raise ValueError(f"rng must be a numpy.random.Generator for stochastic rounding (got {rng!r})")
+    arr = np.asarray(a)
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(f"a must be a real float array (got dtype {arr.dtype})")
+    arr = arr.astype(np.float64)
+    if arr.ndim < 1:
+        raise ValueError("a must have at least one dimension (got a scalar)")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("a must be finite (found NaN or inf)")
+    axis = _validate_axis(axis, arr.ndim)
+    group = int(group)
+
+    exponents = _shared_exponents(_grouped_max_abs(arr, group, axis), q_max)
+    t = BfpTensor(np.zeros(arr.shape, np.int32), exponents, axis, group, int(bits))
+    scaled = np.ldexp(arr, -group_exponents_full(t))
+    if rounding == "nearest":
+        mantissas = np.rint(scaled)
+    else:
+        floor = np.floor(scaled)
+        # floor(x + U) == floor(x) + (U < frac(x)); this form has no float rounding in x + U.
+        mantissas = floor + (rng.random(arr.shape) < scaled - floor)
+    mantissas = np.clip(mantissas, -q_max, q_max).astype(np.int32)
+    return BfpTensor(mantissas, exponents, axis, group, int(bits))
+
+
+def dequantize(t: BfpTensor) -> np.ndarray:
+    """The float64 values mantissas * 2**exponent, exact (ldexp)."""
+    return np.ldexp(t.mantissas.astype(np.float64), group_exponents_full(t))
