@@ -21,16 +21,18 @@ test-slow: $(STAMP)
 	$(PY) -m pytest -m slow
 
 demo: $(STAMP)
-	$(VENV)/bin/mirage devices
+	$(VENV)/bin/mirage devices | head -9
 	$(VENV)/bin/mirage sweep ring_allpass --wl-start 1.54 --wl-stop 1.56 --points 2001 --csv out/ring_allpass.csv --plot out/ring_allpass.png
 	$(VENV)/bin/mirage sweep mzi --set delta_length_um=20 --csv out/mzi.csv --plot out/mzi.png
 	$(VENV)/bin/mirage mac --modulus 31 --x 5 --w 7
-	$(VENV)/bin/mirage mac --modulus 31 --exhaustive --element ring-assisted
 	$(VENV)/bin/mirage mac --modulus 31 --h 16 --trials 100000 --laser-power-mw 0.4 --plot out/mac.png
+	$(VENV)/bin/mirage gemm --m 256 --k 256 --n 256 --out out/c.npy
+	$(VENV)/bin/mirage gemm --m 256 --k 256 --n 256 --no-noise
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_models.py
 	$(PY) benchmarks/bench_mac.py
+	$(PY) benchmarks/bench_gemm.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

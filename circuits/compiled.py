@@ -63,6 +63,10 @@ class CompiledMdpu:
 
     def zero_input_fields(self) -> np.ndarray:
         """Fields with every segment at level 0 (x = 0): the bias and amplitude reference."""
+        return self._zero_input_fields
+
+    @cached_property
+    def _zero_input_fields(self) -> np.ndarray:
         zeros = np.zeros(self.design.h, dtype=np.int64)
         return self.detector_fields(zeros, zeros)
 

@@ -19,9 +19,39 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
+def _config(args):
+    from mvm.config import load_config
+
+    return load_config(args.config)
+
+
+def _cmd_config(args) -> None:
+    from mvm.config import default_toml, to_toml
+
+    if not args.default and args.config is None:
+        raise ValueError("give --default to print the default chip, or --config FILE to check and print a file")
+    print(default_toml() if args.default else to_toml(_config(args)), end="")
+
+
+def _cmd_gemm(args) -> None:
+    from mirage import gemm
+    from mvm.gemm import build_chip
+
+    config = _config(args)
+    a, b = gemm.operands(args)
+    noise = args.noise if args.noise is not None else config.noise.enabled
+    c, result = gemm.run(build_chip(config), a, b, noise, args.seed)
+    if args.out:
+        gemm.save(args.out, c)
+    print(json.dumps(result) if args.json else gemm.text(result))
+    if args.out and not args.json:
+        print(f"  wrote {args.out}")
+
+
 def _cmd_devices(args) -> None:
     import photonics
 
+    _config(args)  # a given chip file is checked even though the listing shows the models' own defaults
     devs = photonics.devices()
     if args.json:
         print(json.dumps({n: {"kind": d.kind, "summary": d.summary, "parameters": d.params.describe()} for n, d in devs.items()}, indent=2))
@@ -35,7 +65,7 @@ def _cmd_devices(args) -> None:
 def _cmd_sweep(args) -> None:
     from mirage import sweep
 
-    settings = sweep.parse_settings(args.set)
+    settings = {**sweep.chip_settings(_config(args), args.device), **sweep.parse_settings(args.set)}
     wl = sweep.wavelengths_um(args.wl_start, args.wl_stop, args.points)
     result = sweep.run_sweep(args.device, settings, wl)
     if args.csv:
@@ -67,8 +97,9 @@ def _cmd_mac(args) -> None:
         raise ValueError("one MAC needs both --x and --w")
     if (single or args.exhaustive) and args.h != 1:
         raise ValueError("--x/--w and --exhaustive run single MACs (h = 1); use --trials for dot products")
-    noise = args.noise if args.noise is not None else True
-    compiled, readout = mac.build(args.modulus, args.h, args.encoding, args.element, args.laser_power_mw, noise)
+    config = _config(args)
+    noise = args.noise if args.noise is not None else config.noise.enabled
+    compiled, readout = mac.build(config, args.modulus, args.h, args.encoding, args.element, args.laser_power_mw, noise)
     rng = np.random.default_rng(args.seed)
     if single:
         result = mac.single(compiled, readout, args.x, args.w, rng)
@@ -87,12 +118,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="mirage", description="Simulator of the Mirage RNS photonic DNN accelerator.")
     parser.add_argument("--version", action="version", version=f"mirage {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = _Parser(add_help=False)
+    common.add_argument("--config", metavar="FILE", help="chip configuration (TOML; see `mirage config --default`)")
 
-    p = sub.add_parser("devices", help="list every device model with its parameters, defaults and units")
+    p = sub.add_parser("devices", parents=[common], help="list every device model with its parameters, defaults and units")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=_cmd_devices)
 
-    p = sub.add_parser("sweep", help="transmission of every port pair of a device over wavelength")
+    p = sub.add_parser("sweep", parents=[common], help="transmission of every port pair of a device over wavelength")
     p.add_argument("device", help="device name (see `mirage devices`)")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a parameter")
     p.add_argument("--wl-start", type=float, default=1.5, metavar="UM", help="first wavelength (um)")
@@ -103,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object with the arrays")
     p.set_defaults(run=_cmd_sweep)
 
-    p = sub.add_parser("mac", help="modulo multiply-accumulate through the MDPU circuit")
+    p = sub.add_parser("mac", parents=[common], help="modulo multiply-accumulate through the MDPU circuit")
     p.add_argument("--modulus", type=int, required=True, metavar="M", help="modulus m >= 2")
     p.add_argument("--x", type=int, metavar="X", help="input residue (one MAC)")
     p.add_argument("--w", type=int, metavar="W", help="weight residue (one MAC)")
@@ -111,14 +144,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trials", type=int, metavar="T", help="T random dot products of length h")
     p.add_argument("--h", type=int, default=1, metavar="H", help="dot-product length (MMUs per MDPU), default 1")
     p.add_argument("--noise", action=argparse.BooleanOptionalAction, default=None, help="receiver and laser noise (default on)")
-    p.add_argument("--laser-power-mw", type=float, default=10.0, metavar="P", help="laser power per MDPU (mW), default 10")
-    p.add_argument("--encoding", choices=["binary-length", "modular-drive"], default="binary-length")
-    p.add_argument("--element", choices=["straight", "ring-assisted"], default="straight")
+    p.add_argument("--laser-power-mw", type=float, metavar="P", help="laser power per MDPU (mW); default: the chip's")
+    p.add_argument("--encoding", choices=["binary-length", "modular-drive"], help="default: the chip's")
+    p.add_argument("--element", choices=["straight", "ring-assisted"], help="default: the chip's")
     p.add_argument("--target-error-rate", type=float, default=1e-6, metavar="R", help="link-budget target (with --trials)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the noise and the random inputs")
     p.add_argument("--plot", metavar="FILE.png", help="plot the phase transfer and, with noise, error rate against power")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=_cmd_mac)
+
+    p = sub.add_parser("gemm", parents=[common], help="a matrix product through the simulated photonic tiles")
+    p.add_argument("--m", type=int, metavar="M", help="rows of A (random operands)")
+    p.add_argument("--k", type=int, metavar="K", help="columns of A, rows of B")
+    p.add_argument("--n", type=int, metavar="N", help="columns of B")
+    p.add_argument("--a", metavar="FILE.npy", help="A from a .npy file (with --b)")
+    p.add_argument("--b", metavar="FILE.npy", help="B from a .npy file (with --a)")
+    p.add_argument("--out", metavar="FILE.npy", help="write C")
+    p.add_argument("--noise", action=argparse.BooleanOptionalAction, default=None, help="default: the chip's")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the operands, rounding and noise")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=_cmd_gemm)
+
+    p = sub.add_parser("config", parents=[common], help="print the default chip configuration, or check one")
+    p.add_argument("--default", action="store_true", help="print the default configuration as TOML")
+    p.set_defaults(run=_cmd_config)
     return parser
 
 

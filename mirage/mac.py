@@ -7,17 +7,18 @@ from dataclasses import replace
 import numpy as np
 
 
-def build(modulus: int, h: int, encoding: str, element: str, laser_power_mw: float, noise: bool):
-    """The compiled MDPU and its readout for the CLI's options."""
+def build(config, modulus: int, h: int, encoding: str | None, element: str | None, laser_power_mw: float | None, noise: bool):
+    """The compiled MDPU and its readout: the chip configuration, with the CLI's overrides."""
     from circuits.compiled import compile_mdpu
-    from circuits.mdpu import MdpuDesign
-    from circuits.mmu import MmuDesign
-    from circuits.readout import Readout
 
-    if not laser_power_mw >= 0:
+    if laser_power_mw is not None and not laser_power_mw >= 0:
         raise ValueError(f"--laser-power-mw must be >= 0 (got {laser_power_mw:g})")
-    compiled = compile_mdpu(MdpuDesign(mmu=MmuDesign(modulus=modulus, encoding=encoding, element=element), h=h))
-    return compiled, Readout(noise=noise).with_laser_power(laser_power_mw)
+    design = config.mdpu_design(modulus)
+    mmu = replace(design.mmu, encoding=encoding or design.mmu.encoding, element=element or design.mmu.element)
+    readout = config.readout(noise)
+    if laser_power_mw is not None:
+        readout = readout.with_laser_power(laser_power_mw)
+    return compile_mdpu(replace(design, mmu=mmu, h=h)), readout
 
 
 def single(compiled, readout, x: int, w: int, rng) -> dict:

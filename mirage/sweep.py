@@ -25,6 +25,12 @@ def one_direction(pairs) -> list[str]:
     return [p for p in pairs if p.split("->")[0] <= p.split("->")[1]]
 
 
+def chip_settings(config, device: str) -> dict[str, float]:
+    """The chip configuration's parameters for a device it describes (heater, EO segment, ring)."""
+    own = {"heater": config.heater, "phase_shifter_eo": config.phase_shifter_eo, "ring_allpass": config.ring}
+    return own[device].settings() if device in own else {}
+
+
 def parse_settings(pairs: list[str]) -> dict[str, float]:
     """``["kappa=0.3", ...]`` -> ``{"kappa": 0.3}``; refuses malformed pairs."""
     settings = {}
