@@ -25,6 +25,25 @@ from circuits.mdpu import DETECTORS, MdpuDesign, front_end_circuit, with_lo_bias
 
 
 @dataclass(frozen=True)
+class IqCorrection:
+    """A receiver's digital I/Q correction, set by calibration: (I, Q) -> matrix @ ((I, Q) - offset).
+
+    Units are those of :func:`iq` (balanced power difference per unit input
+    power); it removes balanced-pair offsets (responsivity mismatch) and
+    quadrature and gain imbalance of the hybrid.
+    """
+
+    offset: tuple[float, float] = (0.0, 0.0)
+    matrix: tuple[tuple[float, float], tuple[float, float]] = ((1.0, 0.0), (0.0, 1.0))
+
+    def apply(self, z):
+        """Corrected I + jQ for raw I + jQ (any shape)."""
+        (a, b), (c, d) = self.matrix
+        i, q = np.real(z) - self.offset[0], np.imag(z) - self.offset[1]
+        return (a * i + b * q) + 1j * (c * i + d * q)
+
+
+@dataclass(frozen=True)
 class CompiledMdpu:
     design: MdpuDesign  # with lo_bias_power_mw set
     segment_t: np.ndarray  # (h, B, m): segment b of MMU j at each drive level
@@ -33,6 +52,7 @@ class CompiledMdpu:
     arm_to_det: np.ndarray  # (4,): signal arm output -> detectors
     lo_to_det: np.ndarray  # (4,): laser input -> detectors through the LO arm
     mmu_t: np.ndarray  # (h, m, m): MMU j's transmission (heater and segments) for (x, w)
+    iq_correction: IqCorrection | None = None  # the receiver's digital correction, if calibrated
 
     def arm_transmission(self, x, w) -> np.ndarray:
         """Signal-arm transmission for residue vectors x, w of shape (..., h), any integer dtype."""
@@ -117,10 +137,11 @@ def _front_end(design: MdpuDesign, lo_bias_power_mw: float):
     )
 
 
-def iq(fields: np.ndarray) -> np.ndarray:
-    """Noiseless I + jQ (in units of input power) from detector fields (..., 4)."""
+def iq(fields: np.ndarray, correction: IqCorrection | None = None) -> np.ndarray:
+    """Noiseless I + jQ (in units of input power) from detector fields (..., 4), corrected if given."""
     p = np.abs(fields) ** 2
-    return (p[..., 0] - p[..., 1]) + 1j * (p[..., 2] - p[..., 3])
+    z = (p[..., 0] - p[..., 1]) + 1j * (p[..., 2] - p[..., 3])
+    return z if correction is None else correction.apply(z)
 
 
 def compile_mdpu(design: MdpuDesign) -> CompiledMdpu:
@@ -136,3 +157,46 @@ def compile_mdpu(design: MdpuDesign) -> CompiledMdpu:
         power = lo.p_pi_mw * phi0 / np.pi * (design.wl_um / lo.wl0_um)
     trimmed = with_lo_bias(design, power)
     return CompiledMdpu(trimmed, segment_t, heater_t, *_front_end(trimmed, trimmed.lo_bias_power_mw), tables)
+
+
+@dataclass(frozen=True)
+class RowParams:
+    """Per-device parameters of R rows built to one MDPU design (a fabricated, trimmed tile).
+
+    Every array's leading axes are the rows (R), MMUs (h) and segments (B) it
+    applies to; keys are model arguments overriding the design's values.
+    """
+
+    segment: dict  # segment-model settings, each (R, h, B)
+    level_voltages_v: np.ndarray  # (R, h, B, m): drive of each level (pre-distortion and gain trim applied)
+    mmu_heater: dict  # heater settings, each (R, h)
+    front: dict  # front-end instance -> settings, each (R,)
+    detector_gain: np.ndarray  # (R, 4): responsivity / nominal responsivity of each detector
+
+
+def compile_rows(design: MdpuDesign, p: RowParams) -> list[CompiledMdpu]:
+    """R compiled rows with their own device parameters, every device solved once per level."""
+    import photonics
+
+    models = photonics.models()
+    mmu = design.mmu
+    rows, h, b_count, m = p.level_voltages_v.shape
+    seg = np.empty((rows, h, b_count, m), dtype=complex)
+    for b, nominal in enumerate(mmu.segment_settings()):
+        settings = {**nominal, **{k: np.asarray(v)[:, :, b, None] for k, v in p.segment.items()}}
+        s = models[mmu.segment_model](wl=design.wl_um, **{**settings, "voltage_v": p.level_voltages_v[:, :, b, :]})
+        seg[:, :, b, :] = np.broadcast_to(np.asarray(s[("o1", "o2")]), (rows, h, m))
+    heater = np.broadcast_to(np.asarray(models["heater"](wl=design.wl_um, **{**mmu.heater.settings(), **p.mmu_heater})[("o1", "o2")]), (rows, h))
+    circuit = front_end_circuit(design.lo_fraction, design.lo_heater)
+    settings = {name: {k: np.broadcast_to(np.asarray(v, dtype=float), (rows,)) for k, v in s.items()} for name, s in p.front.items()}
+    s = circuit(wl=design.wl_um, **settings)
+    gain = np.sqrt(p.detector_gain)
+    src = np.broadcast_to(np.asarray(s[("arm_out", "in")]), (rows,))
+    arm = np.stack([np.broadcast_to(np.asarray(s[(d, "arm_in")]), (rows,)) for d in DETECTORS], -1) * gain
+    lo = np.stack([np.broadcast_to(np.asarray(s[(d, "in")]), (rows,)) for d in DETECTORS], -1) * gain
+    bias = np.broadcast_to(np.asarray(p.front.get("lo_bias", {}).get("power_mw", design.lo_bias_power_mw or 0.0)), (rows,))
+    out = []
+    for r in range(rows):
+        d = with_lo_bias(design, float(bias[r]))
+        out.append(CompiledMdpu(d, seg[r], np.asarray(heater[r]), complex(src[r]), arm[r], lo[r], mmu_tables(seg[r], heater[r], d)))
+    return out

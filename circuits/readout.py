@@ -4,7 +4,9 @@ The laser's power (with RIN) scales the detector fields; each of the four
 detectors gives R*P + I_dark plus shot and TIA noise; the balanced pairs give I
 and Q currents, which the ADCs quantise; atan2(Q, I) rounded to the nearest
 multiple of 2*pi/m is the residue. The TIA gain is set so that the ADC's full
-scale is ``adc_headroom`` times the noiseless signal amplitude at zero input.
+scale is ``adc_headroom`` times the largest excursion of I or Q over every
+signal phase (at the zero-input amplitude; for an ideal hybrid, the signal
+amplitude itself).
 
 The analytic model: with sigma_I the rms noise of each of I and Q (shot and
 thermal of both detectors of a pair, plus ADC quantisation lsb^2/12) and A the
@@ -58,9 +60,26 @@ class ReadResult:
     residue: np.ndarray
 
 
+def signal_excursion(compiled: CompiledMdpu) -> float:
+    """Largest |I| or |Q| (per unit input power) over every signal-arm phase at the zero-input amplitude.
+
+    Each balanced pair gives const + 2 Re(c T) for T = A exp(j theta): an offset
+    (responsivity mismatch, imbalance) plus a swing of 2 |c| A.
+    """
+    t = abs(np.prod(compiled.segment_t[..., 0]) * np.prod(compiled.heater_t))
+    s = compiled.arm_to_det * compiled.src_to_arm
+    lo = compiled.lo_to_det
+    out = 0.0
+    for p, n in ((0, 1), (2, 3)):
+        const = abs(lo[p]) ** 2 - abs(lo[n]) ** 2 + (abs(s[p]) ** 2 - abs(s[n]) ** 2) * t**2
+        swing = 2 * abs(np.conj(lo[p]) * s[p] - np.conj(lo[n]) * s[n]) * t
+        out = max(out, abs(const) + swing)
+    return out
+
+
 def ranged_detector(compiled: CompiledMdpu, readout: Readout) -> Photodetector:
-    """The detector with the ADC full scale set by the TIA gain (auto-ranging)."""
-    amplitude_w = np.abs(iq(compiled.zero_input_fields())) * readout.laser.power_mw * 1e-3
+    """The detector with the ADC full scale set by the TIA gain (auto-ranging over the signal's excursion)."""
+    amplitude_w = signal_excursion(compiled) * readout.laser.power_mw * 1e-3
     full_scale_ua = readout.adc_headroom * readout.detector.responsivity_a_per_w * amplitude_w * 1e6
     return replace(readout.detector, adc_full_scale_ua=max(full_scale_ua, 1e-12))
 
@@ -79,6 +98,10 @@ def read(compiled: CompiledMdpu, fields: np.ndarray, readout: Readout, rng: np.r
         currents = mean_current_a(readout.laser.power_mw * np.abs(fields) ** 2, detector)
     i_a = codes_to_current_a(adc_codes(currents[..., 0] - currents[..., 1], detector), detector)
     q_a = codes_to_current_a(adc_codes(currents[..., 2] - currents[..., 3], detector), detector)
+    if compiled.iq_correction is not None:  # digital correction, in units of I + jQ per input power
+        scale = readout.detector.responsivity_a_per_w * readout.laser.power_mw * 1e-3
+        z = compiled.iq_correction.apply((i_a + 1j * q_a) / scale) * scale
+        i_a, q_a = z.real, z.imag
     phase = np.mod(np.arctan2(q_a, i_a), 2 * np.pi)
     m = compiled.design.modulus
     residue = np.mod(np.round(phase * m / (2 * np.pi)).astype(np.int64), m)

@@ -65,7 +65,7 @@ class ModulusTile:
             arm0 = np.prod(seg[..., 0]) * np.prod(row.heater_t)
             a = abs(arm0)
             s = row.arm_to_det * row.src_to_arm
-            f = {z: iq(row.lo_to_det + s * z * a) for z in (1, -1, 1j, -1j)}
+            f = {z: iq(row.lo_to_det + s * z * a, row.iq_correction) for z in (1, -1, 1j, -1j)}
             even = (f[1] - f[-1]) / (2 * a)
             odd = (f[1j] - f[-1j]) / (2j * a)
             gain, image = (even + odd) / 2, (even - odd) / 2

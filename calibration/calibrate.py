@@ -1,0 +1,226 @@
+"""Calibration from what a real chip lets you measure: noisy detector readings for known inputs.
+
+Every measurement drives chosen levels, reads I and Q through the row's own
+receiver (shot, TIA and RIN noise, ADCs) ``repeats`` times, averages them and
+takes the angle. Three procedures, per tile and for all rows at once:
+
+0. Receiver I/Q correction: drive segment 0 through all m levels (phases
+   around the whole circle), fit an ellipse to the averaged (I, Q) readings and
+   map it back to a centred circle: this removes the balanced pairs' offsets
+   (responsivity mismatch against the strong LO) and the hybrid's gain and
+   quadrature errors. Every later measurement reads through this correction.
+1. Ring locking and pre-distortion (ring-assisted element): sweep each ring's
+   drive, find its resonance (the steepest phase), move it back to where the
+   drive table expects it with the ring's heater, sweep again and invert the
+   measured phase curve to get each level's drive.
+2. Gain trim (Pockels segments): drive one segment at levels 0, 1, 2, 4, ...,
+   m-1 and refine its phase-per-level estimate level by level (each step
+   predicts the next phase, so wrapping never aliases); scale its drive by
+   nominal / measured.
+3. Bias trim: measure every row's phase at zero input and the response of
+   every row to every LO bias heater (the crosstalk matrix), and solve for the
+   heater powers that null all rows at once (powers stay >= 0 by adding 2*pi to
+   a row's target where needed); repeat with fresh measurements.
+
+The response to a heater is exactly linear in its power (neff is linear in T,
+T in P), so the crosstalk matrix is measured as the model's linear response
+plus the noise of a phase-difference measurement at the same averaging.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from calibration.chip import ChipSample, Trims, nominal_trims, tile_rows
+from calibration.geometry import FRONT, LO_HEATERS
+from circuits.compiled import CompiledMdpu, IqCorrection, iq
+from circuits.readout import Readout, phase_sigma_rad, read
+
+BIAS_STEP_MW = 2.0
+
+
+@dataclass(frozen=True)
+class CalibrationReport:
+    phase_error_before_rad: float  # rms read-phase error on a probe set, before
+    phase_error_after_rad: float
+    gain_trim_rel: float  # rms |gain - 1| applied
+    lo_bias_change_mw: float  # rms change of the LO bias powers
+    ring_lock_k: float  # rms ring temperature correction
+
+    def as_dict(self) -> dict:
+        return {k: float(v) for k, v in self.__dict__.items()}
+
+
+def _measure(row: CompiledMdpu, arm: np.ndarray, readout: Readout, rng, repeats: int) -> np.ndarray:
+    """Averaged read phase for signal-arm transmissions ``arm`` (any shape) of one row."""
+    fields = row.lo_to_det + (row.arm_to_det * row.src_to_arm) * arm[..., None]
+    reps = np.broadcast_to(fields, (repeats,) + fields.shape)
+    r = read(row, reps, readout, rng)
+    return np.angle(r.i_a.mean(0) + 1j * r.q_a.mean(0))
+
+
+def _iq_fit(row: CompiledMdpu, readout: Readout, rng, repeats: int) -> IqCorrection:
+    """Ellipse fit of averaged readings with segment 0 of MMU 0 at every level."""
+    m = row.segment_t.shape[-1]
+    arm = _arm0(row) * row.segment_t[0, 0] / row.segment_t[0, 0, 0]
+    fields = row.lo_to_det + (row.arm_to_det * row.src_to_arm) * arm[:, None]
+    raw = replace(row, iq_correction=None)
+    r = read(raw, np.broadcast_to(fields, (repeats,) + fields.shape), readout, rng)
+    scale = readout.detector.responsivity_a_per_w * readout.laser.power_mw * 1e-3
+    i, q = r.i_a.mean(0) / scale, r.q_a.mean(0) / scale
+    if m < 5:  # a conic needs five points
+        return IqCorrection(offset=(float(i.mean()), float(q.mean())))
+    # conic a*i^2 + b*i*q + c*q^2 + d*i + e*q = 1, least squares
+    a, b, c, d, e = np.linalg.lstsq(np.stack([i * i, i * q, q * q, i, q], -1), np.ones_like(i), rcond=None)[0]
+    shape = np.array([[a, b / 2], [b / 2, c]])
+    centre = np.linalg.solve(2 * shape, -np.array([d, e]))
+    w, v = np.linalg.eigh(shape)
+    root = v @ np.diag(np.sqrt(np.clip(w, 1e-30, None))) @ v.T  # maps the ellipse to a circle
+    root = root / np.sqrt(np.abs(np.linalg.det(root)))  # keep the scale of the readings
+    return IqCorrection(offset=(float(centre[0]), float(centre[1])), matrix=tuple(map(tuple, root.tolist())))
+
+
+def _arm0(row: CompiledMdpu) -> complex:
+    return complex(np.prod(row.segment_t[..., 0]) * np.prod(row.heater_t))
+
+
+def probe_phase_error(rows: list[CompiledMdpu], rng: np.random.Generator, probes: int = 64) -> np.ndarray:
+    """Noiseless read-phase error (wrapped) of random dot products on every row: (R, probes)."""
+    m, h = rows[0].design.modulus, rows[0].design.h
+    x, w = rng.integers(0, m, (probes, h)), rng.integers(0, m, (probes, h))
+    ideal = 2 * np.pi * ((x * w).sum(-1) % m) / m
+    return np.stack([np.angle(iq(row.detector_fields(x, w), row.iq_correction) * np.exp(-1j * ideal)) for row in rows])
+
+
+def _gain_trim(rows, volts: np.ndarray, readout: Readout, rng, repeats: int) -> np.ndarray:
+    """(R, h, B, m) drive voltages after trimming each segment's phase per level."""
+    mmu = rows[0].design.mmu
+    m = mmu.modulus
+    ideal = 2 * np.pi / m * (2.0 ** np.arange(mmu.segments) if mmu.encoding == "binary-length" else np.ones(mmu.segments))
+    levels = np.unique(np.concatenate([[0], 2 ** np.arange(int(np.log2(m - 1)) + 1 if m > 2 else 1), [m - 1]]))
+    levels = levels[levels < m]
+    out = volts.copy()
+    for r, row in enumerate(rows):
+        seg = row.segment_t  # (h, B, m)
+        arm = _arm0(row) * seg[..., levels] / seg[..., :1]  # one segment driven, the rest at level 0
+        phase = _measure(row, arm, readout, rng, repeats)  # (h, B, L)
+        slope = np.broadcast_to(ideal, seg.shape[:2]).copy()
+        for i, k in enumerate(levels[1:], start=1):
+            error = np.angle(np.exp(1j * (phase[..., i] - phase[..., 0] - slope * k)))
+            slope += error / k
+        out[r] = volts[r] * (ideal / slope)[..., None]
+    return out
+
+
+def _row_sensitivity(rows, sample: ChipSample, index: int, trims: Trims) -> np.ndarray:
+    """(R, R) read-phase change of each row per mW at each row's LO bias heater (the model's linear response)."""
+    base = [_read_phase0(r) for r in rows]
+    bumped = []
+    lo = trims.lo_bias_power_mw[index]
+    for j in range(len(rows)):
+        step = lo.copy()
+        step[j] += BIAS_STEP_MW
+        t = replace(trims, lo_bias_power_mw=tuple(step if i == index else p for i, p in enumerate(trims.lo_bias_power_mw)))
+        bumped.append([_read_phase0(r) for r in tile_rows(sample, index, t)])
+    return np.angle(np.exp(1j * (np.array(bumped).T - np.array(base)[:, None]))) / BIAS_STEP_MW
+
+
+def _read_phase0(row: CompiledMdpu) -> float:
+    return float(np.angle(iq(row.zero_input_fields(), row.iq_correction)))
+
+
+def _bias_trim(sample, index, trims, readout, rng, repeats, rounds: int = 2) -> np.ndarray:
+    """LO bias powers (R,) nulling every row's zero-input phase through the measured crosstalk matrix."""
+    rows = tile_rows(sample, index, trims)
+    x_true = _row_sensitivity(rows, sample, index, trims)
+    sigma = np.array([float(np.mean(phase_sigma_rad(r, r.zero_input_fields(), readout))) for r in rows]) / np.sqrt(repeats)
+    x_meas = x_true + rng.standard_normal(x_true.shape) * np.sqrt(2) * sigma[:, None] / BIAS_STEP_MW
+    power = trims.lo_bias_power_mw[index].copy()
+    for _ in range(rounds):
+        phi0 = np.array([_measure(r, np.array([_arm0(r)]), readout, rng, repeats)[0] for r in rows])
+        target = -phi0  # the read phase must move by -phi0 (mod 2*pi)
+        for _ in range(8):  # keep powers >= 0: raise a row's target by 2*pi where needed
+            new = power + np.linalg.solve(x_meas, target)
+            low = new < 0
+            if not low.any():
+                break
+            target = target + 2 * np.pi * low * np.sign(np.diag(x_meas))
+        power = np.clip(new, 0, None)
+        t = replace(trims, lo_bias_power_mw=tuple(power if i == index else p for i, p in enumerate(trims.lo_bias_power_mw)))
+        rows = tile_rows(sample, index, t)
+    return power
+
+
+def _ring_trim(sample, index, trims, readout, rng, repeats, points: int = 96):
+    """Ring temperature offsets (R, h, B) and drive tables (R, h, B, m) from measured phase sweeps."""
+    from circuits.ring_predistortion import tuning_rad_per_v
+
+    cfg = sample.config
+    mmu = cfg.mdpu_design(sample.tiles[index].modulus).mmu
+    m, ring = mmu.modulus, mmu.ring
+    nominal = mmu.level_voltages_v()
+    span = 1.5 * np.abs(nominal).max()
+    grid = np.linspace(-span, span, points)
+    g = tuning_rad_per_v(ring)
+    phase_per_k = 2 * np.pi * ring.dn_dt_per_k * 2 * np.pi * ring.radius_um / ring.wl0_um
+
+    def sweep(t: Trims):
+        rows = tile_rows(sample, index, replace(t, level_voltages_v=tuple(
+            np.broadcast_to(grid, v.shape[:3] + (points,)) if i == index else v for i, v in enumerate(t.level_voltages_v))))
+        # Each ring swept alone: the others sit at their level-0 drive of the current table.
+        out = []
+        for r, row in enumerate(tile_rows(sample, index, t)):
+            swept = rows[r].segment_t  # (h, B, points)
+            arm = _arm0(row) * swept / row.segment_t[..., :1]
+            out.append(np.unwrap(_measure(row, arm, readout, rng, repeats), axis=-1))
+        return np.array(out)  # (R, h, B, points)
+
+    phase = sweep(trims)
+    steepest = grid[np.argmax(np.abs(np.diff(phase, axis=-1)), axis=-1)]  # resonance voltage of each ring
+    v_res_nominal = nominal[(m - 1) // 2] if m % 2 else 0.5 * (nominal[m // 2 - 1] + nominal[m // 2])
+    offset = trims.ring_offset_k[index] - (steepest - v_res_nominal) * g / phase_per_k
+    locked = replace(trims, ring_offset_k=tuple(offset if i == index else o for i, o in enumerate(trims.ring_offset_k)))
+    phase = sweep(locked)
+    centre = np.argmax(np.abs(np.diff(phase, axis=-1)), axis=-1)
+    rho = 2 * np.pi * (np.arange(m) - (m - 1) / 2) / m
+    volts = np.empty(phase.shape[:3] + (m,))
+    for idx in np.ndindex(phase.shape[:3]):
+        p = phase[idx] - 0.5 * (phase[idx][centre[idx]] + phase[idx][centre[idx] + 1])
+        p = p if p[-1] > p[0] else -p
+        volts[idx] = np.interp(rho, p, grid)
+    return offset, volts
+
+
+def calibrate(sample: ChipSample, rng: np.random.Generator, repeats: int = 16) -> tuple[Trims, CalibrationReport]:
+    """Trim a fabricated chip from measurements; return the trims and a report."""
+    cfg = sample.config
+    readout = cfg.readout(True)
+    trims = nominal_trims(cfg)
+    before = [tile_rows(sample, i, trims) for i in range(len(sample.tiles))]
+    probe_seed = int(rng.integers(2**31))
+    err_before = np.concatenate([probe_phase_error(rows, np.random.default_rng(probe_seed)).ravel() for rows in before])
+    volts, bias, rings = list(trims.level_voltages_v), list(trims.lo_bias_power_mw), list(trims.ring_offset_k)
+    iqc = [tuple(_iq_fit(row, readout, rng, repeats) for row in rows) for rows in before]
+    for i in range(len(sample.tiles)):
+        t = Trims(tuple(volts), tuple(bias), tuple(rings), tuple(iqc))
+        if cfg.tile.element == "ring-assisted":
+            rings[i], volts[i] = _ring_trim(sample, i, t, readout, rng, repeats)
+        else:
+            volts[i] = _gain_trim(tile_rows(sample, i, t), volts[i], readout, rng, repeats)
+        t = Trims(tuple(volts), tuple(bias), tuple(rings), tuple(iqc))
+        bias[i] = _bias_trim(sample, i, t, readout, rng, repeats)
+    trimmed = Trims(tuple(volts), tuple(bias), tuple(rings), tuple(iqc))
+    after = [tile_rows(sample, i, trimmed) for i in range(len(sample.tiles))]
+    err_after = np.concatenate([probe_phase_error(rows, np.random.default_rng(probe_seed)).ravel() for rows in after])
+    nominal = nominal_trims(cfg)
+    gain = np.concatenate([(v / np.where(n == 0, 1, n))[..., 1:].ravel() - 1 for v, n in zip(volts, nominal.level_voltages_v)]) if cfg.tile.element == "straight" else np.zeros(1)
+    report = CalibrationReport(
+        phase_error_before_rad=float(np.sqrt(np.mean(err_before**2))),
+        phase_error_after_rad=float(np.sqrt(np.mean(err_after**2))),
+        gain_trim_rel=float(np.sqrt(np.mean(gain**2))),
+        lo_bias_change_mw=float(np.sqrt(np.mean(np.concatenate([b - n for b, n in zip(bias, nominal.lo_bias_power_mw)]) ** 2))),
+        ring_lock_k=float(np.sqrt(np.mean(np.concatenate([r.ravel() for r in rings]) ** 2))),
+    )
+    return trimmed, report

@@ -1,0 +1,183 @@
+"""A fabricated chip: its sampled deviations, the trims calibration sets, and its compiled tiles.
+
+``sample_chip`` draws what differs from the drawing, once per chip.
+``build_chip`` compiles every tile with those deviations, the given trims
+(drive voltages per level, LO bias heater powers, ring temperatures) and the
+resulting temperatures (ambient offset, optional drift, heater crosstalk), and
+returns an :class:`mvm.gemm.Chip` that the GEMM driver runs like any other.
+
+How deviations reach the models: width and thickness shift every guide's neff;
+coupling deviations scale couplers' and splitters' power coupling; Pockels
+efficiency scales 1/VpiL; length deviations scale electrode length; heater
+efficiency scales 1/P_pi; ring radius and gap move resonance and coupling
+(kappa ~ exp(-gap/decay)); responsivity scales each detector, which is the
+same as scaling its field by sqrt(R/R0) (mean current and shot noise both
+follow). neff sensitivities are those of a silicon strip, used for every guide.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+import numpy as np
+
+from calibration.geometry import FRONT, LO_HEATERS, TileGeometry, default_geometry
+from calibration.thermal import coupling_matrix, self_rise_k_per_mw, temperature_rise_k
+from calibration.variation import VariationConfig, correlation_factor, sample_field, standard_draws
+from circuits.compiled import RowParams, compile_mdpu, compile_rows
+from mvm.config import ChipConfig
+from mvm.gemm import Chip
+from mvm.tile import ModulusTile
+from photonics.constants import REFERENCE_TEMPERATURE_K
+
+COUPLERS = ("hyb_i", "hyb_q")
+SPLITTERS = ("src", "sig_split", "lo_split")
+DETECTORS = ("i_p", "i_n", "q_p", "q_n")
+
+
+@dataclass(frozen=True)
+class TileSample:
+    """Deviations of one modulus tile, device by device (see the module docstring for units)."""
+
+    modulus: int
+    geometry: TileGeometry
+    seg: dict  # name -> (R, h, B): dneff, eo_rel, length_rel, radius_nm, gap_nm
+    heater: dict  # name -> (R, h): dneff, efficiency_rel
+    front: dict  # name -> (R, len(FRONT)): dneff, efficiency_rel, coupling_rel, responsivity_rel
+
+
+@dataclass(frozen=True)
+class ChipSample:
+    config: ChipConfig
+    variation: VariationConfig
+    tiles: tuple[TileSample, ...]
+    ambient_offset_k: float
+    drift_k: float
+
+
+@dataclass(frozen=True)
+class Trims:
+    """What calibration sets, per tile: drive per level, LO bias heater powers, ring temperature
+    offsets, and each receiver's digital I/Q correction (None: uncorrected)."""
+
+    level_voltages_v: tuple[np.ndarray, ...]  # (R, h, B, m)
+    lo_bias_power_mw: tuple[np.ndarray, ...]  # (R,)
+    ring_offset_k: tuple[np.ndarray, ...]  # (R, h, B)
+    iq_correction: tuple[tuple, ...] | None = None  # per tile, per row: IqCorrection
+
+
+def geometry_of(config: ChipConfig, index: int) -> TileGeometry:
+    design = config.mdpu_design(config.all_moduli[index])
+    lengths = design.mmu.segment_lengths_um() if design.mmu.element == "straight" else np.full(design.mmu.segments, 2 * np.pi * config.ring.radius_um)
+    return default_geometry(lengths, config.heater.length_um, config.tile.rows, config.tile.h,
+                            y0_um=index * (config.tile.rows * 100.0 + 500.0))
+
+
+@lru_cache(maxsize=8)
+def _factor(config: ChipConfig, index: int, length_um: float) -> np.ndarray:
+    return correlation_factor(geometry_of(config, index).all_xy(), length_um)
+
+
+def sample_chip(config: ChipConfig, variation: VariationConfig, rng: np.random.Generator) -> ChipSample:
+    """Draw one chip's deviations."""
+    tiles = []
+    for i, m in enumerate(config.all_moduli):
+        geom = geometry_of(config, i)
+        factor = _factor(config, i, variation.correlation_length_um)
+        s = variation.spreads()
+
+        def field(name: str) -> tuple:
+            return geom.split(sample_field(rng, factor, variation, s[name]))
+
+        width, thick = field("width_nm"), field("thickness_nm")
+        dneff = [variation.dneff_dwidth_per_nm * w + variation.dneff_dthickness_per_nm * t for w, t in zip(width, thick)]
+        coupling, eo, length, eff = field("coupling_rel"), field("eo_efficiency_rel"), field("length_rel"), field("heater_efficiency_rel")
+        radius, gap, resp = field("ring_radius_nm"), field("ring_gap_nm"), field("responsivity_rel")
+        tiles.append(TileSample(
+            modulus=m, geometry=geom,
+            seg={"dneff": dneff[0], "eo_rel": eo[0], "length_rel": length[0], "radius_nm": radius[0], "gap_nm": gap[0]},
+            heater={"dneff": dneff[1], "efficiency_rel": eff[1]},
+            front={"dneff": dneff[2], "efficiency_rel": eff[2], "coupling_rel": coupling[2], "responsivity_rel": resp[2]},
+        ))
+    ambient = float(standard_draws(rng, (), variation) * variation.ambient_offset_k * variation.scale)
+    drift = float(standard_draws(rng, (), variation) * variation.drift_k * variation.scale)
+    return ChipSample(config, variation, tuple(tiles), ambient, drift)
+
+
+def nominal_trims(config: ChipConfig) -> Trims:
+    """The trims of the drawing: design drive voltages, the ideal chip's LO bias, no ring offsets."""
+    volts, bias, ring = [], [], []
+    r, h = config.tile.rows, config.tile.h
+    for m in config.all_moduli:
+        design = config.mdpu_design(m)
+        v = design.mmu.level_voltages_v()
+        volts.append(np.broadcast_to(v, (r, h, design.mmu.segments, m)).copy())
+        bias.append(np.full(r, compile_mdpu(design).design.lo_bias_power_mw))
+        ring.append(np.zeros((r, h, design.mmu.segments)))
+    return Trims(tuple(volts), tuple(bias), tuple(ring))
+
+
+def _heater_powers(config: ChipConfig, lo_bias: np.ndarray, rows: int, h: int) -> np.ndarray:
+    """Powers of every heater of a tile: the MMUs' bias heaters (off), then lo_bias, lo_i, lo_q per row."""
+    lo = np.stack([lo_bias, np.full(rows, config.heater.p_pi_mw / 2), np.zeros(rows)], -1)
+    return np.concatenate([np.zeros(rows * h), lo.reshape(-1)])
+
+
+def tile_rows(sample: ChipSample, index: int, trims: Trims, with_drift: bool = False, extra_heat_k: float = 0.0):
+    """The compiled rows of tile ``index`` as fabricated and trimmed."""
+    cfg, ts = sample.config, sample.tiles[index]
+    design = cfg.mdpu_design(ts.modulus)
+    geom = ts.geometry
+    rows, h = geom.rows, geom.heater_xy.shape[1]
+    lo_idx = [FRONT.index(n) for n in LO_HEATERS]
+    heater_xy = np.concatenate([geom.heater_xy.reshape(-1, 2), geom.front_xy[:, lo_idx].reshape(-1, 2)])
+    heat = cfg.heater
+    p_pi = np.concatenate([heat.p_pi_mw / (1 + ts.heater["efficiency_rel"]).reshape(-1),
+                           heat.p_pi_mw / (1 + ts.front["efficiency_rel"][:, lo_idx]).reshape(-1)])
+    rise = self_rise_k_per_mw(p_pi_mw=p_pi, length_um=heat.length_um, wl0_um=heat.wl0_um, dn_dt_per_k=heat.dn_dt_per_k)
+    power = _heater_powers(cfg, trims.lo_bias_power_mw[index], rows, h)
+    targets = geom.all_xy()
+    own = np.full(len(targets), -1)
+    n_seg = geom.segment_xy[..., 0].size
+    own[n_seg:n_seg + rows * h] = np.arange(rows * h)  # MMU heaters are heaters 0..R*h-1
+    lo_targets = n_seg + rows * h + (np.arange(rows)[:, None] * len(FRONT) + np.array(lo_idx)[None, :]).reshape(-1)
+    own[lo_targets] = rows * h + np.arange(rows * len(lo_idx))
+    base = REFERENCE_TEMPERATURE_K + sample.ambient_offset_k + (sample.drift_k if with_drift else 0.0) + extra_heat_k
+    coupling = coupling_matrix(targets, heater_xy, sample.variation.crosstalk_at_100um)
+    temp = geom.split(base + temperature_rise_k(coupling, rise, power, own))
+
+    mmu = design.mmu
+    seg = {"neff": (mmu.ring.neff if mmu.element == "ring-assisted" else mmu.eo.neff) + ts.seg["dneff"],
+           "temperature_k": temp[0]}
+    if mmu.element == "ring-assisted":
+        seg.update(radius_um=mmu.ring.radius_um + ts.seg["radius_nm"] * 1e-3,
+                   kappa=np.clip(mmu.ring.kappa * np.exp(-ts.seg["gap_nm"] / sample.variation.coupling_decay_nm), 0, 1),
+                   vpil_v_cm=mmu.ring.vpil_v_cm / (1 + ts.seg["eo_rel"]),
+                   temperature_k=temp[0] + trims.ring_offset_k[index])
+    else:
+        lengths = mmu.segment_lengths_um()[None, None, :]
+        seg.update(length_um=lengths * (1 + ts.seg["length_rel"]), vpil_v_cm=mmu.eo.vpil_v_cm / (1 + ts.seg["eo_rel"]))
+    mmu_heater = {"neff": heat.neff + ts.heater["dneff"], "p_pi_mw": heat.p_pi_mw / (1 + ts.heater["efficiency_rel"]),
+                  "temperature_k": temp[1]}
+    f = ts.front
+    col = {n: FRONT.index(n) for n in FRONT}
+    front = {n: {"split_ratio": np.clip(0.5 * (1 + f["coupling_rel"][:, col[n]]), 0, 1)} for n in SPLITTERS}
+    front["src"]["split_ratio"] = np.clip((1 - design.lo_fraction) * (1 + f["coupling_rel"][:, col["src"]]), 0, 1)
+    front.update({n: {"kappa": np.clip(0.5 * (1 + f["coupling_rel"][:, col[n]]), 0, 1)} for n in COUPLERS})
+    lo_power = {"lo_bias": trims.lo_bias_power_mw[index], "lo_i": np.full(rows, heat.p_pi_mw / 2), "lo_q": np.zeros(rows)}
+    for n in LO_HEATERS:
+        front[n] = {"neff": heat.neff + f["dneff"][:, col[n]], "p_pi_mw": heat.p_pi_mw / (1 + f["efficiency_rel"][:, col[n]]),
+                    "temperature_k": temp[2][:, col[n]], "power_mw": lo_power[n]}
+    gain = 1 + f["responsivity_rel"][:, [col[d] for d in DETECTORS]]
+    params = RowParams(seg, trims.level_voltages_v[index], mmu_heater, front, gain)
+    rows = compile_rows(design, params)
+    if trims.iq_correction is not None:
+        rows = [replace(row, iq_correction=c) for row, c in zip(rows, trims.iq_correction[index])]
+    return rows
+
+
+def build_chip(sample: ChipSample, trims: Trims, with_drift: bool = False) -> Chip:
+    """The fabricated chip with the given trims, ready for :func:`mvm.gemm.rns_gemm`."""
+    tiles = tuple(ModulusTile.from_rows(tile_rows(sample, i, trims, with_drift)) for i in range(len(sample.tiles)))
+    return Chip(sample.config, tiles)

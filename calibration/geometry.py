@@ -1,0 +1,59 @@
+"""Where every device of a tile sits: positions for spatial correlation and thermal crosstalk.
+
+One modulus tile is R rows of one MDPU each. The default placement puts rows
+``row_pitch_um`` apart; along a row the LO-arm heaters and splitters sit at
+the start, then the h MMUs (bias heater, then its segments end to end, each at
+its midpoint), then the hybrid and detectors. Tiles of successive moduli are
+stacked in y. A layout (``mirage layout``) can supply real positions instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+FRONT = ("src", "sig_split", "lo_split", "lo_bias", "lo_i", "lo_q", "hyb_i", "hyb_q", "i_p", "i_n", "q_p", "q_n")
+LO_HEATERS = ("lo_bias", "lo_i", "lo_q")
+
+
+@dataclass(frozen=True)
+class TileGeometry:
+    """Positions (um) of every device of one modulus tile."""
+
+    segment_xy: np.ndarray  # (R, h, B, 2)
+    heater_xy: np.ndarray  # (R, h, 2): each MMU's bias heater
+    front_xy: np.ndarray  # (R, len(FRONT), 2)
+
+    @property
+    def rows(self) -> int:
+        return self.heater_xy.shape[0]
+
+    def all_xy(self) -> np.ndarray:
+        """(N, 2) every device, in the order segments, heaters, front end."""
+        return np.concatenate([self.segment_xy.reshape(-1, 2), self.heater_xy.reshape(-1, 2), self.front_xy.reshape(-1, 2)])
+
+    def split(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per-device values in all_xy order, back to (segments, heaters, front) shapes."""
+        ns, nh = self.segment_xy[..., 0].size, self.heater_xy[..., 0].size
+        return (values[:ns].reshape(self.segment_xy.shape[:-1]), values[ns:ns + nh].reshape(self.heater_xy.shape[:-1]),
+                values[ns + nh:].reshape(self.front_xy.shape[:-1]))
+
+
+def default_geometry(segment_lengths_um: np.ndarray, heater_length_um: float, rows: int, h: int,
+                     y0_um: float = 0.0, row_pitch_um: float = 100.0, gap_um: float = 20.0) -> TileGeometry:
+    """The default placement of one tile (see the module docstring)."""
+    segs = np.asarray(segment_lengths_um, dtype=float)
+    front_len = 400.0
+    mmu_len = heater_length_um + gap_um + segs.sum() + gap_um * len(segs)
+    y = y0_um + row_pitch_um * np.arange(rows)
+    starts = front_len + mmu_len * np.arange(h)
+    heater_x = starts + heater_length_um / 2
+    seg_x = starts[:, None] + heater_length_um + gap_um + np.concatenate([[0], np.cumsum(segs + gap_um)[:-1]]) + segs / 2
+    end = front_len + mmu_len * h
+    front_x = np.array([0, end + 50, 150, 100, end + 100, end + 100, end + 200, end + 200, end + 300, end + 300, end + 300, end + 300])
+    front_dy = np.array([0, 0, 20, 20, 20, 40, 0, 40, -10, 10, 30, 50])
+    seg_xy = np.stack(np.broadcast_arrays(seg_x[None, :, :], y[:, None, None]), -1)
+    heater_xy = np.stack(np.broadcast_arrays(heater_x[None, :], y[:, None]), -1)
+    front_xy = np.stack(np.broadcast_arrays(front_x[None, :], y[:, None] + front_dy[None, :]), -1)
+    return TileGeometry(seg_xy.astype(float), heater_xy.astype(float), front_xy.astype(float))
