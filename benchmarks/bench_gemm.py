@@ -65,7 +65,7 @@ def main() -> None:
 
     # Readouts that must be simulated: a per-level phase error of 10 urad on every segment and the
     # laser at the link-budget power leave no tile provably exact.
-    from circuits.compiled import compile_mdpu, mmu_tables
+    from circuits.compiled import compile_mdpu
     from circuits.link_budget import link_budget
     from mvm.tile import ModulusTile
     from photonics.laser import Laser
@@ -78,7 +78,7 @@ def main() -> None:
         rows = []
         for row in tile.rows:
             seg = row.segment_t * np.exp(1e-5j * np.arange(row.segment_t.shape[-1]))
-            rows.append(dataclasses.replace(row, segment_t=seg, mmu_t=mmu_tables(seg, row.heater_t, row.design)))
+            rows.append(dataclasses.replace(row, segment_t=seg))
         tiles.append(ModulusTile.from_rows(rows))
     imperfect = dataclasses.replace(ideal, tiles=tuple(tiles))
     a, b = operands(256, 256, 256)

@@ -82,6 +82,10 @@ def _iq_fit(row: CompiledMdpu, readout: Readout, rng, repeats: int) -> IqCorrect
     return IqCorrection(offset=(float(centre[0]), float(centre[1])), matrix=tuple(map(tuple, root.tolist())))
 
 
+def _zero_fields(row: CompiledMdpu) -> np.ndarray:
+    return row.lo_to_det + row.arm_to_det * row.src_to_arm * _arm0(row)
+
+
 def _arm0(row: CompiledMdpu) -> complex:
     return complex(np.prod(row.segment_t[..., 0]) * np.prod(row.heater_t))
 
@@ -114,28 +118,29 @@ def _gain_trim(rows, volts: np.ndarray, readout: Readout, rng, repeats: int) -> 
     return out
 
 
-def _row_sensitivity(rows, sample: ChipSample, index: int, trims: Trims) -> np.ndarray:
+def _row_sensitivity(sample: ChipSample, index: int, trims: Trims) -> np.ndarray:
     """(R, R) read-phase change of each row per mW at each row's LO bias heater (the model's linear response)."""
-    base = [_read_phase0(r) for r in rows]
+    base = [_read_phase0(r) for r in tile_rows(sample, index, trims, level_zero_only=True)]
     bumped = []
     lo = trims.lo_bias_power_mw[index]
-    for j in range(len(rows)):
+    for j in range(len(base)):
         step = lo.copy()
         step[j] += BIAS_STEP_MW
         t = replace(trims, lo_bias_power_mw=tuple(step if i == index else p for i, p in enumerate(trims.lo_bias_power_mw)))
-        bumped.append([_read_phase0(r) for r in tile_rows(sample, index, t)])
+        bumped.append([_read_phase0(r) for r in tile_rows(sample, index, t, level_zero_only=True)])
     return np.angle(np.exp(1j * (np.array(bumped).T - np.array(base)[:, None]))) / BIAS_STEP_MW
 
 
 def _read_phase0(row: CompiledMdpu) -> float:
-    return float(np.angle(iq(row.zero_input_fields(), row.iq_correction)))
+    """Noiseless read phase at zero input (every segment at level 0)."""
+    return float(np.angle(iq(_zero_fields(row), row.iq_correction)))
 
 
 def _bias_trim(sample, index, trims, readout, rng, repeats, rounds: int = 2) -> np.ndarray:
     """LO bias powers (R,) nulling every row's zero-input phase through the measured crosstalk matrix."""
-    rows = tile_rows(sample, index, trims)
-    x_true = _row_sensitivity(rows, sample, index, trims)
-    sigma = np.array([float(np.mean(phase_sigma_rad(r, r.zero_input_fields(), readout))) for r in rows]) / np.sqrt(repeats)
+    rows = tile_rows(sample, index, trims, level_zero_only=True)
+    x_true = _row_sensitivity(sample, index, trims)
+    sigma = np.array([float(phase_sigma_rad(r, _zero_fields(r), readout)) for r in rows]) / np.sqrt(repeats)
     x_meas = x_true + rng.standard_normal(x_true.shape) * np.sqrt(2) * sigma[:, None] / BIAS_STEP_MW
     power = trims.lo_bias_power_mw[index].copy()
     for _ in range(rounds):
@@ -149,7 +154,7 @@ def _bias_trim(sample, index, trims, readout, rng, repeats, rounds: int = 2) -> 
             target = target + 2 * np.pi * low * np.sign(np.diag(x_meas))
         power = np.clip(new, 0, None)
         t = replace(trims, lo_bias_power_mw=tuple(power if i == index else p for i, p in enumerate(trims.lo_bias_power_mw)))
-        rows = tile_rows(sample, index, t)
+        rows = tile_rows(sample, index, t, level_zero_only=True)
     return power
 
 

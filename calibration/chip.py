@@ -79,6 +79,24 @@ def _factor(config: ChipConfig, index: int, length_um: float) -> np.ndarray:
     return correlation_factor(geometry_of(config, index).all_xy(), length_um)
 
 
+@lru_cache(maxsize=8)
+def _heat_paths(config: ChipConfig, index: int, at_100um: float):
+    """Heater positions' coupling to every device and which heater each device is (the same for every chip)."""
+    geom = geometry_of(config, index)
+    rows, h = geom.rows, geom.heater_xy.shape[1]
+    lo_idx = [FRONT.index(n) for n in LO_HEATERS]
+    heater_xy = np.concatenate([geom.heater_xy.reshape(-1, 2), geom.front_xy[:, lo_idx].reshape(-1, 2)])
+    coupling = coupling_matrix(geom.all_xy(), heater_xy, at_100um)
+    own = np.full(len(coupling), -1)
+    n_seg = geom.segment_xy[..., 0].size
+    own[n_seg:n_seg + rows * h] = np.arange(rows * h)  # MMU heaters are heaters 0..R*h-1
+    lo_targets = n_seg + rows * h + (np.arange(rows)[:, None] * len(FRONT) + np.array(lo_idx)[None, :]).reshape(-1)
+    own[lo_targets] = rows * h + np.arange(rows * len(lo_idx))
+    c = coupling.copy()
+    c[np.nonzero(own >= 0)[0], own[own >= 0]] = 0.0  # a heater's own power is already in its model
+    return c
+
+
 def sample_chip(config: ChipConfig, variation: VariationConfig, rng: np.random.Generator) -> ChipSample:
     """Draw one chip's deviations."""
     tiles = []
@@ -124,28 +142,26 @@ def _heater_powers(config: ChipConfig, lo_bias: np.ndarray, rows: int, h: int) -
     return np.concatenate([np.zeros(rows * h), lo.reshape(-1)])
 
 
-def tile_rows(sample: ChipSample, index: int, trims: Trims, with_drift: bool = False, extra_heat_k: float = 0.0):
-    """The compiled rows of tile ``index`` as fabricated and trimmed."""
+def tile_rows(sample: ChipSample, index: int, trims: Trims, with_drift: bool = False, extra_heat_k: float = 0.0,
+              level_zero_only: bool = False):
+    """The compiled rows of tile ``index`` as fabricated and trimmed.
+
+    ``level_zero_only`` solves only level 0 of every segment (enough for
+    zero-input readings, far cheaper).
+    """
     cfg, ts = sample.config, sample.tiles[index]
     design = cfg.mdpu_design(ts.modulus)
     geom = ts.geometry
     rows, h = geom.rows, geom.heater_xy.shape[1]
     lo_idx = [FRONT.index(n) for n in LO_HEATERS]
-    heater_xy = np.concatenate([geom.heater_xy.reshape(-1, 2), geom.front_xy[:, lo_idx].reshape(-1, 2)])
     heat = cfg.heater
     p_pi = np.concatenate([heat.p_pi_mw / (1 + ts.heater["efficiency_rel"]).reshape(-1),
                            heat.p_pi_mw / (1 + ts.front["efficiency_rel"][:, lo_idx]).reshape(-1)])
     rise = self_rise_k_per_mw(p_pi_mw=p_pi, length_um=heat.length_um, wl0_um=heat.wl0_um, dn_dt_per_k=heat.dn_dt_per_k)
     power = _heater_powers(cfg, trims.lo_bias_power_mw[index], rows, h)
-    targets = geom.all_xy()
-    own = np.full(len(targets), -1)
-    n_seg = geom.segment_xy[..., 0].size
-    own[n_seg:n_seg + rows * h] = np.arange(rows * h)  # MMU heaters are heaters 0..R*h-1
-    lo_targets = n_seg + rows * h + (np.arange(rows)[:, None] * len(FRONT) + np.array(lo_idx)[None, :]).reshape(-1)
-    own[lo_targets] = rows * h + np.arange(rows * len(lo_idx))
     base = REFERENCE_TEMPERATURE_K + sample.ambient_offset_k + (sample.drift_k if with_drift else 0.0) + extra_heat_k
-    coupling = coupling_matrix(targets, heater_xy, sample.variation.crosstalk_at_100um)
-    temp = geom.split(base + temperature_rise_k(coupling, rise, power, own))
+    coupling = _heat_paths(cfg, index, sample.variation.crosstalk_at_100um)
+    temp = geom.split(base + temperature_rise_k(coupling, rise, power))
 
     mmu = design.mmu
     seg = {"neff": (mmu.ring.neff if mmu.element == "ring-assisted" else mmu.eo.neff) + ts.seg["dneff"],
@@ -170,7 +186,8 @@ def tile_rows(sample: ChipSample, index: int, trims: Trims, with_drift: bool = F
         front[n] = {"neff": heat.neff + f["dneff"][:, col[n]], "p_pi_mw": heat.p_pi_mw / (1 + f["efficiency_rel"][:, col[n]]),
                     "temperature_k": temp[2][:, col[n]], "power_mw": lo_power[n]}
     gain = 1 + f["responsivity_rel"][:, [col[d] for d in DETECTORS]]
-    params = RowParams(seg, trims.level_voltages_v[index], mmu_heater, front, gain)
+    volts = trims.level_voltages_v[index][..., :1] if level_zero_only else trims.level_voltages_v[index]
+    params = RowParams(seg, volts, mmu_heater, front, gain)
     rows = compile_rows(design, params)
     if trims.iq_correction is not None:
         rows = [replace(row, iq_correction=c) for row, c in zip(rows, trims.iq_correction[index])]

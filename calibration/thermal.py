@@ -31,18 +31,13 @@ def self_rise_k_per_mw(*, p_pi_mw, length_um, wl0_um, dn_dt_per_k):
     return heater_temperature_rise_k(power_mw=1.0, p_pi_mw=p_pi_mw, length_um=length_um, wl0_um=wl0_um, dn_dt_per_k=dn_dt_per_k)
 
 
-def temperature_rise_k(coupling: np.ndarray, self_rise_per_mw: np.ndarray, power_mw: np.ndarray, exclude_self: np.ndarray | None = None) -> np.ndarray:
+def temperature_rise_k(coupling: np.ndarray, self_rise_per_mw: np.ndarray, power_mw: np.ndarray) -> np.ndarray:
     """Rise at each target from all heaters: sum_j coupling[i, j] * self_rise[j] * P[j].
 
-    ``exclude_self[i]`` is the index of target i's own heater (or -1), whose
-    contribution its model already holds.
+    A heater's own power is already in its model: its own entry of ``coupling``
+    must be zero.
     """
-    c = coupling
-    if exclude_self is not None:
-        c = c.copy()
-        own = exclude_self >= 0
-        c[np.nonzero(own)[0], exclude_self[own]] = 0.0
-    return c @ (np.asarray(self_rise_per_mw) * np.asarray(power_mw))
+    return coupling @ (np.asarray(self_rise_per_mw) * np.asarray(power_mw))
 
 
 def crosstalk_rad_per_mw(coupling_hh: np.ndarray, self_rise_per_mw: np.ndarray, phase_per_k: np.ndarray, p_pi_mw: np.ndarray) -> np.ndarray:

@@ -51,8 +51,12 @@ class CompiledMdpu:
     src_to_arm: complex  # laser input -> signal arm input
     arm_to_det: np.ndarray  # (4,): signal arm output -> detectors
     lo_to_det: np.ndarray  # (4,): laser input -> detectors through the LO arm
-    mmu_t: np.ndarray  # (h, m, m): MMU j's transmission (heater and segments) for (x, w)
     iq_correction: IqCorrection | None = None  # the receiver's digital correction, if calibrated
+
+    @cached_property
+    def mmu_t(self) -> np.ndarray:
+        """(h, m, m): MMU j's transmission (bias heater and segments) for every (x, w)."""
+        return mmu_tables(self.segment_t, self.heater_t, self.design)
 
     def arm_transmission(self, x, w) -> np.ndarray:
         """Signal-arm transmission for residue vectors x, w of shape (..., h), any integer dtype."""
@@ -147,16 +151,15 @@ def iq(fields: np.ndarray, correction: IqCorrection | None = None) -> np.ndarray
 def compile_mdpu(design: MdpuDesign) -> CompiledMdpu:
     """Solve the MDPU's parts once; trim the LO bias so that x = 0 reads phase 0 if not given."""
     segment_t, heater_t = _segment_tables(design)
-    tables = mmu_tables(segment_t, heater_t, design)
     power = design.lo_bias_power_mw
     if power is None:
-        untrimmed = CompiledMdpu(with_lo_bias(design, 0.0), segment_t, heater_t, *_front_end(design, 0.0), tables)
+        untrimmed = CompiledMdpu(with_lo_bias(design, 0.0), segment_t, heater_t, *_front_end(design, 0.0))
         phi0 = np.angle(iq(untrimmed.zero_input_fields())) % (2 * np.pi)
         lo = design.lo_heater
         # The heater's phase is pi*(P/P_pi)*(wl0/wl); it delays the LO, turning atan2(Q, I) back.
         power = lo.p_pi_mw * phi0 / np.pi * (design.wl_um / lo.wl0_um)
     trimmed = with_lo_bias(design, power)
-    return CompiledMdpu(trimmed, segment_t, heater_t, *_front_end(trimmed, trimmed.lo_bias_power_mw), tables)
+    return CompiledMdpu(trimmed, segment_t, heater_t, *_front_end(trimmed, trimmed.lo_bias_power_mw))
 
 
 @dataclass(frozen=True)
@@ -198,5 +201,5 @@ def compile_rows(design: MdpuDesign, p: RowParams) -> list[CompiledMdpu]:
     out = []
     for r in range(rows):
         d = with_lo_bias(design, float(bias[r]))
-        out.append(CompiledMdpu(d, seg[r], np.asarray(heater[r]), complex(src[r]), arm[r], lo[r], mmu_tables(seg[r], heater[r], d)))
+        out.append(CompiledMdpu(d, seg[r], np.asarray(heater[r]), complex(src[r]), arm[r], lo[r]))
     return out

@@ -127,6 +127,9 @@ def validate(config: ChipConfig) -> ChipConfig:
 _PARAM_SECTIONS = {"laser": Laser, "detector": Photodetector}
 _DEVICE_SECTIONS = {"phase_shifter_eo": PhaseShifterEO, "heater": Heater, "ring": None}
 _PLAIN_SECTIONS = {"rns": RnsConfig, "bfp": BfpConfig, "tile": TileConfig, "noise": NoiseConfig}
+# Sections that belong to the calibration layer (variation, spec, calibration): it reads them
+# from the same file (calibration/config.py); this layer only lets them through.
+RESERVED_SECTIONS = ("variation", "spec", "calibration")
 
 
 def _plain(section: str, cls, table: dict) -> Any:
@@ -176,13 +179,15 @@ def config_from_dict(data: dict) -> ChipConfig:
             config = replace(config, **{section: _plain(section, _PLAIN_SECTIONS[section], table)})
         elif section in _PARAM_SECTIONS:
             config = replace(config, **{section: _params(section, getattr(config, section), table)})
+        elif section in RESERVED_SECTIONS:
+            continue
         elif section == "devices":
             for name, sub in table.items():
                 if name not in _DEVICE_SECTIONS or not isinstance(sub, dict):
                     raise ValueError(f"unknown key 'devices.{name}'; allowed: {', '.join(_DEVICE_SECTIONS)}")
                 config = replace(config, **{name: _params(f"devices.{name}", getattr(config, name), sub)})
         else:
-            allowed = [*_PLAIN_SECTIONS, *_PARAM_SECTIONS, "devices"]
+            allowed = [*_PLAIN_SECTIONS, *_PARAM_SECTIONS, "devices", *RESERVED_SECTIONS]
             raise ValueError(f"unknown section '{section}'; allowed: {', '.join(allowed)}")
     return validate(config)
 
@@ -203,6 +208,16 @@ def load_config(path: str | Path | None) -> ChipConfig:
         return config_from_dict(data)
     except ValueError as exc:
         raise ValueError(f"config {path}: {exc}") from None
+
+
+def read_toml(path: str | Path) -> dict:
+    """The raw tables of a configuration file (for layers that read their own sections)."""
+    try:
+        return tomllib.loads(Path(path).read_text())
+    except OSError as exc:
+        raise ValueError(f"cannot read config {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"config {path} is not valid TOML: {exc}") from None
 
 
 def _toml_value(v: Any) -> str:

@@ -5,7 +5,6 @@ import dataclasses
 import numpy as np
 import pytest
 
-from circuits.compiled import mmu_tables
 from mvm import bfp
 from mvm.config import BfpConfig, ChipConfig, RnsConfig, TileConfig, validate
 from mvm.gemm import Chip, build_chip, rns_gemm
@@ -93,7 +92,7 @@ def skewed(chip: Chip, error_per_level_rad: float) -> tuple[Chip, Chip]:
         for row in tile.rows:
             levels = np.arange(row.segment_t.shape[-1])
             seg = row.segment_t * np.exp(1j * error_per_level_rad * levels)
-            rows.append(dataclasses.replace(row, segment_t=seg, mmu_t=mmu_tables(seg, row.heater_t, row.design)))
+            rows.append(dataclasses.replace(row, segment_t=seg))
         t = ModulusTile.from_rows(rows)
         tiles.append(t)
         forced.append(dataclasses.replace(t, linear=False))

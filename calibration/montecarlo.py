@@ -1,0 +1,246 @@
+"""Monte Carlo over fabricated chips: each evaluated uncalibrated and calibrated on one workload.
+
+Every chip draws from its own seed, SeedSequence(seed, spawn_key=(index,)), so
+its results do not depend on how many workers run or in which order. Each
+finished chip is written to ``chips/chip_NNNNNN.json`` (atomically), so an
+interrupted run started again with the same arguments skips what it has and
+ends with the same files. ``results.csv`` (one row per chip, by index),
+``summary.json`` and the plots are written from those files; timings go to
+``timings.csv``.
+
+Metrics, uncalibrated and calibrated: residue error rate of random dot
+products on every MDPU row at the configured laser power (with noise); the
+relative error against float64 of a fixed GEMM through the chip; the rms
+residual phase error of noiseless readouts. The calibrated chip is also read
+after the drift that follows calibration (``phase_error_after_drift_rad``).
+A chip passes when its residue error rate and GEMM error meet the spec; yields
+come with a Wilson 95 % interval.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import numpy as np
+
+from calibration.calibrate import calibrate, probe_phase_error
+from calibration.chip import build_chip, nominal_trims, sample_chip, tile_rows
+from calibration.config import StudyConfig
+from circuits.readout import read
+from mvm.gemm import rns_gemm
+
+PROBES_PER_ROW = 128
+WORKLOAD_SHAPE = (32, 64, 32)
+FIELDS = [
+    "chip", "residue_error_rate_uncalibrated", "residue_error_rate_calibrated", "gemm_rel_error_uncalibrated",
+    "gemm_rel_error_calibrated", "phase_error_uncalibrated_rad", "phase_error_calibrated_rad",
+    "phase_error_after_drift_rad", "pass_uncalibrated", "pass_calibrated", "ambient_offset_k", "drift_k",
+]
+
+
+def workload(seed: int = 12345) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    m, k, n = WORKLOAD_SHAPE
+    return rng.standard_normal((m, k)), rng.standard_normal((k, n))
+
+
+def residue_error_rate(sample, trims, rng) -> float:
+    cfg = sample.config
+    readout = cfg.readout(True)
+    errors = total = 0
+    for i in range(len(sample.tiles)):
+        for row in tile_rows(sample, i, trims):
+            m, h = row.design.modulus, row.design.h
+            x, w = rng.integers(0, m, (PROBES_PER_ROW, h)), rng.integers(0, m, (PROBES_PER_ROW, h))
+            got = read(row, row.detector_fields(x, w), readout, rng).residue
+            errors += int(np.count_nonzero(got != (x * w).sum(-1) % m))
+            total += PROBES_PER_ROW
+    return errors / total
+
+
+def phase_error(sample, trims, with_drift: bool = False) -> float:
+    err = [probe_phase_error(tile_rows(sample, i, trims, with_drift), np.random.default_rng(7)) for i in range(len(sample.tiles))]
+    return float(np.sqrt(np.mean(np.concatenate([e.ravel() for e in err]) ** 2)))
+
+
+def gemm_error(sample, trims, rng) -> float:
+    a, b = workload()
+    c, _ = rns_gemm(a, b, build_chip(sample, trims), noise=True, seed=rng)
+    exact = a @ b
+    return float(np.linalg.norm(c - exact) / np.linalg.norm(exact))
+
+
+def run_chip(study: StudyConfig, seed: int, index: int) -> tuple[dict, dict]:
+    """One chip's row of results, and its timings."""
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(index,)))
+    sample = sample_chip(study.chip, study.variation, rng)
+    nominal = nominal_trims(study.chip)
+    row = {"chip": index, "ambient_offset_k": sample.ambient_offset_k, "drift_k": sample.drift_k}
+    row["residue_error_rate_uncalibrated"] = residue_error_rate(sample, nominal, rng)
+    row["gemm_rel_error_uncalibrated"] = gemm_error(sample, nominal, rng)
+    row["phase_error_uncalibrated_rad"] = phase_error(sample, nominal)
+    t1 = time.perf_counter()
+    trims, _ = calibrate(sample, rng, repeats=study.calibration.repeats)
+    t2 = time.perf_counter()
+    row["residue_error_rate_calibrated"] = residue_error_rate(sample, trims, rng)
+    row["gemm_rel_error_calibrated"] = gemm_error(sample, trims, rng)
+    row["phase_error_calibrated_rad"] = phase_error(sample, trims)
+    row["phase_error_after_drift_rad"] = phase_error(sample, trims, with_drift=True)
+    spec = study.spec
+    for state in ("uncalibrated", "calibrated"):
+        row[f"pass_{state}"] = bool(row[f"residue_error_rate_{state}"] <= spec.max_residue_error_rate
+                                    and row[f"gemm_rel_error_{state}"] <= spec.max_gemm_rel_error)
+    t3 = time.perf_counter()
+    return row, {"chip": index, "seconds": t3 - t0, "calibration_seconds": t2 - t1}
+
+
+def wilson_interval(passes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    if n == 0:
+        return (0.0, 1.0)
+    p = passes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def _run_key(study: StudyConfig, chips: int, seed: int) -> dict:
+    return {"chips": chips, "seed": seed, "study": repr(study)}
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _progress(done: int, total: int, start: float) -> None:
+    if not sys.stderr.isatty():
+        return
+    rate = done / max(time.perf_counter() - start, 1e-9)
+    bar = "#" * int(30 * done / total)
+    sys.stderr.write(f"\r[{bar:<30}] {done}/{total} chips, {rate:.2f} chips/s")
+    sys.stderr.flush()
+    if done == total:
+        sys.stderr.write("\n")
+
+
+def _worker(args):
+    study, seed, index = args
+    return run_chip(study, seed, index)
+
+
+def run_montecarlo(study: StudyConfig, chips: int, out_dir: str | Path, workers: int = 1, seed: int = 0) -> dict:
+    """Run (or resume) the Monte Carlo; write every file; return the summary."""
+    if chips < 1:
+        raise ValueError(f"--chips must be at least 1 (got {chips})")
+    if workers < 1:
+        raise ValueError(f"--workers must be at least 1 (got {workers})")
+    out = Path(out_dir)
+    parts = out / "chips"
+    parts.mkdir(parents=True, exist_ok=True)
+    key = _run_key(study, chips, seed)
+    run_file = out / "run.json"
+    if run_file.exists() and json.loads(run_file.read_text()) != key:
+        raise ValueError(f"{out} holds a different Monte Carlo run; give a new --out or the same arguments")
+    _write_atomic(run_file, json.dumps(key))
+    todo = [i for i in range(chips) if not (parts / f"chip_{i:06d}.json").exists()]
+    start = time.perf_counter()
+    done = chips - len(todo)
+
+    def save(result):
+        nonlocal done
+        row, timing = result
+        _write_atomic(parts / f"chip_{row['chip']:06d}.json", json.dumps({"row": row, "timing": timing}))
+        done += 1
+        _progress(done, chips, start)
+
+    if workers == 1:
+        for i in todo:
+            save(run_chip(study, seed, i))
+    else:
+        import multiprocessing
+
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            for future in as_completed([pool.submit(_worker, (study, seed, i)) for i in todo]):
+                save(future.result())
+    return _finish(out, study, chips)
+
+
+def _finish(out: Path, study: StudyConfig, chips: int) -> dict:
+    records = [json.loads((out / "chips" / f"chip_{i:06d}.json").read_text()) for i in range(chips)]
+    rows = [r["row"] for r in records]
+    with (out / "results.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    with (out / "timings.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, ["chip", "seconds", "calibration_seconds"])
+        writer.writeheader()
+        writer.writerows(r["timing"] for r in records)
+    summary = {"chips": chips, "sigma_scale": study.variation.scale, "spec": dataclasses.asdict(study.spec)}
+    for state in ("uncalibrated", "calibrated"):
+        passes = sum(r[f"pass_{state}"] for r in rows)
+        summary[f"yield_{state}"] = passes / chips
+        summary[f"yield_{state}_ci95"] = list(wilson_interval(passes, chips))
+        for metric in ("residue_error_rate", "gemm_rel_error", "phase_error"):
+            col = f"{metric}_{state}" + ("_rad" if metric == "phase_error" else "")
+            summary[f"median_{col}"] = float(np.median([r[col] for r in rows]))
+    summary["median_phase_error_after_drift_rad"] = float(np.median([r["phase_error_after_drift_rad"] for r in rows]))
+    _write_atomic(out / "summary.json", json.dumps(summary, indent=2) + "\n")
+    _plots(out, rows, summary)
+    return summary
+
+
+def _plots(out: Path, rows: list[dict], summary: dict) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    for ax, metric, label in zip(axes, ("phase_error", "gemm_rel_error", "residue_error_rate"),
+                                 ("rms residual phase error (rad)", "GEMM relative error vs float64", "residue error rate")):
+        for state, colour in (("uncalibrated", "tab:red"), ("calibrated", "tab:blue")):
+            col = f"{metric}_{state}" + ("_rad" if metric == "phase_error" else "")
+            values = np.array([r[col] for r in rows], dtype=float)
+            values = np.clip(values, 1e-6, None)
+            bins = np.geomspace(values.min() / 1.5, values.max() * 1.5, 30)
+            ax.hist(values, bins=bins, alpha=0.6, color=colour, label=state)
+        ax.set_xscale("log")
+        ax.set(xlabel=label, ylabel="chips")
+        ax.legend(fontsize="small")
+    fig.suptitle(f"{summary['chips']} chips, sigma scale {summary['sigma_scale']:g}")
+    fig.tight_layout()
+    fig.savefig(out / "histograms.png", dpi=110)
+    plt.close(fig)
+    _yield_plot(out.parent if (out.parent / "scales.json").exists() else out, summary)
+
+
+def _yield_plot(where: Path, summary: dict) -> None:
+    """Yield against sigma scale, from every run recorded in scales.json (or this run alone)."""
+    import matplotlib.pyplot as plt
+
+    path = where / "scales.json"
+    runs = json.loads(path.read_text()) if path.exists() else {}
+    runs[str(summary["sigma_scale"])] = {k: summary[k] for k in summary if k.startswith("yield")}
+    _write_atomic(path, json.dumps(runs, indent=2))
+    scales = sorted(runs, key=float)
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for state, colour in (("uncalibrated", "tab:red"), ("calibrated", "tab:blue")):
+        y = [runs[s][f"yield_{state}"] for s in scales]
+        lo = [runs[s][f"yield_{state}"] - runs[s][f"yield_{state}_ci95"][0] for s in scales]
+        hi = [runs[s][f"yield_{state}_ci95"][1] - runs[s][f"yield_{state}"] for s in scales]
+        ax.errorbar([float(s) for s in scales], y, yerr=[lo, hi], fmt="o-", color=colour, capsize=3, label=state)
+    ax.set(xlabel="variation (sigma scale)", ylabel="yield", ylim=(-0.02, 1.02), title="yield with 95 % intervals")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(where / "yield_vs_scale.png", dpi=110)
+    plt.close(fig)
