@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_models.py
 	$(PY) benchmarks/bench_mac.py
 	$(PY) benchmarks/bench_gemm.py
+	$(PY) benchmarks/bench_montecarlo.py 100 2
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

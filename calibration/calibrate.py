@@ -22,6 +22,10 @@ takes the angle. Three procedures, per tile and for all rows at once:
    heater powers that null all rows at once (powers stay >= 0 by adding 2*pi to
    a row's target where needed); repeat with fresh measurements.
 
+Measurements use the laser at the calibration power (10 mW by default), which
+may differ from the operating power: precision grows with SNR, and the trims
+are properties of the devices (the I/Q correction is kept per unit input power).
+
 The response to a heater is exactly linear in its power (neff is linear in T,
 T in P), so the crosstalk matrix is measured as the model's linear response
 plus the noise of a phase-difference measurement at the same averaging.
@@ -136,7 +140,7 @@ def _read_phase0(row: CompiledMdpu) -> float:
     return float(np.angle(iq(_zero_fields(row), row.iq_correction)))
 
 
-def _bias_trim(sample, index, trims, readout, rng, repeats, rounds: int = 2) -> np.ndarray:
+def _bias_trim(sample, index, trims, readout, rng, repeats, rounds: int = 3) -> np.ndarray:
     """LO bias powers (R,) nulling every row's zero-input phase through the measured crosstalk matrix."""
     rows = tile_rows(sample, index, trims, level_zero_only=True)
     x_true = _row_sensitivity(sample, index, trims)
@@ -146,7 +150,7 @@ def _bias_trim(sample, index, trims, readout, rng, repeats, rounds: int = 2) -> 
     for _ in range(rounds):
         phi0 = np.array([_measure(r, np.array([_arm0(r)]), readout, rng, repeats)[0] for r in rows])
         target = -phi0  # the read phase must move by -phi0 (mod 2*pi)
-        for _ in range(8):  # keep powers >= 0: raise a row's target by 2*pi where needed
+        for _ in range(16):  # a row whose power would go negative takes the target one turn further
             new = power + np.linalg.solve(x_meas, target)
             low = new < 0
             if not low.any():
@@ -198,10 +202,16 @@ def _ring_trim(sample, index, trims, readout, rng, repeats, points: int = 96):
     return offset, volts
 
 
-def calibrate(sample: ChipSample, rng: np.random.Generator, repeats: int = 16) -> tuple[Trims, CalibrationReport]:
-    """Trim a fabricated chip from measurements; return the trims and a report."""
+def calibrate(sample: ChipSample, rng: np.random.Generator, repeats: int = 16,
+              laser_power_mw: float = 10.0) -> tuple[Trims, CalibrationReport]:
+    """Trim a fabricated chip from measurements; return the trims and a report.
+
+    Measurements run with the laser at ``laser_power_mw`` (calibration turns
+    the laser up: precision grows with SNR, and every trim holds at any
+    operating power; the I/Q correction is kept per unit input power).
+    """
     cfg = sample.config
-    readout = cfg.readout(True)
+    readout = cfg.readout(True).with_laser_power(laser_power_mw)
     trims = nominal_trims(cfg)
     before = [tile_rows(sample, i, trims) for i in range(len(sample.tiles))]
     probe_seed = int(rng.integers(2**31))

@@ -142,6 +142,29 @@ def _heater_powers(config: ChipConfig, lo_bias: np.ndarray, rows: int, h: int) -
     return np.concatenate([np.zeros(rows * h), lo.reshape(-1)])
 
 
+def heater_p_pi_mw(sample: ChipSample, index: int) -> np.ndarray:
+    """P_pi of every heater of a tile: the MMUs' bias heaters, then lo_bias, lo_i, lo_q per row."""
+    ts, heat = sample.tiles[index], sample.config.heater
+    lo_idx = [FRONT.index(n) for n in LO_HEATERS]
+    return np.concatenate([heat.p_pi_mw / (1 + ts.heater["efficiency_rel"]).reshape(-1),
+                           heat.p_pi_mw / (1 + ts.front["efficiency_rel"][:, lo_idx]).reshape(-1)])
+
+
+def device_temperatures_k(sample: ChipSample, index: int, lo_bias_power_mw: np.ndarray, with_drift: bool = False,
+                          extra_heat_k: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Temperatures of (segments, MMU heaters, front-end devices) of a tile: ambient, drift and crosstalk."""
+    cfg = sample.config
+    geom = sample.tiles[index].geometry
+    rows, h = geom.rows, geom.heater_xy.shape[1]
+    heat = cfg.heater
+    rise = self_rise_k_per_mw(p_pi_mw=heater_p_pi_mw(sample, index), length_um=heat.length_um, wl0_um=heat.wl0_um,
+                              dn_dt_per_k=heat.dn_dt_per_k)
+    power = _heater_powers(cfg, lo_bias_power_mw, rows, h)
+    base = REFERENCE_TEMPERATURE_K + sample.ambient_offset_k + (sample.drift_k if with_drift else 0.0) + extra_heat_k
+    coupling = _heat_paths(cfg, index, sample.variation.crosstalk_at_100um)
+    return geom.split(base + temperature_rise_k(coupling, rise, power))
+
+
 def tile_rows(sample: ChipSample, index: int, trims: Trims, with_drift: bool = False, extra_heat_k: float = 0.0,
               level_zero_only: bool = False):
     """The compiled rows of tile ``index`` as fabricated and trimmed.
@@ -151,18 +174,9 @@ def tile_rows(sample: ChipSample, index: int, trims: Trims, with_drift: bool = F
     """
     cfg, ts = sample.config, sample.tiles[index]
     design = cfg.mdpu_design(ts.modulus)
-    geom = ts.geometry
-    rows, h = geom.rows, geom.heater_xy.shape[1]
-    lo_idx = [FRONT.index(n) for n in LO_HEATERS]
+    rows = ts.geometry.rows
     heat = cfg.heater
-    p_pi = np.concatenate([heat.p_pi_mw / (1 + ts.heater["efficiency_rel"]).reshape(-1),
-                           heat.p_pi_mw / (1 + ts.front["efficiency_rel"][:, lo_idx]).reshape(-1)])
-    rise = self_rise_k_per_mw(p_pi_mw=p_pi, length_um=heat.length_um, wl0_um=heat.wl0_um, dn_dt_per_k=heat.dn_dt_per_k)
-    power = _heater_powers(cfg, trims.lo_bias_power_mw[index], rows, h)
-    base = REFERENCE_TEMPERATURE_K + sample.ambient_offset_k + (sample.drift_k if with_drift else 0.0) + extra_heat_k
-    coupling = _heat_paths(cfg, index, sample.variation.crosstalk_at_100um)
-    temp = geom.split(base + temperature_rise_k(coupling, rise, power))
-
+    temp = device_temperatures_k(sample, index, trims.lo_bias_power_mw[index], with_drift, extra_heat_k)
     mmu = design.mmu
     seg = {"neff": (mmu.ring.neff if mmu.element == "ring-assisted" else mmu.eo.neff) + ts.seg["dneff"],
            "temperature_k": temp[0]}

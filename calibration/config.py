@@ -13,6 +13,7 @@
     max_gemm_rel_error = 0.05
     [calibration]
     repeats = 16
+    laser_power_mw = 10.0
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Spec:
 @dataclass(frozen=True)
 class CalibrationSettings:
     repeats: int = 16  # readings averaged per measurement
+    laser_power_mw: float = 10.0  # the laser during calibration (precision grows with SNR)
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """Where every device of a tile sits: positions for spatial correlation and thermal crosstalk.
 
 One modulus tile is R rows of one MDPU each. The default placement puts rows
-``row_pitch_um`` apart; along a row the LO-arm heaters and splitters sit at
-the start, then the h MMUs (bias heater, then its segments end to end, each at
-its midpoint), then the hybrid and detectors. Tiles of successive moduli are
+``row_pitch_um`` apart; along a row the source splitter and LO bias heater sit
+at the start, then the h MMUs (bias heater, then its segments end to end, each
+at its midpoint), then the hybrid with its two quadrature heaters 150 um apart,
+and the detectors. Tiles of successive moduli are
 stacked in y. A layout (``mirage layout``) can supply real positions instead.
 """
 
@@ -51,8 +52,10 @@ def default_geometry(segment_lengths_um: np.ndarray, heater_length_um: float, ro
     heater_x = starts + heater_length_um / 2
     seg_x = starts[:, None] + heater_length_um + gap_um + np.concatenate([[0], np.cumsum(segs + gap_um)[:-1]]) + segs / 2
     end = front_len + mmu_len * h
-    front_x = np.array([0, end + 50, 150, 100, end + 100, end + 100, end + 200, end + 200, end + 300, end + 300, end + 300, end + 300])
-    front_dy = np.array([0, 0, 20, 20, 20, 40, 0, 40, -10, 10, 30, 50])
+    # FRONT order: src, sig_split, lo_split, lo_bias, lo_i, lo_q, hyb_i, hyb_q, i_p, i_n, q_p, q_n. The two
+    # quadrature heaters sit 150 um apart so that one barely warms the other (the 90-degree hybrid).
+    front_x = np.array([0, end + 50, 150, 100, end + 100, end + 250, end + 200, end + 350, end + 300, end + 300, end + 450, end + 450])
+    front_dy = np.array([0, 0, 20, 20, 20, 20, 0, 40, -10, 10, 30, 50])
     seg_xy = np.stack(np.broadcast_arrays(seg_x[None, :, :], y[:, None, None]), -1)
     heater_xy = np.stack(np.broadcast_arrays(heater_x[None, :], y[:, None]), -1)
     front_xy = np.stack(np.broadcast_arrays(front_x[None, :], y[:, None] + front_dy[None, :]), -1)

@@ -5,8 +5,9 @@ its results do not depend on how many workers run or in which order. Each
 finished chip is written to ``chips/chip_NNNNNN.json`` (atomically), so an
 interrupted run started again with the same arguments skips what it has and
 ends with the same files. ``results.csv`` (one row per chip, by index),
-``summary.json`` and the plots are written from those files; timings go to
-``timings.csv``.
+``summary.json`` and ``histograms.png`` are written from those files; timings
+go to ``timings.csv``. :func:`yield_plot` draws yield against sigma scale from
+several runs' summaries.
 
 Metrics, uncalibrated and calibrated: residue error rate of random dot
 products on every MDPU row at the configured laser power (with noise); the
@@ -88,7 +89,7 @@ def run_chip(study: StudyConfig, seed: int, index: int) -> tuple[dict, dict]:
     row["gemm_rel_error_uncalibrated"] = gemm_error(sample, nominal, rng)
     row["phase_error_uncalibrated_rad"] = phase_error(sample, nominal)
     t1 = time.perf_counter()
-    trims, _ = calibrate(sample, rng, repeats=study.calibration.repeats)
+    trims, _ = calibrate(sample, rng, repeats=study.calibration.repeats, laser_power_mw=study.calibration.laser_power_mw)
     t2 = time.perf_counter()
     row["residue_error_rate_calibrated"] = residue_error_rate(sample, trims, rng)
     row["gemm_rel_error_calibrated"] = gemm_error(sample, trims, rng)
@@ -221,26 +222,24 @@ def _plots(out: Path, rows: list[dict], summary: dict) -> None:
     fig.tight_layout()
     fig.savefig(out / "histograms.png", dpi=110)
     plt.close(fig)
-    _yield_plot(out.parent if (out.parent / "scales.json").exists() else out, summary)
 
 
-def _yield_plot(where: Path, summary: dict) -> None:
-    """Yield against sigma scale, from every run recorded in scales.json (or this run alone)."""
+def yield_plot(path: str | Path, summaries: list[dict]) -> None:
+    """Yield against sigma scale with 95 % intervals, one point per Monte Carlo run."""
+    import matplotlib
+
+    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    path = where / "scales.json"
-    runs = json.loads(path.read_text()) if path.exists() else {}
-    runs[str(summary["sigma_scale"])] = {k: summary[k] for k in summary if k.startswith("yield")}
-    _write_atomic(path, json.dumps(runs, indent=2))
-    scales = sorted(runs, key=float)
+    runs = sorted(summaries, key=lambda s: s["sigma_scale"])
     fig, ax = plt.subplots(figsize=(5.5, 4))
     for state, colour in (("uncalibrated", "tab:red"), ("calibrated", "tab:blue")):
-        y = [runs[s][f"yield_{state}"] for s in scales]
-        lo = [runs[s][f"yield_{state}"] - runs[s][f"yield_{state}_ci95"][0] for s in scales]
-        hi = [runs[s][f"yield_{state}_ci95"][1] - runs[s][f"yield_{state}"] for s in scales]
-        ax.errorbar([float(s) for s in scales], y, yerr=[lo, hi], fmt="o-", color=colour, capsize=3, label=state)
+        y = np.array([r[f"yield_{state}"] for r in runs])
+        ci = np.array([r[f"yield_{state}_ci95"] for r in runs])
+        err = np.clip(np.stack([y - ci[:, 0], ci[:, 1] - y]), 0, None)
+        ax.errorbar([r["sigma_scale"] for r in runs], y, yerr=err, fmt="o-", color=colour, capsize=3, label=state)
     ax.set(xlabel="variation (sigma scale)", ylabel="yield", ylim=(-0.02, 1.02), title="yield with 95 % intervals")
     ax.legend(fontsize="small")
     fig.tight_layout()
-    fig.savefig(where / "yield_vs_scale.png", dpi=110)
+    fig.savefig(path, dpi=110)
     plt.close(fig)

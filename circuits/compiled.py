@@ -24,6 +24,9 @@ import numpy as np
 from circuits.mdpu import DETECTORS, MdpuDesign, front_end_circuit, with_lo_bias
 
 
+SMALL_BATCH = 1 << 16  # residues per call below which the compiled form gathers in numpy
+
+
 @dataclass(frozen=True)
 class IqCorrection:
     """A receiver's digital I/Q correction, set by calibration: (I, Q) -> matrix @ ((I, Q) - offset).
@@ -78,6 +81,9 @@ class CompiledMdpu:
             if a.size and (a.max() >= m or (a.dtype.kind == "i" and a.min() < 0)):
                 raise ValueError(f"{name} residues must lie in [0, {m}) (got {a.min()}..{a.max()})")
         x, w = np.broadcast_arrays(x, w)
+        if x.size < SMALL_BATCH:  # a numpy gather beats shipping the table to XLA for a few products
+            arm = np.prod(self.mmu_t[np.arange(h), x.astype(np.intp), w.astype(np.intp)], axis=-1)
+            return offset + scale * arm[..., None]
         out = _gather_product(self._flat_table, x.reshape(-1, h), w.reshape(-1, h), offset, scale, m)
         return np.asarray(out).reshape(x.shape[:-1] + (len(offset),))
 

@@ -1,0 +1,73 @@
+"""Calibration from measurements: tenfold lower phase error, error rate restored near the ideal chip's."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from calibration.calibrate import _iq_fit, calibrate
+from calibration.chip import nominal_trims, sample_chip, tile_rows
+from calibration.montecarlo import residue_error_rate
+from calibration.variation import VariationConfig
+from circuits.compiled import compile_mdpu, iq
+from circuits.link_budget import link_budget
+from mvm.config import ChipConfig
+from photonics.laser import Laser
+
+
+@pytest.fixture(scope="module")
+def calibrated():
+    config = ChipConfig()
+    out = []
+    for seed in (11, 12):
+        sample = sample_chip(config, VariationConfig(), np.random.default_rng(seed))
+        trims, report = calibrate(sample, np.random.default_rng(seed + 100))
+        out.append((sample, trims, report))
+    return out
+
+
+def test_calibration_lowers_residual_phase_error_tenfold(calibrated):
+    for _, _, report in calibrated:
+        assert report.phase_error_before_rad > 1.0
+        assert report.phase_error_after_rad < report.phase_error_before_rad / 10
+        assert report.phase_error_after_rad < 0.03
+
+
+def test_calibration_restores_error_rate_near_the_ideal_chip_at_the_same_laser_power():
+    config = ChipConfig()
+    # a laser power at which the ideal chip misreads about 1 % of residues
+    power = link_budget(compile_mdpu(config.mdpu_design(31)), config.readout(), 1e-2).laser_power_mw
+    config = dataclasses.replace(config, laser=Laser(power_mw=power))
+    ideal = sample_chip(config, VariationConfig.zero(), np.random.default_rng(0))
+    ideal_rate = residue_error_rate(ideal, nominal_trims(config), np.random.default_rng(1))
+    sample = sample_chip(config, VariationConfig(), np.random.default_rng(21))
+    trims, _ = calibrate(sample, np.random.default_rng(22))  # calibrated with the laser at 10 mW
+    rate = np.mean([residue_error_rate(sample, trims, np.random.default_rng(s)) for s in range(3)])
+    uncalibrated = residue_error_rate(sample, nominal_trims(config), np.random.default_rng(1))
+    assert 0.002 < ideal_rate < 0.05
+    assert ideal_rate / 2 <= rate <= 2 * ideal_rate, (rate, ideal_rate)
+    assert uncalibrated > 0.5
+
+
+def test_iq_fit_turns_the_readings_into_a_centred_circle(calibrated):
+    sample = calibrated[0][0]
+    readout = sample.config.readout(True)
+    for row in tile_rows(sample, 0, nominal_trims(sample.config))[:4]:
+        seg = row.segment_t[0, 0]
+        arm = np.prod(row.segment_t[..., 0]) * np.prod(row.heater_t) * seg / seg[0]
+        fields = row.lo_to_det + (row.arm_to_det * row.src_to_arm) * arm[:, None]
+        raw = iq(fields)
+        corrected = iq(fields, _iq_fit(row, readout, np.random.default_rng(0), 32))
+        spread = lambda z: np.std(np.abs(z - z.mean())) / np.mean(np.abs(z - z.mean()))
+        assert spread(corrected) < spread(raw) / 3
+        assert abs(corrected.mean()) < 0.05 * np.abs(corrected).mean()
+
+
+def test_calibrated_drive_gains_match_the_devices(calibrated):
+    sample, trims, _ = calibrated[0]
+    rows = tile_rows(sample, 0, trims)
+    m = 31
+    ideal = 2 * np.pi / m * 2.0 ** np.arange(5)
+    for row in rows:
+        top = np.angle(row.segment_t[..., -1] / row.segment_t[..., 0] * np.exp(-1j * ideal * (m - 1)))
+        assert np.abs(top).max() < 0.03  # phase error at the top level after the gain trim

@@ -1,0 +1,117 @@
+"""Monte Carlo: files, determinism across workers, resuming after a kill, CLI."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from calibration.config import load_study
+from calibration.montecarlo import FIELDS, run_montecarlo, wilson_interval
+from tests.mirage.test_cli import run
+
+MIRAGE = Path(sys.executable).parent / "mirage"
+SMALL_CHIP = "[tile]\nrows = 4\nh = 4\n"  # a small tile keeps these runs quick; the machinery is the same
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cfg") / "small.toml"
+    path.write_text(SMALL_CHIP)
+    return path
+
+
+@pytest.fixture(scope="module")
+def one_worker(tmp_path_factory, small):
+    out = tmp_path_factory.mktemp("mc1")
+    summary = run_montecarlo(load_study(str(small)), 3, out, workers=1, seed=5)
+    return out, summary
+
+
+def test_outputs(one_worker):
+    out, summary = one_worker
+    for name in ("results.csv", "summary.json", "timings.csv", "histograms.png"):
+        assert (out / name).exists()
+    header = (out / "results.csv").read_text().splitlines()[0].split(",")
+    assert header == FIELDS and "seconds" not in header
+    assert summary["chips"] == 3
+    for key in ("yield_uncalibrated", "yield_calibrated", "median_residue_error_rate_uncalibrated",
+                "median_residue_error_rate_calibrated"):
+        assert key in summary
+    assert summary["yield_calibrated"] > summary["yield_uncalibrated"]
+    assert json.loads((out / "summary.json").read_text()) == summary
+
+
+def test_two_workers_give_the_same_csv(one_worker, small, tmp_path):
+    out, _ = one_worker
+    run_montecarlo(load_study(str(small)), 3, tmp_path, workers=2, seed=5)
+    assert (tmp_path / "results.csv").read_text() == (out / "results.csv").read_text()
+
+
+def test_killed_run_resumes_to_the_same_files(one_worker, small, tmp_path):
+    out, _ = one_worker
+    args = [str(MIRAGE), "montecarlo", "--chips", "3", "--out", str(tmp_path), "--seed", "5", "--config", str(small)]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not (tmp_path / "chips" / "chip_000000.json").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (tmp_path / "results.csv").exists()  # it was stopped before the end
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
+    for name in ("results.csv", "summary.json"):
+        assert (tmp_path / name).read_text() == (out / name).read_text()
+
+
+def test_a_different_run_in_the_same_directory_is_refused(one_worker, small):
+    out, _ = one_worker
+    with pytest.raises(ValueError, match="holds a different Monte Carlo run"):
+        run_montecarlo(load_study(str(small)), 3, out, workers=1, seed=6)
+
+
+def test_wilson_interval():
+    lo, hi = wilson_interval(8, 10)
+    assert lo == pytest.approx(0.4902, abs=1e-3) and hi == pytest.approx(0.9433, abs=1e-3)
+    assert wilson_interval(0, 5)[0] == 0.0 and wilson_interval(5, 5)[1] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["montecarlo", "--chips", "0", "--out", "x"], "--chips must be at least 1"),
+        (["montecarlo", "--chips", "2", "--out", "x", "--workers", "0"], "--workers must be at least 1"),
+        (["montecarlo", "--chips", "2", "--out", "x", "--sigma-scale", "-1"], "--sigma-scale must be >= 0"),
+        (["montecarlo", "--chips", "2", "--out", "x", "--scales", "1,a"], "--scales must be a comma-separated list"),
+        (["gemm", "--m", "2", "--k", "2", "--n", "2", "--calibrate"], "give --variation too"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(capsys, argv, message):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_bad_variation_config(capsys, tmp_path):
+    path = tmp_path / "chip.toml"
+    path.write_text("[variation]\nwidth_nm = 3\n")
+    code, _, err = run(capsys, "calibrate", "--config", str(path))
+    assert code == 2 and "'variation.width_nm' must be a table" in err
+    path.write_text("[variation.width_nm]\nsigma = 3\n")
+    code, _, err = run(capsys, "calibrate", "--config", str(path))
+    assert code == 2 and "unknown key 'variation.width_nm.sigma'" in err
+
+
+def test_calibrate_cli(capsys):
+    code, out, _ = run(capsys, "calibrate", "--seed", "2", "--json")
+    r = json.loads(out)
+    assert code == 0 and r["improvement"] > 10 and r["residue_error_rate_after"] < r["residue_error_rate_before"]
+
+
+def test_gemm_on_a_calibrated_chip(capsys):
+    code, out, _ = run(capsys, "gemm", "--m", "16", "--k", "32", "--n", "16", "--variation", "--calibrate", "--json")
+    r = json.loads(out)
+    assert code == 0 and r["variation"] and r["calibrated"]
+    assert r["rel_error_vs_float64"] == pytest.approx(r["bfp_rel_error"], rel=0.05)

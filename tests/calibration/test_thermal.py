@@ -1,0 +1,85 @@
+"""Temperature: a uniform rise shifts phases by the dn/dT prediction; crosstalk follows the matrix."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from calibration.chip import device_temperatures_k, heater_p_pi_mw, nominal_trims, sample_chip, tile_rows
+from calibration.geometry import FRONT, LO_HEATERS
+from calibration.thermal import coupling_matrix, crosstalk_rad_per_mw, self_rise_k_per_mw
+from calibration.variation import VariationConfig
+from mvm.config import ChipConfig, TileConfig
+from photonics.heater import heater
+
+WL = 1.55
+
+
+@pytest.fixture(scope="module")
+def sample():
+    config = dataclasses.replace(ChipConfig(), tile=TileConfig(rows=4, h=4))
+    return sample_chip(config, VariationConfig(), np.random.default_rng(4))
+
+
+def test_uniform_temperature_rise_shifts_every_phase_by_dn_dt(sample):
+    config = sample.config
+    trims = nominal_trims(config)
+    cold = tile_rows(sample, 0, trims)
+    warm = tile_rows(sample, 0, trims, extra_heat_k=1.0)
+    eo = config.phase_shifter_eo
+    lengths = config.mdpu_design(31).mmu.segment_lengths_um()[None, :] * (1 + sample.tiles[0].seg["length_rel"])
+    for r, (c, w) in enumerate(zip(cold, warm)):
+        shift = np.angle(w.segment_t / c.segment_t)  # the same at every level
+        predicted = 2 * np.pi * eo.dn_dt_per_k * lengths[r] / WL
+        np.testing.assert_allclose(np.exp(1j * shift), np.exp(1j * predicted[..., None]) * np.ones_like(shift), atol=1e-6)
+        heat = config.heater
+        np.testing.assert_allclose(np.angle(w.heater_t / c.heater_t), 2 * np.pi * heat.dn_dt_per_k * heat.length_um / WL, rtol=1e-9)
+
+
+def test_uniform_rise_moves_ring_resonances_by_wl_dn_dt_over_ng():
+    config = dataclasses.replace(ChipConfig(), tile=TileConfig(rows=2, h=2, element="ring-assisted"))
+    s = sample_chip(config, VariationConfig(), np.random.default_rng(1))
+    ring = config.ring
+    radius = ring.radius_um + s.tiles[0].seg["radius_nm"][0, 0, 0] * 1e-3
+    temps = device_temperatures_k(s, 0, nominal_trims(config).lo_bias_power_mw[0])[0][0, 0, 0]
+    neff = ring.neff + s.tiles[0].seg["dneff"][0, 0, 0]
+    # neff(wl) L = m wl with first-order dispersion: wl_m = (ng + dn/dT dT) L / (m + (ng - neff) L / wl0)
+    length = 2 * np.pi * radius
+    order = round(neff * length / WL)
+    def resonance(dt):
+        n_t = neff + ring.dn_dt_per_k * (temps - 300.0 + dt)
+        return (ring.ng + n_t - neff) * length / (order + (ring.ng - neff) * length / WL)
+    from photonics.ring import ring_allpass
+    from scipy.optimize import minimize_scalar
+    settings = {**ring.settings(), "radius_um": radius, "neff": neff, "kappa_dispersion": 0.0}
+
+    def dip(dt):
+        f = lambda wl: abs(np.asarray(ring_allpass(wl=wl, **{**settings, "temperature_k": temps + dt})[("o1", "o2")])) ** 2
+        guess = resonance(dt)
+        return minimize_scalar(f, bounds=(guess - 5e-5, guess + 5e-5), method="bounded", options={"xatol": 1e-12}).x
+    shift_pm = (dip(1.0) - dip(0.0)) * 1e6
+    assert shift_pm == pytest.approx(WL * ring.dn_dt_per_k / ring.ng * 1e6, rel=2e-3)
+
+
+def test_crosstalk_moves_neighbouring_heaters_in_proportion_to_the_matrix(sample):
+    index, rows = 0, sample.tiles[0].geometry.rows
+    geom = sample.tiles[0].geometry
+    lo = [FRONT.index("lo_bias")]
+    heaters_xy = geom.front_xy[:, lo[0]]
+    p_pi = heater_p_pi_mw(sample, index)[-3 * rows:].reshape(rows, 3)[:, 0]
+    heat = sample.config.heater
+    rise = self_rise_k_per_mw(p_pi_mw=p_pi, length_um=heat.length_um, wl0_um=heat.wl0_um, dn_dt_per_k=heat.dn_dt_per_k)
+    phase_per_k = np.full(rows, 2 * np.pi * heat.dn_dt_per_k * heat.length_um / WL)
+    matrix = crosstalk_rad_per_mw(coupling_matrix(heaters_xy, heaters_xy, sample.variation.crosstalk_at_100um), rise, phase_per_k, p_pi)
+    base = nominal_trims(sample.config).lo_bias_power_mw[index]
+    power = base + np.random.default_rng(0).uniform(0, 5, rows)
+
+    def lo_bias_phases(p):
+        temps = device_temperatures_k(sample, index, p)[2][:, lo[0]]
+        return np.angle(np.asarray(heater(wl=WL, length_um=heat.length_um, power_mw=p, p_pi_mw=p_pi, temperature_k=temps,
+                                          neff=heat.neff + sample.tiles[0].front["dneff"][:, lo[0]])[("o1", "o2")]))
+
+    change = np.angle(np.exp(1j * (lo_bias_phases(power) - lo_bias_phases(base))))
+    # the other LO heaters (lo_i, lo_q) sit further away and stay fixed; only lo_bias powers change
+    np.testing.assert_allclose(change, matrix @ (power - base), rtol=1e-6, atol=1e-9)
+    assert np.abs(matrix - np.diag(np.diag(matrix))).max() > 0  # neighbours do move

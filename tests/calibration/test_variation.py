@@ -1,0 +1,81 @@
+"""Variation sampling: zero variation is the drawing; correlation and distributions as configured."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from calibration.calibrate import probe_phase_error
+from calibration.chip import build_chip, nominal_trims, sample_chip, tile_rows
+from calibration.montecarlo import phase_error
+from calibration.variation import VariationConfig, correlation_factor, sample_field, standard_draws, Spread
+from mvm.config import ChipConfig
+from mvm.gemm import build_chip as ideal_chip
+from mvm.gemm import rns_gemm
+
+
+@pytest.fixture(scope="module")
+def config():
+    return ChipConfig()
+
+
+def test_zero_variation_reproduces_the_ideal_chip_exactly(config):
+    sample = sample_chip(config, VariationConfig.zero(), np.random.default_rng(3))
+    chip, ideal = build_chip(sample, nominal_trims(config)), ideal_chip(config)
+    for t, ti in zip(chip.tiles, ideal.tiles):
+        assert t.linear and t.ideal_hybrid
+        for r, ri in zip(t.rows, ti.rows):
+            np.testing.assert_array_equal(r.segment_t, ri.segment_t)
+            np.testing.assert_array_equal(r.lo_to_det, ri.lo_to_det)
+            np.testing.assert_array_equal(r.arm_to_det, ri.arm_to_det)
+    a, b = np.random.default_rng(1).standard_normal((24, 48)), np.random.default_rng(2).standard_normal((48, 20))
+    c1, r1 = rns_gemm(a, b, chip, seed=5)
+    c2, r2 = rns_gemm(a, b, ideal, seed=5)
+    np.testing.assert_array_equal(c1, c2)
+    assert r1.residue_errors == r2.residue_errors
+    ideal_error = probe_phase_error(list(ideal.tiles[0].rows), np.random.default_rng(7))
+    zero_error = probe_phase_error(tile_rows(sample, 0, nominal_trims(config)), np.random.default_rng(7))
+    np.testing.assert_array_equal(zero_error, ideal_error)
+
+
+def test_uncalibrated_error_grows_with_variation_scale(config):
+    # Metres of Pockels waveguide make the static phase saturate (random, ~1.8 rad rms) from about
+    # 1e-4 of the default sigmas on; below that the error grows with the scale. Crosstalk is off so
+    # that only the sigmas change.
+    errors = []
+    for scale in (1e-7, 1e-6, 1e-5):
+        variation = dataclasses.replace(VariationConfig(), scale=scale, crosstalk_at_100um=0.0)
+        samples = [sample_chip(config, variation, np.random.default_rng(s)) for s in range(3)]
+        errors.append(np.median([phase_error(s, nominal_trims(config)) for s in samples]))
+    assert errors[0] < errors[1] < errors[2], errors
+    assert errors[1] / errors[0] > 5 and errors[0] > 0
+
+
+def test_local_field_has_the_configured_spatial_correlation():
+    xy = np.array([[0.0, 0.0], [500.0, 0.0], [2000.0, 0.0], [6000.0, 0.0]])
+    factor = correlation_factor(xy, 2000.0)
+    config = VariationConfig()
+    rng = np.random.default_rng(0)
+    draws = np.array([sample_field(rng, factor, config, Spread(0.0, 1.0)) for _ in range(20000)])
+    corr = np.corrcoef(draws.T)
+    d = np.abs(xy[:, None, 0] - xy[None, :, 0])
+    np.testing.assert_allclose(corr, np.exp(-d**2 / (2 * 2000.0**2)), atol=0.03)
+    assert draws.std(0) == pytest.approx(np.ones(4), rel=0.03)
+
+
+@pytest.mark.parametrize("distribution", ["normal", "uniform", "truncnormal"])
+def test_distributions_have_unit_variance(distribution):
+    config = dataclasses.replace(VariationConfig(), distribution=distribution, truncate_sigmas=2.0)
+    z = standard_draws(np.random.default_rng(1), 200_000, config)
+    assert z.mean() == pytest.approx(0, abs=0.01) and z.std() == pytest.approx(1, rel=0.01)
+    if distribution == "uniform":
+        assert np.abs(z).max() <= np.sqrt(3)
+    if distribution == "truncnormal":
+        assert np.abs(z).max() <= 2.0 / 0.774 + 1e-9  # truncated at 2 sigma before rescaling
+
+
+def test_bad_variation_settings():
+    with pytest.raises(ValueError, match="variation.distribution must be one of normal, uniform, truncnormal"):
+        VariationConfig(distribution="cauchy")
+    with pytest.raises(ValueError, match="variation.crosstalk_at_100um must lie in"):
+        VariationConfig(crosstalk_at_100um=1.5)
