@@ -138,7 +138,7 @@ def _segment_tables(design: MdpuDesign) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _front_end(design: MdpuDesign, lo_bias_power_mw: float):
-    circuit = front_end_circuit(design.lo_fraction, design.lo_heater)
+    circuit = front_end_circuit(design.lo_fraction, design.lo_heater, design.routes)
     s = circuit(wl=design.wl_um, lo_bias={"power_mw": lo_bias_power_mw})
     return (
         complex(s[("arm_out", "in")]),
@@ -196,7 +196,7 @@ def compile_rows(design: MdpuDesign, p: RowParams) -> list[CompiledMdpu]:
         s = models[mmu.segment_model](wl=design.wl_um, **{**settings, "voltage_v": p.level_voltages_v[:, :, b, :]})
         seg[:, :, b, :] = np.broadcast_to(np.asarray(s[("o1", "o2")]), (rows, h, m))
     heater = np.broadcast_to(np.asarray(models["heater"](wl=design.wl_um, **{**mmu.heater.settings(), **p.mmu_heater})[("o1", "o2")]), (rows, h))
-    circuit = front_end_circuit(design.lo_fraction, design.lo_heater)
+    circuit = front_end_circuit(design.lo_fraction, design.lo_heater, design.routes)
     settings = {name: {k: np.broadcast_to(np.asarray(v, dtype=float), (rows,)) for k, v in s.items()} for name, s in p.front.items()}
     s = circuit(wl=design.wl_um, **settings)
     gain = np.sqrt(p.detector_gain)

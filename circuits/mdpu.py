@@ -10,6 +10,12 @@ With S the signal field and L the LO field at the hybrid, the balanced pairs giv
 I = P(i_p) - P(i_n) proportional to Re(S L*) and Q = P(q_p) - P(q_n) proportional
 to Im(S L*), so atan2(Q, I) is the signal arm's phase 2*pi*(sum x_j w_j mod m)/m
 plus a static offset that the LO bias heater trims to zero.
+
+A layout (circuits/layout.py) adds routing waveguides that the devices cannot
+avoid: the LO arm runs the length of the signal arm, and the hybrid's four
+inputs are reached through bends. ``MdpuDesign.routes`` puts them into the
+netlist as ``straight`` instances; with the default (no routes) the netlist is
+exactly the one above.
 """
 
 from __future__ import annotations
@@ -21,8 +27,43 @@ import numpy as np
 
 from circuits.mmu import MmuDesign
 from photonics.heater import Heater
+from photonics.waveguide import Straight
 
 DETECTORS = ("i_p", "i_n", "q_p", "q_n")
+
+
+@dataclass(frozen=True)
+class MdpuRoutes:
+    """Routing waveguides between MDPU devices; a length of 0 means the devices abut (no instance).
+
+    ```
+        lo_bias ─[route_lo]─ lo_split                 (lo_um: the LO arm's routing)
+        sig_split,o2 ─[route_sig_i]─ hyb_i,o1         sig_split,o3 ─[route_sig_q]─ hyb_q,o1
+        lo_i ─[route_lo_i]─ hyb_i,o2                  lo_q ─[route_lo_q]─ hyb_q,o2
+    ```
+    The four hybrid routes share ``hybrid_um``. Bends are modelled as straight
+    guide of their path length; ``waveguide`` holds every other parameter.
+    """
+
+    lo_um: float = 0.0
+    hybrid_um: float = 0.0
+    waveguide: Straight = field(default_factory=Straight)
+
+    def __post_init__(self):
+        for name in ("lo_um", "hybrid_um"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not value >= 0:
+                raise ValueError(f"routes.{name} must be >= 0 um (got {value!r})")
+
+    def lengths_um(self) -> dict[tuple[str, str], tuple[str, float]]:
+        """Connection (from, to) -> (route instance name, length) for every route."""
+        return {
+            ("lo_bias,o2", "lo_split,o1"): ("route_lo", self.lo_um),
+            ("sig_split,o2", "hyb_i,o1"): ("route_sig_i", self.hybrid_um),
+            ("sig_split,o3", "hyb_q,o1"): ("route_sig_q", self.hybrid_um),
+            ("lo_i,o2", "hyb_i,o2"): ("route_lo_i", self.hybrid_um),
+            ("lo_q,o2", "hyb_q,o2"): ("route_lo_q", self.hybrid_um),
+        }
 
 
 @dataclass(frozen=True)
@@ -35,6 +76,7 @@ class MdpuDesign:
     lo_heater: Heater = field(default_factory=Heater)
     lo_bias_power_mw: float | None = None  # None: trimmed so that a zero input reads phase 0
     wl_um: float = 1.55
+    routes: MdpuRoutes = field(default_factory=MdpuRoutes)  # routing a layout adds; none by default
 
     def __post_init__(self):
         if isinstance(self.h, bool) or not isinstance(self.h, (int, np.integer)) or self.h < 1:
@@ -65,8 +107,10 @@ class MdpuDesign:
         return out[0], out[1]
 
 
-def _front_end(lo_fraction: float, lo_heater: Heater, lo_bias_power_mw: float) -> tuple[dict, dict]:
-    """Instances and connections of everything but the MMUs."""
+def _front_end(
+    lo_fraction: float, lo_heater: Heater, lo_bias_power_mw: float, routes: MdpuRoutes | None = None
+) -> tuple[dict, dict]:
+    """Instances and connections of everything but the MMUs, with the routes that have a length."""
     lo = lo_heater.settings()
     quarter_wave_mw = lo_heater.p_pi_mw / 2  # pi/2 at wl0
     instances = {
@@ -89,22 +133,35 @@ def _front_end(lo_fraction: float, lo_heater: Heater, lo_bias_power_mw: float) -
         "lo_split,o3": "lo_q,o1",
         "lo_q,o2": "hyb_q,o2",
     }
+    _insert_routes(instances, connections, routes or MdpuRoutes())
     return instances, connections
+
+
+def _insert_routes(instances: dict, connections: dict, routes: MdpuRoutes) -> None:
+    """Split each connection that has a route of nonzero length with a ``straight`` instance."""
+    for (a, b), (name, length) in routes.lengths_um().items():
+        if length > 0:
+            connections.pop(a)
+            instances[name] = {"component": "straight", "settings": {**routes.waveguide.settings(), "length_um": length}}
+            connections[a] = f"{name},o1"
+            connections[f"{name},o2"] = b
 
 
 _DETECTOR_PORTS = {"i_p": "hyb_i,o3", "i_n": "hyb_i,o4", "q_p": "hyb_q,o4", "q_n": "hyb_q,o3"}
 
 
-def front_end_netlist(lo_fraction: float, lo_heater: Heater, lo_bias_power_mw: float = 0.0) -> dict:
+def front_end_netlist(
+    lo_fraction: float, lo_heater: Heater, lo_bias_power_mw: float = 0.0, routes: MdpuRoutes | None = None
+) -> dict:
     """The MDPU with its signal arm cut out: ports in, arm_out (to mmu0), arm_in (from the last MMU)."""
-    instances, connections = _front_end(lo_fraction, lo_heater, lo_bias_power_mw)
+    instances, connections = _front_end(lo_fraction, lo_heater, lo_bias_power_mw, routes)
     ports = {"in": "src,o1", "arm_out": "src,o2", "arm_in": "sig_split,o1", **_DETECTOR_PORTS}
     return {"instances": instances, "connections": connections, "ports": ports}
 
 
 def mdpu_netlist(design: MdpuDesign, lo_bias_power_mw: float) -> dict:
     """The whole MDPU as a hierarchical sax netlist (top level plus the "mmu" sub-circuit)."""
-    instances, connections = _front_end(design.lo_fraction, design.lo_heater, lo_bias_power_mw)
+    instances, connections = _front_end(design.lo_fraction, design.lo_heater, lo_bias_power_mw, design.routes)
     chain = [f"mmu{j}" for j in range(design.h)]
     instances.update({name: "mmu" for name in chain})
     connections["src,o2"] = "mmu0,in"
@@ -115,9 +172,9 @@ def mdpu_netlist(design: MdpuDesign, lo_bias_power_mw: float) -> dict:
 
 
 @lru_cache(maxsize=16)
-def front_end_circuit(lo_fraction: float, lo_heater: Heater):
+def front_end_circuit(lo_fraction: float, lo_heater: Heater, routes: MdpuRoutes | None = None):
     """The front end's jitted sax circuit; call it with ``lo_bias={"power_mw": P}``."""
-    return solve_netlist(front_end_netlist(lo_fraction, lo_heater))
+    return solve_netlist(front_end_netlist(lo_fraction, lo_heater, routes=routes))
 
 
 def solve_netlist(netlist: dict):

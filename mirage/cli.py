@@ -37,15 +37,67 @@ def _cmd_gemm(args) -> None:
     from mirage import gemm
     from mvm.gemm import build_chip
 
-    config = _config(args)
+    if args.calibrate and not args.variation:
+        raise ValueError("--calibrate calibrates a sampled chip: give --variation too")
     a, b = gemm.operands(args)
+    if args.variation:
+        from calibration.config import load_study
+        from mirage.study import varied_chip
+
+        study = load_study(args.config, args.sigma_scale)
+        config, chip = study.chip, varied_chip(study, args.seed, args.calibrate)
+    else:
+        config = _config(args)
+        chip = build_chip(config)
     noise = args.noise if args.noise is not None else config.noise.enabled
-    c, result = gemm.run(build_chip(config), a, b, noise, args.seed)
+    c, result = gemm.run(chip, a, b, noise, args.seed)
+    result.update(variation=bool(args.variation), calibrated=bool(args.calibrate))
     if args.out:
         gemm.save(args.out, c)
     print(json.dumps(result) if args.json else gemm.text(result))
     if args.out and not args.json:
         print(f"  wrote {args.out}")
+
+
+def _cmd_montecarlo(args) -> None:
+    from calibration.config import load_study
+    from calibration.montecarlo import run_montecarlo
+    from mirage.study import montecarlo_text
+
+    from pathlib import Path
+
+    from calibration.montecarlo import yield_plot
+
+    scales = [args.sigma_scale] if args.scales is None else _scales(args.scales)
+    summaries, dirs = [], []
+    for scale in scales:
+        study = load_study(args.config, scale, args.layout)
+        out = Path(args.out) if len(scales) == 1 else Path(args.out) / f"scale_{study.variation.scale:g}"
+        summaries.append(run_montecarlo(study, args.chips, out, workers=args.workers, seed=args.seed))
+        dirs.append(str(out))
+    yield_plot(Path(args.out) / "yield_vs_scale.png", summaries)
+    if args.json:
+        print(json.dumps(summaries[0] if len(summaries) == 1 else summaries))
+    else:
+        print("\n".join(montecarlo_text(s, d) for s, d in zip(summaries, dirs)))
+
+
+def _scales(text: str) -> list[float]:
+    try:
+        scales = [float(s) for s in text.split(",")]
+    except ValueError:
+        raise ValueError(f"--scales must be a comma-separated list of numbers (got {text!r})") from None
+    if not scales or min(scales) < 0:
+        raise ValueError(f"--scales must list numbers >= 0 (got {text!r})")
+    return scales
+
+
+def _cmd_calibrate(args) -> None:
+    from calibration.config import load_study
+    from mirage.study import calibrate_one, calibrate_text
+
+    result = calibrate_one(load_study(args.config, args.sigma_scale, args.layout), args.seed)
+    print(json.dumps(result) if args.json else calibrate_text(result))
 
 
 def _cmd_devices(args) -> None:
@@ -114,6 +166,13 @@ def _cmd_mac(args) -> None:
         print(f"wrote plot: {args.plot}")
 
 
+def _cmd_layout(args) -> None:
+    from mirage import layout
+
+    result = layout.run(_config(args), args.rows, args.h, args.moduli, args.out)
+    print(json.dumps(result) if args.json else layout.text(result))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="mirage", description="Simulator of the Mirage RNS photonic DNN accelerator.")
     parser.add_argument("--version", action="version", version=f"mirage {__version__}")
@@ -161,9 +220,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--b", metavar="FILE.npy", help="B from a .npy file (with --a)")
     p.add_argument("--out", metavar="FILE.npy", help="write C")
     p.add_argument("--noise", action=argparse.BooleanOptionalAction, default=None, help="default: the chip's")
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the operands, rounding and noise")
+    p.add_argument("--variation", action="store_true", help="run on a chip sampled from the [variation] settings")
+    p.add_argument("--calibrate", action="store_true", help="calibrate the sampled chip first (with --variation)")
+    p.add_argument("--sigma-scale", type=float, metavar="S", help="scale every variation sigma (default: the file's)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the operands, rounding, noise and chip")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=_cmd_gemm)
+
+    p = sub.add_parser("montecarlo", parents=[common], help="sample chips, calibrate them, and report yield")
+    p.add_argument("--chips", type=int, required=True, metavar="N", help="number of chips")
+    p.add_argument("--out", required=True, metavar="DIR", help="results directory (a run there is resumed)")
+    p.add_argument("--sigma-scale", type=float, metavar="S", help="scale every variation sigma (default: the file's)")
+    p.add_argument("--scales", metavar="S1,S2,...", help="run at each sigma scale (into DIR/scale_S) for yield_vs_scale.png")
+    p.add_argument("--workers", type=int, default=1, metavar="W", help="worker processes (results do not depend on it)")
+    p.add_argument("--layout", metavar="FILE.json", help="device positions from `mirage layout` (default placement otherwise)")
+    p.add_argument("--seed", type=int, default=0, metavar="S")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    p.set_defaults(run=_cmd_montecarlo)
+
+    p = sub.add_parser("calibrate", parents=[common], help="calibrate one sampled chip; residual phase errors before and after")
+    p.add_argument("--sigma-scale", type=float, metavar="S", help="scale every variation sigma (default: the file's)")
+    p.add_argument("--layout", metavar="FILE.json", help="device positions from `mirage layout` (default placement otherwise)")
+    p.add_argument("--seed", type=int, default=0, metavar="S")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=_cmd_calibrate)
+
+    p = sub.add_parser("layout", parents=[common], help="write the tile's GDS layout and a JSON list of its devices")
+    p.add_argument("--rows", type=int, required=True, metavar="R", help="MDPU rows per modulus")
+    p.add_argument("--h", type=int, required=True, metavar="H", help="MMUs per MDPU row")
+    p.add_argument("--moduli", metavar="M1,M2,...", help="pairwise-coprime moduli; default: the chip's, redundant ones included")
+    p.add_argument("--out", required=True, metavar="FILE.gds", help="the GDS file; the device list goes beside it (FILE.json)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=_cmd_layout)
 
     p = sub.add_parser("config", parents=[common], help="print the default chip configuration, or check one")
     p.add_argument("--default", action="store_true", help="print the default configuration as TOML")

@@ -70,3 +70,17 @@ def test_residues_are_checked():
         compiled.detector_fields([0, 31], [1, 1])
     with pytest.raises(ValueError, match="w must have a last axis of length h = 2"):
         compiled.detector_fields([0, 1], [1, 1, 1])
+
+
+def test_compiled_form_includes_layout_routes():
+    """Routes a layout adds (LO route, hybrid bends) are in both the sax netlist and the compiled form."""
+    import dataclasses
+
+    from circuits.mdpu import MdpuRoutes
+
+    design = dataclasses.replace(MdpuDesign(h=3), routes=MdpuRoutes(lo_um=2500.0, hybrid_um=15.7))
+    compiled = compile_mdpu(design)
+    x, w = random_inputs(31, 3, 50, seed=3)
+    np.testing.assert_allclose(compiled.detector_fields(x, w), SaxMdpu(compiled.design).detector_fields(x, w), atol=1e-9)
+    plain = compile_mdpu(MdpuDesign(h=3))
+    assert np.abs(plain.lo_to_det - compiled.lo_to_det).max() > 1e-3  # the routes do change the fields

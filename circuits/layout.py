@@ -1,0 +1,502 @@
+"""Layout of the MMU, the MDPU and the tile (gdsfactory), and the device positions it gives.
+
+The MDPU floorplan (one row of the tile), light flowing east:
+
+```
+                                               ▣  ▣   detectors i_p, i_n
+                                              [hyb_i]          (light flows north)
+   EO meanders above the lane              ╭──╯    ╰──[lo_i]─╮
+  o1─[src]─[mmu0]─ ... ─[mmu h-1]─[sig_split]                [lo_split]─╮
+        │                                  ╰──╮    ╭──[lo_q]─╯           │
+        └─[lo_bias]─╮                         [hyb_q]          (south)   │
+                    │                          ▣  ▣   detectors q_n, q_p │
+                    ╰───────────── LO route, under everything ───────────╯
+```
+Devices abut port to port wherever they can: the MMU chain, src -> lo_bias,
+lo_split -> lo_i/lo_q, hybrid -> detectors. Two things cannot abut: the LO
+must travel the length of the signal arm (``route_lo``), and the two splitters'
+outputs reach the two hybrids without a crossing only through bends from
+opposite sides (four quarter-circle routes of one length). Those routes are in
+the schematic as :class:`circuits.mdpu.MdpuRoutes`; :func:`layout_design`
+gives the design with the lengths this layout draws, which is what the layout
+is checked against (circuits/lvs.py).
+
+Rows of one modulus are instances of one MDPU cell; the tile stacks R rows per
+modulus, each with its own optical input port (the simulator gives every MDPU
+its own laser power) and an electrical port for every drive and heater.
+:func:`write_tile` writes the GDS and, beside it, a JSON list of every device
+with its position and tile coordinates; :func:`load_positions` reads it back
+and :func:`tile_positions_um` turns it into arrays per modulus (segments, MMU
+heaters, front end) for a variation model.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+import gdsfactory as gf
+import numpy as np
+
+from circuits.mdpu import MdpuDesign, front_end_netlist
+from circuits.mmu import MmuDesign
+from photonics import cells
+from photonics.heater import Heater
+from photonics.phase_shifter_eo import PhaseShifterEO
+from photonics.ring import RingAllPass
+from photonics.waveguide import Straight
+
+cells.activate()
+
+ROUTE_CELLS = ("straight", "bend_circular")  # cells that only route; every other leaf cell is a device
+
+
+@dataclass(frozen=True)
+class Floorplan:
+    """Layout choices that no model sees: folding, bend radii, spacings."""
+
+    section_max_um: float = 5000.0  # longest straight electrode section of an EO segment
+    eo_bend_radius_um: float = 50.0  # bends between EO sections (thin-film LN ridge)
+    route_radius_um: float = 10.0  # bends of routing waveguides
+    clearance_um: float = 20.0  # between the LO route and anything else
+    row_gap_um: float = 50.0  # between tile rows
+
+    def __post_init__(self):
+        for f in fields(self):
+            if not getattr(self, f.name) > 0:
+                raise ValueError(f"floorplan {f.name} must be > 0 (got {getattr(self, f.name)})")
+
+
+# --- designs as serialisable cell arguments ----------------------------------------------
+
+
+def _pairs(params) -> tuple[tuple[str, float], ...]:
+    return tuple(params.settings().items())
+
+
+def mmu_spec(mmu: MmuDesign) -> tuple:
+    """An MmuDesign as a tuple of (name, value) pairs, the form a cell argument takes."""
+    return (
+        ("modulus", int(mmu.modulus)), ("encoding", mmu.encoding), ("element", mmu.element),
+        ("drive_max_v", float(mmu.drive_max_v)), ("loss_db", float(mmu.loss_db)),
+        ("eo", _pairs(mmu.eo)), ("ring", _pairs(mmu.ring)), ("heater", _pairs(mmu.heater)),
+    )
+
+
+def mmu_from_spec(spec: tuple) -> MmuDesign:
+    d = dict(spec)
+    return MmuDesign(
+        modulus=d["modulus"], encoding=d["encoding"], element=d["element"], drive_max_v=d["drive_max_v"],
+        loss_db=d["loss_db"], eo=PhaseShifterEO(**dict(d["eo"])), ring=RingAllPass(**dict(d["ring"])),
+        heater=Heater(**dict(d["heater"])),
+    )
+
+
+def mdpu_spec(design: MdpuDesign, floorplan: Floorplan = Floorplan()) -> tuple:
+    """The arguments of :func:`mdpu` for a design, as (name, value) pairs.
+
+    Only what shapes the layout: not the LO bias power or the wavelength (the
+    operating point) and not the route lengths (the layout decides them).
+    """
+    return (
+        ("mmu_design", mmu_spec(design.mmu)), ("h", int(design.h)), ("lo_fraction", float(design.lo_fraction)),
+        ("lo_heater", _pairs(design.lo_heater)),
+        ("route_waveguide", tuple(p for p in _pairs(design.routes.waveguide) if p[0] != "length_um")),
+        ("section_max_um", floorplan.section_max_um), ("eo_bend_radius_um", floorplan.eo_bend_radius_um),
+        ("route_radius_um", floorplan.route_radius_um), ("clearance_um", floorplan.clearance_um),
+    )
+
+
+# --- placement helpers ----------------------------------------------------------------------
+
+
+def _place(ref, port: str, target, ok=lambda ref: True) -> None:
+    """Abut ``ref``'s ``port`` to ``target``, mirrored if needed so that ``ok(ref)`` holds."""
+    for mirror in (False, True):
+        ref.connect(port, target, mirror=mirror)
+        if ok(ref):
+            return
+    raise RuntimeError(f"cannot place {ref.name} at {target.name} as required")
+
+
+def _pads_on(side: int):
+    """Predicate: the heater's pads lie on this side (+1 north, -1 south) of its guide."""
+    return lambda ref: side * (ref.ports["e1"].center[1] - ref.ports["o1"].center[1]) > 0
+
+
+def _device(c: gf.Component, name: str, cell: str, settings: dict, **layout) -> gf.ComponentReference:
+    """An instance of a device cell from its model settings (the operating point dropped)."""
+    return c.add_ref(cells.CELLS[cell](**cells.cell_kwargs(cell, settings), **layout), name=name)
+
+
+def _route(c: gf.Component, name: str, port, steps, wg: dict, radius_um: float):
+    """Chain route pieces from ``port``: steps ("straight", length) or ("bend", +-90). Returns (end port, length)."""
+    length = 0.0
+    for i, (kind, value) in enumerate(steps):
+        if kind == "straight":
+            if value < -1e-9:
+                raise RuntimeError(f"{name}: no room for the route (straight of {value:.3f} um)")
+            if value < cells.GRID_UM / 2:
+                continue
+            piece = cells.straight(**{**wg, "length_um": round(value, 3)})
+            length += round(value, 3)
+        else:
+            piece = cells.bend_circular(**wg, radius_um=radius_um, angle_deg=value)
+            length += cells.bend_length_um(radius_um, value)
+        ref = c.add_ref(piece, name=f"{name}_{i}")
+        ref.connect("o1", port)
+        port = ref.ports["o2"]
+    return port, length
+
+
+def _manhattan(start, heading: tuple[int, int], corners: list, end, radius: float) -> list:
+    """Steps of a Manhattan route from ``start`` (leaving along ``heading``) through corners to ``end``."""
+    points = [np.asarray(start, float), *(np.asarray(p, float) for p in corners), np.asarray(end, float)]
+    steps, direction, pending = [], np.asarray(heading, float), 0.0
+    for a, b, nxt in zip(points, points[1:], [*points[2:], None]):
+        run = float(np.linalg.norm(b - a))
+        if nxt is None:
+            steps.append(("straight", run - pending))
+            break
+        out = (nxt - b) / np.linalg.norm(nxt - b)
+        turn = direction[0] * out[1] - direction[1] * out[0]  # +1 left, -1 right
+        steps += [("straight", run - pending - radius), ("bend", 90.0 * round(turn))]
+        direction, pending = out, radius
+    return steps
+
+
+def _same_port(p, q) -> bool:
+    return abs(p.center[0] - q.center[0]) < 2e-3 and abs(p.center[1] - q.center[1]) < 2e-3
+
+
+def _expose_electrical(c: gf.Component, ref, prefix: str) -> None:
+    for p in ref.ports:
+        if p.port_type == "electrical":
+            c.add_port(f"{prefix}{p.name}", port=p)
+
+
+# --- cells --------------------------------------------------------------------------------
+
+
+@gf.cell
+def mmu(mmu_design: tuple = mmu_spec(MmuDesign()), section_max_um: float = 5000.0, eo_bend_radius_um: float = 50.0) -> gf.Component:
+    """Modular multiplier unit: bias heater, then the B segments of the design, abutting.
+
+    ```
+        o1 ─[heater]─[seg0]─[seg1]─ ... ─[seg B-1]─ o2
+    ```
+    Straight element: EO segments whose electrode lengths are
+    ``MmuDesign.segment_lengths_um()`` (binary-weighted or equal), folded into
+    serpentines of sections <= ``section_max_um``. Ring-assisted element: B
+    all-pass rings. Electrical ports: ``heater_e1``, ``seg{b}_e1`` (drive), ...
+    """
+    design = mmu_from_spec(mmu_design)
+    c = gf.Component()
+    first = _device(c, "heater", "heater", design.heater.settings())
+    port, refs = first.ports["o2"], [first]
+    layout = {"section_max_um": section_max_um, "bend_radius_um": eo_bend_radius_um} if design.element == "straight" else {}
+    for b, settings in enumerate(design.segment_settings()):
+        ref = _device(c, f"seg{b}", design.segment_model, settings, **layout)
+        ref.connect("o1", port)
+        port = ref.ports["o2"]
+        refs.append(ref)
+    c.add_port("o1", port=first.ports["o1"])
+    c.add_port("o2", port=port)
+    for ref in refs:
+        _expose_electrical(c, ref, f"{ref.name}_")
+    c.info["segments"] = design.segments
+    return c
+
+
+@gf.cell
+def mdpu(
+    mmu_design: tuple = mmu_spec(MmuDesign()),
+    h: int = 16,
+    lo_fraction: float = 0.5,
+    lo_heater: tuple = _pairs(Heater()),
+    route_waveguide: tuple = tuple(p for p in _pairs(Straight()) if p[0] != "length_um"),
+    section_max_um: float = 5000.0,
+    eo_bend_radius_um: float = 50.0,
+    route_radius_um: float = 10.0,
+    clearance_um: float = 20.0,
+) -> gf.Component:
+    """Modular dot-product unit: source splitter, h MMUs, LO arm, 90-degree hybrid, four detectors.
+
+    Floorplan in the module docstring. Instance names are those of
+    ``circuits.mdpu.mdpu_netlist`` (src, mmu0.., sig_split, lo_bias, lo_split,
+    lo_i, lo_q, hyb_i, hyb_q), detectors are named i_p, i_n, q_p, q_n, and
+    route pieces route_<name>_<k>. Port o1 is the laser input.
+    ``info`` holds the drawn route lengths (lo_route_um, hybrid_route_um).
+    """
+    devices = front_end_netlist(lo_fraction, Heater(**dict(lo_heater)))["instances"]  # the schematic's settings
+
+    def device(name: str):
+        return _device(c, name, devices[name]["component"], devices[name]["settings"])
+
+    wg = dict(route_waveguide)
+    radius = route_radius_um
+    c = gf.Component()
+    src = device("src")
+    port = src.ports["o2"]
+    arm = mmu(mmu_design, section_max_um, eo_bend_radius_um)
+    for j in range(h):
+        ref = c.add_ref(arm, name=f"mmu{j}")
+        ref.connect("o1", port)
+        port = ref.ports["o2"]
+    sig = device("sig_split")
+    sig.connect("o1", port)
+    lo_bias = device("lo_bias")
+    _place(lo_bias, "o1", src.ports["o3"], _pads_on(-1))  # pads away from the signal lane
+
+    hybrid_um, hyb, lo_heaters = [], {}, {}
+    for side, branch, turn in ((1, "i", 90.0), (-1, "q", -90.0)):
+        end, length = _route(c, f"route_sig_{branch}", sig.ports["o2" if side > 0 else "o3"], [("bend", turn)], wg, radius)
+        hyb[branch] = device(f"hyb_{branch}")
+        _place(hyb[branch], "o1", end, lambda r: r.ports["o2"].center[0] > r.ports["o1"].center[0])  # LO enters east of the signal
+        end, length_lo = _route(c, f"route_lo_{branch}", hyb[branch].ports["o2"], [("bend", turn)], wg, radius)
+        lo_heaters[branch] = device(f"lo_{branch}")
+        _place(lo_heaters[branch], "o2", end, _pads_on(side))
+        hybrid_um += [length, length_lo]
+    lo_split = device("lo_split")
+    _place(lo_split, "o2", lo_heaters["i"].ports["o1"], lambda r: r.ports["o3"].center[1] < r.ports["o2"].center[1])
+    if not _same_port(lo_split.ports["o3"], lo_heaters["q"].ports["o1"]):
+        raise RuntimeError("mdpu: the hybrid's two halves do not close on lo_split")
+    if max(hybrid_um) - min(hybrid_um) > 1e-9:
+        raise RuntimeError(f"mdpu: the four hybrid routes differ in length: {hybrid_um}")
+    for name, branch, p in (("i_p", "i", "o3"), ("i_n", "i", "o4"), ("q_p", "q", "o4"), ("q_n", "q", "o3")):
+        c.add_ref(cells.photodetector(), name=name).connect("o1", hyb[branch].ports[p])
+
+    box = c.dbbox()
+    x_end = box.right + clearance_um + radius
+    y_lane = box.bottom - clearance_um - radius
+    start, finish = lo_bias.ports["o2"], lo_split.ports["o1"]
+    (xs, ys), (xf, yf) = start.center, finish.center
+    steps = _manhattan((xs, ys), (1, 0), [(xs + radius, ys), (xs + radius, y_lane), (x_end, y_lane), (x_end, yf)], (xf, yf), radius)
+    end, lo_route = _route(c, "route_lo", start, steps, wg, radius)
+    if not _same_port(end, finish):
+        raise RuntimeError("mdpu: the LO route does not end at lo_split")
+
+    c.add_port("o1", port=src.ports["o1"])
+    for ref in c.insts:
+        _expose_electrical(c, ref, f"{ref.name}_")
+    c.info["lo_route_um"] = lo_route
+    c.info["hybrid_route_um"] = hybrid_um[0]
+    return c
+
+
+@gf.cell
+def tile(mdpus: tuple = (mdpu_spec(MdpuDesign()),), rows: int = 1, row_gap_um: float = 50.0) -> gf.Component:
+    """R rows of MDPUs per modulus, stacked; one optical input per row, every drive and heater a port.
+
+    ```
+        o1 ─[ MDPU, modulus m1, row 0 ]      rows are instances m{m}_r{r}; optical
+        o2 ─[ MDPU, modulus m1, row 1 ]      inputs o1, o2, ... in that order;
+        ...                                  electrical ports m{m}_r{r}_<device>_e<k>
+        oN ─[ MDPU, modulus mK, row R-1 ]
+    ```
+    ``mdpus`` holds one :func:`mdpu_spec` per modulus.
+    """
+    c = gf.Component()
+    y, inputs = 0.0, []
+    for spec in mdpus:
+        cell = mdpu(**dict(spec))
+        modulus = dict(dict(spec)["mmu_design"])["modulus"]
+        box, o1 = cell.dbbox(), cell.ports["o1"]
+        for r in range(rows):
+            ref = c.add_ref(cell, name=f"m{modulus}_r{r}")
+            ref.dmove((-o1.center[0], round(y - box.bottom, 3)))
+            inputs.append([f"o{len(inputs) + 1}", modulus, r])
+            c.add_port(inputs[-1][0], port=ref.ports["o1"])
+            _expose_electrical(c, ref, f"m{modulus}_r{r}_")
+            y += box.height() + row_gap_um
+    c.info["inputs"] = inputs  # [port, modulus, row] of every optical input
+    return c
+
+
+# --- from designs to cells ------------------------------------------------------------------
+
+
+def mmu_cell(design: MmuDesign, floorplan: Floorplan = Floorplan()) -> gf.Component:
+    return mmu(mmu_spec(design), floorplan.section_max_um, floorplan.eo_bend_radius_um)
+
+
+def mdpu_cell(design: MdpuDesign, floorplan: Floorplan = Floorplan()) -> gf.Component:
+    return mdpu(**dict(mdpu_spec(design, floorplan)))
+
+
+def tile_cell(designs, rows: int, floorplan: Floorplan = Floorplan()) -> gf.Component:
+    """The tile of R rows per design (one design per modulus)."""
+    if isinstance(rows, bool) or not isinstance(rows, (int, np.integer)) or rows < 1:
+        raise ValueError(f"rows must be an integer >= 1 (got {rows!r})")
+    return tile(tuple(mdpu_spec(d, floorplan) for d in designs), int(rows), floorplan.row_gap_um)
+
+
+def layout_design(design: MdpuDesign, floorplan: Floorplan = Floorplan()) -> MdpuDesign:
+    """The design with the routes this layout draws: the schematic the layout must match."""
+    info = mdpu_cell(design, floorplan).info
+    routes = replace(design.routes, lo_um=float(info["lo_route_um"]), hybrid_um=float(info["hybrid_route_um"]))
+    return replace(design, routes=routes)
+
+
+# --- the device list --------------------------------------------------------------------------
+
+_FRONT_ROLES = {
+    "src": "source_splitter", "lo_bias": "lo_bias", "lo_split": "lo_splitter", "lo_i": "hybrid_heater",
+    "lo_q": "hybrid_heater", "sig_split": "signal_splitter", "hyb_i": "hybrid", "hyb_q": "hybrid",
+    "i_p": "detector", "i_n": "detector", "q_p": "detector", "q_n": "detector",
+}
+
+
+def _record(inst, trans, **where) -> dict:
+    box = inst.cell.dbbox().transformed(trans)
+    return {
+        "cell": inst.cell.function_name,
+        "gds_cell": inst.cell.name,
+        "x_um": round(box.center().x, 3),
+        "y_um": round(box.center().y, 3),
+        "bbox_um": [round(v, 3) for v in (box.left, box.bottom, box.right, box.top)],
+        "rotation_deg": round(trans.angle, 6),
+        "mirror": bool(trans.is_mirror()),
+        **where,
+    }
+
+
+def device_records(tile_component: gf.Component) -> tuple[list[dict], list[dict]]:
+    """(devices, routes) of a tile: every device with position and tile coordinates; each route's length.
+
+    A device's (x_um, y_um) is the centre of its bounding box in tile coordinates;
+    ``j`` is the MMU's place along the arm and ``b`` the segment, None where they do not apply.
+    """
+    devices, routes = [], []
+    for row in tile_component.insts:
+        modulus, r = (int(v[1:]) for v in row.name.split("_"))
+        t_row = row.dcplx_trans
+        route_len: dict[str, float] = {}
+        for inst in row.cell.insts:
+            base = {"modulus": modulus, "row": r, "j": None, "b": None}
+            if inst.name.startswith("mmu"):
+                j = int(inst.name[3:])
+                t_mmu = t_row * inst.dcplx_trans
+                for dev in inst.cell.insts:
+                    b = int(dev.name[3:]) if dev.name.startswith("seg") else None
+                    role = "segment" if b is not None else "mmu_heater"
+                    name = f"m{modulus}/r{r}/mmu{j}/{dev.name}"
+                    devices.append({"name": name, **_record(dev, t_mmu * dev.dcplx_trans, **{**base, "j": j, "b": b, "role": role})})
+            elif inst.cell.function_name in ROUTE_CELLS:
+                key = inst.name.rsplit("_", 1)[0]
+                route_len[key] = route_len.get(key, 0.0) + float(cells.model_settings(inst.cell.function_name, inst.cell.settings.model_dump())[1]["length_um"])
+            else:
+                devices.append({"name": f"m{modulus}/r{r}/{inst.name}", **_record(inst, t_row * inst.dcplx_trans, **base, role=_FRONT_ROLES[inst.name])})
+        routes += [{"name": f"m{modulus}/r{r}/{k}", "modulus": modulus, "row": r, "length_um": round(v, 6)} for k, v in route_len.items()]
+    return devices, routes
+
+
+def _leaf_count(tile_component: gf.Component) -> tuple[int, int]:
+    """(device instances, route pieces) in the whole hierarchy."""
+    counts = {"device": 0, "route": 0}
+
+    def walk(cell, n):
+        for inst in cell.insts:
+            if inst.cell.insts:
+                walk(inst.cell, n)
+            else:
+                counts["route" if inst.cell.function_name in ROUTE_CELLS else "device"] += n
+
+    walk(tile_component, 1)
+    return counts["device"], counts["route"]
+
+
+def write_tile(path, designs, rows: int, floorplan: Floorplan = Floorplan()) -> dict:
+    """Write the tile's GDS to ``path`` and its device list beside it (same path, .json); return a summary."""
+    path = Path(path)
+    if path.suffix.lower() != ".gds":
+        raise ValueError(f"the layout file must end in .gds (got {str(path)!r})")
+    t0 = time.perf_counter()
+    component = tile_cell(designs, rows, floorplan)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    component.write_gds(path)
+    devices, routes = device_records(component)
+    box = component.dbbox()
+    summary = {
+        "gds": str(path),
+        "json": str(path.with_suffix(".json")),
+        "moduli": [d.modulus for d in designs],
+        "rows": int(rows),
+        "h": designs[0].h if len({d.h for d in designs}) == 1 else [d.h for d in designs],
+        "cells": len(component.called_cells()) + 1,
+        "instances": len(devices),
+        "route_pieces": _leaf_count(component)[1],
+        "width_um": round(box.width(), 3),
+        "height_um": round(box.height(), 3),
+        "gds_bytes": path.stat().st_size,
+    }
+    inputs = []
+    for port, modulus, row in component.info["inputs"]:
+        x, y = component.ports[port].center
+        inputs.append({"port": port, "modulus": modulus, "row": row, "x_um": round(x, 3), "y_um": round(y, 3)})
+    sidecar = {**summary, "inputs": inputs, "routes": routes, "devices": devices}
+    path.with_suffix(".json").write_text(json.dumps(sidecar))
+    summary["seconds"] = round(time.perf_counter() - t0, 3)
+    return summary
+
+
+# --- reading the positions back -----------------------------------------------------------
+
+
+def load_positions(path) -> list[dict]:
+    """Every device of a tile's JSON sidecar (or of the .gds beside it): name, cell, role, position, tile coordinates."""
+    path = Path(path)
+    if path.suffix.lower() == ".gds":
+        path = path.with_suffix(".json")
+    try:
+        data = json.loads(path.read_text())
+    except OSError as exc:
+        raise ValueError(f"cannot read layout positions {path}: {exc.strerror}") from None
+    return data["devices"]
+
+
+def positions_by_key(devices: list[dict], role: str = "segment") -> dict[tuple, tuple[float, float]]:
+    """(modulus, row, j, b) -> (x_um, y_um) of the devices with this role (j, b None where they do not apply)."""
+    return {(d["modulus"], d["row"], d["j"], d["b"]): (d["x_um"], d["y_um"]) for d in devices if d["role"] == role}
+
+
+FRONT_DEVICES = ("src", "sig_split", "lo_split", "lo_bias", "lo_i", "lo_q", "hyb_i", "hyb_q", "i_p", "i_n", "q_p", "q_n")
+
+
+@dataclass(frozen=True)
+class TilePositions:
+    """Device centres (um, tile coordinates) of one modulus, as arrays a variation model can use."""
+
+    segment_xy: np.ndarray  # (R, h, B, 2): segment b of MMU j of row r (EO segment or ring)
+    heater_xy: np.ndarray  # (R, h, 2): each MMU's bias heater
+    front_xy: np.ndarray  # (R, 12, 2): the front-end devices in FRONT_DEVICES order
+
+
+def tile_positions_um(devices: list[dict], modulus: int) -> TilePositions:
+    """The positions of one modulus's devices from a device list (:func:`load_positions`)."""
+    mine = [d for d in devices if d["modulus"] == modulus]
+    segs = [d for d in mine if d["role"] == "segment"]
+    if not segs:
+        raise ValueError(f"no segments of modulus {modulus} in the layout")
+    rows, h, b = (max(d[k] for d in segs) + 1 for k in ("row", "j", "b"))
+    out = TilePositions(np.full((rows, h, b, 2), np.nan), np.full((rows, h, 2), np.nan), np.full((rows, len(FRONT_DEVICES), 2), np.nan))
+    for d in mine:
+        xy, name = (d["x_um"], d["y_um"]), d["name"].rsplit("/", 1)[1]
+        if d["role"] == "segment":
+            out.segment_xy[d["row"], d["j"], d["b"]] = xy
+        elif d["role"] == "mmu_heater":
+            out.heater_xy[d["row"], d["j"]] = xy
+        else:
+            out.front_xy[d["row"], FRONT_DEVICES.index(name)] = xy
+    if any(np.isnan(a).any() for a in (out.segment_xy, out.heater_xy, out.front_xy)):
+        raise ValueError(f"the layout's device list is incomplete for modulus {modulus}")
+    return out
+
+
+def distance_matrix_um(points: np.ndarray) -> np.ndarray:
+    """Pairwise distances of (..., 2) points, flattened to (N, N)."""
+    p = np.asarray(points, float).reshape(-1, 2)
+    return np.sqrt(((p[:, None, :] - p[None, :, :]) ** 2).sum(-1))
+

@@ -1,0 +1,142 @@
+"""gdsfactory cells: names and ports match the models, settings map to model arguments, clean geometry."""
+
+import inspect
+import math
+
+import klayout.db as kdb
+import pytest
+
+import photonics
+from circuits.mmu import MmuDesign, default_ring
+from photonics import cells, layers
+
+DEVICES = ("straight", "coupler", "mmi2x2", "splitter", "phase_shifter_eo", "heater", "ring_allpass", "photodetector")
+
+
+def optical_ports(component):
+    return [p.name for p in component.ports if p.port_type == "optical"]
+
+
+def model_ports(model: str) -> list[str]:
+    s = photonics.models()[model]()
+    return sorted({p for pair in s for p in pair}, key=lambda n: int(n[1:]))
+
+
+@pytest.mark.parametrize("name", DEVICES)
+def test_each_device_cell_is_named_after_its_model_with_the_models_ports(name):
+    component = cells.CELLS[name]()
+    assert component.function_name == name == cells.CELL_SPECS[name].model
+    assert component.name.startswith(name)
+    assert sorted(optical_ports(component), key=lambda n: int(n[1:])) == model_ports(name)
+    electrical = [p.name for p in component.ports if p.port_type == "electrical"]
+    assert electrical == [f"e{i + 1}" for i in range(len(electrical))]
+
+
+@pytest.mark.parametrize("name", list(cells.CELLS))
+def test_cell_arguments_are_the_model_arguments_plus_layout_arguments_with_the_models_defaults(name):
+    spec = cells.CELL_SPECS[name]
+    cell_args = inspect.signature(cells.CELLS[name]).parameters
+    model_args = inspect.signature(photonics.models()[spec.model]).parameters
+    expected = (set(model_args) - {"wl"} - set(spec.operating) | set(spec.layout_args)) - (
+        {"length_um"} if name == "bend_circular" else set()
+    )
+    assert set(cell_args) == expected
+    for arg in set(cell_args) & set(model_args):
+        assert cell_args[arg].default == model_args[arg].default, arg
+
+
+def test_model_settings_maps_a_bend_to_a_straight_of_its_arc_length():
+    settings = cells.bend_circular(radius_um=12.0, angle_deg=-90.0).settings.model_dump()
+    model, out = cells.model_settings("bend_circular", settings)
+    assert model == "straight"
+    assert out["length_um"] == pytest.approx(12.0 * math.pi / 2, rel=1e-15)
+    assert "radius_um" not in out and "width_um" not in out
+
+
+def test_model_settings_refuses_unknown_settings_unknown_cells_and_unrecorded_model_arguments():
+    settings = cells.heater().settings.model_dump()
+    with pytest.raises(ValueError, match="'bogus' is neither a heater argument nor a layout argument"):
+        cells.model_settings("heater", {**settings, "bogus": 1.0})
+    with pytest.raises(ValueError, match="not recorded in the cell"):
+        cells.model_settings("heater", {k: v for k, v in settings.items() if k != "p_pi_mw"})
+    with pytest.raises(ValueError, match="has no model"):
+        cells.model_settings("taper", {})
+
+
+def waveguide_region(component) -> tuple[kdb.Region, list[kdb.Polygon]]:
+    layout = component.kcl.layout
+    region = kdb.Region(component.kdb_cell.begin_shapes_rec(layout.layer(*layers.WG)))
+    return region, list(region.each())
+
+
+GEOMETRY_CASES = {
+    **{name: cells.CELLS[name]() for name in (*DEVICES, "bend_circular")},
+    "eo_longest_default": cells.phase_shifter_eo(length_um=float(MmuDesign().segment_lengths_um()[-1])),
+    "ring_default_chip": cells.ring_allpass(**cells.cell_kwargs("ring_allpass", default_ring().settings())),
+    "coupler_weak": cells.coupler(kappa=0.05),
+    "bend_right": cells.bend_circular(angle_deg=-90.0),
+}
+
+
+@pytest.mark.parametrize("case", list(GEOMETRY_CASES))
+def test_waveguide_layer_has_no_zero_width_no_overlap_and_no_near_touching(case):
+    component = GEOMETRY_CASES[case]
+    region, polygons = waveguide_region(component)
+    assert polygons, "no waveguide drawn"
+    assert all(p.area() > 0 for p in polygons)
+    merged = sum(p.area2() for p in region.each_merged())  # twice the areas: exact integers
+    assert sum(p.area2() for p in polygons) == merged  # an overlap would count twice
+    dbu = component.kcl.layout.dbu
+    # Edges meeting at 80 degrees or more are not compared: a guide's open end at a port meets its
+    # sides at about 90 degrees (a little less on a curve, where the first chord bends inwards).
+    assert region.width_check(round(0.45 / dbu), False, kdb.Region.Projection, 80).is_empty()  # guides are 0.5 um
+    assert region.space_check(round(0.15 / dbu), False, kdb.Region.Projection, 80).is_empty()  # narrowest gap 0.2 um
+
+
+def test_eo_segment_folds_a_long_electrode_into_sections_and_keeps_its_length():
+    length = float(MmuDesign().segment_lengths_um()[-1])  # 15.5 cm, the longest default segment
+    sections = cells.eo_sections_um(length, 5000.0)
+    assert len(sections) % 2 == 0 and max(sections) <= 5000.0
+    assert abs(sum(sections) - length) <= 1.5e-3
+    component = cells.phase_shifter_eo(length_um=length)
+    assert component.settings.model_dump()["length_um"] == length  # the model's length, exactly
+    assert component.info["sections"] == len(sections) == 32
+    layout = component.kcl.layout
+    strips = kdb.Region(component.kdb_cell.begin_shapes_rec(layout.layer(*layers.ELECTRODE)))
+    assert sum(p.bbox().height() for p in strips.each()) * layout.dbu / 2 == pytest.approx(length, abs=1.5e-3)
+    o1, o2 = component.ports["o1"], component.ports["o2"]
+    assert o1.center[1] == o2.center[1] == 0 and o2.center[0] == pytest.approx(2 * 50.0 * len(sections))
+    assert component.dbbox().height() < 5300  # folded: no longer than a section plus bends and buses
+
+
+def test_directional_coupler_length_follows_kappa():
+    for kappa in (0.1, 0.5, 0.9):
+        c = cells.coupler(kappa=kappa, crossover_length_um=40.0)
+        assert math.sin(math.pi * c.info["coupling_length_um"] / 80.0) ** 2 == pytest.approx(kappa, abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: cells.mmi2x2(kappa=0.3), "only the 50:50 design is drawn"),
+        (lambda: cells.splitter(split_ratio=0.7), "only the 50:50 design is drawn"),
+        (lambda: cells.heater(length_um=5.0), "length_um must be >= 10"),
+        (lambda: cells.phase_shifter_eo(length_um=100.0, bend_radius_um=10.0), "no room for the electrodes"),
+        (lambda: cells.straight(length_um=0.0), "length_um must be > 0"),
+    ],
+)
+def test_cells_refuse_what_they_cannot_draw(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_layer_map_is_documented_and_is_the_active_pdks():
+    import gdsfactory as gf
+
+    doc = layers.__doc__
+    for info in layers.LAYERS:
+        assert f"`{info.name}`" in doc and str(info.layer) in doc
+        member = getattr(cells.LAYER, info.name)
+        assert (member.layer, member.datatype) == info.layer
+    assert len({info.layer for info in layers.LAYERS}) == len(layers.LAYERS)
+    assert gf.get_active_pdk().name == "mirage" and gf.get_active_pdk().layers is cells.LAYER
