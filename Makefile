@@ -28,12 +28,14 @@ demo: $(STAMP)
 	$(VENV)/bin/mirage mac --modulus 31 --h 16 --trials 100000 --laser-power-mw 0.4 --plot out/mac.png
 	$(VENV)/bin/mirage gemm --m 256 --k 256 --n 256 --out out/c.npy
 	$(VENV)/bin/mirage gemm --m 256 --k 256 --n 256 --no-noise
+	$(VENV)/bin/mirage layout --rows 2 --h 4 --out out/tile.gds
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_models.py
 	$(PY) benchmarks/bench_mac.py
 	$(PY) benchmarks/bench_gemm.py
 	$(PY) benchmarks/bench_montecarlo.py 100 2
+	$(PY) benchmarks/bench_layout.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

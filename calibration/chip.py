@@ -54,6 +54,7 @@ class ChipSample:
     tiles: tuple[TileSample, ...]
     ambient_offset_k: float
     drift_k: float
+    layout: str | None = None  # the layout JSON the positions came from, if any
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,19 @@ class Trims:
     iq_correction: tuple[tuple, ...] | None = None  # per tile, per row: IqCorrection
 
 
-def geometry_of(config: ChipConfig, index: int) -> TileGeometry:
+@lru_cache(maxsize=16)
+def geometry_of(config: ChipConfig, index: int, layout: str | None = None) -> TileGeometry:
+    """Device positions of tile ``index``: from a layout's JSON (``mirage layout``) or the default placement."""
+    if layout is not None:
+        from circuits.layout import load_positions, tile_positions_um
+
+        modulus = config.all_moduli[index]
+        p = tile_positions_um(load_positions(layout), modulus)
+        expected = (config.tile.rows, config.tile.h, config.mdpu_design(modulus).mmu.segments)
+        if p.segment_xy.shape[:3] != expected or np.isnan(p.segment_xy).any() or np.isnan(p.front_xy).any():
+            raise ValueError(f"layout {layout}: modulus {modulus} has {p.segment_xy.shape[:3]} (rows, MMUs, segments), "
+                             f"the chip needs {expected}; lay it out with the same configuration")
+        return TileGeometry(p.segment_xy, p.heater_xy, p.front_xy)
     design = config.mdpu_design(config.all_moduli[index])
     lengths = design.mmu.segment_lengths_um() if design.mmu.element == "straight" else np.full(design.mmu.segments, 2 * np.pi * config.ring.radius_um)
     return default_geometry(lengths, config.heater.length_um, config.tile.rows, config.tile.h,
@@ -75,14 +88,14 @@ def geometry_of(config: ChipConfig, index: int) -> TileGeometry:
 
 
 @lru_cache(maxsize=8)
-def _factor(config: ChipConfig, index: int, length_um: float) -> np.ndarray:
-    return correlation_factor(geometry_of(config, index).all_xy(), length_um)
+def _factor(config: ChipConfig, index: int, length_um: float, layout: str | None) -> np.ndarray:
+    return correlation_factor(geometry_of(config, index, layout).all_xy(), length_um)
 
 
 @lru_cache(maxsize=8)
-def _heat_paths(config: ChipConfig, index: int, at_100um: float):
+def _heat_paths(config: ChipConfig, index: int, at_100um: float, layout: str | None):
     """Heater positions' coupling to every device and which heater each device is (the same for every chip)."""
-    geom = geometry_of(config, index)
+    geom = geometry_of(config, index, layout)
     rows, h = geom.rows, geom.heater_xy.shape[1]
     lo_idx = [FRONT.index(n) for n in LO_HEATERS]
     heater_xy = np.concatenate([geom.heater_xy.reshape(-1, 2), geom.front_xy[:, lo_idx].reshape(-1, 2)])
@@ -97,12 +110,13 @@ def _heat_paths(config: ChipConfig, index: int, at_100um: float):
     return c
 
 
-def sample_chip(config: ChipConfig, variation: VariationConfig, rng: np.random.Generator) -> ChipSample:
-    """Draw one chip's deviations."""
+def sample_chip(config: ChipConfig, variation: VariationConfig, rng: np.random.Generator,
+                layout: str | None = None) -> ChipSample:
+    """Draw one chip's deviations; device positions from ``layout`` (a layout's JSON) if given."""
     tiles = []
     for i, m in enumerate(config.all_moduli):
-        geom = geometry_of(config, i)
-        factor = _factor(config, i, variation.correlation_length_um)
+        geom = geometry_of(config, i, layout)
+        factor = _factor(config, i, variation.correlation_length_um, layout)
         s = variation.spreads()
 
         def field(name: str) -> tuple:
@@ -120,7 +134,7 @@ def sample_chip(config: ChipConfig, variation: VariationConfig, rng: np.random.G
         ))
     ambient = float(standard_draws(rng, (), variation) * variation.ambient_offset_k * variation.scale)
     drift = float(standard_draws(rng, (), variation) * variation.drift_k * variation.scale)
-    return ChipSample(config, variation, tuple(tiles), ambient, drift)
+    return ChipSample(config, variation, tuple(tiles), ambient, drift, layout)
 
 
 def nominal_trims(config: ChipConfig) -> Trims:
@@ -161,7 +175,7 @@ def device_temperatures_k(sample: ChipSample, index: int, lo_bias_power_mw: np.n
                               dn_dt_per_k=heat.dn_dt_per_k)
     power = _heater_powers(cfg, lo_bias_power_mw, rows, h)
     base = REFERENCE_TEMPERATURE_K + sample.ambient_offset_k + (sample.drift_k if with_drift else 0.0) + extra_heat_k
-    coupling = _heat_paths(cfg, index, sample.variation.crosstalk_at_100um)
+    coupling = _heat_paths(cfg, index, sample.variation.crosstalk_at_100um, sample.layout)
     return geom.split(base + temperature_rise_k(coupling, rise, power))
 
 

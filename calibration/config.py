@@ -45,6 +45,7 @@ class StudyConfig:
     variation: VariationConfig = field(default_factory=VariationConfig)
     spec: Spec = field(default_factory=Spec)
     calibration: CalibrationSettings = field(default_factory=CalibrationSettings)
+    layout: str | None = None  # device positions from a layout's JSON (mirage layout) instead of the default placement
 
 
 def _build(section: str, cls, table: dict):
@@ -75,9 +76,9 @@ def _build(section: str, cls, table: dict):
         raise ValueError(str(exc)) from None
 
 
-def load_study(path: str | None, sigma_scale: float | None = None) -> StudyConfig:
+def load_study(path: str | None, sigma_scale: float | None = None, layout: str | None = None) -> StudyConfig:
     """Chip, variation, spec and calibration settings from one file (defaults without one)."""
-    study = StudyConfig(chip=load_config(path))
+    study = StudyConfig(chip=load_config(path), layout=None if layout is None else str(layout))
     if path is not None:
         data = read_toml(path)
         try:

@@ -82,7 +82,7 @@ def run_chip(study: StudyConfig, seed: int, index: int) -> tuple[dict, dict]:
     """One chip's row of results, and its timings."""
     t0 = time.perf_counter()
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(index,)))
-    sample = sample_chip(study.chip, study.variation, rng)
+    sample = sample_chip(study.chip, study.variation, rng, study.layout)
     nominal = nominal_trims(study.chip)
     row = {"chip": index, "ambient_offset_k": sample.ambient_offset_k, "drift_k": sample.drift_k}
     row["residue_error_rate_uncalibrated"] = residue_error_rate(sample, nominal, rng)

@@ -79,3 +79,21 @@ def test_bad_variation_settings():
         VariationConfig(distribution="cauchy")
     with pytest.raises(ValueError, match="variation.crosstalk_at_100um must lie in"):
         VariationConfig(crosstalk_at_100um=1.5)
+
+
+def test_positions_from_a_layout_feed_correlation_and_crosstalk(tmp_path):
+    from circuits.layout import load_positions, write_tile
+    from calibration.chip import geometry_of
+
+    config = dataclasses.replace(ChipConfig(), tile=dataclasses.replace(ChipConfig().tile, rows=2, h=2))
+    path = tmp_path / "tile.gds"
+    write_tile(path, [config.mdpu_design(m) for m in config.all_moduli], rows=2)
+    geometry = geometry_of(config, 0, str(path.with_suffix(".json")))
+    segments = [d for d in load_positions(path) if d["role"] == "segment" and d["modulus"] == 31]
+    for d in segments:
+        np.testing.assert_allclose(geometry.segment_xy[d["row"], d["j"], d["b"]], (d["x_um"], d["y_um"]))
+    assert not np.allclose(geometry.segment_xy, geometry_of(config, 0).segment_xy)  # not the default placement
+    sample = sample_chip(config, VariationConfig(), np.random.default_rng(0), layout=str(path.with_suffix(".json")))
+    assert sample.tiles[0].geometry is geometry
+    with pytest.raises(ValueError, match="lay it out with the same configuration"):
+        geometry_of(ChipConfig(), 0, str(path.with_suffix(".json")))
