@@ -13,7 +13,7 @@ def calibrate_one(study, seed: int) -> dict:
     from calibration.chip import nominal_trims
 
     rng = np.random.default_rng(np.random.SeedSequence(seed))
-    sample = sample_chip(study.chip, study.variation, rng)
+    sample = sample_chip(study.chip, study.variation, rng, study.layout)
     trims, report = calibrate(sample, rng, repeats=study.calibration.repeats, laser_power_mw=study.calibration.laser_power_mw)
     nominal = nominal_trims(study.chip)
     return {
@@ -63,6 +63,6 @@ def varied_chip(study, seed: int, calibrated: bool):
     from calibration.chip import build_chip, nominal_trims, sample_chip
 
     rng = np.random.default_rng(np.random.SeedSequence(seed))
-    sample = sample_chip(study.chip, study.variation, rng)
+    sample = sample_chip(study.chip, study.variation, rng, study.layout)
     trims = calibrate(sample, rng, repeats=study.calibration.repeats, laser_power_mw=study.calibration.laser_power_mw)[0] if calibrated else nominal_trims(study.chip)
     return build_chip(sample, trims)
