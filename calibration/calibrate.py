@@ -37,7 +37,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from calibration.chip import ChipSample, Trims, nominal_trims, tile_rows
+from calibration.chip import ChipSample, Trims, nominal_trims, row_params, stack_params, tile_rows
+from circuits.compiled import compile_rows
 from calibration.geometry import FRONT, LO_HEATERS
 from circuits.compiled import CompiledMdpu, IqCorrection, iq
 from circuits.readout import Readout, phase_sigma_rad, read
@@ -123,16 +124,26 @@ def _gain_trim(rows, volts: np.ndarray, readout: Readout, rng, repeats: int) -> 
 
 
 def _row_sensitivity(sample: ChipSample, index: int, trims: Trims) -> np.ndarray:
-    """(R, R) read-phase change of each row per mW at each row's LO bias heater (the model's linear response)."""
-    base = [_read_phase0(r) for r in tile_rows(sample, index, trims, level_zero_only=True)]
-    bumped = []
+    """(R, R) read-phase change of each row per mW at each row's LO bias heater (the model's linear response).
+
+    The tile as it is and with each LO bias heater stepped in turn are solved as
+    one batch of rows (one vectorised compile).
+    """
     lo = trims.lo_bias_power_mw[index]
-    for j in range(len(base)):
+    rows = len(lo)
+    variants = []
+    for j in range(-1, rows):
         step = lo.copy()
-        step[j] += BIAS_STEP_MW
+        if j >= 0:
+            step[j] += BIAS_STEP_MW
         t = replace(trims, lo_bias_power_mw=tuple(step if i == index else p for i, p in enumerate(trims.lo_bias_power_mw)))
-        bumped.append([_read_phase0(r) for r in tile_rows(sample, index, t, level_zero_only=True)])
-    return np.angle(np.exp(1j * (np.array(bumped).T - np.array(base)[:, None]))) / BIAS_STEP_MW
+        design, params = row_params(sample, index, t, level_zero_only=True)
+        variants.append(params)
+    compiled = compile_rows(design, stack_params(variants))
+    corrections = trims.iq_correction[index] if trims.iq_correction is not None else (None,) * rows
+    phases = np.array([_read_phase0(replace(r, iq_correction=corrections[k % rows])) for k, r in enumerate(compiled)])
+    phases = phases.reshape(rows + 1, rows)
+    return np.angle(np.exp(1j * (phases[1:].T - phases[0][:, None]))) / BIAS_STEP_MW
 
 
 def _read_phase0(row: CompiledMdpu) -> float:

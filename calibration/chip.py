@@ -186,6 +186,26 @@ def tile_rows(sample: ChipSample, index: int, trims: Trims, with_drift: bool = F
     ``level_zero_only`` solves only level 0 of every segment (enough for
     zero-input readings, far cheaper).
     """
+    design, params = row_params(sample, index, trims, with_drift, extra_heat_k, level_zero_only)
+    rows = compile_rows(design, params)
+    if trims.iq_correction is not None:
+        rows = [replace(row, iq_correction=c) for row, c in zip(rows, trims.iq_correction[index])]
+    return rows
+
+
+def stack_params(params: list[RowParams]) -> RowParams:
+    """Several tiles' row parameters as one batch of rows (for one vectorised compile)."""
+    def cat(dicts):
+        return {k: np.concatenate([np.broadcast_to(d[k], np.shape(dicts[0][k])) for d in dicts]) for k in dicts[0]}
+
+    return RowParams(cat([p.segment for p in params]), np.concatenate([p.level_voltages_v for p in params]),
+                     cat([p.mmu_heater for p in params]), {n: cat([p.front[n] for p in params]) for n in params[0].front},
+                     np.concatenate([p.detector_gain for p in params]))
+
+
+def row_params(sample: ChipSample, index: int, trims: Trims, with_drift: bool = False, extra_heat_k: float = 0.0,
+               level_zero_only: bool = False):
+    """(design, RowParams) of tile ``index`` as fabricated and trimmed (see :func:`tile_rows`)."""
     cfg, ts = sample.config, sample.tiles[index]
     design = cfg.mdpu_design(ts.modulus)
     rows = ts.geometry.rows
@@ -215,11 +235,10 @@ def tile_rows(sample: ChipSample, index: int, trims: Trims, with_drift: bool = F
                     "temperature_k": temp[2][:, col[n]], "power_mw": lo_power[n]}
     gain = 1 + f["responsivity_rel"][:, [col[d] for d in DETECTORS]]
     volts = trims.level_voltages_v[index][..., :1] if level_zero_only else trims.level_voltages_v[index]
-    params = RowParams(seg, volts, mmu_heater, front, gain)
-    rows = compile_rows(design, params)
-    if trims.iq_correction is not None:
-        rows = [replace(row, iq_correction=c) for row, c in zip(rows, trims.iq_correction[index])]
-    return rows
+    seg = {k: np.broadcast_to(v, volts.shape[:3]) for k, v in seg.items()}
+    mmu_heater = {k: np.broadcast_to(v, volts.shape[:2]) for k, v in mmu_heater.items()}
+    front = {n: {k: np.broadcast_to(v, volts.shape[:1]) for k, v in f.items()} for n, f in front.items()}
+    return design, RowParams(seg, volts, mmu_heater, front, gain)
 
 
 def build_chip(sample: ChipSample, trims: Trims, with_drift: bool = False) -> Chip:

@@ -32,11 +32,18 @@ from pathlib import Path
 import numpy as np
 
 from calibration.calibrate import calibrate, probe_phase_error
-from calibration.chip import build_chip, nominal_trims, sample_chip, tile_rows
+from calibration.chip import nominal_trims, sample_chip, tile_rows
 from calibration.config import StudyConfig
 from circuits.readout import read
-from mvm.gemm import rns_gemm
+from mvm.gemm import Chip, rns_gemm
+from mvm.tile import ModulusTile
 
+SINGLE_THREAD = {
+    "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
 PROBES_PER_ROW = 128
 WORKLOAD_SHAPE = (32, 64, 32)
 FIELDS = [
@@ -52,12 +59,16 @@ def workload(seed: int = 12345) -> tuple[np.ndarray, np.ndarray]:
     return rng.standard_normal((m, k)), rng.standard_normal((k, n))
 
 
-def residue_error_rate(sample, trims, rng) -> float:
-    cfg = sample.config
-    readout = cfg.readout(True)
+def compiled_tiles(sample, trims, with_drift: bool = False) -> list[list]:
+    """Every tile's compiled rows for one state of the chip (compiled once, read many times)."""
+    return [tile_rows(sample, i, trims, with_drift) for i in range(len(sample.tiles))]
+
+
+def residue_error_rate(sample, trims, rng, tiles=None) -> float:
+    readout = sample.config.readout(True)
     errors = total = 0
-    for i in range(len(sample.tiles)):
-        for row in tile_rows(sample, i, trims):
+    for rows in tiles or compiled_tiles(sample, trims):
+        for row in rows:
             m, h = row.design.modulus, row.design.h
             x, w = rng.integers(0, m, (PROBES_PER_ROW, h)), rng.integers(0, m, (PROBES_PER_ROW, h))
             got = read(row, row.detector_fields(x, w), readout, rng).residue
@@ -66,14 +77,17 @@ def residue_error_rate(sample, trims, rng) -> float:
     return errors / total
 
 
-def phase_error(sample, trims, with_drift: bool = False) -> float:
-    err = [probe_phase_error(tile_rows(sample, i, trims, with_drift), np.random.default_rng(7)) for i in range(len(sample.tiles))]
+def phase_error(sample, trims, with_drift: bool = False, tiles=None) -> float:
+    tiles = tiles or compiled_tiles(sample, trims, with_drift)
+    err = [probe_phase_error(rows, np.random.default_rng(7)) for rows in tiles]
     return float(np.sqrt(np.mean(np.concatenate([e.ravel() for e in err]) ** 2)))
 
 
-def gemm_error(sample, trims, rng) -> float:
+def gemm_error(sample, trims, rng, tiles=None) -> float:
     a, b = workload()
-    c, _ = rns_gemm(a, b, build_chip(sample, trims), noise=True, seed=rng)
+    tiles = tiles or compiled_tiles(sample, trims)
+    chip = Chip(sample.config, tuple(ModulusTile.from_rows(rows) for rows in tiles))
+    c, _ = rns_gemm(a, b, chip, noise=True, seed=rng)
     exact = a @ b
     return float(np.linalg.norm(c - exact) / np.linalg.norm(exact))
 
@@ -85,15 +99,17 @@ def run_chip(study: StudyConfig, seed: int, index: int) -> tuple[dict, dict]:
     sample = sample_chip(study.chip, study.variation, rng, study.layout)
     nominal = nominal_trims(study.chip)
     row = {"chip": index, "ambient_offset_k": sample.ambient_offset_k, "drift_k": sample.drift_k}
-    row["residue_error_rate_uncalibrated"] = residue_error_rate(sample, nominal, rng)
-    row["gemm_rel_error_uncalibrated"] = gemm_error(sample, nominal, rng)
-    row["phase_error_uncalibrated_rad"] = phase_error(sample, nominal)
+    tiles = compiled_tiles(sample, nominal)
+    row["residue_error_rate_uncalibrated"] = residue_error_rate(sample, nominal, rng, tiles)
+    row["gemm_rel_error_uncalibrated"] = gemm_error(sample, nominal, rng, tiles)
+    row["phase_error_uncalibrated_rad"] = phase_error(sample, nominal, tiles=tiles)
     t1 = time.perf_counter()
     trims, _ = calibrate(sample, rng, repeats=study.calibration.repeats, laser_power_mw=study.calibration.laser_power_mw)
     t2 = time.perf_counter()
-    row["residue_error_rate_calibrated"] = residue_error_rate(sample, trims, rng)
-    row["gemm_rel_error_calibrated"] = gemm_error(sample, trims, rng)
-    row["phase_error_calibrated_rad"] = phase_error(sample, trims)
+    tiles = compiled_tiles(sample, trims)
+    row["residue_error_rate_calibrated"] = residue_error_rate(sample, trims, rng, tiles)
+    row["gemm_rel_error_calibrated"] = gemm_error(sample, trims, rng, tiles)
+    row["phase_error_calibrated_rad"] = phase_error(sample, trims, tiles=tiles)
     row["phase_error_after_drift_rad"] = phase_error(sample, trims, with_drift=True)
     spec = study.spec
     for state in ("uncalibrated", "calibrated"):
@@ -169,9 +185,19 @@ def run_montecarlo(study: StudyConfig, chips: int, out_dir: str | Path, workers:
     else:
         import multiprocessing
 
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            for future in as_completed([pool.submit(_worker, (study, seed, i)) for i in todo]):
-                save(future.result())
+        # One thread per worker: XLA's and BLAS's own pools would otherwise oversubscribe the cores.
+        saved = {k: os.environ.get(k) for k in SINGLE_THREAD}
+        os.environ.update(SINGLE_THREAD)
+        try:
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+                for future in as_completed([pool.submit(_worker, (study, seed, i)) for i in todo]):
+                    save(future.result())
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
     return _finish(out, study, chips)
 
 
