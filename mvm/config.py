@@ -82,6 +82,7 @@ class ChipConfig:
         mmu = MmuDesign(
             modulus=modulus, encoding=self.tile.encoding, element=self.tile.element,
             drive_max_v=self.tile.drive_max_v, eo=self.phase_shifter_eo, ring=self.ring, heater=self.heater,
+            loss_db=self.phase_shifter_eo.loss_db,  # [devices.phase_shifter_eo] loss_db: one MMU's segmented phase shifter
         )
         return MdpuDesign(mmu=mmu, h=self.tile.h, lo_heater=self.heater)
 

@@ -1,0 +1,153 @@
+"""Energy per MAC of the RNS tile and of the analog baseline (:mod:`mvm.analog`), at the same devices.
+
+Every electrical part is counted as its power over the clock, one clock cycle
+per use: E = power_mw / clock_ghz in pJ (DESIGN.md's Mirage figures: TX, i.e.
+DAC with driver, 68 mW per channel; ADC 11.5 mW; TIA 0.75 mW; laser electrical
+power = optical power / wall-plug efficiency). One readout is one clock cycle
+of one dot-product unit (an MDPU row, or an analog unit) and h MACs.
+
+Per readout and per modulus, the RNS tile spends
+- 2 ADCs and 2 TIAs: I and Q, each a balanced pair of detectors;
+- the row's laser, ``config.laser.power_mw`` (LO included);
+- input DACs: one per MMU for "binary-length" Pockels segments, one per
+  segment (B = ceil(log2 m)) for "modular-drive" or ring-assisted elements
+  (each ring needs its own level). An input DAC drives its MMU column in all
+  ``dac_fanout`` rows of the tile (broadcast inputs; by default the tile's R
+  rows), so each row carries 1/fanout of it;
+- weights: stationary. Loading one weight (an MMU's residue bits) costs one TX
+  conversion, and one load serves ``weight_reuse`` readouts (rows of A); its
+  holding power is neglected (capacitive electrodes).
+The tile's energy is the sum over every modulus (``config.all_moduli``).
+
+The analog unit spends 1 ADC and 1 TIA (one balanced pair), the same laser,
+h input DACs (one per input, same fanout) and one weight DAC per element (same
+reuse). ``repeats`` = K repeats every cycle K times (ADC, TIA, laser and input
+DACs all run K cycles) but loads the weights once, so its energy is affine in K:
+E(K) = E_weights + K * E_cycle. Digital work (BFP, CRT, accumulation) is left
+out of both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from circuits.mmu import segment_count
+from mvm.analog import validate_repeats
+from mvm.config import ChipConfig
+from mvm.validation import is_int
+from photonics import constants as k
+from photonics.laser import electrical_power_mw
+
+
+@dataclass(frozen=True)
+class EnergyModel:
+    """Power of the electrical parts and how they are shared (DESIGN.md's figures by default)."""
+
+    clock_ghz: float = k.CLOCK_GHZ
+    tx_power_mw: float = 68.0  # one DAC + modulator driver channel at the clock rate
+    adc_power_mw: float = 11.5  # one ADC at the clock rate
+    tia_power_mw: float = 0.75  # one TIA, behind one balanced detector pair
+    dac_fanout: int | None = None  # rows one input DAC drives; None: the tile's rows (broadcast)
+    weight_reuse: int = 128  # readouts served by one weight load (rows of A per tile pass)
+
+    def __post_init__(self):
+        for name in ("clock_ghz", "tx_power_mw", "adc_power_mw", "tia_power_mw"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not value >= 0:
+                raise ValueError(f"{name} must be a number >= 0 (got {value!r})")
+        if not self.clock_ghz > 0:
+            raise ValueError(f"clock_ghz must be > 0 (got {self.clock_ghz!r})")
+        if self.dac_fanout is not None and (not is_int(self.dac_fanout) or self.dac_fanout < 1):
+            raise ValueError(f"dac_fanout must be None or an integer >= 1 (got {self.dac_fanout!r})")
+        if not is_int(self.weight_reuse) or self.weight_reuse < 1:
+            raise ValueError(f"weight_reuse must be an integer >= 1 (got {self.weight_reuse!r})")
+
+    def energy_pj(self, power_mw: float) -> float:
+        """Energy of one clock cycle at ``power_mw``: mW / GHz = pJ."""
+        return power_mw / self.clock_ghz
+
+    def fanout(self, config: ChipConfig) -> int:
+        return config.tile.rows if self.dac_fanout is None else self.dac_fanout
+
+
+def input_dacs_per_mmu(config: ChipConfig, modulus: int) -> int:
+    """One DAC per MMU for binary-length Pockels segments, else one per segment."""
+    if config.tile.encoding == "binary-length" and config.tile.element == "straight":
+        return 1
+    return segment_count(modulus)
+
+
+def _per_mac(readout_pj: dict[str, float], h: int) -> dict[str, float]:
+    out = {name: v / h for name, v in readout_pj.items()}
+    out["total"] = sum(out.values())
+    return out
+
+
+def rns_breakdown_pj_per_mac(config: ChipConfig, model: EnergyModel | None = None) -> dict[str, float]:
+    """RNS tile: pJ per MAC by part (adc, tia, laser, input_dac, weight_dac) and the total, all moduli."""
+    model = model or EnergyModel()
+    h = config.tile.h
+    laser_pj = model.energy_pj(electrical_power_mw(config.laser))
+    tx_pj = model.energy_pj(model.tx_power_mw)
+    parts = dict(adc=0.0, tia=0.0, laser=0.0, input_dac=0.0, weight_dac=0.0)
+    for m in config.all_moduli:  # energy of one readout (one row, one cycle, h MACs) per modulus
+        parts["adc"] += 2 * model.energy_pj(model.adc_power_mw)
+        parts["tia"] += 2 * model.energy_pj(model.tia_power_mw)
+        parts["laser"] += laser_pj
+        parts["input_dac"] += h * input_dacs_per_mmu(config, m) * tx_pj / model.fanout(config)
+        parts["weight_dac"] += h * tx_pj / model.weight_reuse
+    return _per_mac(parts, h)
+
+
+def analog_breakdown_pj_per_mac(config: ChipConfig, repeats: int = 1, model: EnergyModel | None = None) -> dict[str, float]:
+    """Analog baseline at ``repeats`` = K: pJ per MAC by part and the total."""
+    repeats = validate_repeats(repeats)
+    model = model or EnergyModel()
+    h = config.tile.h
+    parts = dict(
+        adc=repeats * model.energy_pj(model.adc_power_mw),
+        tia=repeats * model.energy_pj(model.tia_power_mw),
+        laser=repeats * model.energy_pj(electrical_power_mw(config.laser)),
+        input_dac=repeats * h * model.energy_pj(model.tx_power_mw) / model.fanout(config),
+        weight_dac=h * model.energy_pj(model.tx_power_mw) / model.weight_reuse,
+    )
+    return _per_mac(parts, h)
+
+
+def rns_energy_per_mac_pj(config: ChipConfig, model: EnergyModel | None = None) -> float:
+    """Energy per MAC of the RNS tile, every modulus included."""
+    return rns_breakdown_pj_per_mac(config, model)["total"]
+
+
+def analog_energy_per_mac_pj(config: ChipConfig, repeats: int = 1, model: EnergyModel | None = None) -> float:
+    """Energy per MAC of the analog baseline with each readout repeated ``repeats`` times."""
+    return analog_breakdown_pj_per_mac(config, repeats, model)["total"]
+
+
+def matched_repeats(config: ChipConfig, model: EnergyModel | None = None) -> int:
+    """The largest K >= 1 whose analog energy per MAC does not exceed the RNS tile's (1 if even K = 1 does)."""
+    rns = rns_energy_per_mac_pj(config, model)
+    fixed = analog_energy_per_mac_pj(config, 1, model)
+    step = analog_energy_per_mac_pj(config, 2, model) - fixed  # energy per MAC of one more repeat
+    if step <= 0:
+        raise ValueError("the analog unit's per-cycle energy is zero: every repeat count is free")
+    repeats = max(1, int((rns - fixed) // step) + 1)
+    # guard the float division at the boundary: E(K) <= rns < E(K + 1) exactly as computed
+    while repeats > 1 and analog_energy_per_mac_pj(config, repeats, model) > rns:
+        repeats -= 1
+    while analog_energy_per_mac_pj(config, repeats + 1, model) <= rns:
+        repeats += 1
+    return repeats
+
+
+def energy_report(config: ChipConfig, model: EnergyModel | None = None) -> dict:
+    """Both breakdowns (pJ per MAC), the matched repeat count and the model, for reports."""
+    model = model or EnergyModel()
+    k_match = matched_repeats(config, model)
+    return {
+        "model": asdict(model) | {"dac_fanout": model.fanout(config)},
+        "rns_pj_per_mac": rns_breakdown_pj_per_mac(config, model),
+        "analog_pj_per_mac": analog_breakdown_pj_per_mac(config, 1, model),
+        "matched_repeats": k_match,
+        "analog_matched_pj_per_mac": analog_breakdown_pj_per_mac(config, k_match, model),
+    }

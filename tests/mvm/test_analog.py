@@ -1,0 +1,190 @@
+"""The analog baseline GEMM: exactness without noise, the ADC's quantisation bound, noise statistics, repeats."""
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+from mvm import bfp
+from mvm.analog import analog_gemm, analog_receiver
+from mvm.config import BfpConfig, ChipConfig, NoiseConfig, TileConfig, validate
+from photonics import constants as const
+from photonics.laser import Laser
+
+Q = const.Q_E_C
+
+
+def config_of(adc_bits: int = 8, **sections) -> ChipConfig:
+    cfg = dataclasses.replace(ChipConfig(), **sections)
+    return validate(dataclasses.replace(cfg, detector=dataclasses.replace(cfg.detector, adc_bits=adc_bits)))
+
+
+def operands(shape, seed):
+    rng = np.random.default_rng(seed)
+    m, k, n = shape
+    return rng.standard_normal((m, k)) * rng.uniform(0.1, 10), rng.standard_normal((k, n))
+
+
+def quantised(a, b, cfg):
+    qa = bfp.quantize(a, bits=cfg.bfp.mantissa_bits, group=cfg.group, axis=1)
+    qb = bfp.quantize(b, bits=cfg.bfp.mantissa_bits, group=cfg.group, axis=0)
+    return qa, qb
+
+
+def chunk_scales(qa, qb, h):
+    """Per chunk c: (S_c (M, N) exact mantissa dot products, 2**(ea + eb) (M, N))."""
+    am, bm = qa.mantissas.astype(np.int64), qb.mantissas.astype(np.int64)
+    out = []
+    for c0 in range(0, am.shape[1], h):
+        g = c0 // qa.group
+        s = am[:, c0 : c0 + h] @ bm[c0 : c0 + h]
+        out.append((s.astype(float), np.ldexp(1.0, qa.exponents[:, g][:, None] + qb.exponents[g][None, :])))
+    return out
+
+
+def lsb_products(cfg) -> float:
+    """One ADC code in units of the chunk sum: full scale is 1.25 * h * q_max**2 (auto-ranged), 2**bits codes."""
+    q_max = 2 ** (cfg.bfp.mantissa_bits - 1) - 1
+    return 2 * 1.25 * cfg.tile.h * q_max**2 / 2**cfg.detector.adc_bits
+
+
+@pytest.mark.parametrize(
+    "shape, sections",
+    [
+        ((7, 37, 19), {}),
+        ((33, 100, 50), {}),
+        ((9, 45, 11), {"bfp": BfpConfig(group=32), "tile": TileConfig(h=8)}),
+        ((1, 1, 1), {}),
+    ],
+)
+def test_noiseless_with_fine_adc_equals_bfp_product(shape, sections):
+    cfg = config_of(adc_bits=24, **sections)
+    a, b = operands(shape, seed=sum(shape))
+    c, report = analog_gemm(a, b, cfg, noise=False)
+    qa, qb = quantised(a, b, cfg)
+    ref = bfp.dequantize(qa) @ bfp.dequantize(qb)
+    assert np.linalg.norm(c - ref) <= 1e-5 * np.linalg.norm(ref)  # 24-bit ADC: lsb ~ 2.4e-6 of full scale
+    bound = sum(0.5 * lsb_products(cfg) * scale for _, scale in chunk_scales(qa, qb, cfg.tile.h))
+    assert np.all(np.abs(c - ref) <= bound * (1 + 1e-6))
+    assert report.readouts == -(-shape[1] // cfg.group) * (cfg.group // cfg.tile.h) * shape[0] * shape[2]
+    assert not report.noise
+
+
+def test_noiseless_default_adc_rounds_each_chunk_to_the_nearest_code():
+    cfg = config_of()
+    a, b = operands((20, 80, 24), seed=3)
+    c, report = analog_gemm(a, b, cfg, noise=False)
+    qa, qb = quantised(a, b, cfg)
+    lsb = lsb_products(cfg)
+    assert report.adc_lsb_fraction == pytest.approx(lsb / (16 * 31**2), rel=1e-12)
+    parts = chunk_scales(qa, qb, cfg.tile.h)
+    rounded = sum(np.rint(s / lsb) * lsb * scale for s, scale in parts)
+    bound = sum(0.5 * lsb * scale for _, scale in parts)
+    np.testing.assert_allclose(c, rounded, rtol=1e-9, atol=1e-9 * np.abs(rounded).max())
+    error = np.abs(c - bfp.dequantize(qa) @ bfp.dequantize(qb))
+    assert np.all(error <= bound * (1 + 1e-9))
+    assert error.max() > 0.1 * bound.max()  # the 8-bit ADC really costs precision
+
+
+def analytic_sigma_products(cfg, s: float, repeats: int = 1) -> float:
+    """rms error of a reading of chunk sum s, from the device figures (independent of mvm.analog)."""
+    las, det = cfg.laser, cfg.detector
+    h, q_max = cfg.tile.h, 2 ** (cfg.bfp.mantissa_bits - 1) - 1
+    t = 10 ** (-2 * cfg.phase_shifter_eo.loss_db / 20)  # modulator + weight element
+    p_w = las.power_mw * 1e-3
+    e_s = math.sqrt(p_w / 2) * t * s / (h * q_max**2)  # half the power to the signal, sqrt(W)
+    e_lo = math.sqrt(p_w / 2)
+    r = det.responsivity_a_per_w
+    dark = det.dark_current_na * 1e-9
+    i_p, i_n = r * (e_s + e_lo) ** 2 / 2 + dark, r * (e_s - e_lo) ** 2 / 2 + dark
+    bw = det.bandwidth_ghz * 1e9
+    th = (det.tia_noise_ua_rms * 1e-6) ** 2
+    rin = 10 ** (las.rin_db_per_hz / 10) * bw
+    var = 2 * Q * i_p * bw + 2 * Q * i_n * bw + 2 * th + rin * (i_p - i_n) ** 2
+    gain = 2 * r * p_w * t * 0.5 / (h * q_max**2)  # balanced current per unit of s
+    lsb_a = lsb_products(cfg) * gain
+    return math.sqrt(var / repeats + lsb_a**2 / 12) / gain
+
+
+def repeated_readings(cfg, signs, samples, repeats=1, seed=0):
+    """Readings (in chunk-sum units) of one chunk: x = 31 everywhere, w = 31 * signs, read ``samples`` times."""
+    h = cfg.tile.h
+    a = np.full((1, h), 31.0)
+    b = np.tile((31.0 * np.asarray(signs, dtype=float))[:, None], (1, samples))
+    c, report = analog_gemm(a, b, cfg, noise=True, repeats=repeats, seed=seed)
+    return c[0], float(31 * 31 * np.sum(signs)), report  # exponents are 0: readings are chunk sums
+
+
+@pytest.mark.parametrize(
+    "signs, sections",
+    [
+        ([1] * 12 + [-1] * 4, {}),  # s = 8 * 961: shot noise of LO and signal, RIN
+        ([1, -1] * 8, {}),  # s = 0: LO shot noise and TIA
+        ([1] * 16, {"laser": Laser(rin_db_per_hz=-125.0)}),  # full scale, RIN dominated
+        ([1, -1] * 8, {"laser": Laser(power_mw=0.2)}),  # TIA dominated
+    ],
+)
+def test_noise_rms_matches_the_analytic_sigma(signs, sections):
+    cfg = config_of(adc_bits=16, **sections)
+    readings, s, _ = repeated_readings(cfg, signs, samples=4000, seed=5)
+    expected = analytic_sigma_products(cfg, s)
+    assert float(analog_receiver(cfg).noise_sigma_products(s)) == pytest.approx(expected, rel=1e-9)
+    assert np.sqrt(np.mean((readings - s) ** 2)) == pytest.approx(expected, rel=0.1)
+    assert abs(np.mean(readings) - s) < 5 * expected / np.sqrt(len(readings))  # unbiased
+
+
+def test_repeats_reduce_the_noise_by_sqrt_k():
+    cfg = config_of(adc_bits=16)
+    signs = [1] * 10 + [-1] * 6
+    one, s, r1 = repeated_readings(cfg, signs, samples=3000, repeats=1, seed=1)
+    four, _, r4 = repeated_readings(cfg, signs, samples=3000, repeats=4, seed=2)
+    rms1, rms4 = (np.sqrt(np.mean((x - s) ** 2)) for x in (one, four))
+    assert rms1 / rms4 == pytest.approx(2.0, rel=0.1)
+    assert rms4 == pytest.approx(analytic_sigma_products(cfg, s, repeats=4), rel=0.1)
+    assert r4.readouts == 4 * r1.readouts == 4 * 3000
+    assert r4.noise_sigma_products < r1.noise_sigma_products
+
+
+def test_noise_none_follows_the_config():
+    cfg = config_of(noise=NoiseConfig(enabled=False))
+    a, b = operands((4, 32, 5), seed=1)
+    c, report = analog_gemm(a, b, cfg, seed=1)
+    np.testing.assert_array_equal(c, analog_gemm(a, b, cfg, noise=False)[0])
+    assert not report.noise
+    assert analog_gemm(a, b, config_of(), seed=1)[1].noise
+
+
+def test_same_seed_same_result_and_other_seed_differs():
+    cfg = config_of(laser=Laser(power_mw=0.05), bfp=BfpConfig(rounding="stochastic"))
+    a, b = operands((8, 48, 8), seed=2)
+    c1, _ = analog_gemm(a, b, cfg, seed=11, repeats=2)
+    c2, _ = analog_gemm(a, b, cfg, seed=np.random.default_rng(11), repeats=2)
+    c3, _ = analog_gemm(a, b, cfg, seed=12, repeats=2)
+    np.testing.assert_array_equal(c1, c2)
+    assert not np.array_equal(c1, c3)
+
+
+@pytest.mark.parametrize("repeats", [0, -1, 1.5, True, "2", None])
+def test_bad_repeats_raise(repeats):
+    with pytest.raises(ValueError, match="repeats must be an integer >= 1"):
+        analog_gemm(np.ones((2, 3)), np.ones((3, 2)), config_of(), repeats=repeats)
+
+
+@pytest.mark.parametrize(
+    "a, b, message",
+    [
+        (np.ones((2, 3)), np.ones((4, 2)), "shapes do not match: A is 2 x 3, B is 4 x 2"),
+        (np.ones(3), np.ones((3, 2)), "A and B must be 2-D"),
+        (np.ones((2, 0)), np.ones((0, 2)), "must not be empty"),
+        (np.array([[np.nan]]), np.ones((1, 1)), "A must be finite"),
+    ],
+)
+def test_bad_operands_raise(a, b, message):
+    with pytest.raises(ValueError, match=message):
+        analog_gemm(a, b, config_of())
+
+
+def test_zero_laser_power_is_refused():
+    with pytest.raises(ValueError, match="laser.power_mw must be > 0"):
+        analog_gemm(np.ones((2, 3)), np.ones((3, 2)), config_of(laser=Laser(power_mw=0.0)))
