@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-slow demo bench clean
+.PHONY: install test test-slow demo bench accuracy-table clean
 
 install: $(STAMP)
 
@@ -29,6 +29,7 @@ demo: $(STAMP)
 	$(VENV)/bin/mirage gemm --m 256 --k 256 --n 256 --out out/c.npy
 	$(VENV)/bin/mirage gemm --m 256 --k 256 --n 256 --no-noise
 	$(VENV)/bin/mirage layout --rows 2 --h 4 --out out/tile.gds
+	$(VENV)/bin/mirage train --backend rns --epochs 2 --out out/train
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_models.py
@@ -36,6 +37,10 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_gemm.py
 	$(PY) benchmarks/bench_montecarlo.py 100 2
 	$(PY) benchmarks/bench_layout.py
+
+# The README's accuracy table: every backend, seeds 0, 1, 2, 20 epochs (about 15 minutes).
+accuracy-table: $(STAMP)
+	$(VENV)/bin/mirage train-table --seeds 0,1,2 --epochs 20 --out out/accuracy
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

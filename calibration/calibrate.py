@@ -37,11 +37,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from calibration.chip import ChipSample, Trims, nominal_trims, row_params, stack_params, tile_rows
-from circuits.compiled import compile_rows
+from calibration.chip import ChipSample, Trims, build_chip, nominal_trims, row_params, sample_chip, stack_params, tile_rows
+from calibration.config import StudyConfig
 from calibration.geometry import FRONT, LO_HEATERS
-from circuits.compiled import CompiledMdpu, IqCorrection, iq
+from circuits.compiled import CompiledMdpu, IqCorrection, compile_rows, iq
 from circuits.readout import Readout, phase_sigma_rad, read
+from mvm.gemm import Chip
 
 BIAS_STEP_MW = 2.0
 
@@ -250,3 +251,12 @@ def calibrate(sample: ChipSample, rng: np.random.Generator, repeats: int = 16,
         ring_lock_k=float(np.sqrt(np.mean(np.concatenate([r.ravel() for r in rings]) ** 2))),
     )
     return trimmed, report
+
+
+def varied_chip(study: StudyConfig, rng: np.random.Generator, calibrated: bool = True) -> Chip:
+    """A chip fabricated with the study's variation (drawn from rng), calibrated with its settings unless told not to."""
+    sample = sample_chip(study.chip, study.variation, rng, study.layout)
+    if not calibrated:
+        return build_chip(sample, nominal_trims(study.chip))
+    trims, _ = calibrate(sample, rng, repeats=study.calibration.repeats, laser_power_mw=study.calibration.laser_power_mw)
+    return build_chip(sample, trims)

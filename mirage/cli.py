@@ -100,6 +100,52 @@ def _cmd_calibrate(args) -> None:
     print(json.dumps(result) if args.json else calibrate_text(result))
 
 
+def _train_settings(args):
+    from training.mlp import TrainSettings
+
+    return TrainSettings(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
+                         seed=getattr(args, "seed", 0))
+
+
+def _cmd_train(args) -> None:
+    from calibration.config import load_study
+    from mirage.train import train_text
+    from training.run import run
+
+    settings = _train_settings(args)  # check the arguments before the data and the chip
+    result = run(load_study(args.config), args.backend, settings, args.out, repeats=args.repeats)
+    if args.json:
+        print(json.dumps({k: v for k, v in result.items() if k != "history"}))
+    else:
+        print(train_text(result, args.out))
+
+
+def _cmd_train_table(args) -> None:
+    from calibration.config import load_study
+    from training.run import accuracy_table
+
+    from training.backends import BACKENDS
+
+    seeds = _integers(args.seeds, "--seeds")
+    backends = tuple(b.strip() for b in args.backends.split(",") if b.strip())
+    unknown = [b for b in backends if b not in BACKENDS]
+    if unknown or not backends:
+        raise ValueError(f"--backends must name some of {', '.join(BACKENDS)} (got {args.backends!r})")
+    table, _ = accuracy_table(load_study(args.config), seeds, _train_settings(args), args.out, backends)
+    print(table)
+    print(f"\nwrote {args.out}/table.md and each run's files under {args.out}")
+
+
+def _integers(text: str, flag: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        values = []
+    if not values:
+        raise ValueError(f"{flag} must be a comma-separated list of integers (got {text!r})")
+    return values
+
+
 def _cmd_devices(args) -> None:
     import photonics
 
@@ -252,6 +298,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="FILE.gds", help="the GDS file; the device list goes beside it (FILE.json)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=_cmd_layout)
+
+    training = _Parser(add_help=False)
+    training.add_argument("--epochs", type=int, default=20, metavar="E", help="epochs (default 20)")
+    training.add_argument("--batch-size", type=int, default=32, metavar="B", help="examples per step (default 32)")
+    training.add_argument("--learning-rate", type=float, default=3e-3, metavar="LR", help="Adam learning rate (default 3e-3)")
+
+    p = sub.add_parser("train", parents=[common, training], help="train an MLP on the digits with every matmul on a backend")
+    p.add_argument("--backend", required=True, choices=["rns", "fp32", "analog", "analog-repeat"], help="the matmul hardware")
+    p.add_argument("--repeats", type=int, metavar="K", help="analog-repeat: readouts averaged (default: matched to the RNS tile's energy per MAC)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the weights, batches, chip and noise")
+    p.add_argument("--out", default="out/train", metavar="DIR", help="history.csv, curves.png and result.json (default out/train)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=_cmd_train)
+
+    p = sub.add_parser("train-table", parents=[common, training], help="train every backend with several seeds; a markdown table of accuracy")
+    p.add_argument("--seeds", default="0,1,2", metavar="S1,S2,...", help="seeds (default 0,1,2)")
+    p.add_argument("--backends", default="fp32,rns,analog,analog-repeat", metavar="B1,B2,...", help="backends (default all four)")
+    p.add_argument("--out", default="out/accuracy", metavar="DIR", help="table.md and each run's files (default out/accuracy)")
+    p.set_defaults(run=_cmd_train_table)
 
     p = sub.add_parser("config", parents=[common], help="print the default chip configuration, or check one")
     p.add_argument("--default", action="store_true", help="print the default configuration as TOML")

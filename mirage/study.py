@@ -59,10 +59,6 @@ def montecarlo_text(s: dict, out: str) -> str:
 
 def varied_chip(study, seed: int, calibrated: bool):
     """A sampled (and optionally calibrated) chip for `mirage gemm --variation`."""
-    from calibration.calibrate import calibrate
-    from calibration.chip import build_chip, nominal_trims, sample_chip
+    from calibration.calibrate import varied_chip
 
-    rng = np.random.default_rng(np.random.SeedSequence(seed))
-    sample = sample_chip(study.chip, study.variation, rng, study.layout)
-    trims = calibrate(sample, rng, repeats=study.calibration.repeats, laser_power_mw=study.calibration.laser_power_mw)[0] if calibrated else nominal_trims(study.chip)
-    return build_chip(sample, trims)
+    return varied_chip(study, np.random.default_rng(np.random.SeedSequence(seed)), calibrated)

@@ -1,0 +1,28 @@
+"""`mirage train`: the text report of a training run."""
+
+from __future__ import annotations
+
+
+def train_text(r: dict, out: str) -> str:
+    hw = r["hardware"]
+    what = {
+        "rns": lambda: f"RNS tiles, moduli {tuple(hw['moduli'])}, chip sampled at sigma scale {hw['variation_scale']:g} and calibrated",
+        "fp32": lambda: "float32 matmul",
+        "analog": lambda: "analog photonic MVM, same DAC/ADC bits and receiver noise",
+        "analog-repeat": lambda: f"analog photonic MVM, every readout averaged over K = {hw['repeats']}",
+    }[r["backend"]]()
+    lines = [
+        f"MLP {r['settings']['hidden']} on digits, {r['epochs']} epochs, seed {r['seed']}, backend {r['backend']}: {what}",
+        f"  test accuracy {100 * r['test_accuracy']:.2f} % (best epoch {100 * r['best_test_accuracy']:.2f} %), "
+        f"final train loss {r['final_train_loss']:.4f}",
+    ]
+    if "energy_per_mac_pj" in hw:
+        lines.append(f"  energy per MAC {hw['energy_per_mac_pj']:.3g} pJ")
+    tally = r["tally"]
+    if "residue_errors" in tally:
+        lines.append(f"  {tally['products']} products, {tally['readouts']} photonic readouts, {tally['residue_errors']} residue errors, "
+                     f"{tally['chunk_errors']} wrong chunk sums")
+    elif tally:
+        lines.append(f"  {tally['products']} products, {tally['readouts']} photonic readouts")
+    lines.append(f"  {r['seconds']:.1f} s ({r['seconds_building_hardware']:.1f} s building the hardware); wrote {out}/history.csv, curves.png, result.json")
+    return "\n".join(lines)

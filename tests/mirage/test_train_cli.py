@@ -1,0 +1,78 @@
+"""`mirage train` and `mirage train-table`: JSON fields, files, the RNS run, one-line errors."""
+
+import csv
+import json
+
+import pytest
+
+from tests.mirage.test_cli import run
+from training.run import markdown_table
+
+
+def train_json(capsys, tmp_path, *argv):
+    code, out, err = run(capsys, "train", *argv, "--out", str(tmp_path), "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_fp32_run_writes_history_plot_and_result(capsys, tmp_path):
+    r = train_json(capsys, tmp_path, "--backend", "fp32", "--epochs", "2", "--seed", "3")
+    assert r["backend"] == "fp32" and r["epochs"] == 2 and r["seed"] == 3 and r["seconds"] > 0
+    assert 0.8 < r["test_accuracy"] <= 1
+    with open(tmp_path / "history.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(row["epoch"]) for row in rows] == [1, 2]
+    assert float(rows[-1]["test_accuracy"]) == pytest.approx(r["test_accuracy"])
+    assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert json.loads((tmp_path / "result.json").read_text())["test_accuracy"] == r["test_accuracy"]
+
+
+def test_rns_run_goes_through_a_calibrated_chip(capsys, tmp_path):
+    r = train_json(capsys, tmp_path, "--backend", "rns", "--epochs", "1")
+    assert r["test_accuracy"] > 0.7  # one epoch; chance is 0.1
+    assert r["hardware"]["calibrated"] and r["hardware"]["energy_per_mac_pj"] > 0
+    steps = 1437 // 32
+    # per step: forward of both layers, dx of layer 2, dw of both layers; then the test set's forward pass
+    assert r["tally"]["products"] == 5 * steps + 2
+    assert r["tally"]["readouts"] > 0 and r["tally"]["chunk_errors"] <= r["tally"]["residue_errors"]
+
+
+def test_text_report(capsys, tmp_path):
+    code, out, _ = run(capsys, "train", "--backend", "fp32", "--epochs", "1", "--out", str(tmp_path))
+    assert code == 0 and "test accuracy" in out and "history.csv" in out
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--backend", "tpu"], "--backend"),
+    (["--backend", "fp32", "--epochs", "0"], "epochs"),
+    (["--backend", "rns", "--repeats", "3"], "repeats"),
+    (["--backend", "analog-repeat", "--repeats", "0"], "repeats"),
+    (["--backend", "fp32", "--learning-rate", "-1"], "learning_rate"),
+])
+def test_bad_arguments_one_line_exit_2(capsys, tmp_path, argv, needle):
+    code, out, err = run(capsys, "train", *argv, "--out", str(tmp_path / "never"))
+    assert code == 2 and needle in err and len(err.strip().splitlines()) == 1 and out == ""
+    assert not (tmp_path / "never").exists()
+
+
+def test_table_command_and_its_statistics(capsys, tmp_path):
+    code, out, err = run(capsys, "train-table", "--backends", "fp32", "--seeds", "0,1", "--epochs", "1", "--out", str(tmp_path))
+    assert code == 0, err
+    runs = [json.loads((tmp_path / f"fp32-seed{s}" / "result.json").read_text()) for s in (0, 1)]
+    acc = [100 * r["test_accuracy"] for r in runs]
+    mean = sum(acc) / 2
+    std = abs(acc[0] - acc[1]) / 2**0.5  # sample standard deviation of two values
+    assert f"| fp32 | {mean:.2f} ± {std:.2f} |" in out
+    assert (tmp_path / "table.md").read_text().strip() in out
+    bad = run(capsys, "train-table", "--backends", "fp32,gpu", "--out", str(tmp_path))
+    assert bad[0] == 2 and "--backends" in bad[2]
+
+
+def test_markdown_table_compares_with_fp32():
+    def result(backend, seed, acc, **hw):
+        return {"backend": backend, "seed": seed, "test_accuracy": acc, "epochs": 20, "seconds": 1.0, "hardware": hw}
+
+    table = markdown_table([result("fp32", 0, 0.9), result("fp32", 1, 0.95),
+                            result("analog-repeat", 0, 0.8, repeats=4, energy_per_mac_pj=1.5),
+                            result("analog-repeat", 1, 0.9, repeats=4, energy_per_mac_pj=1.5)])
+    assert "| analog-repeat (K = 4) | 85.00 ± 7.07 | 80.00-90.00 | -7.50 | 1.5 |" in table

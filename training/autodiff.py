@@ -1,0 +1,76 @@
+"""A differentiable matmul for JAX whose three products run on a host-side engine (the simulated hardware).
+
+``matmul = differentiable_matmul(engine)`` gives ``matmul(x, w, key)`` for
+x (M, K) and w (K, N). The forward product x @ w and both backward products,
+g @ w.T (for x) and x.T @ g (for w), are each one call of
+``engine(a, b, rng) -> a @ b`` on the host, through ``jax.pure_callback``, so
+the function works under ``jax.jit`` and ``jax.grad``. The key makes the
+engine's randomness (noise, stochastic rounding) explicit: one key, one result;
+the three products draw from ``fold_in(key, 0 | 1 | 2)``. A product whose
+cotangent is not needed (the gradient for the input layer's data) is not run.
+
+A user routes a JAX model's matmuls through the hardware by calling
+``matmul(x, w, key)`` where the model called ``x @ w``.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Protocol
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+class Engine(Protocol):
+    def __call__(self, a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> np.ndarray: ...
+
+
+def _generator(key_data: np.ndarray) -> np.random.Generator:
+    return np.random.default_rng(np.asarray(key_data, dtype=np.uint32).tolist())
+
+
+def _product(engine: Engine, a, b, key, which: int):
+    """a @ b on the engine, as a JAX value of a's dtype, seeded from fold_in(key, which)."""
+    seed = jax.random.key_data(jax.random.fold_in(key, which))
+
+    def host(a, b, seed):
+        return np.asarray(engine(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64), _generator(seed)), dtype=a.dtype)
+
+    out = jax.ShapeDtypeStruct((a.shape[0], b.shape[1]), a.dtype)
+    return jax.pure_callback(host, out, a, b, seed)
+
+
+def differentiable_matmul(engine: Engine) -> Callable:
+    """``matmul(x, w, key)``: x @ w with forward and backward products on ``engine``."""
+
+    @jax.custom_vjp
+    def matmul(x, w, key):
+        return _product(engine, x, w, key, 0)
+
+    def fwd(x, w, key):
+        out = _product(engine, x.value, w.value, key.value, 0)
+        return out, (x.value, w.value, key.value, x.perturbed, w.perturbed)
+
+    def bwd(res, g):
+        x, w, key, need_x, need_w = res
+        if isinstance(g, jax.custom_derivatives.SymbolicZero):
+            return None, None, None
+        dx = _product(engine, g, w.T, key, 1) if need_x else None
+        dw = _product(engine, x.T, g, key, 2) if need_w else None
+        return dx, dw, None
+
+    matmul.defvjp(fwd, bwd, symbolic_zeros=True)
+    return matmul
+
+
+def float_engine(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The fp32 baseline: a plain float32 product (rng unused)."""
+    return np.asarray(a, dtype=np.float32) @ np.asarray(b, dtype=np.float32)
+
+
+def check_key(key) -> jax.Array:
+    """A JAX PRNG key (raw uint32[2] or typed), for the error message a user needs."""
+    if not (isinstance(key, jax.Array) and (jnp.issubdtype(key.dtype, jax.dtypes.prng_key) or key.shape == (2,))):
+        raise ValueError("key must be a JAX PRNG key (jax.random.key(seed) or jax.random.PRNGKey(seed))")
+    return key
