@@ -19,6 +19,7 @@ def test_fp32_run_writes_history_plot_and_result(capsys, tmp_path):
     r = train_json(capsys, tmp_path, "--backend", "fp32", "--epochs", "2", "--seed", "3")
     assert r["backend"] == "fp32" and r["epochs"] == 2 and r["seed"] == 3 and r["seconds"] > 0
     assert 0.8 < r["test_accuracy"] <= 1
+    assert r["gemm_rel_error"] < 1e-6  # float32
     with open(tmp_path / "history.csv") as f:
         rows = list(csv.DictReader(f))
     assert [int(row["epoch"]) for row in rows] == [1, 2]
@@ -35,6 +36,7 @@ def test_rns_run_goes_through_a_calibrated_chip(capsys, tmp_path):
     # per step: forward of both layers, dx of layer 2, dw of both layers; then the test set's forward pass
     assert r["tally"]["products"] == 5 * steps + 2
     assert r["tally"]["readouts"] > 0 and r["tally"]["chunk_errors"] <= r["tally"]["residue_errors"]
+    assert 0.03 < r["gemm_rel_error"] < 0.06  # the BFP quantisation error of 6-bit mantissas, about 0.043
 
 
 def test_text_report(capsys, tmp_path):
@@ -70,9 +72,10 @@ def test_table_command_and_its_statistics(capsys, tmp_path):
 
 def test_markdown_table_compares_with_fp32():
     def result(backend, seed, acc, **hw):
-        return {"backend": backend, "seed": seed, "test_accuracy": acc, "epochs": 20, "seconds": 1.0, "hardware": hw}
+        return {"backend": backend, "seed": seed, "test_accuracy": acc, "epochs": 20, "seconds": 1.0,
+                "gemm_rel_error": 0.01 * (seed + 1), "hardware": hw}
 
     table = markdown_table([result("fp32", 0, 0.9), result("fp32", 1, 0.95),
                             result("analog-repeat", 0, 0.8, repeats=4, energy_per_mac_pj=1.5),
                             result("analog-repeat", 1, 0.9, repeats=4, energy_per_mac_pj=1.5)])
-    assert "| analog-repeat (K = 4) | 85.00 ± 7.07 | 80.00-90.00 | -7.50 | 1.5 |" in table
+    assert "| analog-repeat (K = 4) | 85.00 ± 7.07 | 80.00-90.00 | -7.50 | 0.015 | 1.5 |" in table
