@@ -1,5 +1,6 @@
 """Chip configuration: TOML round trip, and one-line errors naming the key."""
 
+import numpy as np
 import pytest
 
 from mvm.config import ChipConfig, config_from_dict, default_toml, load_config
@@ -22,6 +23,16 @@ def test_sections_override_defaults():
     assert cfg.all_moduli == (63, 64, 65, 67, 71)
     assert cfg.laser.power_mw == 2.5 and cfg.heater.p_pi_mw == 25.0
     assert cfg.mdpu_design(63).mmu.element == "ring-assisted"
+
+
+def test_phase_shifter_loss_reaches_every_mmu():
+    from circuits.compiled import compile_mdpu
+
+    lossy = config_from_dict({"devices": {"phase_shifter_eo": {"loss_db": 3.0}}})
+    assert lossy.mdpu_design(31).mmu.loss_db == 3.0
+    # the zero-input transmission of one MMU's segments falls by the extra 3 - 0.91 dB
+    t = [abs(compile_mdpu(c.mdpu_design(31)).segment_t[0, :, 0].prod()) for c in (ChipConfig(), lossy)]
+    assert 20 * np.log10(t[0] / t[1]) == pytest.approx(3.0 - 0.91, rel=1e-6)
 
 
 @pytest.mark.parametrize(
