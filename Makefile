@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_gemm.py
 	$(PY) benchmarks/bench_montecarlo.py 100 2
 	$(PY) benchmarks/bench_layout.py
+	$(PY) benchmarks/bench_train.py
 
 # The README's accuracy table: every backend, seeds 0, 1, 2, 20 epochs (about 15 minutes).
 accuracy-table: $(STAMP)
