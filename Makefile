@@ -39,7 +39,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_layout.py
 	$(PY) benchmarks/bench_train.py
 
-# The README's accuracy table: every backend, seeds 0, 1, 2, 20 epochs (about 15 minutes).
+# The README's accuracy table: every backend, seeds 0, 1, 2, 20 epochs (about 8 minutes).
 accuracy-table: $(STAMP)
 	$(VENV)/bin/mirage train-table --seeds 0,1,2 --epochs 20 --out out/accuracy
 

@@ -7,6 +7,7 @@ import json
 import sys
 
 from mirage import __version__
+from training import BACKENDS
 
 EXIT_USAGE = 2
 
@@ -41,11 +42,13 @@ def _cmd_gemm(args) -> None:
         raise ValueError("--calibrate calibrates a sampled chip: give --variation too")
     a, b = gemm.operands(args)
     if args.variation:
+        import numpy as np
+
+        from calibration.calibrate import varied_chip
         from calibration.config import load_study
-        from mirage.study import varied_chip
 
         study = load_study(args.config, args.sigma_scale)
-        config, chip = study.chip, varied_chip(study, args.seed, args.calibrate)
+        config, chip = study.chip, varied_chip(study, np.random.default_rng(np.random.SeedSequence(args.seed)), args.calibrate)
     else:
         config = _config(args)
         chip = build_chip(config)
@@ -124,13 +127,8 @@ def _cmd_train_table(args) -> None:
     from calibration.config import load_study
     from training.run import accuracy_table
 
-    from training.backends import BACKENDS
-
     seeds = _integers(args.seeds, "--seeds")
     backends = tuple(b.strip() for b in args.backends.split(",") if b.strip())
-    unknown = [b for b in backends if b not in BACKENDS]
-    if unknown or not backends:
-        raise ValueError(f"--backends must name some of {', '.join(BACKENDS)} (got {args.backends!r})")
     table, _ = accuracy_table(load_study(args.config), seeds, _train_settings(args), args.out, backends)
     print(table)
     print(f"\nwrote {args.out}/table.md and each run's files under {args.out}")
@@ -305,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     training.add_argument("--learning-rate", type=float, default=3e-3, metavar="LR", help="Adam learning rate (default 3e-3)")
 
     p = sub.add_parser("train", parents=[common, training], help="train an MLP on the digits with every matmul on a backend")
-    p.add_argument("--backend", required=True, choices=["rns", "fp32", "analog", "analog-repeat"], help="the matmul hardware")
+    p.add_argument("--backend", required=True, choices=BACKENDS, help="the matmul hardware")
     p.add_argument("--repeats", type=int, metavar="K", help="analog-repeat: readouts averaged (default: matched to the RNS tile's energy per MAC)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the weights, batches, chip and noise")
     p.add_argument("--out", default="out/train", metavar="DIR", help="history.csv, curves.png and result.json (default out/train)")

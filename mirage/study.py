@@ -56,9 +56,3 @@ def montecarlo_text(s: dict, out: str) -> str:
         f"{s['median_phase_error_calibrated_rad']:.4f} rad calibrated",
     ])
 
-
-def varied_chip(study, seed: int, calibrated: bool):
-    """A sampled (and optionally calibrated) chip for `mirage gemm --variation`."""
-    from calibration.calibrate import varied_chip
-
-    return varied_chip(study, np.random.default_rng(np.random.SeedSequence(seed)), calibrated)

@@ -3,3 +3,5 @@
 The fifth layer: it imports photonics, circuits, mvm and calibration, and nothing imports it
 but the command line.
 """
+
+BACKENDS = ("rns", "fp32", "analog", "analog-repeat")  # here, so the command line can list them without importing JAX

@@ -38,7 +38,14 @@ def _product(engine: Engine, a, b, key, which: int):
         return np.asarray(engine(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64), _generator(seed)), dtype=a.dtype)
 
     out = jax.ShapeDtypeStruct((a.shape[0], b.shape[1]), a.dtype)
-    return jax.pure_callback(host, out, a, b, seed)
+    return jax.pure_callback(host, out, a, b, seed, vmap_method="sequential")
+
+
+def _check(x, w) -> None:
+    if jnp.ndim(x) != 2 or jnp.ndim(w) != 2:
+        raise ValueError(f"x and w must be 2-D matrices (got shapes {jnp.shape(x)} and {jnp.shape(w)})")
+    if x.shape[1] != w.shape[0]:
+        raise ValueError(f"shapes do not match: x is {x.shape[0]} x {x.shape[1]}, w is {w.shape[0]} x {w.shape[1]}")
 
 
 def differentiable_matmul(engine: Engine) -> Callable:
@@ -46,9 +53,11 @@ def differentiable_matmul(engine: Engine) -> Callable:
 
     @jax.custom_vjp
     def matmul(x, w, key):
+        _check(x, w)
         return _product(engine, x, w, key, 0)
 
     def fwd(x, w, key):
+        _check(x.value, w.value)
         out = _product(engine, x.value, w.value, key.value, 0)
         return out, (x.value, w.value, key.value, x.perturbed, w.perturbed)
 
@@ -68,9 +77,3 @@ def float_engine(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> np.n
     """The fp32 baseline: a plain float32 product (rng unused)."""
     return np.asarray(a, dtype=np.float32) @ np.asarray(b, dtype=np.float32)
 
-
-def check_key(key) -> jax.Array:
-    """A JAX PRNG key (raw uint32[2] or typed), for the error message a user needs."""
-    if not (isinstance(key, jax.Array) and (jnp.issubdtype(key.dtype, jax.dtypes.prng_key) or key.shape == (2,))):
-        raise ValueError("key must be a JAX PRNG key (jax.random.key(seed) or jax.random.PRNGKey(seed))")
-    return key

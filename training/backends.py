@@ -17,12 +17,11 @@ import numpy as np
 
 from calibration.calibrate import varied_chip
 from calibration.config import StudyConfig
-from mvm.analog import analog_gemm
+from mvm.analog import analog_gemm, validate_repeats
 from mvm.energy import analog_energy_per_mac_pj, matched_repeats, rns_energy_per_mac_pj
 from mvm.gemm import Chip, rns_gemm
+from training import BACKENDS
 from training.autodiff import Engine, float_engine
-
-BACKENDS = ("rns", "fp32", "analog", "analog-repeat")
 
 
 @dataclass
@@ -68,14 +67,19 @@ class Backend:
         return dict(getattr(self.engine, "tally", {}))
 
 
-def make_backend(name: str, study: StudyConfig, rng: np.random.Generator, repeats: int | None = None) -> Backend:
-    """The named backend on the study's chip; the RNS chip is sampled and calibrated with ``rng``."""
+def check_backend(name: str, repeats: int | None = None) -> None:
+    """Refuse an unknown backend, or repeats given where they do not apply or out of range."""
     if name not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)} (got {name!r})")
     if repeats is not None and name != "analog-repeat":
         raise ValueError(f"repeats applies to the analog-repeat backend only (got backend {name!r})")
-    if repeats is not None and (not isinstance(repeats, int) or isinstance(repeats, bool) or repeats < 1):
-        raise ValueError(f"repeats must be an integer >= 1 (got {repeats!r})")
+    if repeats is not None:
+        validate_repeats(repeats)
+
+
+def make_backend(name: str, study: StudyConfig, rng: np.random.Generator, repeats: int | None = None) -> Backend:
+    """The named backend on the study's chip; the RNS chip is sampled and calibrated with ``rng``."""
+    check_backend(name, repeats)
     cfg = study.chip
     if name == "fp32":
         return Backend(name, float_engine, {})

@@ -35,6 +35,8 @@ class TrainSettings:
                 raise ValueError(f"{name} must be an integer >= 1 (got {value!r})")
         if not all(isinstance(h, int) and h >= 1 for h in self.hidden):
             raise ValueError(f"hidden must be layer widths >= 1 (got {self.hidden!r})")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed < 2**32:
+            raise ValueError(f"seed must be an integer in [0, 2**32) (got {self.seed!r})")
         if not (isinstance(self.learning_rate, (int, float)) and 0 < self.learning_rate < 1):
             raise ValueError(f"learning_rate must lie in (0, 1) (got {self.learning_rate!r})")
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import os
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
@@ -14,7 +16,8 @@ import numpy as np
 from calibration.config import StudyConfig
 from calibration.montecarlo import workload
 from training.autodiff import differentiable_matmul
-from training.backends import BACKENDS, make_backend
+from training import BACKENDS
+from training.backends import check_backend, make_backend
 from training.data import digits
 from training.mlp import EpochRecord, TrainSettings, train
 
@@ -23,15 +26,23 @@ HISTORY_FIELDS = [f.name for f in dataclasses.fields(EpochRecord)]
 
 def run(study: StudyConfig, backend: str, settings: TrainSettings, out_dir: str | Path | None,
         repeats: int | None = None, progress: bool = True) -> dict:
-    """Train on ``backend``; write the run's files into ``out_dir`` (if given); return the result as a dict."""
+    """Train on ``backend``; write the run's files into ``out_dir`` (if given); return the result as a dict.
+
+    The output directory is checked before any work; its files appear together at the end.
+    """
     from tqdm import tqdm
 
+    check_backend(backend, repeats)
+    if out_dir is not None:
+        check_out_dir(Path(out_dir))
     start = time.perf_counter()
     data = digits()
+    t_data = time.perf_counter()
     hardware = make_backend(backend, study, np.random.default_rng(np.random.SeedSequence([settings.seed, 1])), repeats)
-    build_s = time.perf_counter() - start
+    build_s = time.perf_counter() - t_data
     steps = settings.epochs * (len(data.y_train) // settings.batch_size)
-    with tqdm(total=steps, desc=f"{backend} seed {settings.seed}", unit="step", disable=not progress or None, leave=False) as bar:
+    # tqdm's disable=None: show the bar only on a terminal
+    with tqdm(total=steps, desc=f"{backend} seed {settings.seed}", unit="step", disable=None if progress else True, leave=False) as bar:
         def on_epoch(r: EpochRecord):
             bar.set_postfix(epoch=r.epoch, loss=f"{r.train_loss:.3f}", test_acc=f"{r.test_accuracy:.3f}")
 
@@ -49,6 +60,7 @@ def run(study: StudyConfig, backend: str, settings: TrainSettings, out_dir: str 
         "gemm_rel_error": float(np.linalg.norm(c - a @ b) / np.linalg.norm(a @ b)),
         "seconds": time.perf_counter() - start,
         "seconds_training": result.seconds,
+        "seconds_loading_data": t_data - start,
         "seconds_building_hardware": build_s,
         "settings": {**dataclasses.asdict(settings), "hidden": list(settings.hidden)},
         "hardware": hardware.info,
@@ -60,14 +72,31 @@ def run(study: StudyConfig, backend: str, settings: TrainSettings, out_dir: str 
     return out
 
 
+def check_out_dir(out: Path) -> None:
+    """Refuse an --out that is not, and cannot become, a directory we can write."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file, not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        raise ValueError(f"--out {out} cannot be written ({exc.strerror or exc})") from None
+
+
 def save(result: dict, out: Path) -> None:
+    """history.csv, result.json and curves.png, written beside and then moved in (no half-written run)."""
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / "history.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=HISTORY_FIELDS)
-        writer.writeheader()
-        writer.writerows(result["history"])
-    (out / "result.json").write_text(json.dumps(result, indent=1))
-    plot(result, out / "curves.png")
+    with tempfile.TemporaryDirectory(dir=out) as tmp:
+        tmp = Path(tmp)
+        with open(tmp / "history.csv", "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=HISTORY_FIELDS)
+            writer.writeheader()
+            writer.writerows(result["history"])
+        (tmp / "result.json").write_text(json.dumps(result, indent=1))
+        plot(result, tmp / "curves.png")
+        for name in ("history.csv", "result.json", "curves.png"):
+            os.replace(tmp / name, out / name)
 
 
 def plot(result: dict, path: Path) -> None:
@@ -97,7 +126,14 @@ def plot(result: dict, path: Path) -> None:
 def accuracy_table(study: StudyConfig, seeds: list[int], settings: TrainSettings, out_dir: str | Path,
                    backends: tuple[str, ...] = BACKENDS) -> tuple[str, list[dict]]:
     """Train every backend with every seed (files under out_dir/BACKEND-seedS); a markdown table of test accuracy."""
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"--seeds must be distinct (got {seeds})")
+    if not backends or len(set(backends)) != len(backends) or not set(backends) <= set(BACKENDS):
+        raise ValueError(f"--backends must be distinct names from {', '.join(BACKENDS)} (got {', '.join(backends)})")
+    for s in seeds:
+        dataclasses.replace(settings, seed=s)  # every seed checked before the first run
     out = Path(out_dir)
+    check_out_dir(out)
     results = [
         run(study, b, dataclasses.replace(settings, seed=s), out / f"{b}-seed{s}")
         for b in backends for s in seeds

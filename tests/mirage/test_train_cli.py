@@ -79,3 +79,40 @@ def test_markdown_table_compares_with_fp32():
                             result("analog-repeat", 0, 0.8, repeats=4, energy_per_mac_pj=1.5),
                             result("analog-repeat", 1, 0.9, repeats=4, energy_per_mac_pj=1.5)])
     assert "| analog-repeat (K = 4) | 85.00 ± 7.07 | 80.00-90.00 | -7.50 | 0.015 | 1.5 |" in table
+
+
+def test_analog_run_is_reproducible_and_counts_repeats(capsys, tmp_path):
+    a = train_json(capsys, tmp_path / "a", "--backend", "analog-repeat", "--repeats", "2", "--epochs", "1", "--seed", "4")
+    b = train_json(capsys, tmp_path / "b", "--backend", "analog-repeat", "--repeats", "2", "--epochs", "1", "--seed", "4")
+    assert a["test_accuracy"] == b["test_accuracy"] and a["final_train_loss"] == b["final_train_loss"]
+    assert a["hardware"]["repeats"] == 2 and a["test_accuracy"] > 0.7
+    # every readout of every product repeated twice: readouts = 2 * sum over products of M * N * ceil(K / h)
+    steps, h = 1437 // 32, 16
+    per_step = 32 * 128 * 4 + 32 * 10 * 8 + 32 * 128 * 1 + 128 * 10 * 2 + 64 * 128 * 2
+    test = 360 * 128 * 4 + 360 * 10 * 8
+    assert a["tally"]["readouts"] == 2 * (steps * per_step + test)
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--seed", "-1"], "seed"),
+    (["--seed", str(2**32)], "seed"),
+])
+def test_bad_seed(capsys, tmp_path, argv, needle):
+    code, _, err = run(capsys, "train", "--backend", "fp32", *argv, "--out", str(tmp_path / "never"))
+    assert code == 2 and needle in err and len(err.strip().splitlines()) == 1
+
+
+def test_out_that_is_a_file_is_refused_before_training(capsys, tmp_path):
+    target = tmp_path / "file.txt"
+    target.write_text("keep me")
+    code, _, err = run(capsys, "train", "--backend", "rns", "--out", str(target))
+    assert code == 2 and "--out" in err and target.read_text() == "keep me"
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--seeds", "0,0"], "--seeds"), (["--seeds", "0,-1"], "seed"), (["--backends", "fp32,fp32"], "--backends"),
+])
+def test_table_refuses_before_the_first_run(capsys, tmp_path, argv, needle):
+    code, _, err = run(capsys, "train-table", "--backends", "fp32", *argv, "--out", str(tmp_path / "t"))
+    assert code == 2 and needle in err
+    assert not (tmp_path / "t" / "fp32-seed0").exists()

@@ -88,3 +88,10 @@ def test_only_needed_products_run_and_jit_agrees(problem):
     jdx, jdw = jax.jit(lambda x, w: grads(mm, x, w, g, key))(jnp.asarray(x), jnp.asarray(w))
     np.testing.assert_allclose(np.asarray(jdx), g @ w.T, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(np.asarray(jdw), np.asarray(dw), rtol=1e-6)
+
+
+@pytest.mark.parametrize("x_shape, w_shape, needle", [((3,), (3, 2), "2-D"), ((2, 3), (4, 2), "do not match")])
+def test_bad_shapes_name_the_problem(x_shape, w_shape, needle):
+    mm = differentiable_matmul(float_engine)
+    with pytest.raises(ValueError, match=needle):
+        mm(jnp.ones(x_shape), jnp.ones(w_shape), jax.random.key(0))
