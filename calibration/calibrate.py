@@ -23,8 +23,10 @@ takes the angle. Three procedures, per tile and for all rows at once:
    a row's target where needed); repeat with fresh measurements.
 
 Measurements use the laser at the calibration power (10 mW by default), which
-may differ from the operating power: precision grows with SNR, and the trims
-are properties of the devices (the I/Q correction is kept per unit input power).
+may differ from the operating power: the trims are properties of the devices
+(the I/Q correction is kept per unit input power). Precision grows with SNR
+only while the receiver noise still dithers the ADC (about 0.4 code rms or
+more): averaging cannot remove quantisation that noise does not dither.
 
 The response to a heater is exactly linear in its power (neff is linear in T,
 T in P), so the crosstalk matrix is measured as the model's linear response
@@ -218,9 +220,8 @@ def calibrate(sample: ChipSample, rng: np.random.Generator, repeats: int = 16,
               laser_power_mw: float = 10.0) -> tuple[Trims, CalibrationReport]:
     """Trim a fabricated chip from measurements; return the trims and a report.
 
-    Measurements run with the laser at ``laser_power_mw`` (calibration turns
-    the laser up: precision grows with SNR, and every trim holds at any
-    operating power; the I/Q correction is kept per unit input power).
+    Measurements run with the laser at ``laser_power_mw``; every trim holds at
+    any operating power (the I/Q correction is kept per unit input power).
     """
     cfg = sample.config
     readout = cfg.readout(True).with_laser_power(laser_power_mw)

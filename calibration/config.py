@@ -36,7 +36,7 @@ class Spec:
 @dataclass(frozen=True)
 class CalibrationSettings:
     repeats: int = 16  # readings averaged per measurement
-    laser_power_mw: float = 10.0  # the laser during calibration (precision grows with SNR)
+    laser_power_mw: float = 10.0  # the laser during calibration (precision grows with SNR while noise dithers the ADC)
 
 
 @dataclass(frozen=True)
