@@ -29,18 +29,28 @@ def calibrate_one(study, seed: int) -> dict:
         "gain_trim_rel_rms": report.gain_trim_rel,
         "lo_bias_change_mw_rms": report.lo_bias_change_mw,
         "ring_lock_k_rms": report.ring_lock_k,
+        "calibration_noise_adc_codes_rms": report.noise_per_adc_code,
+        "calibration_laser_power_mw": study.calibration.laser_power_mw,
     }
 
 
 def calibrate_text(r: dict) -> str:
-    return "\n".join([
+    from calibration.calibrate import DITHER_NOISE_CODES
+
+    noise = r["calibration_noise_adc_codes_rms"]
+    lines = [
         f"chip seed {r['seed']}, sigma scale {r['sigma_scale']:g}, ambient offset {r['ambient_offset_k']:+.2f} K",
         f"  residual phase error: {r['phase_error_before_rad']:.4f} rad before, {r['phase_error_after_rad']:.4f} rad after "
         f"({r['improvement']:.0f}x lower); {r['phase_error_after_drift_rad']:.4f} rad after the drift that follows",
         f"  residue error rate: {r['residue_error_rate_before']:.3g} before, {r['residue_error_rate_after']:.3g} after",
         f"  trims: drive gains {r['gain_trim_rel_rms'] * 100:.2f} % rms, LO bias {r['lo_bias_change_mw_rms']:.2f} mW rms, "
         f"rings {r['ring_lock_k_rms']:.3f} K rms",
-    ])
+        f"  receiver noise while calibrating at {r['calibration_laser_power_mw']:g} mW: {noise:.2f} ADC codes rms",
+    ]
+    if noise < DITHER_NOISE_CODES:
+        lines.append(f"  note: below {DITHER_NOISE_CODES} codes the noise does not dither the ADC and averaging cannot remove its "
+                     "quantisation; lower [calibration] laser_power_mw and raise repeats")
+    return "\n".join(lines)
 
 
 def montecarlo_text(s: dict, out: str) -> str:

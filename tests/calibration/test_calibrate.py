@@ -71,3 +71,30 @@ def test_calibrated_drive_gains_match_the_devices(calibrated):
     for row in rows:
         top = np.angle(row.segment_t[..., -1] / row.segment_t[..., 0] * np.exp(-1j * ideal * (m - 1)))
         assert np.abs(top).max() < 0.03  # phase error at the top level after the gain trim
+
+
+@pytest.mark.parametrize("adc_bits, power_mw", [(8, 10.0), (6, 10.0), (6, 1.0)])
+def test_calibration_noise_in_adc_codes_matches_sampled_currents(adc_bits, power_mw):
+    from calibration.calibrate import _zero_fields, noise_per_adc_code
+    from circuits.readout import ranged_detector
+    from photonics.photodetector import adc_lsb_a, sample_current_a
+
+    config = dataclasses.replace(ChipConfig(), detector=dataclasses.replace(ChipConfig().detector, adc_bits=adc_bits))
+    row = compile_mdpu(config.mdpu_design(31))
+    readout = config.readout(True).with_laser_power(power_mw)
+    detector = ranged_detector(row, readout)
+    power = np.broadcast_to(power_mw * np.abs(_zero_fields(row)) ** 2, (40000, 4))  # RIN left out, as in the model
+    currents = sample_current_a(power, detector, np.random.default_rng(1))
+    sampled = np.std(currents[:, 0] - currents[:, 1]) / adc_lsb_a(detector)
+    assert noise_per_adc_code(row, readout) == pytest.approx(sampled, rel=0.03)
+
+
+def test_calibrate_cli_flags_an_undithered_adc(capsys, tmp_path):
+    from tests.mirage.test_cli import run
+
+    path = tmp_path / "adc6.toml"
+    path.write_text("[detector]\nadc_bits = 6\n")
+    code, out, _ = run(capsys, "calibrate", "--config", str(path))
+    assert code == 0 and "does not dither the ADC" in out
+    code, out, _ = run(capsys, "calibrate")
+    assert code == 0 and "ADC codes rms" in out and "does not dither" not in out
