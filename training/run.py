@@ -15,8 +15,8 @@ import numpy as np
 
 from calibration.config import StudyConfig
 from calibration.montecarlo import workload
-from training.autodiff import differentiable_matmul
 from training import BACKENDS
+from training.autodiff import differentiable_matmul
 from training.backends import check_backend, make_backend
 from training.data import digits
 from training.mlp import EpochRecord, TrainSettings, train
