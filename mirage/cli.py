@@ -71,7 +71,7 @@ def _cmd_montecarlo(args) -> None:
 
     from calibration.montecarlo import yield_plot
 
-    scales = [args.sigma_scale] if args.scales is None else _scales(args.scales)
+    scales = [args.sigma_scale] if args.scales is None else _comma_list(args.scales, "--scales", float)
     summaries, dirs = [], []
     for scale in scales:
         study = load_study(args.config, scale, args.layout)
@@ -85,14 +85,18 @@ def _cmd_montecarlo(args) -> None:
         print("\n".join(montecarlo_text(s, d) for s, d in zip(summaries, dirs)))
 
 
-def _scales(text: str) -> list[float]:
+def _comma_list(text: str, flag: str, kind: type) -> list:
+    """Comma-separated numbers of one kind (int or float), all >= 0, for flags such as --scales and --seeds."""
     try:
-        scales = [float(s) for s in text.split(",")]
+        values = [kind(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise ValueError(f"--scales must be a comma-separated list of numbers (got {text!r})") from None
-    if not scales or min(scales) < 0:
-        raise ValueError(f"--scales must list numbers >= 0 (got {text!r})")
-    return scales
+        values = []
+    noun = "integers" if kind is int else "numbers"
+    if not values:
+        raise ValueError(f"{flag} must be a comma-separated list of {noun} (got {text!r})")
+    if min(values) < 0:
+        raise ValueError(f"{flag} must list {noun} >= 0 (got {text!r})")
+    return values
 
 
 def _cmd_calibrate(args) -> None:
@@ -103,11 +107,10 @@ def _cmd_calibrate(args) -> None:
     print(json.dumps(result) if args.json else calibrate_text(result))
 
 
-def _train_settings(args):
+def _train_settings(args, seed: int = 0):
     from training.mlp import TrainSettings
 
-    return TrainSettings(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
-                         seed=getattr(args, "seed", 0))
+    return TrainSettings(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate, seed=seed)
 
 
 def _cmd_train(args) -> None:
@@ -115,7 +118,7 @@ def _cmd_train(args) -> None:
     from mirage.train import train_text
     from training.run import run
 
-    settings = _train_settings(args)  # check the arguments before the data and the chip
+    settings = _train_settings(args, args.seed)  # check the arguments before the data and the chip
     result = run(load_study(args.config), args.backend, settings, args.out, repeats=args.repeats)
     if args.json:
         print(json.dumps({k: v for k, v in result.items() if k != "history"}))
@@ -127,21 +130,11 @@ def _cmd_train_table(args) -> None:
     from calibration.config import load_study
     from training.run import accuracy_table
 
-    seeds = _integers(args.seeds, "--seeds")
+    seeds = _comma_list(args.seeds, "--seeds", int)
     backends = tuple(b.strip() for b in args.backends.split(",") if b.strip())
     table, _ = accuracy_table(load_study(args.config), seeds, _train_settings(args), args.out, backends)
     print(table)
     print(f"\nwrote {args.out}/table.md and each run's files under {args.out}")
-
-
-def _integers(text: str, flag: str) -> list[int]:
-    try:
-        values = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        values = []
-    if not values:
-        raise ValueError(f"{flag} must be a comma-separated list of integers (got {text!r})")
-    return values
 
 
 def _cmd_devices(args) -> None:
@@ -312,7 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train-table", parents=[common, training], help="train every backend with several seeds; a markdown table of accuracy")
     p.add_argument("--seeds", default="0,1,2", metavar="S1,S2,...", help="seeds (default 0,1,2)")
-    p.add_argument("--backends", default="fp32,rns,analog,analog-repeat", metavar="B1,B2,...", help="backends (default all four)")
+    p.add_argument("--backends", default=",".join(BACKENDS), metavar="B1,B2,...", help="backends (default all four)")
     p.add_argument("--out", default="out/accuracy", metavar="DIR", help="table.md and each run's files (default out/accuracy)")
     p.set_defaults(run=_cmd_train_table)
 

@@ -4,4 +4,4 @@ The fifth layer: it imports photonics, circuits, mvm and calibration, and nothin
 but the command line.
 """
 
-BACKENDS = ("rns", "fp32", "analog", "analog-repeat")  # here, so the command line can list them without importing JAX
+BACKENDS = ("fp32", "rns", "analog", "analog-repeat")  # here, so the command line can list them without importing JAX
