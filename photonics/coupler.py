@@ -16,7 +16,7 @@ import jax.numpy as jnp
 
 from photonics import constants as k
 from photonics.parameters import Params, param
-from photonics.registry import register
+from photonics.registry import register, variant
 from photonics.sdict import amplitude_from_loss_db, reciprocal
 
 
@@ -44,16 +44,6 @@ def _two_by_two(through, cross):
     )
 
 
-_PORTS_2X2 = """
-    ```
-        o2 ──┐      ┌── o3
-              ══════
-        o1 ──┘      └── o4
-    ```
-    o1->o4 and o2->o3 are through (bar), o1->o3 and o2->o4 cross.
-"""
-
-
 @dataclass(frozen=True)
 class Coupler(Params):
     """2x2 directional coupler."""
@@ -65,49 +55,30 @@ class Coupler(Params):
 
 
 @register("coupler", Coupler)
-def coupler(*, wl=k.WL_UM, kappa=0.5, wl0_um=k.WL_UM, kappa_dispersion=3.0, loss_db=0.0):
+def coupler(wl, *, kappa, wl0_um, kappa_dispersion, loss_db):
     """2x2 directional coupler with dispersive power coupling.
 
-    {ports}
-    Args:
-        wl: wavelength in um.
-        kappa: power coupling at ``wl0_um`` (0 to 1).
-        wl0_um: wavelength at which ``kappa`` is given.
-        kappa_dispersion: exponent of the coupling angle's growth with wavelength.
-        loss_db: excess loss.
+    ```
+        o2 ──┐      ┌── o3
+              ══════
+        o1 ──┘      └── o4
+    ```
+    o1->o4 and o2->o3 are through (bar), o1->o3 and o2->o4 cross.
     """
     through, cross = coupler_fields(wl, kappa=kappa, wl0_um=wl0_um, kappa_dispersion=kappa_dispersion, loss_db=loss_db)
     return _two_by_two(through, cross)
 
 
 @dataclass(frozen=True)
-class Mmi2x2(Params):
+class Mmi2x2(Coupler):
     """2x2 multimode interference coupler."""
 
-    kappa: float = param(0.5, "1", "power coupling at wl0", ge=0, le=1)
-    wl0_um: float = param(k.WL_UM, "um", "wavelength at which kappa is given", gt=0)
-    kappa_dispersion: float = param(1.0, "1", "d ln(theta)/d ln(wl); 1 for self-imaging")
-    loss_db: float = param(0.0, "dB", "excess loss", ge=0)
+    kappa_dispersion: float = Coupler.reuse("kappa_dispersion", 1.0, "d ln(theta)/d ln(wl); 1 for self-imaging")
 
 
-@register("mmi2x2", Mmi2x2)
-def mmi2x2(*, wl=k.WL_UM, kappa=0.5, wl0_um=k.WL_UM, kappa_dispersion=1.0, loss_db=0.0):
-    """2x2 MMI coupler; the coupling angle scales with wl as self-imaging does.
-
-    {ports}
-    Args:
-        wl: wavelength in um.
-        kappa: power coupling at ``wl0_um`` (0 to 1).
-        wl0_um: wavelength at which ``kappa`` is given.
-        kappa_dispersion: exponent of the coupling angle's growth with wavelength.
-        loss_db: excess loss.
-    """
-    through, cross = coupler_fields(wl, kappa=kappa, wl0_um=wl0_um, kappa_dispersion=kappa_dispersion, loss_db=loss_db)
-    return _two_by_two(through, cross)
-
-
-for _model in (coupler, mmi2x2):
-    _model.__doc__ = _model.__doc__.replace("{ports}", _PORTS_2X2.strip("\n"))
+mmi2x2 = variant(
+    "mmi2x2", Mmi2x2, coupler, summary="2x2 MMI coupler; the coupling angle scales with wl as self-imaging does."
+)
 
 
 @dataclass(frozen=True)
@@ -119,7 +90,7 @@ class Splitter(Params):
 
 
 @register("splitter", Splitter)
-def splitter(*, wl=k.WL_UM, split_ratio=0.5, loss_db=0.0):
+def splitter(wl, *, split_ratio, loss_db):
     """1x2 splitter, broadband.
 
     ```
@@ -129,11 +100,6 @@ def splitter(*, wl=k.WL_UM, split_ratio=0.5, loss_db=0.0):
     ```
     Light entering o2 and o3 in anti-phase (the odd mode) radiates away, so even
     a lossless splitter is passive but not unitary: S^H S has eigenvalues 1, 1, 0.
-
-    Args:
-        wl: wavelength in um.
-        split_ratio: fraction of the power sent to o2.
-        loss_db: excess loss.
     """
     amp = amplitude_from_loss_db(loss_db) * jnp.ones_like(jnp.asarray(wl, dtype=float))
     return reciprocal({("o1", "o2"): amp * jnp.sqrt(split_ratio), ("o1", "o3"): amp * jnp.sqrt(1 - split_ratio)})

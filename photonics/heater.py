@@ -44,37 +44,13 @@ class Heater(Params):
 
 
 @register("heater", Heater)
-def heater(
-    *,
-    wl=k.WL_UM,
-    length_um=100.0,
-    power_mw=0.0,
-    p_pi_mw=k.HEATER_P_PI_MW,
-    loss_db_cm=k.SI_LOSS_DB_CM,
-    wl0_um=k.WL_UM,
-    neff=k.SI_NEFF,
-    ng=k.SI_NG,
-    temperature_k=k.REFERENCE_TEMPERATURE_K,
-    dn_dt_per_k=k.SI_DN_DT_PER_K,
-):
+def heater(wl, *, length_um, power_mw, p_pi_mw, loss_db_cm, wl0_um, neff, ng, temperature_k, dn_dt_per_k):
     """Thermo-optic heater: phase pi*P/P_pi on top of the guide's own phase.
 
     ```
           ▓▓▓▓▓▓▓  (heater, P)
         o1 ═══════ o2
     ```
-
-    Args:
-        wl: wavelength in um.
-        length_um: heated length.
-        power_mw: electrical heater power.
-        p_pi_mw: power for a pi shift at ``wl0_um``.
-        loss_db_cm: propagation loss.
-        wl0_um: reference wavelength.
-        neff: effective index at ``wl0_um`` and 300 K.
-        ng: group index.
-        temperature_k: ambient temperature of the guide.
-        dn_dt_per_k: thermo-optic coefficient.
     """
     phase = propagation_phase_rad(
         wl, length_um=length_um, wl0_um=wl0_um, neff=neff, ng=ng,

@@ -42,22 +42,8 @@ class Mzi(Params):
 
 @register("mzi", Mzi)
 def mzi(
-    *,
-    wl=k.WL_UM,
-    kappa1=0.5,
-    kappa2=0.5,
-    kappa_dispersion=3.0,
-    coupler_loss_db=0.0,
-    length_um=100.0,
-    delta_length_um=0.0,
-    heater_power_mw=0.0,
-    p_pi_mw=k.HEATER_P_PI_MW,
-    loss_db_cm=k.SI_LOSS_DB_CM,
-    wl0_um=k.WL_UM,
-    neff=k.SI_NEFF,
-    ng=k.SI_NG,
-    temperature_k=k.REFERENCE_TEMPERATURE_K,
-    dn_dt_per_k=k.SI_DN_DT_PER_K,
+    wl, *, kappa1, kappa2, kappa_dispersion, coupler_loss_db, length_um, delta_length_um, heater_power_mw,
+    p_pi_mw, loss_db_cm, wl0_um, neff, ng, temperature_k, dn_dt_per_k,
 ):
     """Mach-Zehnder interferometer with a heater on the top arm.
 
@@ -67,22 +53,8 @@ def mzi(
               ══             ══
         o1 ──┘  └───────────┘  └── o4
     ```
-    o1->o4 is the bar path, o1->o3 the cross path.
-
-    Args:
-        wl: wavelength in um.
-        kappa1, kappa2: power couplings of the input and output couplers.
-        kappa_dispersion: coupling-angle exponent of both couplers.
-        coupler_loss_db: excess loss of each coupler.
-        length_um: bottom arm length; the top arm is ``length_um + delta_length_um``.
-        delta_length_um: arm length difference.
-        heater_power_mw: heater power on the top arm.
-        p_pi_mw: heater power for a pi shift at ``wl0_um``.
-        loss_db_cm: arm propagation loss.
-        wl0_um: reference wavelength.
-        neff, ng: effective and group index of the arms.
-        temperature_k: chip temperature.
-        dn_dt_per_k: thermo-optic coefficient.
+    o1->o4 is the bar path, o1->o3 the cross path; the top arm is
+    ``length_um + delta_length_um`` long.
     """
     guide = dict(wl0_um=wl0_um, neff=neff, ng=ng, temperature_k=temperature_k, dn_dt_per_k=dn_dt_per_k)
     top_len = length_um + delta_length_um

@@ -2,10 +2,12 @@
 
 Every device family declares one frozen dataclass of its parameters, built with
 :func:`param`. The dataclass is the single place that says what a parameter
-means, its unit and its allowed range; constructing it validates the values
-(scalars or arrays, so a Monte Carlo batch is checked in one go). Model
-functions stay jittable and never validate: validation belongs to the public
-boundary (:func:`photonics.evaluate`, the CLI, configuration files).
+means, its unit, its allowed range and its default; constructing it validates
+the values (scalars or arrays, so a Monte Carlo batch is checked in one go).
+The sax model's signature, defaults and docstring Args are generated from it
+(:func:`photonics.registry.register`). Model functions stay jittable and never
+validate: validation belongs to the public boundary (:func:`photonics.evaluate`,
+the CLI, configuration files).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from photonics.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,7 @@ def info(f: dataclasses.Field) -> ParamInfo:
     return f.metadata["info"]
 
 
-class ParamError(ValueError):
+class ParamError(UsageError):
     """An invalid parameter value; ``detail`` says which and why, without the owner."""
 
     def __init__(self, owner: str, detail: str):
@@ -88,17 +92,29 @@ class Params:
         return tuple(f.name for f in dataclasses.fields(cls))
 
     @classmethod
-    def from_settings(cls, owner: str, settings: dict[str, Any]) -> "Params":
+    def from_settings(cls, owner: str, settings: dict[str, Any]) -> Params:
         """Build from a name -> value mapping, refusing names that are not parameters."""
         unknown = sorted(set(settings) - set(cls.names()))
         if unknown:
-            raise ValueError(
+            raise UsageError(
                 f"unknown parameter {unknown[0]!r} for {owner}; allowed: {', '.join(cls.names())}"
             )
         try:
             return cls(**settings)
         except ParamError as exc:
             raise ParamError(owner, exc.detail) from None
+
+    @classmethod
+    def reuse(cls, name: str, default: Any, doc: str | None = None):
+        """Field ``name`` of this dataclass with another default (and optionally description).
+
+        For a variant: ``class Mmi2x2(Coupler)`` redeclares ``kappa_dispersion:
+        float = Coupler.reuse("kappa_dispersion", 1.0)``, keeping its unit and range.
+        """
+        spec = info(next(f for f in dataclasses.fields(cls) if f.name == name))
+        if doc is not None:
+            spec = dataclasses.replace(spec, doc=doc)
+        return field(default=default, metadata={"info": spec})
 
     @classmethod
     def describe(cls) -> list[dict[str, Any]]:

@@ -40,19 +40,7 @@ class PhaseShifterEO(Params):
 
 
 @register("phase_shifter_eo", PhaseShifterEO)
-def phase_shifter_eo(
-    *,
-    wl=k.WL_UM,
-    length_um=2000.0,
-    voltage_v=0.0,
-    vpil_v_cm=k.EO_VPIL_V_CM,
-    loss_db=k.PHASE_SHIFTER_LOSS_DB,
-    wl0_um=k.WL_UM,
-    neff=k.EO_NEFF,
-    ng=k.EO_NG,
-    temperature_k=k.REFERENCE_TEMPERATURE_K,
-    dn_dt_per_k=k.EO_DN_DT_PER_K,
-):
+def phase_shifter_eo(wl, *, length_um, voltage_v, vpil_v_cm, loss_db, wl0_um, neff, ng, temperature_k, dn_dt_per_k):
     """Electro-optic phase-shifter segment: phase linear in voltage.
 
     ```
@@ -60,18 +48,6 @@ def phase_shifter_eo(
         ─────┴─────
         o1 ═══════ o2
     ```
-
-    Args:
-        wl: wavelength in um.
-        length_um: electrode length.
-        voltage_v: drive voltage.
-        vpil_v_cm: half-wave voltage-length product at ``wl0_um``.
-        loss_db: insertion loss of the segment.
-        wl0_um: reference wavelength.
-        neff: effective index at ``wl0_um`` and 300 K.
-        ng: group index.
-        temperature_k: waveguide temperature.
-        dn_dt_per_k: thermo-optic coefficient.
     """
     phase = propagation_phase_rad(
         wl, length_um=length_um, wl0_um=wl0_um, neff=neff, ng=ng,

@@ -35,15 +35,12 @@ class Photodetector(Params):
 
 
 @register("photodetector", Photodetector, kind="receiver")
-def photodetector(*, wl=k.WL_UM):
+def photodetector(wl):
     """Photodetector as a netlist element: a matched load that absorbs all light.
 
     ```
         o1 ──▶|  (absorbed; see photonics.photodetector for the current)
     ```
-
-    Args:
-        wl: wavelength in um.
     """
     return {("o1", "o1"): jnp.zeros_like(jnp.asarray(wl, dtype=float), dtype=complex)}
 

@@ -1,18 +1,25 @@
 """The device registry: every model by the name layout cells and netlists use.
 
-``register`` ties a model function to its parameter dataclass and checks, at
-import time, that the model's keyword arguments are exactly ``wl`` plus the
-dataclass fields with the same defaults, so the dataclass (units, ranges) and
-the model signature can never drift apart.
+A device is declared once, as a :class:`~photonics.parameters.Params`
+dataclass (each parameter's default, unit, range and meaning). Its physics is
+one function of the wavelength and those parameters, none defaulted;
+``@register(name, Params)`` turns it into the public sax model: keyword-only,
+``wl`` plus every dataclass field with the dataclass default, and a docstring
+whose Args section is written from the dataclass. Nothing is repeated, so
+nothing can drift.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
-from photonics.parameters import Params
+from photonics.constants import WL_UM
+from photonics.errors import UsageError
+from photonics.parameters import Params, info
 
 KINDS = ("optical", "receiver", "source")
 
@@ -39,36 +46,96 @@ class Device:
 
 _DEVICES: dict[str, Device] = {}
 
+_KW = inspect.Parameter.KEYWORD_ONLY
 
-def _check_signature(name: str, model: Callable, params: type[Params]) -> None:
-    sig = inspect.signature(model)
-    for p in sig.parameters.values():
-        if p.kind is not inspect.Parameter.KEYWORD_ONLY or p.default is inspect.Parameter.empty:
-            raise TypeError(f"model {name!r}: argument {p.name!r} must be keyword-only with a default")
-    args = {k: p.default for k, p in sig.parameters.items() if k != "wl"}
-    defaults = {f: getattr(params, f) for f in params.names()}
-    if "wl" not in sig.parameters or args != defaults:
+
+def _args_section(params: type[Params], settings: tuple[str, ...]) -> str:
+    lines = ["Args:", f"    wl: wavelength in um (default {WL_UM:g})."]
+    for f in dataclasses.fields(params):
+        if f.name in settings:
+            spec = info(f)
+            unit = "" if spec.unit in ("", "1") else f" [{spec.unit}]"
+            limits = "" if spec.range_text() == "any" else f"; {spec.range_text()}"
+            lines.append(f"    {f.name}: {spec.doc}{unit}{limits} (default {f.default!s}).")
+    return "\n".join(lines)
+
+
+def sax_model(name: str, params: type[Params], physics: Callable[..., dict], *, kind: str = "optical",
+              summary: str | None = None) -> Callable[..., dict]:
+    """The public sax model of ``physics`` with the settings, defaults and Args of ``params``.
+
+    ``physics(wl, *, <every field of params>)`` takes no defaults (a receiver's
+    takes ``wl`` alone: its parameters are not S-parameter settings). The model
+    is ``model(*, wl=WL_UM, **settings)`` whose ``__signature__`` lists ``wl``
+    and each setting with its dataclass default, which is what ``sax.circuit``
+    and ``inspect.signature`` read. ``summary`` replaces the first docstring
+    line (for a variant sharing another device's physics).
+    """
+    settings = params.names() if kind == "optical" else ()
+    args = inspect.signature(physics).parameters.values()
+    first, rest = (list(args)[:1], list(args)[1:])
+    if (
+        [p.name for p in first] != ["wl"]
+        or sorted(p.name for p in rest) != sorted(settings)
+        or any(p.kind is not _KW for p in rest)
+        or any(p.default is not inspect.Parameter.empty for p in args)
+    ):
         raise TypeError(
-            f"model {name!r}: keyword arguments {sorted(args)} with defaults must equal "
-            f"'wl' plus the fields of {params.__name__} {sorted(defaults)}"
+            f"physics of {name!r} must be def {physics.__name__}(wl, *, {', '.join(settings)}) with no "
+            f"defaults (the fields of {params.__name__}); got ({', '.join(str(p) for p in args)})"
         )
+    defaults = {f.name: f.default for f in dataclasses.fields(params) if f.name in settings}
+
+    def model(*, wl=WL_UM, **kwargs):
+        unknown = [key for key in kwargs if key not in defaults]
+        if unknown:
+            raise TypeError(f"{name}() got an unexpected keyword argument {unknown[0]!r}")
+        return physics(wl, **{**defaults, **kwargs})
+
+    doc = inspect.cleandoc(physics.__doc__ or "")
+    if summary is not None:
+        doc = "\n".join([summary, *doc.splitlines()[1:]])
+    model.__doc__ = f"{doc}\n\n{_args_section(params, settings)}\n"
+    model.__name__ = model.__qualname__ = name
+    model.__module__ = physics.__module__
+    model.__signature__ = inspect.Signature(
+        [inspect.Parameter("wl", _KW, default=WL_UM)]
+        + [inspect.Parameter(n, _KW, default=d) for n, d in defaults.items()]
+    )
+    model.physics = physics
+    model.params = params
+    return model
 
 
-def register(name: str, params: type[Params], kind: str = "optical"):
-    """Decorator registering a sax model function under ``name``."""
+def register(name: str, params: type[Params], kind: str = "optical", *, summary: str | None = None):
+    """Decorator: build the sax model of a physics function (:func:`sax_model`) and register it."""
 
-    def wrap(model: Callable) -> Callable:
-        if kind == "optical":
-            _check_signature(name, model, params)
+    def wrap(physics: Callable) -> Callable:
+        model = sax_model(name, params, physics, kind=kind, summary=summary)
         _add(Device(name, params, model, kind))
         return model
 
     return wrap
 
 
+def variant(name: str, params: type[Params], of: Callable[..., dict], *, summary: str) -> Callable[..., dict]:
+    """Register ``of``'s physics again under ``name`` with the defaults of ``params``.
+
+    The functools.partial of devices: ``params`` is ``of``'s dataclass with
+    other defaults (see :meth:`~photonics.parameters.Params.reuse`).
+    """
+    return register(name, params, summary=summary)(of.physics)
+
+
 def register_source(name: str, params: type[Params]) -> None:
     """Register a device without an S-matrix (the laser)."""
     _add(Device(name, params, None, "source"))
+
+
+def unregister(name: str) -> None:
+    """Remove a registered device (a test's throw-away device, for one)."""
+    get_device(name)
+    del _DEVICES[name]
 
 
 def _add(device: Device) -> None:
@@ -93,14 +160,14 @@ def get_device(name: str) -> Device:
     try:
         return _DEVICES[name]
     except KeyError:
-        raise ValueError(f"unknown device {name!r}; choose one of: {', '.join(_DEVICES)}") from None
+        raise UsageError(f"unknown device {name!r}; choose one of: {', '.join(_DEVICES)}") from None
 
 
 def evaluate(name: str, *, wl: Any = 1.55, **settings: Any) -> dict:
     """Validate ``settings`` against the device's dataclass, then evaluate its model."""
     device = get_device(name)
     if device.kind != "optical":
-        raise ValueError(
+        raise UsageError(
             f"device {name!r} is a {device.kind}, not an optical S-parameter device; "
             f"choose one of: {', '.join(n for n, d in _DEVICES.items() if d.kind == 'optical')}"
         )

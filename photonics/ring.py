@@ -22,7 +22,9 @@ from photonics.sdict import reciprocal
 from photonics.waveguide import propagation_amplitude, propagation_phase_rad
 
 
-def round_trip(wl, *, radius_um, loss_db_cm, wl0_um, neff, ng, temperature_k, dn_dt_per_k, voltage_v, vpil_v_cm, eo_fraction):
+def round_trip(
+    wl, *, radius_um, loss_db_cm, wl0_um, neff, ng, temperature_k, dn_dt_per_k, voltage_v, vpil_v_cm, eo_fraction
+):
     """(a, theta): round-trip field amplitude and phase of a ring."""
     length = 2 * jnp.pi * radius_um
     theta = propagation_phase_rad(
@@ -57,20 +59,8 @@ class RingAllPass(_Ring):
 
 @register("ring_allpass", RingAllPass)
 def ring_allpass(
-    *,
-    wl=k.WL_UM,
-    radius_um=10.0,
-    kappa=0.2,
-    kappa_dispersion=3.0,
-    loss_db_cm=k.SI_LOSS_DB_CM,
-    wl0_um=k.WL_UM,
-    neff=k.SI_NEFF,
-    ng=k.SI_NG,
-    temperature_k=k.REFERENCE_TEMPERATURE_K,
-    dn_dt_per_k=k.SI_DN_DT_PER_K,
-    voltage_v=0.0,
-    vpil_v_cm=k.EO_VPIL_V_CM,
-    eo_fraction=0.5,
+    wl, *, radius_um, kappa_dispersion, loss_db_cm, wl0_um, neff, ng, temperature_k, dn_dt_per_k,
+    voltage_v, vpil_v_cm, eo_fraction, kappa,
 ):
     """All-pass micro-ring: t = (r - a e^{i theta}) / (1 - r a e^{i theta}).
 
@@ -80,20 +70,6 @@ def ring_allpass(
             '───'
         o1 ═══════ o2
     ```
-
-    Args:
-        wl: wavelength in um.
-        radius_um: ring radius.
-        kappa: bus power coupling at ``wl0_um``.
-        kappa_dispersion: coupling-angle exponent.
-        loss_db_cm: ring propagation loss.
-        wl0_um: reference wavelength.
-        neff, ng: effective and group index.
-        temperature_k: ring temperature.
-        dn_dt_per_k: thermo-optic coefficient.
-        voltage_v: electro-optic tuning voltage.
-        vpil_v_cm: VpiL of the electro-optic section.
-        eo_fraction: fraction of the circumference under the electrode.
     """
     a, theta = round_trip(
         wl, radius_um=radius_um, loss_db_cm=loss_db_cm, wl0_um=wl0_um, neff=neff, ng=ng,
@@ -115,21 +91,8 @@ class RingAddDrop(_Ring):
 
 @register("ring_add_drop", RingAddDrop)
 def ring_add_drop(
-    *,
-    wl=k.WL_UM,
-    radius_um=10.0,
-    kappa_through=0.05,
-    kappa_drop=0.05,
-    kappa_dispersion=3.0,
-    loss_db_cm=k.SI_LOSS_DB_CM,
-    wl0_um=k.WL_UM,
-    neff=k.SI_NEFF,
-    ng=k.SI_NG,
-    temperature_k=k.REFERENCE_TEMPERATURE_K,
-    dn_dt_per_k=k.SI_DN_DT_PER_K,
-    voltage_v=0.0,
-    vpil_v_cm=k.EO_VPIL_V_CM,
-    eo_fraction=0.5,
+    wl, *, radius_um, kappa_dispersion, loss_db_cm, wl0_um, neff, ng, temperature_k, dn_dt_per_k,
+    voltage_v, vpil_v_cm, eo_fraction, kappa_through, kappa_drop,
 ):
     """Add-drop micro-ring with two bus waveguides.
 
@@ -142,20 +105,6 @@ def ring_add_drop(
     ```
     Through (o1->o2) = (r1 - r2 a e^{i theta}) / D, drop (o1->o4) =
     -k1 k2 sqrt(a) e^{i theta/2} / D with D = 1 - r1 r2 a e^{i theta}.
-
-    Args:
-        wl: wavelength in um.
-        radius_um: ring radius.
-        kappa_through, kappa_drop: bus power couplings at ``wl0_um``.
-        kappa_dispersion: coupling-angle exponent.
-        loss_db_cm: ring propagation loss.
-        wl0_um: reference wavelength.
-        neff, ng: effective and group index.
-        temperature_k: ring temperature.
-        dn_dt_per_k: thermo-optic coefficient.
-        voltage_v: electro-optic tuning voltage.
-        vpil_v_cm: VpiL of the electro-optic section.
-        eo_fraction: fraction of the circumference under the electrode.
     """
     a, theta = round_trip(
         wl, radius_um=radius_um, loss_db_cm=loss_db_cm, wl0_um=wl0_um, neff=neff, ng=ng,

@@ -52,32 +52,12 @@ class Straight(Params):
 
 
 @register("straight", Straight)
-def straight(
-    *,
-    wl=k.WL_UM,
-    length_um=10.0,
-    wl0_um=k.WL_UM,
-    neff=k.SI_NEFF,
-    ng=k.SI_NG,
-    loss_db_cm=k.SI_LOSS_DB_CM,
-    temperature_k=k.REFERENCE_TEMPERATURE_K,
-    dn_dt_per_k=k.SI_DN_DT_PER_K,
-):
+def straight(wl, *, length_um, wl0_um, neff, ng, loss_db_cm, temperature_k, dn_dt_per_k):
     """Straight waveguide: S21 = a*exp(1j*2*pi*neff(wl, T)*L/wl).
 
     ```
         o1 =========== o2
     ```
-
-    Args:
-        wl: wavelength in um (sax convention).
-        length_um: length.
-        wl0_um: wavelength at which ``neff`` is given.
-        neff: effective index at ``wl0_um`` and 300 K.
-        ng: group index (sets first-order dispersion).
-        loss_db_cm: propagation loss.
-        temperature_k: temperature of the guide.
-        dn_dt_per_k: thermo-optic coefficient of neff.
     """
     phase = propagation_phase_rad(
         wl, length_um=length_um, wl0_um=wl0_um, neff=neff, ng=ng,
