@@ -40,7 +40,7 @@ def main() -> None:
             continue
         values = {batch_param[name]: rng.uniform(0.1, 0.9, N)}
         fn = jax.jit(model)
-        t = median_seconds(lambda: block(fn(wl=wl, **values)))
+        t = median_seconds(lambda fn=fn, values=values: block(fn(wl=wl, **values)))
         print(f"{name:<18} {t * 1e3:9.2f} {N / t:12.3g}")
 
     import sax
@@ -52,7 +52,8 @@ def main() -> None:
     }
     circuit = jax.jit(sax.circuit(netlist, models=photonics.models())[0])
     power = rng.uniform(0, 20, N)
-    t_circuit = median_seconds(lambda: block(circuit(wl=wl, top={"length_um": 100.0, "power_mw": power}, btm={"length_um": 100.0})), 3)
+    arms = {"top": {"length_um": 100.0, "power_mw": power}, "btm": {"length_um": 100.0}}
+    t_circuit = median_seconds(lambda: block(circuit(wl=wl, **arms)), 3)
     mzi = jax.jit(photonics.models()["mzi"])
     t_model = median_seconds(lambda: block(mzi(wl=wl, heater_power_mw=power)))
     print(f"\nMZI, {N} points: sax.circuit (klu) {t_circuit * 1e3:.1f} ms, mzi model {t_model * 1e3:.2f} ms, "

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from photonics.errors import UsageError
+
 POWER_FLOOR = 1e-30  # -300 dB: how a port pair with no coupling is reported
 
 
@@ -37,21 +39,21 @@ def parse_settings(pairs: list[str]) -> dict[str, float]:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name:
-            raise ValueError(f"--set {pair!r}: expected NAME=VALUE")
+            raise UsageError(f"--set {pair!r}: expected NAME=VALUE")
         try:
             settings[name] = float(value)
         except ValueError:
-            raise ValueError(f"--set {pair!r}: value of {name} must be a number") from None
+            raise UsageError(f"--set {pair!r}: value of {name} must be a number") from None
     return settings
 
 
 def wavelengths_um(start: float, stop: float, points: int) -> np.ndarray:
     if not start > 0:
-        raise ValueError(f"--wl-start must be > 0 um (got {start:g})")
+        raise UsageError(f"--wl-start must be > 0 um (got {start:g})")
     if not stop > start:
-        raise ValueError(f"--wl-stop must be greater than --wl-start (got {stop:g} <= {start:g})")
+        raise UsageError(f"--wl-stop must be greater than --wl-start (got {stop:g} <= {start:g})")
     if points < 2:
-        raise ValueError(f"--points must be at least 2 (got {points})")
+        raise UsageError(f"--points must be at least 2 (got {points})")
     return np.linspace(start, stop, points)
 
 
@@ -121,7 +123,9 @@ def write_plot(sweep: Sweep, path: str) -> None:
 def summary_lines(sweep: Sweep) -> list[str]:
     mid = len(sweep.wl_um) // 2
     lines = [f"{sweep.device}: {len(sweep.wl_um)} points, {sweep.wl_um[0]:g}-{sweep.wl_um[-1]:g} um"]
-    lines.append(f"  {'pair':<8} {'dB at ' + format(sweep.wl_um[mid], '.6g') + ' um':>16} {'phase (rad)':>12} {'min dB':>9}")
+    at = "dB at " + format(sweep.wl_um[mid], ".6g") + " um"
+    lines.append(f"  {'pair':<8} {at:>16} {'phase (rad)':>12} {'min dB':>9}")
     for pair in one_direction(sweep.db):
-        lines.append(f"  {pair:<8} {sweep.db[pair][mid]:16.3f} {sweep.phase_rad[pair][mid]:12.4f} {sweep.db[pair].min():9.3f}")
+        db, phase = sweep.db[pair], sweep.phase_rad[pair]
+        lines.append(f"  {pair:<8} {db[mid]:16.3f} {phase[mid]:12.4f} {db.min():9.3f}")
     return lines

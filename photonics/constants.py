@@ -1,4 +1,4 @@
-"""Physical constants and the project's default numbers (DESIGN.md section 2).
+"""Physical constants and the project's default numbers.
 
 Silicon waveguide defaults describe a 500 nm x 220 nm-class strip/rib guide at
 1.55 um: neff 2.4 and ng 4.0 give a ring resonance shift of

@@ -16,7 +16,7 @@ def reciprocal(entries: dict[tuple[str, str], object]) -> dict[tuple[str, str], 
     keys = list(entries)
     values = jnp.broadcast_arrays(*[jnp.asarray(v, dtype=complex) for v in entries.values()])
     out = {}
-    for (p1, p2), v in zip(keys, values):
+    for (p1, p2), v in zip(keys, values, strict=True):
         out[(p1, p2)] = v
         out[(p2, p1)] = v
     return out

@@ -133,7 +133,8 @@ def test_allpass_through_minimum_and_fsr():
     m = order_near(length, WL0)
     wl_m, wl_m1 = resonance_ref(length, m), resonance_ref(length, m + 1)
     a, r = round_trip_amplitude(radius, k.SI_LOSS_DB_CM), np.sqrt(1 - kappa)
-    assert ring_power("ring_allpass", ("o1", "o2"), wl_m, kappa=kappa) == pytest.approx((a - r) ** 2 / (1 - r * a) ** 2, rel=1e-9)
+    want = (a - r) ** 2 / (1 - r * a) ** 2
+    assert ring_power("ring_allpass", ("o1", "o2"), wl_m, kappa=kappa) == pytest.approx(want, rel=1e-9)
     # Resonances located numerically from the model; FSR against lambda^2/(ng L).
     found = [find_extremum("ring_allpass", ("o1", "o2"), w, kappa=kappa) for w in (wl_m, wl_m1)]
     np.testing.assert_allclose(found, [wl_m, wl_m1], rtol=1e-9)
@@ -189,7 +190,9 @@ def test_ring_eo_detuning_moves_resonance_by_eo_phase():
     from scipy.optimize import brentq
 
     def condition(wl):
-        return 2 * np.pi * neff_ref(wl) * length / wl + np.pi * v * frac * length * 1e-4 / vpil * WL0 / wl - 2 * np.pi * order_near(length, WL0)
+        guide = 2 * np.pi * neff_ref(wl) * length / wl
+        eo = np.pi * v * frac * length * 1e-4 / vpil * WL0 / wl
+        return guide + eo - 2 * np.pi * order_near(length, WL0)
 
     want = brentq(condition, wl_m - 5e-3, wl_m + 5e-3, xtol=1e-15)
     got = find_extremum("ring_allpass", ("o1", "o2"), want, kappa=0.05, voltage_v=v)

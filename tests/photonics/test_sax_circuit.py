@@ -40,7 +40,9 @@ def test_mzi_netlist_equals_mzi_model(mzi_circuit, power_mw, delta_um, kappa):
         top={"length_um": 100.0 + delta_um, "power_mw": power_mw},
         btm={"length_um": 100.0},
     )
-    want = photonics.evaluate("mzi", wl=wl, kappa1=kappa, kappa2=kappa, heater_power_mw=power_mw, delta_length_um=delta_um)
+    want = photonics.evaluate(
+        "mzi", wl=wl, kappa1=kappa, kappa2=kappa, heater_power_mw=power_mw, delta_length_um=delta_um
+    )
     for pair in [("o1", "o3"), ("o1", "o4"), ("o2", "o3"), ("o2", "o4")]:
         np.testing.assert_allclose(got[pair], want[pair], atol=1e-12, err_msg=str(pair))
 
