@@ -14,7 +14,7 @@ from mvm.energy import (
 )
 from photonics.laser import Laser
 
-# DESIGN.md's table: 10 GHz clock, TX 68 mW, ADC 11.5 mW, TIA 0.75 mW, wall-plug 20 %; 10 mW laser,
+# Mirage's figures (docs/physics/energy.md): 10 GHz clock, TX 68 mW, ADC 11.5 mW, TIA 0.75 mW, wall-plug 20 %; 10 mW laser,
 # h = 16 MMUs per row, R = 16 rows sharing each input DAC, weights reused over 128 readouts.
 TX_PJ, ADC_PJ, TIA_PJ = 68 / 10, 11.5 / 10, 0.75 / 10
 LASER_PJ = 10 / 0.2 / 10
