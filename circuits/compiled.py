@@ -14,6 +14,7 @@ must match.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property, partial
 
@@ -22,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from circuits.mdpu import DETECTORS, MdpuDesign, front_end_circuit, with_lo_bias
-
+from photonics.errors import UsageError, check_fits, physical_memory_bytes
 
 SMALL_BATCH = 1 << 16  # residues per call below which the compiled form gathers in numpy
 
@@ -75,11 +76,11 @@ class CompiledMdpu:
         h, m = self.design.h, self.design.modulus
         for name, a in (("x", x), ("w", w)):
             if a.dtype.kind not in "iu":
-                raise ValueError(f"{name} must hold integer residues (got dtype {a.dtype})")
+                raise UsageError(f"{name} must hold integer residues (got dtype {a.dtype})")
             if a.shape[-1:] != (h,):
-                raise ValueError(f"{name} must have a last axis of length h = {h} (got shape {a.shape})")
+                raise UsageError(f"{name} must have a last axis of length h = {h} (got shape {a.shape})")
             if a.size and (a.max() >= m or (a.dtype.kind == "i" and a.min() < 0)):
-                raise ValueError(f"{name} residues must lie in [0, {m}) (got {a.min()}..{a.max()})")
+                raise UsageError(f"{name} residues must lie in [0, {m}) (got {a.min()}..{a.max()})")
         x, w = np.broadcast_arrays(x, w)
         if x.size < SMALL_BATCH:  # a numpy gather beats shipping the table to XLA for a few products
             arm = np.prod(self.mmu_t[np.arange(h), x.astype(np.intp), w.astype(np.intp)], axis=-1)
@@ -111,6 +112,15 @@ def _gather_product(flat_table, x, w, offset, scale, m):
     x, w = x.astype(jnp.int32), w.astype(jnp.int32)
     index = jnp.arange(x.shape[-1], dtype=jnp.int32) * (m * m) + x * m + w
     return offset + scale * jnp.prod(flat_table[index], axis=-1)[:, None]
+
+
+def check_table_memory(design: MdpuDesign, rows: int = 1) -> None:
+    """Refuse a modulus and h whose (h, m, m) MMU tables (and the (m, m, B) levels behind them) cannot fit."""
+    m, h, b = design.modulus, design.h, design.mmu.segments
+    per_entry = rows * (16 * h + 24 * b + 16)  # complex tables, int64 grids and levels, gathered segment fields
+    where = f"modulus {m} with h = {h}" + (f" on {rows} rows" if rows > 1 else "")
+    largest = int(math.isqrt(int(physical_memory_bytes() / 2 / per_entry)))
+    check_fits(m * m * per_entry, f"{where}: the MMU tables (h x m x m)", f"moduli up to about {largest} fit")
 
 
 def mmu_tables(segment_t: np.ndarray, heater_t: np.ndarray, design: MdpuDesign) -> np.ndarray:
@@ -156,6 +166,7 @@ def iq(fields: np.ndarray, correction: IqCorrection | None = None) -> np.ndarray
 
 def compile_mdpu(design: MdpuDesign) -> CompiledMdpu:
     """Solve the MDPU's parts once; trim the LO bias so that x = 0 reads phase 0 if not given."""
+    check_table_memory(design)
     segment_t, heater_t = _segment_tables(design)
     power = design.lo_bias_power_mw
     if power is None:
@@ -190,6 +201,7 @@ def compile_rows(design: MdpuDesign, p: RowParams) -> list[CompiledMdpu]:
     models = photonics.models()
     mmu = design.mmu
     rows, h, b_count, m = p.level_voltages_v.shape
+    check_table_memory(design, rows)
     seg = np.empty((rows, h, b_count, m), dtype=complex)
     for b, nominal in enumerate(mmu.segment_settings()):
         settings = {**nominal, **{k: np.asarray(v)[:, :, b, None] for k, v in p.segment.items()}}

@@ -15,6 +15,7 @@ import numpy as np
 
 from circuits.compiled import CompiledMdpu
 from circuits.readout import Readout, phase_sigma_rad, predicted_error_rate
+from photonics.errors import UsageError
 from photonics.laser import electrical_power_mw
 
 POWER_RANGE_MW = (1e-6, 1e6)
@@ -50,7 +51,7 @@ def mean_predicted_error_rate(compiled: CompiledMdpu, readout: Readout, fields: 
 def link_budget(compiled: CompiledMdpu, readout: Readout, target_error_rate: float) -> LinkBudget:
     """The least laser power whose predicted residue error rate is at most the target."""
     if not 0 < target_error_rate < 1:
-        raise ValueError(f"target_error_rate must lie in (0, 1) (got {target_error_rate})")
+        raise UsageError(f"target_error_rate must lie in (0, 1) (got {target_error_rate})")
     x, w = workload_residues(compiled)
     fields = compiled.detector_fields(x, w)
 
@@ -60,7 +61,7 @@ def link_budget(compiled: CompiledMdpu, readout: Readout, target_error_rate: flo
     low, high = np.log10(POWER_RANGE_MW[0]), np.log10(POWER_RANGE_MW[1])
     floor = rate(10**high)
     if floor > target_error_rate:
-        raise ValueError(
+        raise UsageError(
             f"target_error_rate {target_error_rate:g} is unreachable: at {10**high:g} mW the ADC's "
             f"quantisation alone gives {floor:.3g}; use more ADC bits or a smaller modulus"
         )

@@ -23,6 +23,7 @@ import numpy as np
 from scipy.special import erfc
 
 from circuits.compiled import CompiledMdpu, iq
+from photonics.errors import UsageError
 from photonics.laser import Laser, sample_power_mw
 from photonics.photodetector import (
     Photodetector,
@@ -46,7 +47,7 @@ class Readout:
 
     def __post_init__(self):
         if not self.adc_headroom >= 1:
-            raise ValueError(f"adc_headroom must be >= 1 (got {self.adc_headroom})")
+            raise UsageError(f"adc_headroom must be >= 1 (got {self.adc_headroom})")
 
     def with_laser_power(self, power_mw: float) -> "Readout":
         return replace(self, laser=replace(self.laser, power_mw=power_mw))

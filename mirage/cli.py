@@ -1,4 +1,9 @@
-"""`mirage`: command-line entry point. Bad input: one line on stderr, exit status 2."""
+"""`mirage`: command-line entry point.
+
+Bad input (a :class:`~photonics.errors.UsageError`, or a file that cannot be
+read or written) is one line on stderr and exit status 2; any other exception
+is a bug and keeps its traceback (exit status 1).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import argparse
 import json
 import sys
 
+from circuits.mmu_design import ELEMENTS, ENCODINGS  # names only: loads no device models
 from mirage import __version__
 from training import BACKENDS
 
@@ -20,6 +26,13 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
+def _usage(message: str) -> Exception:
+    """A UsageError, imported on use: importing photonics loads JAX, which --help does not need."""
+    from photonics.errors import UsageError
+
+    return UsageError(message)
+
+
 def _config(args):
     from mvm.config import load_config
 
@@ -30,7 +43,7 @@ def _cmd_config(args) -> None:
     from mvm.config import default_toml, to_toml
 
     if not args.default and args.config is None:
-        raise ValueError("give --default to print the default chip, or --config FILE to check and print a file")
+        raise _usage("give --default to print the default chip, or --config FILE to check and print a file")
     print(default_toml() if args.default else to_toml(_config(args)), end="")
 
 
@@ -39,7 +52,7 @@ def _cmd_gemm(args) -> None:
     from mvm.gemm import build_chip
 
     if args.calibrate and not args.variation:
-        raise ValueError("--calibrate calibrates a sampled chip: give --variation too")
+        raise _usage("--calibrate calibrates a sampled chip: give --variation too")
     a, b = gemm.operands(args)
     if args.variation:
         import numpy as np
@@ -63,13 +76,11 @@ def _cmd_gemm(args) -> None:
 
 
 def _cmd_montecarlo(args) -> None:
-    from calibration.config import load_study
-    from calibration.montecarlo import run_montecarlo
-    from mirage.study import montecarlo_text
-
     from pathlib import Path
 
-    from calibration.montecarlo import yield_plot
+    from calibration.config import load_study
+    from calibration.montecarlo import run_montecarlo, yield_plot
+    from mirage.study import montecarlo_text
 
     scales = [args.sigma_scale] if args.scales is None else _comma_list(args.scales, "--scales", float)
     summaries, dirs = [], []
@@ -93,9 +104,9 @@ def _comma_list(text: str, flag: str, kind: type) -> list:
         values = []
     noun = "integers" if kind is int else "numbers"
     if not values:
-        raise ValueError(f"{flag} must be a comma-separated list of {noun} (got {text!r})")
+        raise _usage(f"{flag} must be a comma-separated list of {noun} (got {text!r})")
     if min(values) < 0:
-        raise ValueError(f"{flag} must list {noun} >= 0 (got {text!r})")
+        raise _usage(f"{flag} must list {noun} >= 0 (got {text!r})")
     return values
 
 
@@ -176,16 +187,16 @@ def _cmd_mac(args) -> None:
     from mirage import mac
 
     if args.modulus < 2:
-        raise ValueError(f"--modulus must be at least 2 (got {args.modulus})")
+        raise _usage(f"--modulus must be at least 2 (got {args.modulus})")
     if args.h < 1:
-        raise ValueError(f"--h must be at least 1 (got {args.h})")
+        raise _usage(f"--h must be at least 1 (got {args.h})")
     single = args.x is not None or args.w is not None
     if sum([single, args.exhaustive, args.trials is not None]) != 1:
-        raise ValueError("choose one of: --x X --w W (one MAC), --exhaustive, or --trials T")
+        raise _usage("choose one of: --x X --w W (one MAC), --exhaustive, or --trials T")
     if single and (args.x is None or args.w is None):
-        raise ValueError("one MAC needs both --x and --w")
+        raise _usage("one MAC needs both --x and --w")
     if (single or args.exhaustive) and args.h != 1:
-        raise ValueError("--x/--w and --exhaustive run single MACs (h = 1); use --trials for dot products")
+        raise _usage("--x/--w and --exhaustive run single MACs (h = 1); use --trials for dot products")
     config = _config(args)
     noise = args.noise if args.noise is not None else config.noise.enabled
     compiled, readout = mac.build(config, args.modulus, args.h, args.encoding, args.element, args.laser_power_mw, noise)
@@ -241,8 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--h", type=int, default=1, metavar="H", help="dot-product length (MMUs per MDPU), default 1")
     p.add_argument("--noise", action=argparse.BooleanOptionalAction, default=None, help="receiver and laser noise (default on)")
     p.add_argument("--laser-power-mw", type=float, metavar="P", help="laser power per MDPU (mW); default: the chip's")
-    p.add_argument("--encoding", choices=["binary-length", "modular-drive"], help="default: the chip's")
-    p.add_argument("--element", choices=["straight", "ring-assisted"], help="default: the chip's")
+    p.add_argument("--encoding", choices=ENCODINGS, help="default: the chip's")
+    p.add_argument("--element", choices=ELEMENTS, help="default: the chip's")
     p.add_argument("--target-error-rate", type=float, default=1e-6, metavar="R", help="link-budget target (with --trials)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the noise and the random inputs")
     p.add_argument("--plot", metavar="FILE.png", help="plot the phase transfer and, with noise, error rate against power")
@@ -317,13 +328,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from photonics.errors import UsageError
+
     try:
         args.run(args)
     except BrokenPipeError:  # output piped into e.g. `head`, which closed early
         sys.stdout = None
         return 0
-    except (ValueError, OSError) as exc:
+    except UsageError as exc:
         print(f"mirage: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # a path the user named: missing, unreadable or unwritable
+        if exc.filename is None:
+            raise
+        print(f"mirage: error: {exc.filename}: {exc.strerror}", file=sys.stderr)
         return EXIT_USAGE
     return 0
 

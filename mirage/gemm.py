@@ -6,23 +6,36 @@ from pathlib import Path
 
 import numpy as np
 
+from photonics.errors import UsageError, check_fits
+
+
+def gemm_bytes(m: int, k: int, n: int) -> int:
+    """Peak bytes of an M x K by K x N product through the tiles, readouts blocked.
+
+    A and B with their BFP mantissas, padded copies and residues (about six
+    8-byte copies each), the float64 reference and the product with its
+    accumulator (about four 8-byte M x N arrays).
+    """
+    return 8 * (6 * (m * k + k * n) + 4 * m * n)
+
 
 def load_matrix(path: str, name: str) -> np.ndarray:
     try:
         return np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
-        raise ValueError(f"{name}: cannot read {path} as a .npy array ({exc})") from None
+        raise UsageError(f"{name}: cannot read {path} as a .npy array ({exc})") from None
 
 
 def operands(args) -> tuple[np.ndarray, np.ndarray]:
     """A and B from --a/--b files, or random normal matrices of --m x --k and --k x --n."""
     if (args.a is None) != (args.b is None):
-        raise ValueError("--a and --b go together")
+        raise UsageError("--a and --b go together")
     if args.a is not None:
         return load_matrix(args.a, "--a"), load_matrix(args.b, "--b")
     for flag, value in (("--m", args.m), ("--k", args.k), ("--n", args.n)):
         if value is None or value < 1:
-            raise ValueError(f"{flag} must be a positive integer (got {value}); or give --a and --b")
+            raise UsageError(f"{flag} must be a positive integer (got {value}); or give --a and --b")
+    check_fits(gemm_bytes(args.m, args.k, args.n), f"--m {args.m} --k {args.k} --n {args.n}: the operands and product")
     rng = np.random.default_rng(args.seed)
     return rng.standard_normal((args.m, args.k)), rng.standard_normal((args.k, args.n))
 

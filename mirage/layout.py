@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from photonics.errors import UsageError
+
 
 def parse_moduli(text: str | None, default: tuple[int, ...]) -> tuple[int, ...]:
     """The moduli of ``--moduli M1,M2,...`` (the chip's when not given), checked as an RNS base."""
@@ -14,11 +16,11 @@ def parse_moduli(text: str | None, default: tuple[int, ...]) -> tuple[int, ...]:
     try:
         moduli = [int(part) for part in text.split(",")]
     except ValueError:
-        raise ValueError(f"--moduli must be a comma-separated list of integers (got {text!r})") from None
+        raise UsageError(f"--moduli must be a comma-separated list of integers (got {text!r})") from None
     try:
         return validate_moduli(moduli)
     except ValueError as exc:
-        raise ValueError(f"--moduli: {exc}") from None
+        raise UsageError(f"--moduli: {exc}") from None
 
 
 def run(config, rows: int, h: int, moduli_text: str | None, out: str) -> dict:
@@ -27,7 +29,7 @@ def run(config, rows: int, h: int, moduli_text: str | None, out: str) -> dict:
 
     for flag, value in (("--rows", rows), ("--h", h)):
         if value < 1:
-            raise ValueError(f"{flag} must be at least 1 (got {value})")
+            raise UsageError(f"{flag} must be at least 1 (got {value})")
     moduli = parse_moduli(moduli_text, config.all_moduli)
     designs = [replace(config.mdpu_design(m), h=h) for m in moduli]
     return write_tile(out, designs, rows)

@@ -6,13 +6,15 @@ from dataclasses import replace
 
 import numpy as np
 
+from photonics.errors import UsageError
+
 
 def build(config, modulus: int, h: int, encoding: str | None, element: str | None, laser_power_mw: float | None, noise: bool):
     """The compiled MDPU and its readout: the chip configuration, with the CLI's overrides."""
     from circuits.compiled import compile_mdpu
 
     if laser_power_mw is not None and not laser_power_mw >= 0:
-        raise ValueError(f"--laser-power-mw must be >= 0 (got {laser_power_mw:g})")
+        raise UsageError(f"--laser-power-mw must be >= 0 (got {laser_power_mw:g})")
     design = config.mdpu_design(modulus)
     mmu = replace(design.mmu, encoding=encoding or design.mmu.encoding, element=element or design.mmu.element)
     readout = config.readout(noise)
@@ -27,7 +29,7 @@ def single(compiled, readout, x: int, w: int, rng) -> dict:
     m = compiled.design.modulus
     for name, value in (("--x", x), ("--w", w)):
         if not 0 <= value < m:
-            raise ValueError(f"{name} must lie in [0, {m}) (got {value})")
+            raise UsageError(f"{name} must lie in [0, {m}) (got {value})")
     r = read(compiled, compiled.detector_fields([x], [w]), readout, rng)
     return {
         "modulus": m, "x": x, "w": w, "exact": (x * w) % m, "residue": int(r.residue),
@@ -52,7 +54,7 @@ def trials(compiled, readout, count: int, rng, target_error_rate: float) -> dict
     from circuits.readout import phase_sigma_rad, predicted_error_rate, read
 
     if count < 1:
-        raise ValueError(f"--trials must be at least 1 (got {count})")
+        raise UsageError(f"--trials must be at least 1 (got {count})")
     m, h = compiled.design.modulus, compiled.design.h
     errors, predicted, done = 0, 0.0, 0
     while done < count:  # chunks keep memory flat for millions of trials

@@ -50,6 +50,7 @@ from mvm import bfp
 from mvm.config import ChipConfig
 from mvm.gemm import check_operands, chunk_dot
 from mvm.validation import is_int
+from photonics.errors import UsageError
 from photonics.laser import Laser, rin_relative_rms, sample_power_mw
 from photonics.photodetector import (
     Photodetector,
@@ -119,7 +120,7 @@ def analog_receiver(config: ChipConfig, noise: bool | None = None) -> AnalogRece
     """The analog unit that ``config``'s devices make (same laser, detector, ADC and headroom as the RNS readout)."""
     readout = config.readout(noise)
     if not readout.laser.power_mw > 0:
-        raise ValueError(f"laser.power_mw must be > 0 for the analog baseline (got {readout.laser.power_mw})")
+        raise UsageError(f"laser.power_mw must be > 0 for the analog baseline (got {readout.laser.power_mw})")
     q_max = bfp.q_max_of(config.bfp.mantissa_bits)
     t = 10 ** (-ELEMENTS_PER_PATH * config.phase_shifter_eo.loss_db / 20)
     unranged = AnalogReceiver(readout.laser, readout.detector, config.tile.h, q_max, t)
@@ -170,7 +171,7 @@ class AnalogReport:
 
 def validate_repeats(repeats) -> int:
     if not is_int(repeats) or repeats < 1:
-        raise ValueError(f"repeats must be an integer >= 1 (got {repeats!r})")
+        raise UsageError(f"repeats must be an integer >= 1 (got {repeats!r})")
     return int(repeats)
 
 

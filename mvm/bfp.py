@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mvm.validation import is_int
+from photonics.errors import UsageError
 
 MAX_BITS = 24
 ROUNDINGS = ("nearest", "stochastic")
@@ -26,7 +27,7 @@ ROUNDINGS = ("nearest", "stochastic")
 def validate_bits(bits: int) -> int:
     """The mantissa width (sign included) as an int; ValueError unless in [2, MAX_BITS]."""
     if not is_int(bits) or not 2 <= bits <= MAX_BITS:
-        raise ValueError(f"bits must be an integer in [2, {MAX_BITS}] (got {bits!r})")
+        raise UsageError(f"bits must be an integer in [2, {MAX_BITS}] (got {bits!r})")
     return int(bits)
 
 
@@ -55,7 +56,7 @@ class BfpTensor:
 
 def _validate_axis(axis: int, ndim: int) -> int:
     if not is_int(axis) or not -ndim <= axis < ndim:
-        raise ValueError(f"axis must be an integer in [{-ndim}, {ndim}) for a {ndim}-d array (got {axis!r})")
+        raise UsageError(f"axis must be an integer in [{-ndim}, {ndim}) for a {ndim}-d array (got {axis!r})")
     return int(axis) % ndim
 
 
@@ -106,19 +107,19 @@ def quantize(
     """
     q_max = q_max_of(bits)
     if not is_int(group) or group < 1:
-        raise ValueError(f"group must be an integer >= 1 (got {group!r})")
+        raise UsageError(f"group must be an integer >= 1 (got {group!r})")
     if rounding not in ROUNDINGS:
-        raise ValueError(f"rounding must be one of {ROUNDINGS} (got {rounding!r})")
+        raise UsageError(f"rounding must be one of {ROUNDINGS} (got {rounding!r})")
     if rounding == "stochastic" and not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy.random.Generator for stochastic rounding (got {rng!r})")
+        raise UsageError(f"rng must be a numpy.random.Generator for stochastic rounding (got {rng!r})")
     arr = np.asarray(a)
     if arr.dtype.kind not in "biuf":
-        raise ValueError(f"a must be a real float array (got dtype {arr.dtype})")
+        raise UsageError(f"a must be a real float array (got dtype {arr.dtype})")
     arr = arr.astype(np.float64)
     if arr.ndim < 1:
-        raise ValueError("a must have at least one dimension (got a scalar)")
+        raise UsageError("a must have at least one dimension (got a scalar)")
     if not np.all(np.isfinite(arr)):
-        raise ValueError("a must be finite (found NaN or inf)")
+        raise UsageError("a must be finite (found NaN or inf)")
     axis = _validate_axis(axis, arr.ndim)
     group = int(group)
 

@@ -13,10 +13,10 @@ from typing import Iterable
 
 import numpy as np
 
-from mvm.validation import is_int
-
 from mvm.bfp import q_max_of
 from mvm.rns import MAX_DYNAMIC_RANGE, dynamic_range
+from mvm.validation import is_int
+from photonics.errors import UsageError
 
 # 2**k - 1, 2**k, 2**k + 1 have a product below 2**62 up to k = 20.
 _MAX_SUGGEST_K = 20
@@ -35,7 +35,7 @@ def max_safe_chunk(moduli: Iterable[int], bits: int) -> int:
     q_max = q_max_of(bits)
     h = (M - 1) // (2 * q_max**2)
     if h < 1:
-        raise ValueError(
+        raise UsageError(
             f"moduli {mods} (M = {M}) cannot hold even one product of {bits}-bit mantissas: "
             f"q_max**2 = {q_max**2} >= M/2 = {_half(M)}; use larger moduli or fewer bits"
         )
@@ -46,14 +46,14 @@ def check_plan(moduli: Iterable[int], bits: int, h: int) -> None:
     """ValueError unless chunks of h products of `bits`-bit mantissas fit the moduli."""
     mods = tuple(moduli)
     if not is_int(h) or h < 1:
-        raise ValueError(f"h must be an integer >= 1 (got {h!r})")
+        raise UsageError(f"h must be an integer >= 1 (got {h!r})")
     M = dynamic_range(mods)
     q_max = q_max_of(bits)
     if 2 * h * q_max**2 < M:
         return
     largest = (M - 1) // (2 * q_max**2)
     advice = f"the largest safe h is {largest}" if largest >= 1 else "no h is safe; use larger moduli"
-    raise ValueError(
+    raise UsageError(
         f"h = {h} could overflow moduli {mods} (M = {M}) with {bits}-bit mantissas: "
         f"h * q_max**2 = {h * q_max**2} >= M/2 = {_half(M)}; {advice}"
     )
@@ -66,13 +66,13 @@ def suggest_moduli(h: int, bits: int) -> tuple[int, int, int]:
     neighbours differ by 2). ValueError if no such set fits within 2**62.
     """
     if not is_int(h) or h < 1:
-        raise ValueError(f"h must be an integer >= 1 (got {h!r})")
+        raise UsageError(f"h must be an integer >= 1 (got {h!r})")
     q_max = q_max_of(bits)
     for k in range(2, _MAX_SUGGEST_K + 1):
         moduli = (2**k - 1, 2**k, 2**k + 1)
         if 2 * h * q_max**2 < (2**k - 1) * 2**k * (2**k + 1):
             return moduli
-    raise ValueError(
+    raise UsageError(
         f"h = {h} with {bits}-bit mantissas needs M > 2 * h * q_max**2 = {2 * h * q_max**2}, "
         f"beyond any (2**k - 1, 2**k, 2**k + 1) within 2**62 = {MAX_DYNAMIC_RANGE}"
     )

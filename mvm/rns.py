@@ -22,6 +22,7 @@ from typing import Iterable
 import numpy as np
 
 from mvm.validation import is_int
+from photonics.errors import UsageError
 
 MAX_DYNAMIC_RANGE = 2**62
 _INT64_MAX = 2**63 - 1
@@ -38,20 +39,20 @@ def validate_moduli(moduli: Iterable[int]) -> tuple[int, ...]:
     try:
         items = tuple(moduli)
     except TypeError:
-        raise ValueError(f"moduli must be a sequence of integers >= 2 (got {moduli!r})") from None
+        raise UsageError(f"moduli must be a sequence of integers >= 2 (got {moduli!r})") from None
     if not items:
-        raise ValueError("moduli must hold at least one modulus (got none)")
+        raise UsageError("moduli must hold at least one modulus (got none)")
     for m in items:
         if not is_int(m):
-            raise ValueError(f"moduli must be integers >= 2 (got {m!r} of type {type(m).__name__})")
+            raise UsageError(f"moduli must be integers >= 2 (got {m!r} of type {type(m).__name__})")
         if m < 2:
-            raise ValueError(f"moduli must be integers >= 2 (got {int(m)})")
+            raise UsageError(f"moduli must be integers >= 2 (got {int(m)})")
     result = tuple(int(m) for m in items)
     for i, a in enumerate(result):
         for b in result[i + 1 :]:
             g = math.gcd(a, b)
             if g != 1:
-                raise ValueError(f"moduli must be pairwise coprime: {a} and {b} share the factor {g}")
+                raise UsageError(f"moduli must be pairwise coprime: {a} and {b} share the factor {g}")
     _check_product(result)
     return result
 
@@ -59,7 +60,7 @@ def validate_moduli(moduli: Iterable[int]) -> tuple[int, ...]:
 def _check_product(moduli: tuple[int, ...]) -> int:
     product = math.prod(moduli)
     if product > MAX_DYNAMIC_RANGE:
-        raise ValueError(
+        raise UsageError(
             f"dynamic range M = {product} of moduli {moduli} exceeds 2**62, the limit of exact int64 CRT"
         )
     return product
@@ -73,16 +74,16 @@ def dynamic_range(moduli: Iterable[int]) -> int:
 def signed_range(M: int) -> tuple[int, int]:
     """The symmetric signed range (lo, hi), inclusive, of M residue classes."""
     if not is_int(M) or M < 1:
-        raise ValueError(f"M must be an integer >= 1 (got {M!r})")
+        raise UsageError(f"M must be an integer >= 1 (got {M!r})")
     return -(int(M) // 2), (int(M) - 1) // 2
 
 
 def _as_int64(values, name: str) -> np.ndarray:
     arr = np.asarray(values)
     if arr.dtype.kind not in "iu":
-        raise ValueError(f"{name} must be an integer array (got dtype {arr.dtype})")
+        raise UsageError(f"{name} must be an integer array (got dtype {arr.dtype})")
     if arr.dtype == np.uint64 and arr.size and int(arr.max()) > _INT64_MAX:
-        raise ValueError(f"{name} must fit in int64 (found {int(arr.max())})")
+        raise UsageError(f"{name} must fit in int64 (found {int(arr.max())})")
     return arr.astype(np.int64, copy=False)
 
 
@@ -129,12 +130,12 @@ def from_residues(residues, moduli: Iterable[int]) -> np.ndarray:
     mods = validate_moduli(moduli)
     r = _as_int64(residues, "residues")
     if r.ndim < 1 or r.shape[0] != len(mods):
-        raise ValueError(
+        raise UsageError(
             f"residues must have shape (len(moduli), ...) = ({len(mods)}, ...) (got {r.shape})"
         )
     for i, m in enumerate(mods):
         if r[i].size and (int(r[i].min()) < 0 or int(r[i].max()) >= m):
-            raise ValueError(
+            raise UsageError(
                 f"residues[{i}] must lie in [0, {m}) for modulus {m} "
                 f"(found values in [{int(r[i].min())}, {int(r[i].max())}])"
             )
@@ -155,7 +156,7 @@ def _validate_named(moduli, name: str) -> tuple[int, ...]:
     try:
         return validate_moduli(moduli)
     except ValueError as error:
-        raise ValueError(f"{name}: {error}") from None
+        raise UsageError(f"{name}: {error}") from None
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,7 @@ class RedundantRns:
         _validate_named(info + redundant, "info_moduli + redundant_moduli")
         too_small = [m for m in redundant if m <= max(info)]
         if too_small:
-            raise ValueError(
+            raise UsageError(
                 f"redundant_moduli must each exceed the largest info modulus {max(info)} "
                 f"(got {too_small[0]})"
             )
@@ -220,7 +221,7 @@ class RedundantRns:
         v = _as_int64(values, "values")
         lo, hi = signed_range(self.legitimate_range)
         if v.size and (int(v.min()) < lo or int(v.max()) > hi):
-            raise ValueError(
+            raise UsageError(
                 f"values must lie in the legitimate range [{lo}, {hi}] of info moduli "
                 f"{self.info_moduli} (found values in [{int(v.min())}, {int(v.max())}])"
             )

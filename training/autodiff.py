@@ -21,6 +21,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from photonics.errors import UsageError
+
 
 class Engine(Protocol):
     def __call__(self, a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> np.ndarray: ...
@@ -43,9 +45,9 @@ def _product(engine: Engine, a, b, key, which: int):
 
 def _check(x, w) -> None:
     if jnp.ndim(x) != 2 or jnp.ndim(w) != 2:
-        raise ValueError(f"x and w must be 2-D matrices (got shapes {jnp.shape(x)} and {jnp.shape(w)})")
+        raise UsageError(f"x and w must be 2-D matrices (got shapes {jnp.shape(x)} and {jnp.shape(w)})")
     if x.shape[1] != w.shape[0]:
-        raise ValueError(f"shapes do not match: x is {x.shape[0]} x {x.shape[1]}, w is {w.shape[0]} x {w.shape[1]}")
+        raise UsageError(f"shapes do not match: x is {x.shape[0]} x {x.shape[1]}, w is {w.shape[0]} x {w.shape[1]}")
 
 
 def differentiable_matmul(engine: Engine) -> Callable:

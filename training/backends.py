@@ -20,6 +20,7 @@ from calibration.config import StudyConfig
 from mvm.analog import analog_gemm, validate_repeats
 from mvm.energy import analog_energy_per_mac_pj, matched_repeats, rns_energy_per_mac_pj
 from mvm.gemm import Chip, rns_gemm
+from photonics.errors import UsageError
 from training import BACKENDS
 from training.autodiff import Engine, float_engine
 
@@ -70,9 +71,9 @@ class Backend:
 def check_backend(name: str, repeats: int | None = None) -> None:
     """Refuse an unknown backend, or repeats given where they do not apply or out of range."""
     if name not in BACKENDS:
-        raise ValueError(f"backend must be one of {', '.join(BACKENDS)} (got {name!r})")
+        raise UsageError(f"backend must be one of {', '.join(BACKENDS)} (got {name!r})")
     if repeats is not None and name != "analog-repeat":
-        raise ValueError(f"repeats applies to the analog-repeat backend only (got backend {name!r})")
+        raise UsageError(f"repeats applies to the analog-repeat backend only (got backend {name!r})")
     if repeats is not None:
         validate_repeats(repeats)
 

@@ -1,0 +1,67 @@
+"""Bad input is one line and exit 2; a bug keeps its traceback; sizes that cannot fit are refused before allocating."""
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mirage import cli
+from photonics.errors import UsageError, check_fits, physical_memory_bytes
+from tests.mirage.test_cli import run
+
+MIRAGE = Path(sys.executable).parent / "mirage"
+
+
+def test_a_bug_keeps_its_traceback(monkeypatch):
+    def broken(args):
+        raise ValueError("an internal invariant failed")  # not a UsageError: a bug
+
+    monkeypatch.setattr(cli, "_cmd_devices", broken)
+    with pytest.raises(ValueError, match="an internal invariant failed"):
+        cli.main(["devices"])
+
+
+def test_a_usage_error_is_one_line_and_exit_2(monkeypatch, capsys):
+    def refuse(args):
+        raise UsageError("--thing must be at least 1 (got 0)")
+
+    monkeypatch.setattr(cli, "_cmd_devices", refuse)
+    code, _, err = run(capsys, "devices")
+    assert code == 2 and err == "mirage: error: --thing must be at least 1 (got 0)\n"
+
+
+def test_check_fits_refuses_more_than_half_the_memory():
+    half = physical_memory_bytes() / 2
+    check_fits(half, "a size that just fits")
+    with pytest.raises(UsageError, match=r"--m 9: the operands need about .* GiB.*choose a smaller size"):
+        check_fits(half + 1, "--m 9: the operands")
+
+
+def test_a_huge_modulus_is_refused_quickly():
+    start = time.perf_counter()
+    proc = subprocess.run([str(MIRAGE), "mac", "--modulus", "100000", "--x", "1", "--w", "1"],
+                          capture_output=True, text=True, timeout=60)
+    seconds = time.perf_counter() - start
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert len(proc.stderr.strip().splitlines()) == 1 and "modulus 100000" in proc.stderr
+    assert seconds < 5, f"took {seconds:.1f} s"
+
+
+def test_a_huge_gemm_is_refused(capsys):
+    code, _, err = run(capsys, "gemm", "--m", "200000", "--k", "200000", "--n", "200000")
+    assert code == 2 and "--m 200000 --k 200000 --n 200000" in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_largest_modulus_stated_fits():
+    from circuits.compiled import check_table_memory
+    from circuits.mdpu import MdpuDesign
+    from circuits.mmu import MmuDesign
+
+    with pytest.raises(UsageError) as info:
+        check_table_memory(MdpuDesign(mmu=MmuDesign(modulus=100000), h=1))
+    largest = int(str(info.value).split("up to about ")[1].split()[0])
+    check_table_memory(MdpuDesign(mmu=MmuDesign(modulus=largest), h=1))
+    with pytest.raises(UsageError):
+        check_table_memory(MdpuDesign(mmu=MmuDesign(modulus=2 * largest + 1), h=1))
