@@ -42,13 +42,15 @@ import numpy as np
 
 from circuits.mdpu import MdpuDesign, front_end_netlist
 from circuits.mmu import MmuDesign
-from photonics import cells
+from photonics import cells, pdk
+from photonics.cells.cross_sections import LN_RADIUS_UM, STRIP_RADIUS_UM
+from photonics.cells.phase_shifters import SECTION_MAX_UM
 from photonics.heater import Heater
 from photonics.phase_shifter_eo import PhaseShifterEO
 from photonics.ring import RingAllPass
 from photonics.waveguide import Straight
 
-cells.activate()
+pdk.activate()
 
 ROUTE_CELLS = ("straight", "bend_circular")  # cells that only route; every other leaf cell is a device
 
@@ -57,9 +59,9 @@ ROUTE_CELLS = ("straight", "bend_circular")  # cells that only route; every othe
 class Floorplan:
     """Layout choices that no model sees: folding, bend radii, spacings."""
 
-    section_max_um: float = 5000.0  # longest straight electrode section of an EO segment
-    eo_bend_radius_um: float = 50.0  # bends between EO sections (thin-film LN ridge)
-    route_radius_um: float = 10.0  # bends of routing waveguides
+    section_max_um: float = SECTION_MAX_UM  # longest straight electrode section of an EO segment
+    eo_bend_radius_um: float = LN_RADIUS_UM  # bends between EO sections (thin-film LN ridge)
+    route_radius_um: float = STRIP_RADIUS_UM  # bends of routing waveguides (silicon strip)
     clearance_um: float = 20.0  # between the LO route and anything else
     row_gap_um: float = 50.0  # between tile rows
 
@@ -67,6 +69,9 @@ class Floorplan:
         for f in fields(self):
             if not getattr(self, f.name) > 0:
                 raise ValueError(f"floorplan {f.name} must be > 0 (got {getattr(self, f.name)})")
+
+
+_FP = Floorplan()  # the defaults of the cells below
 
 
 # --- designs as serialisable cell arguments ----------------------------------------------
@@ -128,7 +133,7 @@ def _pads_on(side: int):
 
 def _device(c: gf.Component, name: str, cell: str, settings: dict, **layout) -> gf.ComponentReference:
     """An instance of a device cell from its model settings (the operating point dropped)."""
-    return c.add_ref(cells.CELLS[cell](**cells.cell_kwargs(cell, settings), **layout), name=name)
+    return c.add_ref(cells.CELLS[cell](**pdk.cell_kwargs(cell, settings), **layout), name=name)
 
 
 def _route(c: gf.Component, name: str, port, steps, wg: dict, radius_um: float):
@@ -181,7 +186,11 @@ def _expose_electrical(c: gf.Component, ref, prefix: str) -> None:
 
 
 @gf.cell
-def mmu(mmu_design: tuple = mmu_spec(MmuDesign()), section_max_um: float = 5000.0, eo_bend_radius_um: float = 50.0) -> gf.Component:
+def mmu(
+    mmu_design: tuple = mmu_spec(MmuDesign()),
+    section_max_um: float = _FP.section_max_um,
+    eo_bend_radius_um: float = _FP.eo_bend_radius_um,
+) -> gf.Component:
     """Modular multiplier unit: bias heater, then the B segments of the design, abutting.
 
     ```
@@ -217,10 +226,10 @@ def mdpu(
     lo_fraction: float = 0.5,
     lo_heater: tuple = _pairs(Heater()),
     route_waveguide: tuple = tuple(p for p in _pairs(Straight()) if p[0] != "length_um"),
-    section_max_um: float = 5000.0,
-    eo_bend_radius_um: float = 50.0,
-    route_radius_um: float = 10.0,
-    clearance_um: float = 20.0,
+    section_max_um: float = _FP.section_max_um,
+    eo_bend_radius_um: float = _FP.eo_bend_radius_um,
+    route_radius_um: float = _FP.route_radius_um,
+    clearance_um: float = _FP.clearance_um,
 ) -> gf.Component:
     """Modular dot-product unit: source splitter, h MMUs, LO arm, 90-degree hybrid, four detectors.
 
@@ -287,7 +296,7 @@ def mdpu(
 
 
 @gf.cell
-def tile(mdpus: tuple = (mdpu_spec(MdpuDesign()),), rows: int = 1, row_gap_um: float = 50.0) -> gf.Component:
+def tile(mdpus: tuple = (mdpu_spec(MdpuDesign()),), rows: int = 1, row_gap_um: float = _FP.row_gap_um) -> gf.Component:
     """R rows of MDPUs per modulus, stacked; one optical input per row, every drive and heater a port.
 
     ```
@@ -316,10 +325,6 @@ def tile(mdpus: tuple = (mdpu_spec(MdpuDesign()),), rows: int = 1, row_gap_um: f
 
 
 # --- from designs to cells ------------------------------------------------------------------
-
-
-def mmu_cell(design: MmuDesign, floorplan: Floorplan = Floorplan()) -> gf.Component:
-    return mmu(mmu_spec(design), floorplan.section_max_um, floorplan.eo_bend_radius_um)
 
 
 def mdpu_cell(design: MdpuDesign, floorplan: Floorplan = Floorplan()) -> gf.Component:
@@ -386,7 +391,7 @@ def device_records(tile_component: gf.Component) -> tuple[list[dict], list[dict]
                     devices.append({"name": name, **_record(dev, t_mmu * dev.dcplx_trans, **{**base, "j": j, "b": b, "role": role})})
             elif inst.cell.function_name in ROUTE_CELLS:
                 key = inst.name.rsplit("_", 1)[0]
-                route_len[key] = route_len.get(key, 0.0) + float(cells.model_settings(inst.cell.function_name, inst.cell.settings.model_dump())[1]["length_um"])
+                route_len[key] = route_len.get(key, 0.0) + float(pdk.model_settings(inst.cell.function_name, inst.cell.settings.model_dump())[1]["length_um"])
             else:
                 devices.append({"name": f"m{modulus}/r{r}/{inst.name}", **_record(inst, t_row * inst.dcplx_trans, **base, role=_FRONT_ROLES[inst.name])})
         routes += [{"name": f"m{modulus}/r{r}/{k}", "modulus": modulus, "row": r, "length_um": round(v, 6)} for k, v in route_len.items()]

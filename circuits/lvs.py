@@ -3,7 +3,7 @@
 1. gdsfactory extracts the netlist of the MDPU cell (``get_netlist_recursive``):
    instances, and which optical ports touch (position, width, facing).
    Electrical ports are left out; an optical port that touches nothing fails.
-2. Each leaf cell becomes its sax model (``photonics.cells.model_settings``):
+2. Each leaf cell becomes its sax model (``photonics.pdk.model_settings``):
    every setting must be a model argument or a declared layout argument, and
    every model argument must be recorded. Settings are read from the cells
    themselves: gdsfactory's netlist rounds floats (``np.round``, not exact),
@@ -27,7 +27,8 @@ from gdsfactory.get_netlist import SmartPortMatcher, get_netlist_recursive
 
 from circuits.layout import Floorplan, layout_design, mdpu_cell
 from circuits.mdpu import DETECTORS, MdpuDesign, MdpuRoutes, SaxMdpu, mdpu_netlist, solve_netlist, with_lo_bias
-from photonics import cells, layers
+from photonics import pdk
+from photonics.layers import LAYER
 
 TOP = "top_level"
 _SMART = SmartPortMatcher()
@@ -63,7 +64,7 @@ def extract_netlist(component) -> dict:
                 gf_cells[comp] = by_name[name].cell
                 instances[name] = {"component": TOP if comp == top_key else comp}
                 continue
-            model, settings = cells.model_settings(comp, by_name[name].cell.settings.model_dump())
+            model, settings = pdk.model_settings(comp, by_name[name].cell.settings.model_dump())
             photonics.get_device(model).params.from_settings(f"{key}/{name} ({comp})", settings)  # ranges
             if model == "photodetector":
                 detectors.append(name)
@@ -154,7 +155,7 @@ def electrode_length_um(cell) -> float:
     import klayout.db as kdb
 
     layout = cell.kcl.layout
-    region = kdb.Region(cell.kdb_cell.begin_shapes_rec(layout.layer(*layers.ELECTRODE)))
+    region = kdb.Region(cell.kdb_cell.begin_shapes_rec(layout.layer(*LAYER.ELECTRODE)))
     return sum(p.bbox().height() for p in region.each()) * layout.dbu / 2
 
 
@@ -180,7 +181,7 @@ def lvs_mdpu(design: MdpuDesign, x, w, lo_bias_power_mw: float = 0.0, floorplan:
     lay = layout_fields(design, x, w, lo_bias_power_mw, floorplan)
     sch = schematic_fields(design, x, w, lo_bias_power_mw, floorplan)
     lengths = electrodes = np.array([])
-    if design.mmu.element == "straight":
+    if design.mmu.element_rules.sectioned_electrodes:
         lengths = segment_lengths_um(netlist)
         mmu = _instances(mdpu_cell(key, floorplan))["mmu0"].cell
         segs = _instances(mmu)

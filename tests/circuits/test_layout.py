@@ -21,7 +21,7 @@ from circuits.layout import (
 )
 from circuits.mdpu import MdpuDesign, mdpu_netlist
 from circuits.mmu import MmuDesign
-from photonics import layers
+from photonics.layers import LAYER
 
 FRONT_END = {"splitter": 3, "mmi2x2": 2, "photodetector": 4, "heater": 3}  # per row, besides the MMUs
 
@@ -126,7 +126,7 @@ def test_flattened_mdpu_has_no_waveguides_overlapping_between_devices():
     for mmu in (MmuDesign(), MmuDesign(element="ring-assisted")):
         cell = mdpu_cell(MdpuDesign(mmu=mmu, h=2))
         layout = cell.kcl.layout
-        region = kdb.Region(cell.kdb_cell.begin_shapes_rec(layout.layer(*layers.WG)))
+        region = kdb.Region(cell.kdb_cell.begin_shapes_rec(layout.layer(*LAYER.WG)))
         assert sum(p.area2() for p in region.each()) == sum(p.area2() for p in region.each_merged())
         assert region.space_check(150, False, kdb.Region.Projection, 80).is_empty()
 
