@@ -24,19 +24,22 @@ import csv
 import dataclasses
 import json
 import os
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
+from scipy.stats import binomtest
+from tqdm import tqdm
 
 from calibration.calibrate import calibrate, probe_phase_error
 from calibration.chip import nominal_trims, sample_chip, tile_rows
 from calibration.config import StudyConfig
+from calibration.files import write_text_atomic
 from circuits.readout import read
 from mvm.gemm import Chip, rns_gemm
 from mvm.tile import ModulusTile
+from photonics.errors import UsageError
 
 SINGLE_THREAD = {
     "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
@@ -119,34 +122,14 @@ def run_chip(study: StudyConfig, seed: int, index: int) -> tuple[dict, dict]:
     return row, {"chip": index, "seconds": t3 - t0, "calibration_seconds": t2 - t1}
 
 
-def wilson_interval(passes: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    if n == 0:
-        return (0.0, 1.0)
-    p = passes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
+def wilson_interval(passes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a pass rate (scipy's binomial test)."""
+    ci = binomtest(passes, n).proportion_ci(confidence_level=confidence, method="wilson")
+    return (float(ci.low), float(ci.high))
 
 
 def _run_key(study: StudyConfig, chips: int, seed: int) -> dict:
     return {"chips": chips, "seed": seed, "study": repr(study)}
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def _progress(done: int, total: int, start: float) -> None:
-    if not sys.stderr.isatty():
-        return
-    rate = done / max(time.perf_counter() - start, 1e-9)
-    bar = "#" * int(30 * done / total)
-    sys.stderr.write(f"\r[{bar:<30}] {done}/{total} chips, {rate:.2f} chips/s")
-    sys.stderr.flush()
-    if done == total:
-        sys.stderr.write("\n")
 
 
 def _worker(args):
@@ -157,27 +140,25 @@ def _worker(args):
 def run_montecarlo(study: StudyConfig, chips: int, out_dir: str | Path, workers: int = 1, seed: int = 0) -> dict:
     """Run (or resume) the Monte Carlo; write every file; return the summary."""
     if chips < 1:
-        raise ValueError(f"--chips must be at least 1 (got {chips})")
+        raise UsageError(f"--chips must be at least 1 (got {chips})")
     if workers < 1:
-        raise ValueError(f"--workers must be at least 1 (got {workers})")
+        raise UsageError(f"--workers must be at least 1 (got {workers})")
     out = Path(out_dir)
     parts = out / "chips"
     parts.mkdir(parents=True, exist_ok=True)
     key = _run_key(study, chips, seed)
     run_file = out / "run.json"
     if run_file.exists() and json.loads(run_file.read_text()) != key:
-        raise ValueError(f"{out} holds a different Monte Carlo run; give a new --out or the same arguments")
-    _write_atomic(run_file, json.dumps(key))
+        raise UsageError(f"{out} holds a different Monte Carlo run; give a new --out or the same arguments")
+    write_text_atomic(run_file, json.dumps(key))
     todo = [i for i in range(chips) if not (parts / f"chip_{i:06d}.json").exists()]
-    start = time.perf_counter()
-    done = chips - len(todo)
+    # tqdm's disable=None: the bar shows on a terminal only
+    bar = tqdm(total=chips, initial=chips - len(todo), unit="chip", desc="Monte Carlo", disable=None)
 
     def save(result):
-        nonlocal done
         row, timing = result
-        _write_atomic(parts / f"chip_{row['chip']:06d}.json", json.dumps({"row": row, "timing": timing}))
-        done += 1
-        _progress(done, chips, start)
+        write_text_atomic(parts / f"chip_{row['chip']:06d}.json", json.dumps({"row": row, "timing": timing}))
+        bar.update()
 
     if workers == 1:
         for i in todo:
@@ -198,6 +179,7 @@ def run_montecarlo(study: StudyConfig, chips: int, out_dir: str | Path, workers:
                     os.environ.pop(k, None)
                 else:
                     os.environ[k] = v
+    bar.close()
     return _finish(out, study, chips)
 
 
@@ -221,7 +203,7 @@ def _finish(out: Path, study: StudyConfig, chips: int) -> dict:
             col = f"{metric}_{state}" + ("_rad" if metric == "phase_error" else "")
             summary[f"median_{col}"] = float(np.median([r[col] for r in rows]))
     summary["median_phase_error_after_drift_rad"] = float(np.median([r["phase_error_after_drift_rad"] for r in rows]))
-    _write_atomic(out / "summary.json", json.dumps(summary, indent=2) + "\n")
+    write_text_atomic(out / "summary.json", json.dumps(summary, indent=2) + "\n")
     _plots(out, rows, summary)
     return summary
 

@@ -11,8 +11,10 @@ own sum). Phases and ring resonances follow through each model's dn/dT.
 from __future__ import annotations
 
 import numpy as np
+from scipy.spatial.distance import cdist
 
 from photonics.heater import heater_temperature_rise_k
+
 
 def coupling_matrix(targets_xy: np.ndarray, heaters_xy: np.ndarray, at_100um: float) -> np.ndarray:
     """(targets, heaters) fraction of a heater's own temperature rise felt at each target.
@@ -20,7 +22,7 @@ def coupling_matrix(targets_xy: np.ndarray, heaters_xy: np.ndarray, at_100um: fl
     It falls exponentially with distance d, to ``at_100um`` at 100 um
     (exp(-d/30um) for 0.035); 0 means no crosstalk.
     """
-    d = np.sqrt(((targets_xy[:, None, :] - heaters_xy[None, :, :]) ** 2).sum(-1))
+    d = cdist(targets_xy, heaters_xy)
     if at_100um == 0:
         return np.where(d == 0, 1.0, 0.0)
     return np.exp(-d * np.log(1 / at_100um) / 100.0)

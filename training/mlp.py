@@ -16,7 +16,9 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
+from photonics.errors import UsageError
 from training.data import Dataset
 
 
@@ -32,13 +34,13 @@ class TrainSettings:
         for name in ("epochs", "batch_size"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1 (got {value!r})")
+                raise UsageError(f"{name} must be an integer >= 1 (got {value!r})")
         if not all(isinstance(h, int) and h >= 1 for h in self.hidden):
-            raise ValueError(f"hidden must be layer widths >= 1 (got {self.hidden!r})")
+            raise UsageError(f"hidden must be layer widths >= 1 (got {self.hidden!r})")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed < 2**32:
-            raise ValueError(f"seed must be an integer in [0, 2**32) (got {self.seed!r})")
+            raise UsageError(f"seed must be an integer in [0, 2**32) (got {self.seed!r})")
         if not (isinstance(self.learning_rate, (int, float)) and 0 < self.learning_rate < 1):
-            raise ValueError(f"learning_rate must lie in (0, 1) (got {self.learning_rate!r})")
+            raise UsageError(f"learning_rate must lie in (0, 1) (got {self.learning_rate!r})")
 
 
 @dataclass
@@ -86,38 +88,23 @@ def _loss_and_correct(params, x, y, matmul, key):
     return loss, jnp.sum(jnp.argmax(logits, axis=1) == y)
 
 
-def _adam(lr: float, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8):
-    def init(params):
-        zeros = jax.tree.map(jnp.zeros_like, params)
-        return {"m": zeros, "v": zeros, "t": jnp.zeros((), jnp.int32)}
-
-    def update(params, grads, state):
-        t = state["t"] + 1
-        m = jax.tree.map(lambda m, g: b1 * m + (1 - b1) * g, state["m"], grads)
-        v = jax.tree.map(lambda v, g: b2 * v + (1 - b2) * g * g, state["v"], grads)
-        scale = lr * jnp.sqrt(1 - b2**t) / (1 - b1**t)
-        params = jax.tree.map(lambda p, m, v: p - scale * m / (jnp.sqrt(v) + eps), params, m, v)
-        return params, {"m": m, "v": v, "t": t}
-
-    return init, update
-
-
 def train(data: Dataset, matmul: Callable, settings: TrainSettings = TrainSettings(),
           on_epoch: Callable[[EpochRecord], None] | None = None,
           on_step: Callable[[], None] | None = None) -> TrainResult:
     """Train an MLP (features - hidden... - classes) on ``data``; one record per epoch."""
     if data.x_train.shape[0] < settings.batch_size:
-        raise ValueError(f"batch_size must be at most the {data.x_train.shape[0]} training examples (got {settings.batch_size})")
+        raise UsageError(f"batch_size must be at most the {data.x_train.shape[0]} training examples (got {settings.batch_size})")
     key = jax.random.key(settings.seed)
     init_key, data_key, hw_key, eval_key = jax.random.split(key, 4)
     params = init_params([data.features, *settings.hidden, data.classes], init_key)
-    opt_init, opt_update = _adam(settings.learning_rate)
-    opt_state = opt_init(params)
+    optimiser = optax.adam(settings.learning_rate)
+    opt_state = optimiser.init(params)
 
     @jax.jit
     def step(params, opt_state, x, y, key):
         (loss, correct), grads = jax.value_and_grad(_loss_and_correct, has_aux=True)(params, x, y, matmul, key)
-        params, opt_state = opt_update(params, grads, opt_state)
+        updates, opt_state = optimiser.update(grads, opt_state, params)
+        params = optax.apply_updates(params, updates)
         return params, opt_state, loss, correct
 
     evaluate = jax.jit(lambda params, x, y, key: _loss_and_correct(params, x, y, matmul, key))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
-import os
 import statistics
 import tempfile
 import time
@@ -14,7 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from calibration.config import StudyConfig
+from calibration.files import atomic_path
 from calibration.montecarlo import workload
+from photonics.errors import UsageError
 from training import BACKENDS
 from training.autodiff import differentiable_matmul
 from training.backends import check_backend, make_backend
@@ -75,28 +76,29 @@ def run(study: StudyConfig, backend: str, settings: TrainSettings, out_dir: str 
 def check_out_dir(out: Path) -> None:
     """Refuse an --out that is not, and cannot become, a directory we can write."""
     if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} is a file, not a directory")
+        raise UsageError(f"--out {out} is a file, not a directory")
     try:
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=out):
             pass
     except OSError as exc:
-        raise ValueError(f"--out {out} cannot be written ({exc.strerror or exc})") from None
+        raise UsageError(f"--out {out} cannot be written ({exc.strerror or exc})") from None
 
 
 def save(result: dict, out: Path) -> None:
-    """history.csv, result.json and curves.png, written beside and then moved in (no half-written run)."""
+    """history.csv, result.json and curves.png, written beside and then moved in together (no half-written run)."""
     out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out) as tmp:
-        tmp = Path(tmp)
-        with open(tmp / "history.csv", "w", newline="") as f:
+    with (
+        atomic_path(out / "history.csv") as history,
+        atomic_path(out / "result.json") as result_json,
+        atomic_path(out / "curves.png") as curves,
+    ):
+        with open(history, "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=HISTORY_FIELDS)
             writer.writeheader()
             writer.writerows(result["history"])
-        (tmp / "result.json").write_text(json.dumps(result, indent=1))
-        plot(result, tmp / "curves.png")
-        for name in ("history.csv", "result.json", "curves.png"):
-            os.replace(tmp / name, out / name)
+        result_json.write_text(json.dumps(result, indent=1))
+        plot(result, curves)
 
 
 def plot(result: dict, path: Path) -> None:
@@ -127,9 +129,9 @@ def accuracy_table(study: StudyConfig, seeds: list[int], settings: TrainSettings
                    backends: tuple[str, ...] = BACKENDS) -> tuple[str, list[dict]]:
     """Train every backend with every seed (files under out_dir/BACKEND-seedS); a markdown table of test accuracy."""
     if not seeds or len(set(seeds)) != len(seeds):
-        raise ValueError(f"--seeds must be distinct (got {seeds})")
+        raise UsageError(f"--seeds must be distinct (got {seeds})")
     if not backends or len(set(backends)) != len(backends) or not set(backends) <= set(BACKENDS):
-        raise ValueError(f"--backends must be distinct names from {', '.join(BACKENDS)} (got {', '.join(backends)})")
+        raise UsageError(f"--backends must be distinct names from {', '.join(BACKENDS)} (got {', '.join(backends)})")
     for s in seeds:
         dataclasses.replace(settings, seed=s)  # every seed checked before the first run
     out = Path(out_dir)

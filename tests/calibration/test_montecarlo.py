@@ -8,7 +8,9 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+from scipy.stats import norm
 
 from calibration.config import load_study
 from calibration.montecarlo import FIELDS, run_montecarlo, wilson_interval
@@ -56,12 +58,16 @@ def test_killed_run_resumes_to_the_same_files(one_worker, small, tmp_path):
     out, _ = one_worker
     args = [str(MIRAGE), "montecarlo", "--chips", "3", "--out", str(tmp_path), "--seed", "5", "--config", str(small)]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while not (tmp_path / "chips" / "chip_000000.json").exists() and time.time() < deadline:
-        time.sleep(0.2)
+    deadline = time.time() + 600
+    while not list((tmp_path / "chips").glob("chip_*.json")):  # kill only once a chip is finished
+        if proc.poll() is not None or time.time() > deadline:
+            proc.kill()
+            pytest.fail(f"no chip file appeared before the run {'ended' if proc.poll() is not None else 'timed out'}")
+        time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert not (tmp_path / "results.csv").exists()  # it was stopped before the end
+    finished = len(list((tmp_path / "chips").glob("chip_*.json")))
+    assert 1 <= finished < 3 and not (tmp_path / "results.csv").exists()  # killed mid-run, with work to resume
     subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
     for name in ("results.csv", "summary.json"):
         assert (tmp_path / name).read_text() == (out / name).read_text()
@@ -71,6 +77,15 @@ def test_a_different_run_in_the_same_directory_is_refused(one_worker, small):
     out, _ = one_worker
     with pytest.raises(ValueError, match="holds a different Monte Carlo run"):
         run_montecarlo(load_study(str(small)), 3, out, workers=1, seed=6)
+
+
+@pytest.mark.parametrize("passes, n", [(0, 5), (3, 7), (8, 10), (50, 50), (999, 1000)])
+def test_wilson_interval_matches_the_closed_form(passes, n):
+    z = norm.ppf(0.975)
+    p = passes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    assert wilson_interval(passes, n) == pytest.approx((centre - half, centre + half), abs=1e-12)
 
 
 def test_wilson_interval():
