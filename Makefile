@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-slow demo bench accuracy-table clean
+.PHONY: install test test-slow lint format docs demo bench accuracy-table clean
 
 install: $(STAMP)
 
@@ -19,6 +19,18 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -m slow
+
+# ruff: lint and the format check (`make format` applies the format).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+
+# The documentation site (docs/, mkdocs.yml) into out/site; any warning fails the build.
+docs: $(STAMP)
+	$(VENV)/bin/mkdocs build --strict --site-dir out/site
 
 demo: $(STAMP)
 	$(VENV)/bin/mirage devices | head -9
