@@ -9,14 +9,15 @@ takes the angle. Three procedures, per tile and for all rows at once:
    map it back to a centred circle: this removes the balanced pairs' offsets
    (responsivity mismatch against the strong LO) and the hybrid's gain and
    quadrature errors. Every later measurement reads through this correction.
-1. Ring locking and pre-distortion (ring-assisted element): sweep each ring's
-   drive, find its resonance (the steepest phase), move it back to where the
-   drive table expects it with the ring's heater, sweep again and invert the
-   measured phase curve to get each level's drive.
-2. Gain trim (Pockels segments): drive one segment at levels 0, 1, 2, 4, ...,
-   m-1 and refine its phase-per-level estimate level by level (each step
-   predicts the next phase, so wrapping never aliases); scale its drive by
-   nominal / measured.
+1. Ring locking and pre-distortion (elements whose trim is ``Trim.RING_LOCK``,
+   the ring-assisted element): sweep each ring's drive, find its resonance
+   (the steepest phase), move it back to where the drive table expects it with
+   the ring's heater, sweep again and invert the measured phase curve to get
+   each level's drive.
+2. Gain trim (elements whose trim is ``Trim.DRIVE_GAIN``, Pockels segments):
+   drive one segment at levels 0, 1, 2, 4, ..., m-1 and refine its
+   phase-per-level estimate level by level (each step predicts the next phase,
+   so wrapping never aliases); scale its drive by nominal / measured.
 3. Bias trim: measure every row's phase at zero input and the response of
    every row to every LO bias heater (the crosstalk matrix), and solve for the
    heater powers that null all rows at once (powers stay >= 0 by adding 2*pi to
@@ -39,10 +40,19 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from calibration.chip import ChipSample, Trims, build_chip, nominal_trims, row_params, sample_chip, stack_params, tile_rows
-from calibration.config import StudyConfig
-from calibration.geometry import FRONT, LO_HEATERS
+from calibration.chip import (
+    ChipSample,
+    Trims,
+    build_chip,
+    nominal_trims,
+    row_params,
+    sample_chip,
+    stack_params,
+    tile_rows,
+)
+from calibration.config import CalibrationSettings, StudyConfig
 from circuits.compiled import CompiledMdpu, IqCorrection, compile_rows, iq
+from circuits.mmu_design import Trim
 from circuits.readout import Readout, phase_sigma_rad, ranged_detector, read
 from mvm.gemm import Chip
 from photonics.photodetector import adc_lsb_a, mean_current_a, noise_variance_a2
@@ -123,7 +133,7 @@ def _gain_trim(rows, volts: np.ndarray, readout: Readout, rng, repeats: int) -> 
     """(R, h, B, m) drive voltages after trimming each segment's phase per level."""
     mmu = rows[0].design.mmu
     m = mmu.modulus
-    ideal = 2 * np.pi / m * (2.0 ** np.arange(mmu.segments) if mmu.encoding == "binary-length" else np.ones(mmu.segments))
+    ideal = 2 * np.pi / m * mmu.ideal_level_slopes()
     levels = np.unique(np.concatenate([[0], 2 ** np.arange(int(np.log2(m - 1)) + 1 if m > 2 else 1), [m - 1]]))
     levels = levels[levels < m]
     out = volts.copy()
@@ -229,14 +239,15 @@ def _ring_trim(sample, index, trims, readout, rng, repeats, points: int = 96):
     return offset, volts
 
 
-def calibrate(sample: ChipSample, rng: np.random.Generator, repeats: int = 16,
-              laser_power_mw: float = 10.0) -> tuple[Trims, CalibrationReport]:
+def calibrate(sample: ChipSample, rng: np.random.Generator, repeats: int = CalibrationSettings.repeats,
+              laser_power_mw: float = CalibrationSettings.laser_power_mw) -> tuple[Trims, CalibrationReport]:
     """Trim a fabricated chip from measurements; return the trims and a report.
 
     Measurements run with the laser at ``laser_power_mw``; every trim holds at
     any operating power (the I/Q correction is kept per unit input power).
     """
     cfg = sample.config
+    trim = cfg.mdpu_design(cfg.all_moduli[0]).mmu.element_rules.trim  # the element's, the same for every modulus
     readout = cfg.readout(True).with_laser_power(laser_power_mw)
     trims = nominal_trims(cfg)
     before = [tile_rows(sample, i, trims) for i in range(len(sample.tiles))]
@@ -246,9 +257,9 @@ def calibrate(sample: ChipSample, rng: np.random.Generator, repeats: int = 16,
     iqc = [tuple(_iq_fit(row, readout, rng, repeats) for row in rows) for rows in before]
     for i in range(len(sample.tiles)):
         t = Trims(tuple(volts), tuple(bias), tuple(rings), tuple(iqc))
-        if cfg.tile.element == "ring-assisted":
+        if trim is Trim.RING_LOCK:
             rings[i], volts[i] = _ring_trim(sample, i, t, readout, rng, repeats)
-        else:
+        elif trim is Trim.DRIVE_GAIN:
             volts[i] = _gain_trim(tile_rows(sample, i, t), volts[i], readout, rng, repeats)
         t = Trims(tuple(volts), tuple(bias), tuple(rings), tuple(iqc))
         bias[i] = _bias_trim(sample, i, t, readout, rng, repeats)
@@ -256,7 +267,10 @@ def calibrate(sample: ChipSample, rng: np.random.Generator, repeats: int = 16,
     after = [tile_rows(sample, i, trimmed) for i in range(len(sample.tiles))]
     err_after = np.concatenate([probe_phase_error(rows, np.random.default_rng(probe_seed)).ravel() for rows in after])
     nominal = nominal_trims(cfg)
-    gain = np.concatenate([(v / np.where(n == 0, 1, n))[..., 1:].ravel() - 1 for v, n in zip(volts, nominal.level_voltages_v)]) if cfg.tile.element == "straight" else np.zeros(1)
+    gain = np.zeros(1)
+    if trim is Trim.DRIVE_GAIN:
+        gain = np.concatenate([(v / np.where(n == 0, 1, n))[..., 1:].ravel() - 1
+                               for v, n in zip(volts, nominal.level_voltages_v, strict=True)])
     report = CalibrationReport(
         phase_error_before_rad=float(np.sqrt(np.mean(err_before**2))),
         phase_error_after_rad=float(np.sqrt(np.mean(err_after**2))),

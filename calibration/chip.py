@@ -22,18 +22,16 @@ from functools import lru_cache
 
 import numpy as np
 
-from calibration.geometry import FRONT, LO_HEATERS, TileGeometry, default_geometry
+from calibration.geometry import TileGeometry, default_geometry
 from calibration.thermal import coupling_matrix, self_rise_k_per_mw, temperature_rise_k
 from calibration.variation import VariationConfig, correlation_factor, sample_field, standard_draws
 from circuits.compiled import RowParams, compile_mdpu, compile_rows
+from circuits.mdpu import DETECTORS, FRONT, HYBRIDS, LO_HEATERS, SPLITTERS, front_end_netlist, lo_heater_powers_mw
 from mvm.config import ChipConfig
 from mvm.gemm import Chip
 from mvm.tile import ModulusTile
 from photonics.constants import REFERENCE_TEMPERATURE_K
-
-COUPLERS = ("hyb_i", "hyb_q")
-SPLITTERS = ("src", "sig_split", "lo_split")
-DETECTORS = ("i_p", "i_n", "q_p", "q_n")
+from photonics.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -78,12 +76,11 @@ def geometry_of(config: ChipConfig, index: int, layout: str | None = None) -> Ti
         p = tile_positions_um(load_positions(layout), modulus)
         expected = (config.tile.rows, config.tile.h, config.mdpu_design(modulus).mmu.segments)
         if p.segment_xy.shape[:3] != expected or np.isnan(p.segment_xy).any() or np.isnan(p.front_xy).any():
-            raise ValueError(f"layout {layout}: modulus {modulus} has {p.segment_xy.shape[:3]} (rows, MMUs, segments), "
+            raise UsageError(f"layout {layout}: modulus {modulus} has {p.segment_xy.shape[:3]} (rows, MMUs, segments), "
                              f"the chip needs {expected}; lay it out with the same configuration")
         return TileGeometry(p.segment_xy, p.heater_xy, p.front_xy)
     design = config.mdpu_design(config.all_moduli[index])
-    lengths = design.mmu.segment_lengths_um() if design.mmu.element == "straight" else np.full(design.mmu.segments, 2 * np.pi * config.ring.radius_um)
-    return default_geometry(lengths, config.heater.length_um, config.tile.rows, config.tile.h,
+    return default_geometry(design.mmu.segment_footprint_um(), config.heater.length_um, config.tile.rows, config.tile.h,
                             y0_um=index * (config.tile.rows * 100.0 + 500.0))
 
 
@@ -151,13 +148,14 @@ def nominal_trims(config: ChipConfig) -> Trims:
 
 
 def _heater_powers(config: ChipConfig, lo_bias: np.ndarray, rows: int, h: int) -> np.ndarray:
-    """Powers of every heater of a tile: the MMUs' bias heaters (off), then lo_bias, lo_i, lo_q per row."""
-    lo = np.stack([lo_bias, np.full(rows, config.heater.p_pi_mw / 2), np.zeros(rows)], -1)
+    """Powers of every heater of a tile: the MMUs' bias heaters (off), then the LO_HEATERS of each row."""
+    powers = lo_heater_powers_mw(config.heater.p_pi_mw, np.broadcast_to(lo_bias, (rows,)))
+    lo = np.stack([powers[n] for n in LO_HEATERS], -1)
     return np.concatenate([np.zeros(rows * h), lo.reshape(-1)])
 
 
 def heater_p_pi_mw(sample: ChipSample, index: int) -> np.ndarray:
-    """P_pi of every heater of a tile: the MMUs' bias heaters, then lo_bias, lo_i, lo_q per row."""
+    """P_pi of every heater of a tile: the MMUs' bias heaters, then the LO_HEATERS of each row."""
     ts, heat = sample.tiles[index], sample.config.heater
     lo_idx = [FRONT.index(n) for n in LO_HEATERS]
     return np.concatenate([heat.p_pi_mw / (1 + ts.heater["efficiency_rel"]).reshape(-1),
@@ -212,24 +210,19 @@ def row_params(sample: ChipSample, index: int, trims: Trims, with_drift: bool = 
     heat = cfg.heater
     temp = device_temperatures_k(sample, index, trims.lo_bias_power_mw[index], with_drift, extra_heat_k)
     mmu = design.mmu
-    seg = {"neff": (mmu.ring.neff if mmu.element == "ring-assisted" else mmu.eo.neff) + ts.seg["dneff"],
-           "temperature_k": temp[0]}
-    if mmu.element == "ring-assisted":
-        seg.update(radius_um=mmu.ring.radius_um + ts.seg["radius_nm"] * 1e-3,
-                   kappa=np.clip(mmu.ring.kappa * np.exp(-ts.seg["gap_nm"] / sample.variation.coupling_decay_nm), 0, 1),
-                   vpil_v_cm=mmu.ring.vpil_v_cm / (1 + ts.seg["eo_rel"]),
-                   temperature_k=temp[0] + trims.ring_offset_k[index])
-    else:
-        lengths = mmu.segment_lengths_um()[None, None, :]
-        seg.update(length_um=lengths * (1 + ts.seg["length_rel"]), vpil_v_cm=mmu.eo.vpil_v_cm / (1 + ts.seg["eo_rel"]))
+    # ring_offset_k is the ring-lock trim (Trim.RING_LOCK); it stays 0 on elements that do not trim it
+    seg = {"neff": mmu.segment_device.neff + ts.seg["dneff"], "temperature_k": temp[0] + trims.ring_offset_k[index]}
+    seg.update(_SEGMENT_VARIATION[mmu.segment_model](mmu, ts.seg, sample.variation))
     mmu_heater = {"neff": heat.neff + ts.heater["dneff"], "p_pi_mw": heat.p_pi_mw / (1 + ts.heater["efficiency_rel"]),
                   "temperature_k": temp[1]}
     f = ts.front
     col = {n: FRONT.index(n) for n in FRONT}
-    front = {n: {"split_ratio": np.clip(0.5 * (1 + f["coupling_rel"][:, col[n]]), 0, 1)} for n in SPLITTERS}
-    front["src"]["split_ratio"] = np.clip((1 - design.lo_fraction) * (1 + f["coupling_rel"][:, col["src"]]), 0, 1)
-    front.update({n: {"kappa": np.clip(0.5 * (1 + f["coupling_rel"][:, col[n]]), 0, 1)} for n in COUPLERS})
-    lo_power = {"lo_bias": trims.lo_bias_power_mw[index], "lo_i": np.full(rows, heat.p_pi_mw / 2), "lo_q": np.zeros(rows)}
+    drawn = front_end_netlist(design.lo_fraction, design.lo_heater)["instances"]  # the schematic's couplings
+    front = {n: {"split_ratio": np.clip(drawn[n]["settings"]["split_ratio"] * (1 + f["coupling_rel"][:, col[n]]), 0, 1)}
+             for n in SPLITTERS}
+    front.update({n: {"kappa": np.clip(drawn[n]["settings"]["kappa"] * (1 + f["coupling_rel"][:, col[n]]), 0, 1)}
+                  for n in HYBRIDS})
+    lo_power = lo_heater_powers_mw(heat.p_pi_mw, np.broadcast_to(trims.lo_bias_power_mw[index], (rows,)))
     for n in LO_HEATERS:
         front[n] = {"neff": heat.neff + f["dneff"][:, col[n]], "p_pi_mw": heat.p_pi_mw / (1 + f["efficiency_rel"][:, col[n]]),
                     "temperature_k": temp[2][:, col[n]], "power_mw": lo_power[n]}
@@ -239,6 +232,25 @@ def row_params(sample: ChipSample, index: int, trims: Trims, with_drift: bool = 
     mmu_heater = {k: np.broadcast_to(v, volts.shape[:2]) for k, v in mmu_heater.items()}
     front = {n: {k: np.broadcast_to(v, volts.shape[:1]) for k, v in f.items()} for n, f in front.items()}
     return design, RowParams(seg, volts, mmu_heater, front, gain)
+
+
+def _eo_segment_variation(mmu, dev: dict, variation: VariationConfig) -> dict:
+    """Pockels segment: length deviations scale the electrode, efficiency deviations scale 1/VpiL."""
+    lengths = mmu.segment_lengths_um()[None, None, :]
+    return {"length_um": lengths * (1 + dev["length_rel"]), "vpil_v_cm": mmu.eo.vpil_v_cm / (1 + dev["eo_rel"])}
+
+
+def _ring_segment_variation(mmu, dev: dict, variation: VariationConfig) -> dict:
+    """Ring segment: radius and gap move resonance and coupling, efficiency deviations scale 1/VpiL."""
+    ring = mmu.ring
+    return {"radius_um": ring.radius_um + dev["radius_nm"] * 1e-3,
+            "kappa": np.clip(ring.kappa * np.exp(-dev["gap_nm"] / variation.coupling_decay_nm), 0, 1),
+            "vpil_v_cm": ring.vpil_v_cm / (1 + dev["eo_rel"])}
+
+
+# How fabrication deviations reach one MMU segment, by its device model (``MmuDesign.segment_model``):
+# a new element with a new segment model adds its entry here.
+_SEGMENT_VARIATION = {"phase_shifter_eo": _eo_segment_variation, "ring_allpass": _ring_segment_variation}
 
 
 def build_chip(sample: ChipSample, trims: Trims, with_drift: bool = False) -> Chip:

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-FRONT = ("src", "sig_split", "lo_split", "lo_bias", "lo_i", "lo_q", "hyb_i", "hyb_q", "i_p", "i_n", "q_p", "q_n")
-LO_HEATERS = ("lo_bias", "lo_i", "lo_q")
+from circuits.mdpu import FRONT
 
 
 @dataclass(frozen=True)
@@ -24,7 +23,7 @@ class TileGeometry:
 
     segment_xy: np.ndarray  # (R, h, B, 2)
     heater_xy: np.ndarray  # (R, h, 2): each MMU's bias heater
-    front_xy: np.ndarray  # (R, len(FRONT), 2)
+    front_xy: np.ndarray  # (R, len(FRONT), 2): circuits.mdpu's front-end devices, in FRONT order
 
     @property
     def rows(self) -> int:
@@ -52,10 +51,14 @@ def default_geometry(segment_lengths_um: np.ndarray, heater_length_um: float, ro
     heater_x = starts + heater_length_um / 2
     seg_x = starts[:, None] + heater_length_um + gap_um + np.concatenate([[0], np.cumsum(segs + gap_um)[:-1]]) + segs / 2
     end = front_len + mmu_len * h
-    # FRONT order: src, sig_split, lo_split, lo_bias, lo_i, lo_q, hyb_i, hyb_q, i_p, i_n, q_p, q_n. The two
-    # quadrature heaters sit 150 um apart so that one barely warms the other (the 90-degree hybrid).
-    front_x = np.array([0, end + 50, 150, 100, end + 100, end + 250, end + 200, end + 350, end + 300, end + 300, end + 450, end + 450])
-    front_dy = np.array([0, 0, 20, 20, 20, 20, 0, 40, -10, 10, 30, 50])
+    # (x, dy) of each front-end device. The two quadrature heaters sit 150 um apart so that one barely
+    # warms the other (the 90-degree hybrid).
+    place = {
+        "src": (0, 0), "sig_split": (end + 50, 0), "lo_split": (150, 20), "lo_bias": (100, 20),
+        "lo_i": (end + 100, 20), "lo_q": (end + 250, 20), "hyb_i": (end + 200, 0), "hyb_q": (end + 350, 40),
+        "i_p": (end + 300, -10), "i_n": (end + 300, 10), "q_p": (end + 450, 30), "q_n": (end + 450, 50),
+    }
+    front_x, front_dy = np.array([place[n] for n in FRONT]).T
     seg_xy = np.stack(np.broadcast_arrays(seg_x[None, :, :], y[:, None, None]), -1)
     heater_xy = np.stack(np.broadcast_arrays(heater_x[None, :], y[:, None]), -1)
     front_xy = np.stack(np.broadcast_arrays(front_x[None, :], y[:, None] + front_dy[None, :]), -1)

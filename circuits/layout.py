@@ -40,11 +40,12 @@ from pathlib import Path
 import gdsfactory as gf
 import numpy as np
 
-from circuits.mdpu import MdpuDesign, front_end_netlist
+from circuits.mdpu import FRONT, FRONT_ROLES, MdpuDesign, front_end_netlist
 from circuits.mmu import MmuDesign
 from photonics import cells, pdk
 from photonics.cells.cross_sections import LN_RADIUS_UM, STRIP_RADIUS_UM
 from photonics.cells.phase_shifters import SECTION_MAX_UM
+from photonics.errors import UsageError
 from photonics.heater import Heater
 from photonics.phase_shifter_eo import PhaseShifterEO
 from photonics.ring import RingAllPass
@@ -68,7 +69,7 @@ class Floorplan:
     def __post_init__(self):
         for f in fields(self):
             if not getattr(self, f.name) > 0:
-                raise ValueError(f"floorplan {f.name} must be > 0 (got {getattr(self, f.name)})")
+                raise UsageError(f"floorplan {f.name} must be > 0 (got {getattr(self, f.name)})")
 
 
 _FP = Floorplan()  # the defaults of the cells below
@@ -205,7 +206,8 @@ def mmu(
     c = gf.Component()
     first = _device(c, "heater", "heater", design.heater.settings())
     port, refs = first.ports["o2"], [first]
-    layout = {"section_max_um": section_max_um, "bend_radius_um": eo_bend_radius_um} if design.element == "straight" else {}
+    sectioned = design.element_rules.sectioned_electrodes
+    layout = {"section_max_um": section_max_um, "bend_radius_um": eo_bend_radius_um} if sectioned else {}
     for b, settings in enumerate(design.segment_settings()):
         ref = _device(c, f"seg{b}", design.segment_model, settings, **layout)
         ref.connect("o1", port)
@@ -334,7 +336,7 @@ def mdpu_cell(design: MdpuDesign, floorplan: Floorplan = Floorplan()) -> gf.Comp
 def tile_cell(designs, rows: int, floorplan: Floorplan = Floorplan()) -> gf.Component:
     """The tile of R rows per design (one design per modulus)."""
     if isinstance(rows, bool) or not isinstance(rows, (int, np.integer)) or rows < 1:
-        raise ValueError(f"rows must be an integer >= 1 (got {rows!r})")
+        raise UsageError(f"rows must be an integer >= 1 (got {rows!r})")
     return tile(tuple(mdpu_spec(d, floorplan) for d in designs), int(rows), floorplan.row_gap_um)
 
 
@@ -347,11 +349,7 @@ def layout_design(design: MdpuDesign, floorplan: Floorplan = Floorplan()) -> Mdp
 
 # --- the device list --------------------------------------------------------------------------
 
-_FRONT_ROLES = {
-    "src": "source_splitter", "lo_bias": "lo_bias", "lo_split": "lo_splitter", "lo_i": "hybrid_heater",
-    "lo_q": "hybrid_heater", "sig_split": "signal_splitter", "hyb_i": "hybrid", "hyb_q": "hybrid",
-    "i_p": "detector", "i_n": "detector", "q_p": "detector", "q_n": "detector",
-}
+_FRONT_ROLES = FRONT_ROLES  # each front-end device's role, as circuits.mdpu declares it
 
 
 def _record(inst, trans, **where) -> dict:
@@ -417,7 +415,7 @@ def write_tile(path, designs, rows: int, floorplan: Floorplan = Floorplan()) -> 
     """Write the tile's GDS to ``path`` and its device list beside it (same path, .json); return a summary."""
     path = Path(path)
     if path.suffix.lower() != ".gds":
-        raise ValueError(f"the layout file must end in .gds (got {str(path)!r})")
+        raise UsageError(f"the layout file must end in .gds (got {str(path)!r})")
     t0 = time.perf_counter()
     component = tile_cell(designs, rows, floorplan)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -458,7 +456,7 @@ def load_positions(path) -> list[dict]:
     try:
         data = json.loads(path.read_text())
     except OSError as exc:
-        raise ValueError(f"cannot read layout positions {path}: {exc.strerror}") from None
+        raise UsageError(f"cannot read layout positions {path}: {exc.strerror}") from None
     return data["devices"]
 
 
@@ -467,7 +465,7 @@ def positions_by_key(devices: list[dict], role: str = "segment") -> dict[tuple, 
     return {(d["modulus"], d["row"], d["j"], d["b"]): (d["x_um"], d["y_um"]) for d in devices if d["role"] == role}
 
 
-FRONT_DEVICES = ("src", "sig_split", "lo_split", "lo_bias", "lo_i", "lo_q", "hyb_i", "hyb_q", "i_p", "i_n", "q_p", "q_n")
+FRONT_DEVICES = FRONT  # the MDPU's front-end devices, in circuits.mdpu's order
 
 
 @dataclass(frozen=True)
@@ -484,7 +482,7 @@ def tile_positions_um(devices: list[dict], modulus: int) -> TilePositions:
     mine = [d for d in devices if d["modulus"] == modulus]
     segs = [d for d in mine if d["role"] == "segment"]
     if not segs:
-        raise ValueError(f"no segments of modulus {modulus} in the layout")
+        raise UsageError(f"no segments of modulus {modulus} in the layout")
     rows, h, b = (max(d[k] for d in segs) + 1 for k in ("row", "j", "b"))
     out = TilePositions(np.full((rows, h, b, 2), np.nan), np.full((rows, h, 2), np.nan), np.full((rows, len(FRONT_DEVICES), 2), np.nan))
     for d in mine:
@@ -496,7 +494,7 @@ def tile_positions_um(devices: list[dict], modulus: int) -> TilePositions:
         else:
             out.front_xy[d["row"], FRONT_DEVICES.index(name)] = xy
     if any(np.isnan(a).any() for a in (out.segment_xy, out.heater_xy, out.front_xy)):
-        raise ValueError(f"the layout's device list is incomplete for modulus {modulus}")
+        raise UsageError(f"the layout's device list is incomplete for modulus {modulus}")
     return out
 
 

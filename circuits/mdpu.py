@@ -26,10 +26,59 @@ from functools import cached_property, lru_cache
 import numpy as np
 
 from circuits.mmu import MmuDesign
+from photonics.errors import UsageError
 from photonics.heater import Heater
 from photonics.waveguide import Straight
 
-DETECTORS = ("i_p", "i_n", "q_p", "q_n")
+
+@dataclass(frozen=True)
+class FrontDevice:
+    """One device of the MDPU's front end: its instance name, component (sax model / cell) and role."""
+
+    name: str
+    component: str
+    role: str  # its part in the MDPU; the layout's device list records it
+
+
+# Every device of the MDPU but the MMUs, in the order device-position arrays use
+# (calibration.geometry, circuits.layout). The detectors are ports of the netlist
+# (the balanced pairs' fields), drawn as photodetector cells by the layout.
+FRONT_END = (
+    FrontDevice("src", "splitter", "source_splitter"),
+    FrontDevice("sig_split", "splitter", "signal_splitter"),
+    FrontDevice("lo_split", "splitter", "lo_splitter"),
+    FrontDevice("lo_bias", "heater", "lo_bias"),
+    FrontDevice("lo_i", "heater", "hybrid_heater"),
+    FrontDevice("lo_q", "heater", "hybrid_heater"),
+    FrontDevice("hyb_i", "mmi2x2", "hybrid"),
+    FrontDevice("hyb_q", "mmi2x2", "hybrid"),
+    FrontDevice("i_p", "photodetector", "detector"),
+    FrontDevice("i_n", "photodetector", "detector"),
+    FrontDevice("q_p", "photodetector", "detector"),
+    FrontDevice("q_n", "photodetector", "detector"),
+)
+FRONT = tuple(d.name for d in FRONT_END)
+FRONT_ROLES = {d.name: d.role for d in FRONT_END}
+
+
+def _front_named(component: str) -> tuple[str, ...]:
+    return tuple(d.name for d in FRONT_END if d.component == component)
+
+
+SPLITTERS = _front_named("splitter")  # src, sig_split, lo_split
+LO_HEATERS = _front_named("heater")  # lo_bias, lo_i, lo_q: the heaters on the LO arm
+HYBRIDS = _front_named("mmi2x2")  # hyb_i, hyb_q: the 90-degree hybrid's two MMIs
+DETECTORS = _front_named("photodetector")  # i_p, i_n, q_p, q_n
+
+
+def lo_heater_powers_mw(p_pi_mw, lo_bias_power_mw) -> dict:
+    """Power of each LO-arm heater (LO_HEATERS): the bias as given, lo_i a quarter wave (pi/2 at wl0), lo_q off.
+
+    Works on numbers or on arrays of one value per row (then every power has the bias's shape).
+    """
+    zero = np.zeros(np.shape(lo_bias_power_mw)) if np.ndim(lo_bias_power_mw) else 0.0
+    powers = {"lo_bias": lo_bias_power_mw, "lo_i": p_pi_mw / 2 + zero, "lo_q": zero}
+    return {n: powers[n] for n in LO_HEATERS}
 
 
 @dataclass(frozen=True)
@@ -52,8 +101,9 @@ class MdpuRoutes:
     def __post_init__(self):
         for name in ("lo_um", "hybrid_um"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not value >= 0:
-                raise ValueError(f"routes.{name} must be >= 0 um (got {value!r})")
+            number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+            if not number or not value >= 0:
+                raise UsageError(f"routes.{name} must be >= 0 um (got {value!r})")
 
     def lengths_um(self) -> dict[tuple[str, str], tuple[str, float]]:
         """Connection (from, to) -> (route instance name, length) for every route."""
@@ -80,11 +130,11 @@ class MdpuDesign:
 
     def __post_init__(self):
         if isinstance(self.h, bool) or not isinstance(self.h, (int, np.integer)) or self.h < 1:
-            raise ValueError(f"h must be an integer >= 1 (got {self.h!r})")
+            raise UsageError(f"h must be an integer >= 1 (got {self.h!r})")
         if not 0 < self.lo_fraction < 1:
-            raise ValueError(f"lo_fraction must be between 0 and 1 (got {self.lo_fraction})")
+            raise UsageError(f"lo_fraction must be between 0 and 1 (got {self.lo_fraction})")
         if self.lo_bias_power_mw is not None and not 0 <= self.lo_bias_power_mw:
-            raise ValueError(f"lo_bias_power_mw must be >= 0 mW (got {self.lo_bias_power_mw})")
+            raise UsageError(f"lo_bias_power_mw must be >= 0 mW (got {self.lo_bias_power_mw})")
 
     @property
     def modulus(self) -> int:
@@ -97,12 +147,12 @@ class MdpuDesign:
         for name, v in (("x", x), ("w", w)):
             a = np.asarray(v)
             if a.dtype.kind not in "iu" and not (a.dtype.kind == "f" and np.all(a == np.round(a))):
-                raise ValueError(f"{name} must hold integer residues")
+                raise UsageError(f"{name} must hold integer residues")
             a = a.astype(np.int64)
             if a.shape[-1:] != (self.h,):
-                raise ValueError(f"{name} must have a last axis of length h = {self.h} (got shape {a.shape})")
+                raise UsageError(f"{name} must have a last axis of length h = {self.h} (got shape {a.shape})")
             if a.size and (a.min() < 0 or a.max() >= m):
-                raise ValueError(f"{name} residues must lie in [0, {m}) (got {a.min()}..{a.max()})")
+                raise UsageError(f"{name} residues must lie in [0, {m}) (got {a.min()}..{a.max()})")
             out.append(a)
         return out[0], out[1]
 
@@ -112,16 +162,17 @@ def _front_end(
 ) -> tuple[dict, dict]:
     """Instances and connections of everything but the MMUs, with the routes that have a length."""
     lo = lo_heater.settings()
-    quarter_wave_mw = lo_heater.p_pi_mw / 2  # pi/2 at wl0
+    powers = lo_heater_powers_mw(lo_heater.p_pi_mw, lo_bias_power_mw)
+    settings = {
+        "src": {"split_ratio": 1 - lo_fraction},
+        "sig_split": {"split_ratio": 0.5},
+        "lo_split": {"split_ratio": 0.5},
+        **{n: {**lo, "power_mw": powers[n]} for n in LO_HEATERS},
+        **{n: {"kappa": 0.5} for n in HYBRIDS},
+    }
     instances = {
-        "src": {"component": "splitter", "settings": {"split_ratio": 1 - lo_fraction}},
-        "sig_split": {"component": "splitter", "settings": {"split_ratio": 0.5}},
-        "lo_bias": {"component": "heater", "settings": {**lo, "power_mw": lo_bias_power_mw}},
-        "lo_split": {"component": "splitter", "settings": {"split_ratio": 0.5}},
-        "lo_i": {"component": "heater", "settings": {**lo, "power_mw": quarter_wave_mw}},
-        "lo_q": {"component": "heater", "settings": {**lo, "power_mw": 0.0}},
-        "hyb_i": {"component": "mmi2x2", "settings": {"kappa": 0.5}},
-        "hyb_q": {"component": "mmi2x2", "settings": {"kappa": 0.5}},
+        d.name: {"component": d.component, "settings": settings[d.name]}
+        for d in FRONT_END if d.name in settings
     }
     connections = {
         "sig_split,o2": "hyb_i,o1",
@@ -142,7 +193,8 @@ def _insert_routes(instances: dict, connections: dict, routes: MdpuRoutes) -> No
     for (a, b), (name, length) in routes.lengths_um().items():
         if length > 0:
             connections.pop(a)
-            instances[name] = {"component": "straight", "settings": {**routes.waveguide.settings(), "length_um": length}}
+            settings = {**routes.waveguide.settings(), "length_um": length}
+            instances[name] = {"component": "straight", "settings": settings}
             connections[a] = f"{name},o1"
             connections[f"{name},o2"] = b
 
@@ -165,7 +217,7 @@ def mdpu_netlist(design: MdpuDesign, lo_bias_power_mw: float) -> dict:
     chain = [f"mmu{j}" for j in range(design.h)]
     instances.update({name: "mmu" for name in chain})
     connections["src,o2"] = "mmu0,in"
-    connections.update({f"{a},out": f"{b},in" for a, b in zip(chain, chain[1:])})
+    connections.update({f"{a},out": f"{b},in" for a, b in zip(chain[:-1], chain[1:], strict=True)})
     connections[f"{chain[-1]},out"] = "sig_split,o1"
     top = {"instances": instances, "connections": connections, "ports": {"in": "src,o1", **_DETECTOR_PORTS}}
     return {"top_level": top, "mmu": design.mmu.netlist()}

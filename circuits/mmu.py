@@ -2,22 +2,12 @@
 
 B = ceil(log2 m) phase segments, segment b switched by bit b of the weight
 residue w and driven according to the input residue x; a thermo-optic heater
-adds a slow bias phase. Every segment b of every encoding is driven to a
-*level* in [0, m): its phase is then 2*pi*level*2**e_b/m with e_b = b for
-binary-length straight segments and e_b = 0 otherwise, so the segments sum to
-2*pi*x*w/m modulo 2*pi.
-
-- encoding "binary-length" (straight element): segment b is 2**b unit lengths
-  long, every active segment shares one drive, level x (V = x * V_unit).
-- encoding "modular-drive": equal segments, segment b driven at level
-  (x * 2**b) mod m (one DAC per segment, swing below 2*pi).
-- element "straight": Pockels segments, phase linear in V, so V = level*V_unit.
-- element "ring-assisted": each segment is an over-coupled all-pass ring whose
-  drive is pre-distorted (:mod:`circuits.ring_predistortion`) so its phase is
-  2*pi*level/m. A ring's phase wraps within one resonance, so each ring needs its
-  own level (x * 2**b) mod m under either encoding: with rings the encodings give
-  the same phases and differ only in how the drive is distributed.
-An inactive segment (bit clear) sits at level 0.
+adds a slow bias phase. How the product is split between segment lengths and
+drive levels (the encoding) and what one segment is (the element) are rule sets
+in :mod:`circuits.mmu_design`; :class:`MmuDesign` names them by string and
+combines them: segment b has phase per level s_b (:meth:`MmuDesign.ideal_level_slopes`)
+and is driven at level L_b(x) = (x * 2**b / s_b) mod m, so the segments sum to
+2*pi*x*w/m modulo 2*pi. An inactive segment (bit clear) sits at level 0.
 """
 
 from __future__ import annotations
@@ -27,14 +17,21 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from circuits.ring_predistortion import level_voltages_v as ring_level_voltages_v
+from circuits.mmu_design import (
+    DEFAULT_ELEMENT,
+    DEFAULT_ENCODING,
+    ELEMENT_RULES,
+    ELEMENTS,
+    ENCODING_RULES,
+    ENCODINGS,
+    Element,
+    Encoding,
+)
 from photonics import constants as k
+from photonics.errors import UsageError
 from photonics.heater import Heater
 from photonics.phase_shifter_eo import PhaseShifterEO
 from photonics.ring import RingAllPass
-
-ENCODINGS = ("binary-length", "modular-drive")
-ELEMENTS = ("straight", "ring-assisted")
 
 
 def default_ring(worst_level_loss_db: float = k.RING_LOSS_DB) -> RingAllPass:
@@ -69,28 +66,45 @@ def segment_count(modulus: int) -> int:
 
 @dataclass(frozen=True)
 class MmuDesign:
-    """How one MMU is built: modulus, encoding, phase element and device parameters."""
+    """How one MMU is built: modulus, encoding, phase element and device parameters.
+
+    ``encoding`` and ``element`` are names from :data:`ENCODINGS` and :data:`ELEMENTS`;
+    :attr:`encoding_rules` and :attr:`element_rules` are their rule sets.
+    ``loss_db`` is the insertion loss of the MMU's whole segmented phase shifter
+    (all B straight segments together, split among them by length; the bias heater
+    and ring segments have their own loss models). A chip configuration takes it
+    from ``[devices.phase_shifter_eo] loss_db``, so that value is the loss of one
+    MMU, not of one segment.
+    """
 
     modulus: int = 31
-    encoding: str = "binary-length"
-    element: str = "straight"
-    drive_max_v: float = 4.0  # the DAC's full-scale drive, reached at level m-1
-    loss_db: float = 0.91  # straight element: insertion loss of the whole segmented phase shifter
+    encoding: str = DEFAULT_ENCODING
+    element: str = DEFAULT_ELEMENT
+    drive_max_v: float = 4.0  # the DAC's full-scale drive, reached at level m-1 (straight element)
+    loss_db: float = 0.91  # insertion loss of the whole segmented phase shifter of one MMU (straight element)
     eo: PhaseShifterEO = field(default_factory=PhaseShifterEO)
     ring: RingAllPass = field(default_factory=default_ring)
     heater: Heater = field(default_factory=Heater)
 
     def __post_init__(self):
         if isinstance(self.modulus, bool) or not isinstance(self.modulus, (int, np.integer)) or self.modulus < 2:
-            raise ValueError(f"modulus must be an integer >= 2 (got {self.modulus!r})")
-        if self.encoding not in ENCODINGS:
-            raise ValueError(f"encoding must be one of {', '.join(ENCODINGS)} (got {self.encoding!r})")
-        if self.element not in ELEMENTS:
-            raise ValueError(f"element must be one of {', '.join(ELEMENTS)} (got {self.element!r})")
+            raise UsageError(f"modulus must be an integer >= 2 (got {self.modulus!r})")
+        if self.encoding not in ENCODING_RULES:
+            raise UsageError(f"encoding must be one of {', '.join(ENCODINGS)} (got {self.encoding!r})")
+        if self.element not in ELEMENT_RULES:
+            raise UsageError(f"element must be one of {', '.join(ELEMENTS)} (got {self.element!r})")
         if not self.drive_max_v > 0:
-            raise ValueError(f"drive_max_v must be > 0 V (got {self.drive_max_v})")
+            raise UsageError(f"drive_max_v must be > 0 V (got {self.drive_max_v})")
         if not self.loss_db >= 0:
-            raise ValueError(f"loss_db must be >= 0 dB (got {self.loss_db})")
+            raise UsageError(f"loss_db must be >= 0 dB (got {self.loss_db})")
+
+    @property
+    def encoding_rules(self) -> Encoding:
+        return ENCODING_RULES[self.encoding]
+
+    @property
+    def element_rules(self) -> Element:
+        return ELEMENT_RULES[self.element]
 
     @property
     def segments(self) -> int:
@@ -103,41 +117,77 @@ class MmuDesign:
         return 2 * self.eo.vpil_v_cm / (self.modulus * v_unit) * 1e4
 
     def segment_lengths_um(self) -> np.ndarray:
-        """Electrode length of each straight segment."""
-        scale = 2.0 ** np.arange(self.segments) if self.encoding == "binary-length" else np.ones(self.segments)
-        return self.unit_length_um * scale
+        """Electrode length of each straight segment: the encoding's length scales in unit lengths."""
+        return self.unit_length_um * self.encoding_rules.length_scales(self.segments)
+
+    def ideal_level_slopes(self) -> np.ndarray:
+        """(B,) phase per drive level of each segment, in levels (2*pi/m): s_b, an integer."""
+        if self.element_rules.length_scaled:
+            return np.asarray(self.encoding_rules.length_scales(self.segments), dtype=float)
+        return np.ones(self.segments)
+
+    def level_multipliers(self) -> np.ndarray:
+        """(B,) integers k_b = 2**b / s_b: segment b is driven at level (x * k_b) mod m."""
+        return (2 ** np.arange(self.segments)) // self.ideal_level_slopes().astype(np.int64)
+
+    @property
+    def shared_drive(self) -> bool:
+        """Every active segment is driven at level x: one drive (DAC) per MMU, one x-term per MAC."""
+        return bool(np.all(self.level_multipliers() == 1))
+
+    @property
+    def dacs_per_mmu(self) -> int:
+        """Input DACs one MMU needs: one shared drive, else one per segment."""
+        return 1 if self.shared_drive else self.segments
+
+    @property
+    def terms_per_mac(self) -> int:
+        """Distinct x-terms (drive levels) one MAC puts on an MMU: 1 when shared, else B."""
+        return self.dacs_per_mmu
 
     def segment_levels(self, x, w) -> np.ndarray:
         """Drive level of every segment, shape x.shape + (B,), for residues x and w."""
         x = np.asarray(x, dtype=np.int64)[..., None]
         w = np.asarray(w, dtype=np.int64)[..., None]
-        b = np.arange(self.segments)
-        bit = (w >> b) & 1
-        if self.element == "straight" and self.encoding == "binary-length":
-            return bit * x
-        return bit * ((x << b) % self.modulus)
+        bit = (w >> np.arange(self.segments)) & 1
+        return bit * ((x * self.level_multipliers()) % self.modulus)
+
+    @property
+    def segment_device(self):
+        """The device parameters of one segment (PhaseShifterEO, RingAllPass, ...)."""
+        return self.element_rules.device(self)
 
     def level_voltages_v(self) -> np.ndarray:
         """Voltage of each drive level 0..m-1 (the same for every segment of the design)."""
-        if self.element == "straight":
+        predistort = self.element_rules.predistort
+        if predistort is None:
             return np.arange(self.modulus) * self.drive_max_v / (self.modulus - 1)
-        return ring_level_voltages_v(self.ring, self.modulus)
+        return predistort(self.segment_device, self.modulus)
 
     def segment_settings(self) -> list[dict]:
-        """Settings of each segment instance, without the voltage (which the drive sets)."""
-        if self.element == "ring-assisted":
-            return [self.ring.settings() for _ in range(self.segments)]
+        """Settings of each segment instance, without the voltage (which the drive sets).
+
+        Length-scaled segments get their electrode length and their share of
+        ``loss_db`` (the whole phase shifter's loss) in proportion to length.
+        """
+        device = self.segment_device
+        if not self.element_rules.length_scaled:
+            return [device.settings() for _ in range(self.segments)]
         lengths = self.segment_lengths_um()
         out = []
         for length in lengths:
-            s = self.eo.settings()
+            s = device.settings()
             s.update(length_um=float(length), loss_db=self.loss_db * float(length / lengths.sum()))
             out.append(s)
         return out
 
+    def segment_footprint_um(self) -> np.ndarray:
+        """(B,) length each segment occupies along the arm (for device placement)."""
+        return np.asarray(self.element_rules.footprint_um(self), dtype=float)
+
     @property
     def segment_model(self) -> str:
-        return "ring_allpass" if self.element == "ring-assisted" else "phase_shifter_eo"
+        return self.element_rules.model
 
     def netlist(self) -> dict:
         """sax netlist: in -> bias heater -> segment 0 -> ... -> segment B-1 -> out.
@@ -151,5 +201,6 @@ class MmuDesign:
         for b, settings in enumerate(self.segment_settings()):
             instances[f"seg{b}"] = {"component": self.segment_model, "settings": settings}
             chain.append(f"seg{b}")
-        connections = {f"{a},o2": f"{b},o1" for a, b in zip(chain, chain[1:])}
-        return {"instances": instances, "connections": connections, "ports": {"in": "heater,o1", "out": f"{chain[-1]},o2"}}
+        connections = {f"{a},o2": f"{b},o1" for a, b in zip(chain[:-1], chain[1:], strict=True)}
+        ports = {"in": "heater,o1", "out": f"{chain[-1]},o2"}
+        return {"instances": instances, "connections": connections, "ports": ports}

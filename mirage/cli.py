@@ -40,11 +40,11 @@ def _config(args):
 
 
 def _cmd_config(args) -> None:
-    from mvm.config import default_toml, to_toml
+    from calibration.config import default_toml, load_sections, to_toml
 
     if not args.default and args.config is None:
         raise _usage("give --default to print the default chip, or --config FILE to check and print a file")
-    print(default_toml() if args.default else to_toml(_config(args)), end="")
+    print(default_toml() if args.default else to_toml(load_sections(args.config)), end="")
 
 
 def _cmd_gemm(args) -> None:

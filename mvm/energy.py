@@ -1,7 +1,7 @@
 """Energy per MAC of the RNS tile and of the analog baseline (:mod:`mvm.analog`), at the same devices.
 
 Every electrical part is counted as its power over the clock, one clock cycle
-per use: E = power_mw / clock_ghz in pJ (DESIGN.md's Mirage figures: TX, i.e.
+per use: E = power_mw / clock_ghz in pJ (Mirage's figures: TX, i.e.
 DAC with driver, 68 mW per channel; ADC 11.5 mW; TIA 0.75 mW; laser electrical
 power = optical power / wall-plug efficiency). One readout is one clock cycle
 of one dot-product unit (an MDPU row, or an analog unit) and h MACs.
@@ -9,9 +9,10 @@ of one dot-product unit (an MDPU row, or an analog unit) and h MACs.
 Per readout and per modulus, the RNS tile spends
 - 2 ADCs and 2 TIAs: I and Q, each a balanced pair of detectors;
 - the row's laser, ``config.laser.power_mw`` (LO included);
-- input DACs: one per MMU for "binary-length" Pockels segments, one per
-  segment (B = ceil(log2 m)) for "modular-drive" or ring-assisted elements
-  (each ring needs its own level). An input DAC drives its MMU column in all
+- input DACs: the MMU design's ``dacs_per_mmu``: one per MMU where every
+  active segment shares one drive (binary-length Pockels segments), else one
+  per segment (B = ceil(log2 m): modular-drive, or ring-assisted elements,
+  where each ring needs its own level). An input DAC drives its MMU column in all
   ``dac_fanout`` rows of the tile (broadcast inputs; by default the tile's R
   rows), so each row carries 1/fanout of it;
 - weights: stationary. Loading one weight (an MMU's residue bits) costs one TX
@@ -31,17 +32,17 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from circuits.mmu import segment_count
 from mvm.analog import validate_repeats
 from mvm.config import ChipConfig
 from mvm.validation import is_int
 from photonics import constants as k
+from photonics.errors import UsageError
 from photonics.laser import electrical_power_mw
 
 
 @dataclass(frozen=True)
 class EnergyModel:
-    """Power of the electrical parts and how they are shared (DESIGN.md's figures by default)."""
+    """Power of the electrical parts and how they are shared (Mirage's figures by default; docs/physics/energy.md)."""
 
     clock_ghz: float = k.CLOCK_GHZ
     tx_power_mw: float = 68.0  # one DAC + modulator driver channel at the clock rate
@@ -54,13 +55,13 @@ class EnergyModel:
         for name in ("clock_ghz", "tx_power_mw", "adc_power_mw", "tia_power_mw"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not value >= 0:
-                raise ValueError(f"{name} must be a number >= 0 (got {value!r})")
+                raise UsageError(f"{name} must be a number >= 0 (got {value!r})")
         if not self.clock_ghz > 0:
-            raise ValueError(f"clock_ghz must be > 0 (got {self.clock_ghz!r})")
+            raise UsageError(f"clock_ghz must be > 0 (got {self.clock_ghz!r})")
         if self.dac_fanout is not None and (not is_int(self.dac_fanout) or self.dac_fanout < 1):
-            raise ValueError(f"dac_fanout must be None or an integer >= 1 (got {self.dac_fanout!r})")
+            raise UsageError(f"dac_fanout must be None or an integer >= 1 (got {self.dac_fanout!r})")
         if not is_int(self.weight_reuse) or self.weight_reuse < 1:
-            raise ValueError(f"weight_reuse must be an integer >= 1 (got {self.weight_reuse!r})")
+            raise UsageError(f"weight_reuse must be an integer >= 1 (got {self.weight_reuse!r})")
 
     def energy_pj(self, power_mw: float) -> float:
         """Energy of one clock cycle at ``power_mw``: mW / GHz = pJ."""
@@ -71,10 +72,8 @@ class EnergyModel:
 
 
 def input_dacs_per_mmu(config: ChipConfig, modulus: int) -> int:
-    """One DAC per MMU for binary-length Pockels segments, else one per segment."""
-    if config.tile.encoding == "binary-length" and config.tile.element == "straight":
-        return 1
-    return segment_count(modulus)
+    """Input DACs of one MMU of the tile for ``modulus``: one shared drive, else one per segment."""
+    return config.mdpu_design(modulus).mmu.dacs_per_mmu
 
 
 def _per_mac(readout_pj: dict[str, float], h: int) -> dict[str, float]:
@@ -130,7 +129,7 @@ def matched_repeats(config: ChipConfig, model: EnergyModel | None = None) -> int
     fixed = analog_energy_per_mac_pj(config, 1, model)
     step = analog_energy_per_mac_pj(config, 2, model) - fixed  # energy per MAC of one more repeat
     if step <= 0:
-        raise ValueError("the analog unit's per-cycle energy is zero: every repeat count is free")
+        raise UsageError("the analog unit's per-cycle energy is zero: every repeat count is free")
     repeats = max(1, int((rns - fixed) // step) + 1)
     # guard the float division at the boundary: E(K) <= rns < E(K + 1) exactly as computed
     while repeats > 1 and analog_energy_per_mac_pj(config, repeats, model) > rns:

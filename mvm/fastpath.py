@@ -1,9 +1,11 @@
 """The GEMM's fast path for Pockels tiles with an ideal hybrid: residues from chunk sums.
 
 A chunk's read phase, in level units t = phase * m / (2*pi), is
-t = sum_k xterm_k * s_k + t0 with integer x-terms (x for binary-length,
-(x * 2**b) mod m for modular-drive) and per-device slopes s_k whose ideal
-values are integers (2**b, or 1). Writing s_k = ideal_k + delta_k and t0 = 0 +
+t = sum_k xterm_k * s_k + t0 with integer x-terms (the segments' drive levels
+before the weight bits: x when the MMU design shares one drive, else
+(x * k_b) mod m per segment, see :meth:`circuits.mmu.MmuDesign.segment_levels`)
+and per-device slopes s_k whose ideal values are the design's integer
+:meth:`~circuits.mmu.MmuDesign.ideal_level_slopes`. Writing s_k = ideal_k + delta_k and t0 = 0 +
 delta_0, t = S + m*q + E where S is the exact chunk sum of the mantissas, q an
 integer and E = delta_0 + sum_k xterm_k * delta_k the device error. So the read
 residue is (S + rint(E)) mod m, and the readout is provably correct (up to the
@@ -32,26 +34,21 @@ F32_UNIT = 2.0**-24
 TABLE_CRT_LIMIT = 1 << 22  # dynamic ranges up to this use a reverse-conversion table
 
 
-def ideal_level_slopes(modulus: int, segments: int, encoding: str) -> np.ndarray:
-    """(B,) ideal phase per level of each segment, in levels."""
-    return 2.0 ** np.arange(segments) if encoding == "binary-length" else np.ones(segments)
-
-
 def _wrap(v, m):
     return v - m * np.rint(v / m)
 
 
-def deviations(tile, encoding: str) -> tuple[np.ndarray, np.ndarray]:
+def deviations(tile) -> tuple[np.ndarray, np.ndarray]:
     """(R, h, B) slope deviations and (R,) offset deviations, in levels, wrapped to (-m/2, m/2]."""
     m = tile.modulus
     slope = tile.slope_rad * (m / (2 * np.pi))
-    delta = _wrap(slope - ideal_level_slopes(m, slope.shape[-1], encoding), m)
+    delta = _wrap(slope - tile.mmu.ideal_level_slopes(), m)
     return delta, _wrap(tile.read_phase0_rad * (m / (2 * np.pi)), m)
 
 
-def tile_error_bound(tile, encoding: str) -> np.ndarray:
+def tile_error_bound(tile) -> np.ndarray:
     """(R,) bound on |E| over every input: |delta_0| + (m - 1) * sum |delta_k| over the row's devices."""
-    delta, delta0 = deviations(tile, encoding)
+    delta, delta0 = deviations(tile)
     return np.abs(delta0) + (tile.modulus - 1) * np.abs(delta).sum(axis=(1, 2))
 
 
@@ -60,25 +57,25 @@ def float32_slack_levels(h: int, modulus: int, terms: int, bound: float) -> floa
     return 2 * (h * terms + 2) * F32_UNIT * max(bound, 1.0) * modulus
 
 
-def deviation_weights(tile, w: np.ndarray, encoding: str) -> tuple[np.ndarray, np.ndarray, int]:
+def deviation_weights(tile, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """(Kb * terms, N) float64 deviations multiplying each x-term, (N,) offsets, terms per MAC."""
-    delta, delta0 = deviations(tile, encoding)
+    delta, delta0 = deviations(tile)
     n = w.shape[1]
     rows = np.arange(n) % tile.size
     mmus = np.arange(w.shape[0]) % tile.h
     d = delta[rows[None, :], mmus[:, None], :]  # (Kb, N, B)
     weighted = ((w[..., None].astype(np.int64) >> np.arange(d.shape[-1])) & 1) * d
-    if encoding == "binary-length":
+    if tile.mmu.shared_drive:  # every active segment at level x: one x-term carries their deviations
         weighted = weighted.sum(-1, keepdims=True)
     return weighted.transpose(0, 2, 1).reshape(-1, n), delta0[rows], weighted.shape[-1]
 
 
-def x_terms(x: np.ndarray, modulus: int, terms: int) -> np.ndarray:
-    """(M, Kb * terms) integer x-terms: x, or (x * 2**b) mod m for each segment b."""
-    if terms == 1:
+def x_terms(x: np.ndarray, mmu) -> np.ndarray:
+    """(M, Kb * terms) integer x-terms: x for a shared drive, else (x * k_b) mod m for each segment b."""
+    if mmu.shared_drive:
         return x
     xi = x.astype(np.int64)[..., None]
-    return ((xi << np.arange(terms)) % modulus).reshape(x.shape[0], -1)
+    return ((xi * mmu.level_multipliers()) % mmu.modulus).reshape(x.shape[0], -1)
 
 
 @partial(jax.jit, static_argnames=("h", "modulus"))

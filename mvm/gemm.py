@@ -45,6 +45,7 @@ from mvm.fastpath import (
 )
 from mvm.rns import RedundantRns, from_residues, to_residues
 from mvm.tile import ModulusTile, build_tile
+from photonics.errors import UsageError
 
 BLOCK_READOUTS = 1 << 21  # readouts per modulus per block: small enough to stay in cache
 
@@ -105,14 +106,14 @@ class GemmReport:
 def check_operands(a, b) -> tuple[np.ndarray, np.ndarray]:
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.ndim != 2 or b.ndim != 2:
-        raise ValueError(f"A and B must be 2-D matrices (got shapes {a.shape} and {b.shape})")
+        raise UsageError(f"A and B must be 2-D matrices (got shapes {a.shape} and {b.shape})")
     if a.shape[1] != b.shape[0]:
-        raise ValueError(f"shapes do not match: A is {a.shape[0]} x {a.shape[1]}, B is {b.shape[0]} x {b.shape[1]}")
+        raise UsageError(f"shapes do not match: A is {a.shape[0]} x {a.shape[1]}, B is {b.shape[0]} x {b.shape[1]}")
     if 0 in a.shape or 0 in b.shape:
-        raise ValueError(f"A and B must not be empty (got shapes {a.shape} and {b.shape})")
+        raise UsageError(f"A and B must not be empty (got shapes {a.shape} and {b.shape})")
     for name, x in (("A", a), ("B", b)):
         if not np.all(np.isfinite(x)):
-            raise ValueError(f"{name} must be finite (found NaN or inf)")
+            raise UsageError(f"{name} must be finite (found NaN or inf)")
     return a, b
 
 
@@ -139,23 +140,23 @@ class FastPlan:
     proven: bool  # every readout of every row reads exact mod m
 
 
-def fast_plan(tile: ModulusTile, encoding: str, readout: Readout, skip_probability: float) -> FastPlan:
+def fast_plan(tile: ModulusTile, readout: Readout, skip_probability: float) -> FastPlan:
     m = tile.modulus
-    terms = 1 if encoding == "binary-length" else tile.slope_rad.shape[-1]
-    bound = tile_error_bound(tile, encoding)
+    terms = tile.mmu.terms_per_mac
+    bound = tile_error_bound(tile)
     margin = tile.safe_margin_rad(readout, skip_probability) * (m / (2 * np.pi))
     margin = margin + float32_slack_levels(tile.h, m, terms, float(bound.max()))
     return FastPlan(margin, bool(np.all(bound + margin < 0.5)))
 
 
-def _fast_residues(tile, plan: FastPlan, x, w, exact, encoding, readout, rng):
+def _fast_residues(tile, plan: FastPlan, x, w, exact, readout, rng):
     """Residues (C, M, N) on the fast path, or None when every readout provably reads S mod m."""
     if plan.proven:
         return None, 0
     h, m = tile.h, tile.modulus
-    weights, offset, terms = deviation_weights(tile, w, encoding)
+    weights, offset, terms = deviation_weights(tile, w)
     rows = np.arange(w.shape[1]) % tile.size
-    xt = x_terms(x, m, terms)
+    xt = x_terms(x, tile.mmu)
     residue, unsafe, count = error_levels(xt, weights, offset, exact, plan.margin_levels[rows], h=h, modulus=m)
     if int(count) == 0:
         return residue, 0
@@ -189,7 +190,7 @@ def _gather_residues(tile, x, w, readout, rng):
     return residue, residue.size
 
 
-def read_chunk_residues(tile: ModulusTile, plan: FastPlan | None, x, w, exact, encoding: str, readout: Readout, rng):
+def read_chunk_residues(tile: ModulusTile, plan: FastPlan | None, x, w, exact, readout: Readout, rng):
     """Residues (chunks, M, N) read for residues x (M, Kb) and w (Kb, N), and how many were simulated in full.
 
     ``exact`` holds the exact chunk sums (C, M, N); ``plan`` is the tile's
@@ -197,7 +198,7 @@ def read_chunk_residues(tile: ModulusTile, plan: FastPlan | None, x, w, exact, e
     Returns None for the residues when every readout provably reads exact mod m.
     """
     if plan is not None:
-        return _fast_residues(tile, plan, x, w, exact, encoding, readout, rng)
+        return _fast_residues(tile, plan, x, w, exact, readout, rng)
     return _gather_residues(tile, x, w, readout, rng)
 
 
@@ -264,7 +265,7 @@ def rns_gemm(a, b, chip: Chip, *, noise: bool | None = None, seed: int | np.rand
     block = max(per_group, (BLOCK_READOUTS // max(1, m_rows * n)) // per_group * per_group)
     exp_a, exp_b = qa.exponents.astype(np.int32), qb.exponents.astype(np.int32)
     plans = [
-        fast_plan(tile, cfg.tile.encoding, readout, cfg.noise.skip_probability) if tile.linear and tile.ideal_hybrid else None
+        fast_plan(tile, readout, cfg.noise.skip_probability) if tile.linear and tile.ideal_hybrid else None
         for tile in chip.tiles
     ]
     out = jnp.zeros((m_rows, n))
@@ -279,7 +280,7 @@ def rns_gemm(a, b, chip: Chip, *, noise: bool | None = None, seed: int | np.rand
                 residues.append(None)  # every readout provably reads exact mod m: nothing to compute
                 continue
             x, w = (to_residues(v, (tile.modulus,))[0] for v in (am[:, ks], bm[ks]))
-            got, simulated = read_chunk_residues(tile, plan, x, w, exact, cfg.tile.encoding, readout, rng)
+            got, simulated = read_chunk_residues(tile, plan, x, w, exact, readout, rng)
             report.simulated_readouts += simulated
             residues.append(got)
         report.readouts += len(chip.tiles) * (c1 - c0) * m_rows * n

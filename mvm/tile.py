@@ -20,6 +20,7 @@ import numpy as np
 
 from circuits.compiled import CompiledMdpu, compile_mdpu, iq
 from circuits.mdpu import MdpuDesign
+from circuits.mmu import MmuDesign
 from circuits.readout import Readout, ranged_detector
 from photonics.laser import rin_relative_rms
 from photonics.photodetector import adc_lsb_a, mean_current_a, noise_variance_a2
@@ -46,6 +47,11 @@ class ModulusTile:
     @property
     def h(self) -> int:
         return self.rows[0].design.h
+
+    @property
+    def mmu(self) -> MmuDesign:
+        """The MMU design every row is built to (its encoding's and element's rules)."""
+        return self.rows[0].design.mmu
 
     @property
     def size(self) -> int:

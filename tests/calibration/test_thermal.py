@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from calibration.chip import device_temperatures_k, heater_p_pi_mw, nominal_trims, sample_chip, tile_rows
-from calibration.geometry import FRONT, LO_HEATERS
 from calibration.thermal import coupling_matrix, crosstalk_rad_per_mw, self_rise_k_per_mw
 from calibration.variation import VariationConfig
+from circuits.mdpu import FRONT
 from mvm.config import ChipConfig, TileConfig
 from photonics.heater import heater
 
@@ -49,8 +49,9 @@ def test_uniform_rise_moves_ring_resonances_by_wl_dn_dt_over_ng():
     def resonance(dt):
         n_t = neff + ring.dn_dt_per_k * (temps - 300.0 + dt)
         return (ring.ng + n_t - neff) * length / (order + (ring.ng - neff) * length / WL)
-    from photonics.ring import ring_allpass
     from scipy.optimize import minimize_scalar
+
+    from photonics.ring import ring_allpass
     settings = {**ring.settings(), "radius_um": radius, "neff": neff, "kappa_dispersion": 0.0}
 
     def dip(dt):

@@ -84,3 +84,16 @@ def test_compiled_form_includes_layout_routes():
     np.testing.assert_allclose(compiled.detector_fields(x, w), SaxMdpu(compiled.design).detector_fields(x, w), atol=1e-9)
     plain = compile_mdpu(MdpuDesign(h=3))
     assert np.abs(plain.lo_to_det - compiled.lo_to_det).max() > 1e-3  # the routes do change the fields
+
+
+def test_front_end_devices_are_the_netlists():
+    """FRONT_END names every front-end instance of the schematic with its component, and the detectors as its ports."""
+    from circuits.mdpu import DETECTORS, FRONT, FRONT_END, LO_HEATERS, front_end_netlist
+    from photonics.heater import Heater
+
+    netlist = front_end_netlist(0.5, Heater())
+    instances = {n: i["component"] for n, i in netlist["instances"].items()}
+    declared = {d.name: d.component for d in FRONT_END if d.name not in DETECTORS}
+    assert instances == declared
+    assert set(DETECTORS) <= set(netlist["ports"]) and len(FRONT) == len(set(FRONT)) == 12
+    assert all(instances[n] == "heater" for n in LO_HEATERS) and "lo_bias" in LO_HEATERS

@@ -1,10 +1,13 @@
-"""The MMU: segment levels, segment phases, ring pre-distortion, design validation."""
+"""The MMU: segment levels, segment phases, ring pre-distortion, design validation, the encoding registry."""
 
 import numpy as np
 import pytest
 
 import photonics
+from circuits.compiled import compile_mdpu, iq
+from circuits.mdpu import MdpuDesign, SaxMdpu
 from circuits.mmu import ELEMENTS, ENCODINGS, MmuDesign, segment_count
+from circuits.mmu_design import ENCODING_RULES, Encoding, Trim
 from circuits.ring_predistortion import level_voltages_v
 
 DESIGNS = [(enc, el) for enc in ENCODINGS for el in ELEMENTS]
@@ -71,3 +74,77 @@ def test_default_ring_loses_0p2_db_at_its_deepest_level():
 def test_bad_designs_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         MmuDesign(**kwargs)
+
+
+# --- the registry of encodings and elements ------------------------------------------------------
+
+
+def _read_phase_error_rad(design: MmuDesign) -> float:
+    """Largest |read phase - 2*pi*x*w/m (mod 2*pi)| over every (x, w) pair, through the sax-solved MDPU (h = 1)."""
+    compiled = compile_mdpu(MdpuDesign(mmu=design, h=1))
+    m = design.modulus
+    x, w = (a.reshape(-1, 1) for a in np.meshgrid(np.arange(m), np.arange(m)))
+    fields = SaxMdpu(compiled.design).detector_fields(x, w)  # the netlist solved by sax, LO trimmed to phase 0
+    exact = 2 * np.pi * x[:, 0] * w[:, 0] / m
+    return float(np.abs(np.angle(iq(fields) * np.exp(-1j * exact))).max())
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+@pytest.mark.parametrize("element", ELEMENTS)
+@pytest.mark.parametrize("m", [5, 8])
+def test_every_registered_design_gives_the_exact_phase(m, encoding, element):
+    assert _read_phase_error_rad(MmuDesign(modulus=m, encoding=encoding, element=element)) < 1e-6
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+@pytest.mark.parametrize("element", ELEMENTS)
+def test_each_segment_adds_its_share_of_the_phase(encoding, element):
+    """Segment b alone (bit b of w set) at level L_b(x) turns the arm by 2*pi*x*2**b/m (mod 2*pi)."""
+    m = 13
+    design = MmuDesign(modulus=m, encoding=encoding, element=element)
+    seg = compile_mdpu(MdpuDesign(mmu=design, h=1)).segment_t[0]  # (B, m): each segment's transmission per level
+    x = np.arange(m)
+    for b in range(design.segments):
+        level = design.segment_levels(x, np.full(m, 1 << b))[:, b]
+        turn = np.angle(seg[b, level] / seg[b, 0] * np.exp(-2j * np.pi * x * 2**b / m))
+        np.testing.assert_allclose(turn, 0, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", ENCODINGS)
+def test_encoding_length_scales_divide_the_bit_weights(name):
+    for segments in range(1, 12):
+        scales = ENCODING_RULES[name].length_scales(segments)
+        assert scales.shape == (segments,) and np.all(scales >= 1)
+        assert np.all(2 ** np.arange(segments) % scales == 0)
+
+
+@pytest.mark.parametrize("encoding, element", DESIGNS)
+def test_drive_sharing_follows_the_levels(encoding, element):
+    """One DAC per MMU exactly when every active segment sits at level x, else one per segment."""
+    d = MmuDesign(modulus=31, encoding=encoding, element=element)
+    x = np.arange(31)
+    levels = d.segment_levels(x, np.full(31, 31))  # every bit set
+    shared = bool(np.all(levels == x[:, None]))
+    assert d.shared_drive == shared
+    assert d.dacs_per_mmu == d.terms_per_mac == (1 if shared else d.segments)
+    assert (encoding, element) != ("binary-length", "straight") or d.dacs_per_mmu == 1  # Mirage's shared drive
+
+
+def test_ring_segments_ignore_the_encodings_lengths():
+    for encoding in ENCODINGS:
+        d = MmuDesign(modulus=31, encoding=encoding, element="ring-assisted")
+        np.testing.assert_array_equal(d.ideal_level_slopes(), np.ones(d.segments))
+        assert d.element_rules.predistorted and d.element_rules.trim is Trim.RING_LOCK
+
+
+def test_a_new_encoding_is_one_registry_entry(monkeypatch):
+    """A made-up encoding, registered alone, is accepted and computes the exact product on every element."""
+    pairs = Encoding(name="pair-length", length_scales=lambda segments: 2.0 ** (np.arange(segments) // 2 * 2))
+    monkeypatch.setitem(ENCODING_RULES, pairs.name, pairs)
+    for element in ELEMENTS:
+        d = MmuDesign(modulus=11, encoding="pair-length", element=element)
+        assert _read_phase_error_rad(d) < 1e-6
+    d = MmuDesign(modulus=11, encoding="pair-length")
+    np.testing.assert_array_equal(d.level_multipliers(), [1, 2, 1, 2])
+    np.testing.assert_allclose(d.segment_lengths_um(), d.unit_length_um * np.array([1, 1, 4, 4]))
+    assert d.dacs_per_mmu == 4

@@ -1,0 +1,153 @@
+"""The MMU's encodings and elements: every rule that depends on which one a design uses.
+
+This module is the one place that knows the encodings and elements by name;
+:class:`circuits.mmu.MmuDesign` names them by string (config files and the CLI
+use the names) and answers every question the other layers ask through the rule
+sets here. It loads no device models (no JAX), so the CLI can offer the names
+cheaply. docs/howto-add-encoding.md explains how to add an encoding.
+
+Weight bit b of an MMU asks for 2**b * x levels of phase (one level is 2*pi/m).
+
+- An **encoding** (:class:`Encoding`) splits that between segment length and drive
+  level. Segment b is s_b unit lengths long (``length_scales``), so on a Pockels
+  segment one level of drive gives s_b levels of phase, and segment b is driven
+  at level L_b(x) = (x * 2**b / s_b) mod m. "binary-length": s_b = 2**b, every
+  active segment shares the drive L_b = x (one DAC per MMU). "modular-drive":
+  equal segments, s_b = 1, L_b = (x * 2**b) mod m (one DAC per segment, swing
+  below 2*pi).
+- An **element** (:class:`Element`) is what one segment is. "straight": a Pockels
+  phase shifter, phase linear in V and in length, so V = level * V_unit.
+  "ring-assisted": an over-coupled all-pass ring whose drive is pre-distorted
+  (:mod:`circuits.ring_predistortion`) so its phase is 2*pi*level/m. A ring's
+  phase wraps within one resonance and grows with no length, so a ring segment
+  has s_b = 1 whatever the encoding: with rings the encodings give the same
+  phases and differ only in how the drive is distributed.
+
+Every segment thus sits at a level in [0, m) with phase 2*pi*L_b*s_b/m, and the
+segments sum to 2*pi*x*w/m modulo 2*pi.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from circuits.mmu import MmuDesign
+
+
+class Trim(enum.Enum):
+    """What calibration (:mod:`calibration.calibrate`) trims on each segment."""
+
+    DRIVE_GAIN = "drive-gain"  # measure the phase per level, scale the drive voltages by nominal / measured
+    RING_LOCK = "ring-lock"  # lock the resonance with the ring's heater, then measure and invert the phase curve
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """How an MMU splits the phase 2*pi*x*2**b/m of weight bit b between segment length and drive level.
+
+    ``length_scales(B)``: (B,) length of each segment in unit lengths, s_b. Each
+    s_b must divide 2**b (so the drive level (x * 2**b / s_b) mod m is an integer).
+    It applies only to elements whose phase grows with length
+    (:attr:`Element.length_scaled`); every other element uses s_b = 1.
+    """
+
+    name: str
+    length_scales: Callable[[int], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Element:
+    """What one MMU segment is, and what follows from that for drive, calibration and layout.
+
+    - ``model``: the photonics model (sax) and layout cell of one segment.
+    - ``length_scaled``: its phase per drive level grows with its length (Pockels), so
+      the encoding's length scales apply; False: s_b = 1 for every segment.
+    - ``device``: the segment's device parameters from the design (``neff``, ``settings()``).
+    - ``predistort``: None for a phase linear in the drive (V = level * drive_max_v/(m-1));
+      else ``predistort(device, m)`` gives the drive voltage of each level 0..m-1.
+    - ``trim``: what calibration may trim on each segment.
+    - ``sectioned_electrodes``: the layout folds each segment's electrode into sections
+      of at most ``section_max_um`` (and LVS checks the drawn electrode lengths).
+    - ``footprint_um``: (B,) length each segment occupies along the arm (device placement
+      for variation sampling and thermal crosstalk).
+    """
+
+    name: str
+    model: str
+    length_scaled: bool
+    device: Callable[[MmuDesign], object]
+    predistort: Callable[[object, int], np.ndarray] | None
+    trim: Trim
+    sectioned_electrodes: bool
+    footprint_um: Callable[[MmuDesign], np.ndarray]
+
+    @property
+    def predistorted(self) -> bool:
+        """The drive table inverts a nonlinear phase response."""
+        return self.predistort is not None
+
+
+def _registry(*rules):
+    return {r.name: r for r in rules}
+
+
+# --- the encodings ----------------------------------------------------------------------------
+
+ENCODING_RULES: dict[str, Encoding] = _registry(
+    # segment b is 2**b unit lengths long; every active segment shares one drive, level x
+    Encoding(
+        name="binary-length",
+        length_scales=lambda segments: 2.0 ** np.arange(segments),
+    ),
+    # equal segments; segment b driven at level (x * 2**b) mod m, one DAC per segment
+    Encoding(
+        name="modular-drive",
+        length_scales=lambda segments: np.ones(segments),
+    ),
+)
+
+# --- the elements -----------------------------------------------------------------------------
+
+
+def _ring_predistort(ring, modulus: int) -> np.ndarray:
+    from circuits.ring_predistortion import level_voltages_v  # imported on use: it loads the device models (JAX)
+
+    return level_voltages_v(ring, modulus)
+
+
+ELEMENT_RULES: dict[str, Element] = _registry(
+    # a Pockels phase shifter per segment: phase linear in drive and in length
+    Element(
+        name="straight",
+        model="phase_shifter_eo",
+        length_scaled=True,
+        device=lambda mmu: mmu.eo,
+        predistort=None,
+        trim=Trim.DRIVE_GAIN,
+        sectioned_electrodes=True,
+        footprint_um=lambda mmu: mmu.segment_lengths_um(),
+    ),
+    # an over-coupled all-pass ring per segment, its drive pre-distorted to give 2*pi*level/m
+    Element(
+        name="ring-assisted",
+        model="ring_allpass",
+        length_scaled=False,
+        device=lambda mmu: mmu.ring,
+        predistort=_ring_predistort,
+        trim=Trim.RING_LOCK,
+        sectioned_electrodes=False,
+        footprint_um=lambda mmu: np.full(mmu.segments, 2 * np.pi * mmu.ring.radius_um),
+    ),
+)
+
+
+ENCODINGS = tuple(ENCODING_RULES)  # the names, for config validation and CLI choices
+ELEMENTS = tuple(ELEMENT_RULES)
+DEFAULT_ENCODING = "binary-length"  # what an MMU design (and a chip configuration) uses unless told
+DEFAULT_ELEMENT = "straight"
