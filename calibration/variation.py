@@ -25,61 +25,69 @@ few percent (relative sigmas).
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from typing import Annotated
 
 import numpy as np
+from pydantic import Field, StrictFloat
+from scipy.spatial.distance import cdist
+
+from mvm.schema import NonNegative, doc, one_of, section
 
 DISTRIBUTIONS = ("normal", "uniform", "truncnormal")
 
 
-@dataclass(frozen=True)
+@section
 class Spread:
-    """Standard deviations of one quantity: chip-to-chip (global) and device-to-device (local)."""
+    """Standard deviations of one quantity, in the unit its key names: chip-to-chip and device-to-device."""
 
-    global_sigma: float = 0.0
-    local_sigma: float = 0.0
+    global_sigma: Annotated[NonNegative, doc("chip-to-chip sigma (one draw per chip)")] = 0.0
+    local_sigma: Annotated[NonNegative, doc("device-to-device sigma (spatially correlated)")] = 0.0
 
 
-@dataclass(frozen=True)
+def _spread(global_sigma: float, local_sigma: float, text: str):
+    return Field(default_factory=lambda: Spread(global_sigma, local_sigma), description=text)
+
+
+@section
 class VariationConfig:
-    scale: float = 1.0  # multiplies every sigma; 0 gives the ideal chip
-    distribution: str = "normal"
-    truncate_sigmas: float = 3.0
-    correlation_length_um: float = 2000.0
-    width_nm: Spread = field(default_factory=lambda: Spread(4.0, 2.0))
-    thickness_nm: Spread = field(default_factory=lambda: Spread(1.5, 0.5))
-    coupling_rel: Spread = field(default_factory=lambda: Spread(0.02, 0.01))  # power coupling and split ratios
-    eo_efficiency_rel: Spread = field(default_factory=lambda: Spread(0.02, 0.01))  # 1/VpiL
-    length_rel: Spread = field(default_factory=lambda: Spread(0.0, 0.001))  # electrode length
-    heater_efficiency_rel: Spread = field(default_factory=lambda: Spread(0.05, 0.03))  # 1/P_pi
-    ring_radius_nm: Spread = field(default_factory=lambda: Spread(0.0, 5.0))
-    ring_gap_nm: Spread = field(default_factory=lambda: Spread(5.0, 3.0))
-    responsivity_rel: Spread = field(default_factory=lambda: Spread(0.03, 0.02))
-    ambient_offset_k: float = 1.0  # sigma of the chip's temperature offset from 300 K
-    drift_k: float = 0.2  # sigma of a slow drift between calibration and use
-    # Thermal crosstalk: the fraction of a heater's own temperature rise felt 100 um away
-    # (exp(-d/30um) there, a silicon chip without isolation trenches); 0 switches it off.
-    crosstalk_at_100um: float = 0.035
-    dneff_dwidth_per_nm: float = 2e-3
-    dneff_dthickness_per_nm: float = 4e-3
-    coupling_decay_nm: float = 60.0  # power coupling ~ exp(-gap / decay)
+    """Process and thermal variation of a sampled chip."""
 
-    def __post_init__(self):
-        if self.distribution not in DISTRIBUTIONS:
-            raise ValueError(f"variation.distribution must be one of {', '.join(DISTRIBUTIONS)} (got {self.distribution!r})")
-        if not 0 <= self.crosstalk_at_100um < 1:
-            raise ValueError(f"variation.crosstalk_at_100um must lie in [0, 1) (got {self.crosstalk_at_100um})")
-        for name in ("scale", "truncate_sigmas", "correlation_length_um", "coupling_decay_nm", "ambient_offset_k", "drift_k"):
-            if not getattr(self, name) >= 0:
-                raise ValueError(f"variation.{name} must be >= 0 (got {getattr(self, name)})")
+    scale: Annotated[NonNegative, doc("multiplies every sigma; 0 gives the ideal chip")] = 1.0
+    distribution: Annotated[
+        one_of(DISTRIBUTIONS), doc(f"distribution of every draw: {' | '.join(DISTRIBUTIONS)}")
+    ] = "normal"
+    truncate_sigmas: Annotated[NonNegative, doc("truncnormal: draws beyond this many sigmas are redrawn")] = 3.0
+    correlation_length_um: Annotated[
+        NonNegative, doc("correlation length of the local variation across the die; 0: uncorrelated")
+    ] = 2000.0
+    width_nm: Spread = _spread(4.0, 2.0, "waveguide width")
+    thickness_nm: Spread = _spread(1.5, 0.5, "silicon thickness")
+    coupling_rel: Spread = _spread(0.02, 0.01, "power coupling and split ratios (relative)")
+    eo_efficiency_rel: Spread = _spread(0.02, 0.01, "Pockels efficiency 1/VpiL (relative)")
+    length_rel: Spread = _spread(0.0, 0.001, "electrode length (relative)")
+    heater_efficiency_rel: Spread = _spread(0.05, 0.03, "heater efficiency 1/P_pi (relative)")
+    ring_radius_nm: Spread = _spread(0.0, 5.0, "ring radius")
+    ring_gap_nm: Spread = _spread(5.0, 3.0, "ring coupling gap")
+    responsivity_rel: Spread = _spread(0.03, 0.02, "photodetector responsivity (relative)")
+    ambient_offset_k: Annotated[NonNegative, doc("sigma of the chip's temperature offset from 300 K")] = 1.0
+    drift_k: Annotated[NonNegative, doc("sigma of a slow drift between calibration and use")] = 0.2
+    crosstalk_at_100um: Annotated[
+        StrictFloat, Field(ge=0, lt=1),
+        doc("thermal crosstalk: the fraction of a heater's own temperature rise felt 100 um away "
+            "(exp(-d/30um) there, a silicon chip without isolation trenches); 0 switches it off"),
+    ] = 0.035
+    dneff_dwidth_per_nm: Annotated[NonNegative, doc("effective-index change per nm of width")] = 2e-3
+    dneff_dthickness_per_nm: Annotated[NonNegative, doc("effective-index change per nm of thickness")] = 4e-3
+    coupling_decay_nm: Annotated[NonNegative, doc("power coupling ~ exp(-gap / decay)")] = 60.0
 
     @classmethod
-    def zero(cls) -> "VariationConfig":
+    def zero(cls) -> VariationConfig:
         """The drawing itself: every sigma, the temperature offsets and the crosstalk at zero."""
         return cls(scale=0.0, ambient_offset_k=0.0, drift_k=0.0, crosstalk_at_100um=0.0)
 
     def spreads(self) -> dict[str, Spread]:
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if isinstance(getattr(self, f.name), Spread)}
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {name: value for name, value in values.items() if isinstance(value, Spread)}
 
 
 def standard_draws(rng: np.random.Generator, shape, config: VariationConfig) -> np.ndarray:
@@ -105,7 +113,7 @@ def correlation_factor(positions_um: np.ndarray, length_um: float) -> np.ndarray
     n = len(positions_um)
     if length_um == 0 or n == 1:
         return np.eye(n)
-    d2 = ((positions_um[:, None, :] - positions_um[None, :, :]) ** 2).sum(-1)
+    d2 = cdist(positions_um, positions_um, "sqeuclidean")
     corr = np.exp(-d2 / (2 * length_um**2))
     w, v = np.linalg.eigh(corr)  # eigh: robust where the kernel is numerically singular
     return v * np.sqrt(np.clip(w, 0, None))

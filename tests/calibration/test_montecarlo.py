@@ -113,10 +113,10 @@ def test_bad_variation_config(capsys, tmp_path):
     path = tmp_path / "chip.toml"
     path.write_text("[variation]\nwidth_nm = 3\n")
     code, _, err = run(capsys, "calibrate", "--config", str(path))
-    assert code == 2 and "'variation.width_nm' must be a table" in err
+    assert code == 2 and "[variation.width_nm]: must be a table, got 3" in err
     path.write_text("[variation.width_nm]\nsigma = 3\n")
     code, _, err = run(capsys, "calibrate", "--config", str(path))
-    assert code == 2 and "unknown key 'variation.width_nm.sigma'" in err
+    assert code == 2 and "[variation.width_nm] sigma: unknown key" in err
 
 
 def test_calibrate_cli(capsys):

@@ -75,9 +75,9 @@ def test_distributions_have_unit_variance(distribution):
 
 
 def test_bad_variation_settings():
-    with pytest.raises(ValueError, match="variation.distribution must be one of normal, uniform, truncnormal"):
+    with pytest.raises(ValueError, match='VariationConfig: distribution: must be one of normal, uniform, truncnormal, got "cauchy"'):
         VariationConfig(distribution="cauchy")
-    with pytest.raises(ValueError, match="variation.crosstalk_at_100um must lie in"):
+    with pytest.raises(ValueError, match="VariationConfig: crosstalk_at_100um: must be < 1, got 1.5"):
         VariationConfig(crosstalk_at_100um=1.5)
 
 

@@ -59,9 +59,10 @@ def test_every_command_takes_config(capsys, tmp_path):
 @pytest.mark.parametrize(
     "toml, message",
     [
-        ("[rns]\nmoduli = [30, 32, 33]\n", "moduli must be pairwise coprime: 30 and 32 share the factor 2"),
+        ("[rns]\nmoduli = [30, 32, 33]\n", "[rns] moduli: must be pairwise coprime: 30 and 32 share the factor 2"),
+        ("[tile]\nh = 40\n", "[tile] h: h = 40 could overflow"),
         ("[tile]\nh = 40\n", "the largest safe h is 17"),
-        ("[tile]\nwidth = 3\n", "unknown key 'tile.width'"),
+        ("[tile]\nwidth = 3\n", "[tile] width: unknown key; allowed: h, rows"),
     ],
 )
 def test_bad_config_is_one_line_and_exit_2(capsys, tmp_path, toml, message):

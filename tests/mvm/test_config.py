@@ -1,15 +1,60 @@
-"""Chip configuration: TOML round trip, and one-line errors naming the key."""
+"""Chip configuration: the documented default file round-trips, and every bad file is one line naming the key."""
+
+import dataclasses
+import tomllib
 
 import numpy as np
 import pytest
 
-from mvm.config import ChipConfig, config_from_dict, default_toml, load_config
+from circuits.mdpu import MdpuDesign
+from circuits.mmu import MmuDesign, default_ring
+from mirage.cli import main
+from mvm.config import BfpConfig, ChipConfig, TileConfig, config_from_dict, default_toml, load_config
+from photonics.errors import UsageError
+from photonics.heater import Heater
+from photonics.laser import Laser
+from photonics.phase_shifter_eo import PhaseShifterEO
+from photonics.photodetector import Photodetector
+
+DEFAULT = tomllib.loads(default_toml())
+
+
+def _tables(data: dict, prefix: str = "") -> list[str]:
+    """Every table of a parsed TOML file, as dotted paths."""
+    out = []
+    for name, value in data.items():
+        if isinstance(value, dict):
+            path = f"{prefix}{name}"
+            out += [path, *_tables(value, path + ".")]
+    return out
+
+
+def _with(data: dict, path: str, key: str, value) -> dict:
+    """``data`` with ``key = value`` set in the table at dotted ``path``."""
+    out = dict(data)
+    table, *rest = path.split(".")
+    out[table] = _with(out.get(table, {}), ".".join(rest), key, value) if rest else {**out.get(table, {}), key: value}
+    return out
+
+
+def refused(data: dict) -> str:
+    with pytest.raises(UsageError) as info:
+        config_from_dict(data, "config chip.toml")
+    message = str(info.value)
+    assert "\n" not in message
+    return message
 
 
 def test_default_toml_loads_back_to_the_default(tmp_path):
     path = tmp_path / "chip.toml"
     path.write_text(default_toml())
     assert load_config(path) == ChipConfig()
+    assert load_config(None) == ChipConfig()
+
+
+def test_default_file_documents_every_key():
+    lines = [line for line in default_toml().splitlines() if " = " in line]
+    assert lines and all(" # " in line for line in lines)
 
 
 def test_sections_override_defaults():
@@ -25,6 +70,11 @@ def test_sections_override_defaults():
     assert cfg.mdpu_design(63).mmu.element == "ring-assisted"
 
 
+def test_a_device_table_overrides_only_its_keys():
+    ring = config_from_dict({"devices": {"ring": {"kappa": 0.5}}}).ring
+    assert ring == dataclasses.replace(default_ring(), kappa=0.5)  # the rest stays the chip's ring, not the class's
+
+
 def test_phase_shifter_loss_reaches_every_mmu():
     from circuits.compiled import compile_mdpu
 
@@ -33,36 +83,110 @@ def test_phase_shifter_loss_reaches_every_mmu():
     # the zero-input transmission of one MMU's segments falls by the extra 3 - 0.91 dB
     t = [abs(compile_mdpu(c.mdpu_design(31)).segment_t[0, :, 0].prod()) for c in (ChipConfig(), lossy)]
     assert 20 * np.log10(t[0] / t[1]) == pytest.approx(3.0 - 0.91, rel=1e-6)
+    # and the file says so
+    line = next(line for line in default_toml().splitlines() if line.startswith("loss_db = "))
+    assert "one MMU's whole segmented phase shifter" in line
+
+
+@pytest.mark.parametrize(
+    "section, params, default",
+    [
+        ("laser", Laser, Laser()),
+        ("detector", Photodetector, Photodetector()),
+        ("devices.phase_shifter_eo", PhaseShifterEO, PhaseShifterEO()),
+        ("devices.heater", Heater, Heater()),
+        ("devices.ring", type(default_ring()), default_ring()),
+    ],
+)
+def test_device_tables_are_the_params_dataclasses(section, params, default):
+    table = DEFAULT
+    for part in section.split("."):
+        table = table[part]
+    assert tuple(table) == params.names()
+    assert table == pytest.approx(default.settings())
+
+
+def test_defaults_come_from_the_circuit_designs():
+    tile = TileConfig()
+    assert tile.h == MdpuDesign().h
+    assert (tile.encoding, tile.element, tile.drive_max_v) == (
+        MmuDesign().encoding, MmuDesign().element, MmuDesign().drive_max_v)
+
+
+@pytest.mark.parametrize("table", _tables(DEFAULT))
+def test_an_unknown_key_in_every_table_is_refused(table):
+    message = refused(_with(DEFAULT, table, "hh", 3))
+    assert message.startswith(f"config chip.toml: [{table}] hh: unknown key; allowed: ")
+
+
+def test_unknown_sections_are_refused():
+    assert refused({"chip": {}}).startswith("config chip.toml: [chip]: unknown section; allowed: rns, bfp, tile")
+    assert refused({"devices": {"laser": {}}}) == (
+        "config chip.toml: [devices.laser]: unknown section; allowed: phase_shifter_eo, heater, ring")
+
+
+def test_the_calibration_layers_sections_are_let_through():
+    assert config_from_dict({"variation": {"scale": 0.5}, "calibration": {"repeats": 4}}) == ChipConfig()
 
 
 @pytest.mark.parametrize(
     "data, message",
     [
-        ({"tile": {"foo": 1}}, "unknown key 'tile.foo'; allowed: h, rows"),
-        ({"chip": {}}, "unknown section 'chip'"),
-        ({"tile": {"h": 0}}, "tile.h must be an integer >= 1"),
-        ({"tile": {"h": 2.5}}, "tile.h must be an integer"),
-        ({"tile": {"encoding": "unary"}}, "tile.encoding must be one of binary-length, modular-drive"),
-        ({"rns": {"moduli": [30, 32, 33]}}, "rns: moduli must be pairwise coprime: 30 and 32"),
-        ({"rns": {"moduli": "31"}}, "rns.moduli must be a list of integers"),
-        ({"tile": {"h": 40}}, "the largest safe h is 17"),
-        ({"bfp": {"group": 24}}, r"bfp.group must be 0 \(equal to tile.h\) or a multiple of tile.h = 16"),
-        ({"laser": {"power_mw": -1}}, "laser.power_mw must be >= 0 mW"),
-        ({"laser": {"colour": "red"}}, "unknown key 'laser.colour'"),
-        ({"devices": {"ring": {"kappa": 2}}}, "devices.ring.kappa must be <= 1"),
-        ({"devices": {"laser": {}}}, "unknown key 'devices.laser'"),
-        ({"noise": {"enabled": "yes"}}, "noise.enabled must be true or false"),
+        ({"tile": {"h": -3}}, "[tile] h: must be >= 1, got -3"),
+        ({"tile": {"h": 2.5}}, "[tile] h: must be an integer, got 2.5"),
+        ({"tile": {"h": 4.0}}, "[tile] h: must be an integer, got 4.0"),
+        ({"tile": {"h": "3"}}, '[tile] h: must be an integer, got "3"'),
+        ({"tile": {"h": True}}, "[tile] h: must be an integer, got true"),
+        ({"tile": {"drive_max_v": True}}, "[tile] drive_max_v: must be a number, got true"),
+        ({"tile": {"drive_max_v": 0}}, "[tile] drive_max_v: must be > 0, got 0"),
+        ({"tile": 3}, "[tile]: must be a table, got 3"),
+        ({"tile": {"encoding": "unary"}}, '[tile] encoding: must be one of binary-length, modular-drive, got "unary"'),
+        ({"bfp": {"mantissa_bits": 1}}, "[bfp] mantissa_bits: must be >= 2, got 1"),
+        ({"bfp": {"rounding": "up"}}, '[bfp] rounding: must be one of nearest, stochastic, got "up"'),
+        ({"rns": {"moduli": [30, 32, 33]}}, "[rns] moduli: must be pairwise coprime: 30 and 32 share the factor 2"),
+        ({"rns": {"moduli": "31"}}, '[rns] moduli: must be a list, got "31"'),
+        ({"rns": {"moduli": [31, 32.0]}}, "[rns] moduli[1]: must be an integer, got 32.0"),
+        ({"tile": {"h": 40}}, "[tile] h: h = 40 could overflow moduli (31, 32, 33)"),
+        ({"bfp": {"group": 24}}, "[bfp] group: must be 0 (equal to tile.h) or a multiple of tile.h = 16, got 24"),
+        ({"noise": {"enabled": "yes"}}, '[noise] enabled: must be true or false, got "yes"'),
+        ({"noise": {"skip_probability": 0.1}}, "[noise] skip_probability: must be < 1e-06, got 0.1"),
+        ({"laser": {"power_mw": -1}}, "[laser] power_mw: must be >= 0 mW (got -1)"),
+        ({"laser": {"power_mw": False}}, "[laser] power_mw: must be a number, got false"),
+        ({"detector": {"adc_bits": 8.0}}, "[detector] adc_bits: must be an integer, got 8.0"),
+        ({"detector": {"adc_bits": 30}}, "[detector] adc_bits: must be <= 24 bit (got 30)"),
+        ({"devices": {"ring": {"kappa": 2}}}, "[devices.ring] kappa: must be <= 1 (got 2)"),
+        ({"devices": {"heater": {"p_pi_mw": "a"}}}, '[devices.heater] p_pi_mw: must be a number, got "a"'),
     ],
 )
-def test_bad_configs_name_the_key(data, message):
-    with pytest.raises(ValueError, match=message):
-        config_from_dict(data)
+def test_bad_values_are_one_line_naming_the_key(data, message):
+    assert refused(data).startswith(f"config chip.toml: {message}")
+
+
+def test_configs_built_in_code_are_checked_too():
+    with pytest.raises(UsageError, match="^TileConfig: h: must be >= 1, got 0$"):
+        TileConfig(h=0)
+    with pytest.raises(UsageError, match=r"^ChipConfig: \[bfp\] group: must be 0 .* got 24$"):
+        dataclasses.replace(ChipConfig(), bfp=BfpConfig(group=24))
+    assert dataclasses.replace(ChipConfig(), tile=TileConfig(h=8)).group == 8
 
 
 def test_bad_files(tmp_path):
-    with pytest.raises(ValueError, match="cannot read config"):
+    with pytest.raises(UsageError, match="cannot read config"):
         load_config(tmp_path / "missing.toml")
     bad = tmp_path / "bad.toml"
     bad.write_text("[tile\nh = 3")
-    with pytest.raises(ValueError, match="is not valid TOML"):
+    with pytest.raises(UsageError, match="is not valid TOML"):
         load_config(bad)
+    bad.write_text("[tile]\nh = -3\n")
+    with pytest.raises(UsageError, match=rf"^config {bad}: \[tile\] h: must be >= 1, got -3$"):
+        load_config(bad)
+
+
+@pytest.mark.parametrize("toml", ["[tile]\nhh = 3\n", "[tile]\nh = 2.5\n", "[laser]\npower_mw = -1\n", "[nope]\n"])
+def test_cli_refuses_a_bad_file_with_one_line(capsys, tmp_path, toml):
+    path = tmp_path / "bad.toml"
+    path.write_text(toml)
+    assert main(["config", "--config", str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith(f"mirage: error: config {path}: [")

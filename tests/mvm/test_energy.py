@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 
-from mvm.config import ChipConfig, RnsConfig, TileConfig, validate
+from mvm.config import ChipConfig, RnsConfig, TileConfig
 from mvm.energy import (
     EnergyModel,
     analog_energy_per_mac_pj,
@@ -22,7 +22,7 @@ H, ROWS, REUSE = 16, 16, 128
 
 
 def config_of(**sections) -> ChipConfig:
-    return validate(dataclasses.replace(ChipConfig(), **sections))
+    return dataclasses.replace(ChipConfig(), **sections)  # checked like a file
 
 
 def rns_reference(input_dacs_per_mmu=(1, 1, 1)):

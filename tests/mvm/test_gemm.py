@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mvm import bfp
-from mvm.config import BfpConfig, ChipConfig, RnsConfig, TileConfig, validate
+from mvm.config import BfpConfig, ChipConfig, RnsConfig, TileConfig
 from mvm.gemm import Chip, build_chip, rns_gemm
 from mvm.reference import bfp_matmul_reference
 from mvm.tile import ModulusTile
@@ -16,7 +16,7 @@ SHAPES = [(1, 1, 1), (7, 37, 19), (33, 100, 50), (17, 16, 16), (5, 250, 40)]
 
 
 def chip_of(**sections) -> Chip:
-    return build_chip(validate(dataclasses.replace(ChipConfig(), **sections)))
+    return build_chip(dataclasses.replace(ChipConfig(), **sections))  # checked like a file
 
 
 @pytest.fixture(scope="module")
