@@ -21,6 +21,9 @@ from mvm.config import TITLE, ChipConfig
 from mvm.schema import NonNegative, PositiveInt, doc, section
 from photonics.errors import UsageError
 
+STUDY_TITLE = (f"{TITLE}\n[variation], [spec] and [calibration] are read by the commands that sample, calibrate or "
+               "train on a chip\n(montecarlo, calibrate, gemm --variation, train, train-table).")
+
 
 @section
 class Spec:
@@ -87,7 +90,7 @@ def load_study(path: str | None, sigma_scale: float | None = None, layout: str |
 
 def to_toml(sections: StudySections) -> str:
     """The whole file as documented TOML that :func:`load_sections` reads back to an equal value."""
-    return schema.to_toml(sections, TITLE)
+    return schema.to_toml(sections, STUDY_TITLE)
 
 
 def default_toml() -> str:
