@@ -25,10 +25,10 @@ few percent (relative sigmas).
 from __future__ import annotations
 
 import dataclasses
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
-from pydantic import Field, StrictFloat
+from pydantic import Field, StrictFloat, ValidationInfo, field_validator
 from scipy.spatial.distance import cdist
 
 from mvm.schema import NonNegative, doc, one_of, section
@@ -79,6 +79,15 @@ class VariationConfig:
     dneff_dwidth_per_nm: Annotated[NonNegative, doc("effective-index change per nm of width")] = 2e-3
     dneff_dthickness_per_nm: Annotated[NonNegative, doc("effective-index change per nm of thickness")] = 4e-3
     coupling_decay_nm: Annotated[NonNegative, doc("power coupling ~ exp(-gap / decay)")] = 60.0
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _partial_spread(cls, value: Any, info: ValidationInfo) -> Any:
+        """A spread's table that gives one sigma keeps the field's default for the other."""
+        field = cls.__pydantic_fields__[info.field_name]
+        if field.annotation is Spread and isinstance(value, dict):
+            return {**dataclasses.asdict(field.get_default(call_default_factory=True)), **value}
+        return value
 
     @classmethod
     def zero(cls) -> VariationConfig:

@@ -8,9 +8,8 @@ import numpy as np
 def calibrate_one(study, seed: int) -> dict:
     """One sampled chip, before and after calibration."""
     from calibration.calibrate import calibrate
-    from calibration.chip import sample_chip
+    from calibration.chip import nominal_trims, sample_chip
     from calibration.montecarlo import phase_error, residue_error_rate
-    from calibration.chip import nominal_trims
 
     rng = np.random.default_rng(np.random.SeedSequence(seed))
     sample = sample_chip(study.chip, study.variation, rng, study.layout)

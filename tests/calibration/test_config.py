@@ -119,3 +119,10 @@ def test_cli_refuses_a_bad_study_section_with_one_line(capsys, tmp_path):
     assert out == "" and err == (
         f"mirage: error: config {path}: [variation.width_nm] global: unknown key; allowed: global_sigma, local_sigma\n"
     )
+
+
+@pytest.mark.parametrize("name", list(VariationConfig().spreads()))
+def test_a_partial_spread_keeps_the_default_of_the_other_sigma(tmp_path, name):
+    default = getattr(VariationConfig(), name)
+    study = load_study(str(write(tmp_path, f"[variation.{name}]\nlocal_sigma = 0.125\n")))
+    assert getattr(study.variation, name) == Spread(default.global_sigma, 0.125)
