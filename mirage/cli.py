@@ -13,7 +13,7 @@ import sys
 
 from circuits.mmu_design import ELEMENTS, ENCODINGS  # names only: loads no device models
 from mirage import __version__
-from training import BACKENDS
+from training.backends import backend_names  # the names only: no JAX at import
 
 EXIT_USAGE = 2
 
@@ -61,7 +61,10 @@ def _cmd_gemm(args) -> None:
         from calibration.config import load_study
 
         study = load_study(args.config, args.sigma_scale)
-        config, chip = study.chip, varied_chip(study, np.random.default_rng(np.random.SeedSequence(args.seed)), args.calibrate)
+        config, chip = (
+            study.chip,
+            varied_chip(study, np.random.default_rng(np.random.SeedSequence(args.seed)), args.calibrate),
+        )
     else:
         config = _config(args)
         chip = build_chip(config)
@@ -154,7 +157,12 @@ def _cmd_devices(args) -> None:
     _config(args)  # a given chip file is checked even though the listing shows the models' own defaults
     devs = photonics.devices()
     if args.json:
-        print(json.dumps({n: {"kind": d.kind, "summary": d.summary, "parameters": d.params.describe()} for n, d in devs.items()}, indent=2))
+        print(
+            json.dumps(
+                {n: {"kind": d.kind, "summary": d.summary, "parameters": d.params.describe()} for n, d in devs.items()},
+                indent=2,
+            )
+        )
         return
     for name, d in devs.items():
         print(f"{name} [{d.kind}]: {d.summary}")
@@ -228,7 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument("--config", metavar="FILE", help="chip configuration (TOML; see `mirage config --default`)")
 
-    p = sub.add_parser("devices", parents=[common], help="list every device model with its parameters, defaults and units")
+    p = sub.add_parser(
+        "devices", parents=[common], help="list every device model with its parameters, defaults and units"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=_cmd_devices)
 
@@ -250,13 +260,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exhaustive", action="store_true", help="all m*m (x, w) pairs")
     p.add_argument("--trials", type=int, metavar="T", help="T random dot products of length h")
     p.add_argument("--h", type=int, default=1, metavar="H", help="dot-product length (MMUs per MDPU), default 1")
-    p.add_argument("--noise", action=argparse.BooleanOptionalAction, default=None, help="receiver and laser noise (default on)")
+    p.add_argument(
+        "--noise", action=argparse.BooleanOptionalAction, default=None, help="receiver and laser noise (default on)"
+    )
     p.add_argument("--laser-power-mw", type=float, metavar="P", help="laser power per MDPU (mW); default: the chip's")
     p.add_argument("--encoding", choices=ENCODINGS, help="default: the chip's")
     p.add_argument("--element", choices=ELEMENTS, help="default: the chip's")
-    p.add_argument("--target-error-rate", type=float, default=1e-6, metavar="R", help="link-budget target (with --trials)")
+    p.add_argument(
+        "--target-error-rate", type=float, default=1e-6, metavar="R", help="link-budget target (with --trials)"
+    )
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the noise and the random inputs")
-    p.add_argument("--plot", metavar="FILE.png", help="plot the phase transfer and, with noise, error rate against power")
+    p.add_argument(
+        "--plot", metavar="FILE.png", help="plot the phase transfer and, with noise, error rate against power"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=_cmd_mac)
 
@@ -279,16 +295,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chips", type=int, required=True, metavar="N", help="number of chips")
     p.add_argument("--out", required=True, metavar="DIR", help="results directory (a run there is resumed)")
     p.add_argument("--sigma-scale", type=float, metavar="S", help="scale every variation sigma (default: the file's)")
-    p.add_argument("--scales", metavar="S1,S2,...", help="run at each sigma scale (into DIR/scale_S) for yield_vs_scale.png")
+    p.add_argument(
+        "--scales", metavar="S1,S2,...", help="run at each sigma scale (into DIR/scale_S) for yield_vs_scale.png"
+    )
     p.add_argument("--workers", type=int, default=1, metavar="W", help="worker processes (results do not depend on it)")
-    p.add_argument("--layout", metavar="FILE.json", help="device positions from `mirage layout` (default placement otherwise)")
+    p.add_argument(
+        "--layout", metavar="FILE.json", help="device positions from `mirage layout` (default placement otherwise)"
+    )
     p.add_argument("--seed", type=int, default=0, metavar="S")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.set_defaults(run=_cmd_montecarlo)
 
-    p = sub.add_parser("calibrate", parents=[common], help="calibrate one sampled chip; residual phase errors before and after")
+    p = sub.add_parser(
+        "calibrate", parents=[common], help="calibrate one sampled chip; residual phase errors before and after"
+    )
     p.add_argument("--sigma-scale", type=float, metavar="S", help="scale every variation sigma (default: the file's)")
-    p.add_argument("--layout", metavar="FILE.json", help="device positions from `mirage layout` (default placement otherwise)")
+    p.add_argument(
+        "--layout", metavar="FILE.json", help="device positions from `mirage layout` (default placement otherwise)"
+    )
     p.add_argument("--seed", type=int, default=0, metavar="S")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=_cmd_calibrate)
@@ -296,28 +320,49 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("layout", parents=[common], help="write the tile's GDS layout and a JSON list of its devices")
     p.add_argument("--rows", type=int, required=True, metavar="R", help="MDPU rows per modulus")
     p.add_argument("--h", type=int, required=True, metavar="H", help="MMUs per MDPU row")
-    p.add_argument("--moduli", metavar="M1,M2,...", help="pairwise-coprime moduli; default: the chip's, redundant ones included")
-    p.add_argument("--out", required=True, metavar="FILE.gds", help="the GDS file; the device list goes beside it (FILE.json)")
+    p.add_argument(
+        "--moduli", metavar="M1,M2,...", help="pairwise-coprime moduli; default: the chip's, redundant ones included"
+    )
+    p.add_argument(
+        "--out", required=True, metavar="FILE.gds", help="the GDS file; the device list goes beside it (FILE.json)"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=_cmd_layout)
 
     training = _Parser(add_help=False)
     training.add_argument("--epochs", type=int, default=20, metavar="E", help="epochs (default 20)")
     training.add_argument("--batch-size", type=int, default=32, metavar="B", help="examples per step (default 32)")
-    training.add_argument("--learning-rate", type=float, default=3e-3, metavar="LR", help="Adam learning rate (default 3e-3)")
+    training.add_argument(
+        "--learning-rate", type=float, default=3e-3, metavar="LR", help="Adam learning rate (default 3e-3)"
+    )
 
-    p = sub.add_parser("train", parents=[common, training], help="train an MLP on the digits with every matmul on a backend")
-    p.add_argument("--backend", required=True, choices=BACKENDS, help="the matmul hardware")
-    p.add_argument("--repeats", type=int, metavar="K", help="analog-repeat: readouts averaged (default: matched to the RNS tile's energy per MAC)")
+    p = sub.add_parser(
+        "train", parents=[common, training], help="train an MLP on the digits with every matmul on a backend"
+    )
+    p.add_argument("--backend", required=True, choices=backend_names(), help="the matmul hardware")
+    p.add_argument(
+        "--repeats",
+        type=int,
+        metavar="K",
+        help="analog-repeat: readouts averaged (default: matched to the RNS tile's energy per MAC)",
+    )
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the weights, batches, chip and noise")
-    p.add_argument("--out", default="out/train", metavar="DIR", help="history.csv, curves.png and result.json (default out/train)")
+    p.add_argument(
+        "--out", default="out/train", metavar="DIR", help="history.csv, curves.png and result.json (default out/train)"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=_cmd_train)
 
-    p = sub.add_parser("train-table", parents=[common, training], help="train every backend with several seeds; a markdown table of accuracy")
+    p = sub.add_parser(
+        "train-table",
+        parents=[common, training],
+        help="train every backend with several seeds; a markdown table of accuracy",
+    )
     p.add_argument("--seeds", default="0,1,2", metavar="S1,S2,...", help="seeds (default 0,1,2)")
-    p.add_argument("--backends", default=",".join(BACKENDS), metavar="B1,B2,...", help="backends (default all four)")
-    p.add_argument("--out", default="out/accuracy", metavar="DIR", help="table.md and each run's files (default out/accuracy)")
+    p.add_argument("--backends", default=",".join(backend_names()), metavar="B1,B2,...", help="backends (default: all)")
+    p.add_argument(
+        "--out", default="out/accuracy", metavar="DIR", help="table.md and each run's files (default out/accuracy)"
+    )
     p.set_defaults(run=_cmd_train_table)
 
     p = sub.add_parser("config", parents=[common], help="print the default chip configuration, or check one")

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 
 def train_text(r: dict, out: str) -> str:
+    from training.backends import KINDS
+
     hw = r["hardware"]
-    if r["backend"] == "rns":
-        what = f"RNS tiles, moduli {tuple(hw['moduli'])}, chip sampled at sigma scale {hw['variation_scale']:g} and calibrated"
-    elif r["backend"] == "fp32":
-        what = "float32 matmul"
-    else:
-        what = f"analog photonic MVM, same DAC/ADC bits and receiver noise, every readout averaged over K = {hw['repeats']}"
+    what = KINDS[r["backend"]].describe(hw)
     lines = [
         f"MLP {r['settings']['hidden']} on digits, {r['epochs']} epochs, seed {r['seed']}, backend {r['backend']}: {what}",
         f"  test accuracy {100 * r['test_accuracy']:.2f} % (best epoch {100 * r['best_test_accuracy']:.2f} %), "
@@ -20,9 +17,13 @@ def train_text(r: dict, out: str) -> str:
         lines.append(f"  energy per MAC {hw['energy_per_mac_pj']:.3g} pJ")
     tally = r["tally"]
     if "residue_errors" in tally:
-        lines.append(f"  {tally['products']} products, {tally['readouts']} photonic readouts, {tally['residue_errors']} residue errors, "
-                     f"{tally['chunk_errors']} wrong chunk sums")
+        lines.append(
+            f"  {tally['products']} products, {tally['readouts']} photonic readouts, {tally['residue_errors']} residue errors, "
+            f"{tally['chunk_errors']} wrong chunk sums"
+        )
     elif tally:
         lines.append(f"  {tally['products']} products, {tally['readouts']} photonic readouts")
-    lines.append(f"  {r['seconds']:.1f} s ({r['seconds_building_hardware']:.1f} s building the hardware, JIT warm-up included); wrote {out}/history.csv, curves.png, result.json")
+    lines.append(
+        f"  {r['seconds']:.1f} s ({r['seconds_building_hardware']:.1f} s building the hardware, JIT warm-up included); wrote {out}/history.csv, curves.png, result.json"
+    )
     return "\n".join(lines)

@@ -1,28 +1,57 @@
-"""The four matmul backends training can run on, behind one interface: ``engine(a, b, rng) -> a @ b``.
+"""The matmul backends training can run on, each one definition in :data:`KINDS`: ``engine(a, b, rng) -> a @ b``.
 
+- ``fp32``: a plain float32 product.
 - ``rns``: the RNS-BFP tiles of :mod:`mvm.gemm` on a chip sampled with the
   study's process and thermal variation and then calibrated, noise on.
-- ``fp32``: a plain float32 product.
 - ``analog``: a conventional analog photonic MVM (:mod:`mvm.analog`) with the
   same DAC and ADC bits, laser and receiver noise as the RNS tile.
 - ``analog-repeat``: the analog MVM with every readout repeated K times and
   averaged; K matches the RNS tile's energy per MAC (:mod:`mvm.energy`) unless given.
+
+A backend is a builder function registered with :func:`backend_kind`: it
+names the backend, says in one line what the hardware is, and builds the
+engine with a dict describing the built hardware. The command line lists
+:func:`backend_names` without importing JAX: this module imports the simulator only
+inside the builders and engines.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
-from calibration.calibrate import varied_chip
-from calibration.config import StudyConfig
-from mvm.analog import analog_gemm, validate_repeats
-from mvm.energy import analog_energy_per_mac_pj, matched_repeats, rns_energy_per_mac_pj
-from mvm.gemm import Chip, rns_gemm
-from photonics.errors import UsageError
-from training import BACKENDS
-from training.autodiff import Engine, float_engine
+    from calibration.config import StudyConfig
+    from mvm.gemm import Chip
+    from training.autodiff import Engine
+
+
+@dataclass(frozen=True)
+class BackendKind:
+    """One kind of matmul hardware: how to build it and how to say what was built."""
+
+    name: str
+    build: Callable[[StudyConfig, np.random.Generator, int | None], tuple[Engine, dict]]
+    describe: Callable[[dict], str]  # one line from the built hardware's info dict
+    takes_repeats: bool = False  # whether --repeats applies
+
+
+KINDS: dict[str, BackendKind] = {}
+
+
+def backend_kind(name: str, describe: Callable[[dict], str], takes_repeats: bool = False):
+    """Decorator registering ``build(study, rng, repeats) -> (engine, info)`` as the backend ``name``."""
+
+    def wrap(build):
+        if name in KINDS:
+            raise ValueError(f"backend {name!r} is registered twice")
+        KINDS[name] = BackendKind(name, build, describe, takes_repeats)
+        return build
+
+    return wrap
 
 
 @dataclass
@@ -33,7 +62,9 @@ class RnsEngine:
     noise: bool | None = None  # None: the chip configuration's [noise] setting
     tally: dict = field(default_factory=lambda: {"products": 0, "readouts": 0, "residue_errors": 0, "chunk_errors": 0})
 
-    def __call__(self, a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def __call__(self, a, b, rng):
+        from mvm.gemm import rns_gemm
+
         c, report = rns_gemm(a, b, self.chip, noise=self.noise, seed=rng)
         self.tally["products"] += 1
         for key in ("readouts", "residue_errors", "chunk_errors"):
@@ -50,11 +81,71 @@ class AnalogEngine:
     noise: bool | None = None
     tally: dict = field(default_factory=lambda: {"products": 0, "readouts": 0})
 
-    def __call__(self, a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def __call__(self, a, b, rng):
+        from mvm.analog import analog_gemm
+
         c, report = analog_gemm(a, b, self.study.chip, repeats=self.repeats, noise=self.noise, seed=rng)
         self.tally["products"] += 1
         self.tally["readouts"] += report.readouts
         return c
+
+
+@backend_kind("fp32", lambda hw: "float32 matmul")
+def _fp32(study, rng, repeats):
+    from training.autodiff import float_engine
+
+    return float_engine, {}
+
+
+@backend_kind(
+    "rns",
+    lambda hw: (
+        f"RNS tiles, moduli {tuple(hw['moduli'])}, chip sampled at sigma scale {hw['variation_scale']:g} and calibrated"
+    ),
+)
+def _rns(study, rng, repeats):
+    from calibration.calibrate import varied_chip
+    from mvm.energy import rns_energy_per_mac_pj
+
+    info = {
+        "moduli": list(study.chip.all_moduli),
+        "variation_scale": study.variation.scale,
+        "calibrated": True,
+        "energy_per_mac_pj": rns_energy_per_mac_pj(study.chip),
+    }
+    return RnsEngine(varied_chip(study, rng)), info
+
+
+def _analog(study, repeats: int) -> tuple[Engine, dict]:
+    from mvm.energy import analog_energy_per_mac_pj, rns_energy_per_mac_pj
+
+    info = {
+        "repeats": repeats,
+        "energy_per_mac_pj": analog_energy_per_mac_pj(study.chip, repeats),
+        "rns_energy_per_mac_pj": rns_energy_per_mac_pj(study.chip),
+    }
+    return AnalogEngine(study, repeats), info
+
+
+def _describe_analog(hw: dict) -> str:
+    return f"analog photonic MVM, same DAC/ADC bits and receiver noise, every readout averaged over K = {hw['repeats']}"
+
+
+@backend_kind("analog", _describe_analog)
+def _analog_once(study, rng, repeats):
+    return _analog(study, 1)
+
+
+@backend_kind("analog-repeat", _describe_analog, takes_repeats=True)
+def _analog_repeat(study, rng, repeats):
+    from mvm.energy import matched_repeats
+
+    return _analog(study, repeats or matched_repeats(study.chip))
+
+
+def backend_names() -> tuple[str, ...]:
+    """Every registered backend's name, in registration order."""
+    return tuple(KINDS)
 
 
 @dataclass
@@ -67,13 +158,21 @@ class Backend:
     def tally(self) -> dict:
         return dict(getattr(self.engine, "tally", {}))
 
+    @property
+    def description(self) -> str:
+        return KINDS[self.name].describe(self.info)
+
 
 def check_backend(name: str, repeats: int | None = None) -> None:
     """Refuse an unknown backend, or repeats given where they do not apply or out of range."""
-    if name not in BACKENDS:
-        raise UsageError(f"backend must be one of {', '.join(BACKENDS)} (got {name!r})")
-    if repeats is not None and name != "analog-repeat":
-        raise UsageError(f"repeats applies to the analog-repeat backend only (got backend {name!r})")
+    from mvm.analog import validate_repeats
+    from photonics.errors import UsageError
+
+    if name not in KINDS:
+        raise UsageError(f"backend must be one of {', '.join(KINDS)} (got {name!r})")
+    if repeats is not None and not KINDS[name].takes_repeats:
+        takers = ", ".join(n for n, k in KINDS.items() if k.takes_repeats)
+        raise UsageError(f"repeats applies to the {takers} backend only (got backend {name!r})")
     if repeats is not None:
         validate_repeats(repeats)
 
@@ -81,17 +180,5 @@ def check_backend(name: str, repeats: int | None = None) -> None:
 def make_backend(name: str, study: StudyConfig, rng: np.random.Generator, repeats: int | None = None) -> Backend:
     """The named backend on the study's chip; the RNS chip is sampled and calibrated with ``rng``."""
     check_backend(name, repeats)
-    cfg = study.chip
-    if name == "fp32":
-        return Backend(name, float_engine, {})
-    if name == "rns":
-        engine = RnsEngine(varied_chip(study, rng))
-        return Backend(name, engine, {
-            "moduli": list(cfg.all_moduli), "variation_scale": study.variation.scale, "calibrated": True,
-            "energy_per_mac_pj": rns_energy_per_mac_pj(cfg),
-        })
-    k = 1 if name == "analog" else repeats or matched_repeats(cfg)
-    return Backend(name, AnalogEngine(study, k), {
-        "repeats": k, "energy_per_mac_pj": analog_energy_per_mac_pj(cfg, k),
-        "rns_energy_per_mac_pj": rns_energy_per_mac_pj(cfg),
-    })
+    engine, info = KINDS[name].build(study, rng, repeats)
+    return Backend(name, engine, info)

@@ -16,17 +16,22 @@ from calibration.config import StudyConfig
 from calibration.files import atomic_path
 from calibration.montecarlo import workload
 from photonics.errors import UsageError
-from training import BACKENDS
 from training.autodiff import differentiable_matmul
-from training.backends import check_backend, make_backend
+from training.backends import backend_names, check_backend, make_backend
 from training.data import digits
 from training.mlp import EpochRecord, TrainSettings, train
 
 HISTORY_FIELDS = [f.name for f in dataclasses.fields(EpochRecord)]
 
 
-def run(study: StudyConfig, backend: str, settings: TrainSettings, out_dir: str | Path | None,
-        repeats: int | None = None, progress: bool = True) -> dict:
+def run(
+    study: StudyConfig,
+    backend: str,
+    settings: TrainSettings,
+    out_dir: str | Path | None,
+    repeats: int | None = None,
+    progress: bool = True,
+) -> dict:
     """Train on ``backend``; write the run's files into ``out_dir`` (if given); return the result as a dict.
 
     The output directory is checked before any work; its files appear together at the end.
@@ -43,7 +48,14 @@ def run(study: StudyConfig, backend: str, settings: TrainSettings, out_dir: str 
     build_s = time.perf_counter() - t_data
     steps = settings.epochs * (len(data.y_train) // settings.batch_size)
     # tqdm's disable=None: show the bar only on a terminal
-    with tqdm(total=steps, desc=f"{backend} seed {settings.seed}", unit="step", disable=None if progress else True, leave=False) as bar:
+    with tqdm(
+        total=steps,
+        desc=f"{backend} seed {settings.seed}",
+        unit="step",
+        disable=None if progress else True,
+        leave=False,
+    ) as bar:
+
         def on_epoch(r: EpochRecord):
             bar.set_postfix(epoch=r.epoch, loss=f"{r.train_loss:.3f}", test_acc=f"{r.test_accuracy:.3f}")
 
@@ -125,20 +137,26 @@ def plot(result: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def accuracy_table(study: StudyConfig, seeds: list[int], settings: TrainSettings, out_dir: str | Path,
-                   backends: tuple[str, ...] = BACKENDS) -> tuple[str, list[dict]]:
+def accuracy_table(
+    study: StudyConfig,
+    seeds: list[int],
+    settings: TrainSettings,
+    out_dir: str | Path,
+    backends: tuple[str, ...] | None = None,
+) -> tuple[str, list[dict]]:
     """Train every backend with every seed (files under out_dir/BACKEND-seedS); a markdown table of test accuracy."""
     if not seeds or len(set(seeds)) != len(seeds):
         raise UsageError(f"--seeds must be distinct (got {seeds})")
-    if not backends or len(set(backends)) != len(backends) or not set(backends) <= set(BACKENDS):
-        raise UsageError(f"--backends must be distinct names from {', '.join(BACKENDS)} (got {', '.join(backends)})")
+    names = backend_names()
+    backends = names if backends is None else backends
+    if not backends or len(set(backends)) != len(backends) or not set(backends) <= set(names):
+        raise UsageError(f"--backends must be distinct names from {', '.join(names)} (got {', '.join(backends)})")
     for s in seeds:
         dataclasses.replace(settings, seed=s)  # every seed checked before the first run
     out = Path(out_dir)
     check_out_dir(out)
     results = [
-        run(study, b, dataclasses.replace(settings, seed=s), out / f"{b}-seed{s}")
-        for b in backends for s in seeds
+        run(study, b, dataclasses.replace(settings, seed=s), out / f"{b}-seed{s}") for b in backends for s in seeds
     ]
     table = markdown_table(results)
     out.mkdir(parents=True, exist_ok=True)
@@ -168,7 +186,9 @@ def markdown_table(results: list[dict]) -> str:
         )
     seeds = sorted({r["seed"] for r in results})
     lines.append("")
-    lines.append(f"Seeds {', '.join(map(str, seeds))}; {results[0]['epochs']} epochs; final-epoch test accuracy on the "
-                 f"360 held-out digits (one image is 0.28 pp). GEMM rel. error: median over the seeds of "
-                 f"|C - AB| / |AB| for a 32 x 64 x 32 standard-normal product on the trained-on hardware.")
+    lines.append(
+        f"Seeds {', '.join(map(str, seeds))}; {results[0]['epochs']} epochs; final-epoch test accuracy on the "
+        f"360 held-out digits (one image is 0.28 pp). GEMM rel. error: median over the seeds of "
+        f"|C - AB| / |AB| for a 32 x 64 x 32 standard-normal product on the trained-on hardware."
+    )
     return "\n".join(lines)

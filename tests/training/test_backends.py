@@ -1,0 +1,61 @@
+"""Backends are one definition each: a throw-away backend registered in a test trains through `mirage train`."""
+
+import json
+
+import numpy as np
+import pytest
+
+from tests.mirage.test_cli import run
+from training import backends
+from training.backends import KINDS, backend_kind, backend_names, check_backend, make_backend
+
+
+def _rounded_engine(a, b, rng):
+    """A float32 product of operands rounded to 10 bits after the point: a fixed-point unit."""
+    return (np.round(a * 1024) / 1024).astype(np.float32) @ (np.round(b * 1024) / 1024).astype(np.float32)
+
+
+@pytest.fixture
+def fixed_point_backend():
+    backend_kind("fixed-point", lambda hw: f"fixed point, {hw['fraction_bits']} fraction bits")(
+        lambda study, rng, repeats: (_rounded_engine, {"fraction_bits": 10})
+    )
+    yield "fixed-point"
+    del KINDS["fixed-point"]
+
+
+def test_every_registered_backend_is_listed_and_described():
+    assert backend_names() == ("fp32", "rns", "analog", "analog-repeat")
+    for kind in KINDS.values():
+        assert kind.name and callable(kind.build) and callable(kind.describe)
+    assert [n for n, k in KINDS.items() if k.takes_repeats] == ["analog-repeat"]
+
+
+def test_a_new_backend_is_one_definition(fixed_point_backend, capsys, tmp_path):
+    assert fixed_point_backend in backend_names()
+    check_backend(fixed_point_backend)
+    hardware = make_backend(fixed_point_backend, None, np.random.default_rng(0))
+    a, b = np.full((2, 3), 0.2503), np.full((3, 2), 0.5)
+    np.testing.assert_allclose(hardware.engine(a, b, None), np.full((2, 2), 3 * 0.25 * 0.5))  # 0.2503 -> 256/1024
+    assert hardware.description == "fixed point, 10 fraction bits"
+    code, out, err = run(
+        capsys, "train", "--backend", fixed_point_backend, "--epochs", "1", "--out", str(tmp_path), "--json"
+    )
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["backend"] == fixed_point_backend and result["hardware"] == {"fraction_bits": 10}
+    assert result["test_accuracy"] > 0.5  # one epoch through the rounded product learns; chance is 0.1
+    code, out, _ = run(capsys, "train", "--backend", fixed_point_backend, "--epochs", "1", "--out", str(tmp_path))
+    assert code == 0 and "fixed point, 10 fraction bits" in out
+
+
+def test_repeats_only_where_the_backend_takes_them():
+    with pytest.raises(ValueError, match="repeats applies to the analog-repeat backend only"):
+        check_backend("analog", 3)
+    with pytest.raises(ValueError, match="backend must be one of fp32, rns, analog, analog-repeat"):
+        check_backend("nope")
+
+
+def test_registering_a_name_twice_is_a_bug():
+    with pytest.raises(ValueError, match="registered twice"):
+        backends.backend_kind("fp32", lambda hw: "")(lambda study, rng, repeats: None)
