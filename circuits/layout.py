@@ -85,17 +85,27 @@ def _pairs(params) -> tuple[tuple[str, float], ...]:
 def mmu_spec(mmu: MmuDesign) -> tuple:
     """An MmuDesign as a tuple of (name, value) pairs, the form a cell argument takes."""
     return (
-        ("modulus", int(mmu.modulus)), ("encoding", mmu.encoding), ("element", mmu.element),
-        ("drive_max_v", float(mmu.drive_max_v)), ("loss_db", float(mmu.loss_db)),
-        ("eo", _pairs(mmu.eo)), ("ring", _pairs(mmu.ring)), ("heater", _pairs(mmu.heater)),
+        ("modulus", int(mmu.modulus)),
+        ("encoding", mmu.encoding),
+        ("element", mmu.element),
+        ("drive_max_v", float(mmu.drive_max_v)),
+        ("loss_db", float(mmu.loss_db)),
+        ("eo", _pairs(mmu.eo)),
+        ("ring", _pairs(mmu.ring)),
+        ("heater", _pairs(mmu.heater)),
     )
 
 
 def mmu_from_spec(spec: tuple) -> MmuDesign:
     d = dict(spec)
     return MmuDesign(
-        modulus=d["modulus"], encoding=d["encoding"], element=d["element"], drive_max_v=d["drive_max_v"],
-        loss_db=d["loss_db"], eo=PhaseShifterEO(**dict(d["eo"])), ring=RingAllPass(**dict(d["ring"])),
+        modulus=d["modulus"],
+        encoding=d["encoding"],
+        element=d["element"],
+        drive_max_v=d["drive_max_v"],
+        loss_db=d["loss_db"],
+        eo=PhaseShifterEO(**dict(d["eo"])),
+        ring=RingAllPass(**dict(d["ring"])),
         heater=Heater(**dict(d["heater"])),
     )
 
@@ -107,11 +117,15 @@ def mdpu_spec(design: MdpuDesign, floorplan: Floorplan = Floorplan()) -> tuple:
     operating point) and not the route lengths (the layout decides them).
     """
     return (
-        ("mmu_design", mmu_spec(design.mmu)), ("h", int(design.h)), ("lo_fraction", float(design.lo_fraction)),
+        ("mmu_design", mmu_spec(design.mmu)),
+        ("h", int(design.h)),
+        ("lo_fraction", float(design.lo_fraction)),
         ("lo_heater", _pairs(design.lo_heater)),
         ("route_waveguide", tuple(p for p in _pairs(design.routes.waveguide) if p[0] != "length_um")),
-        ("section_max_um", floorplan.section_max_um), ("eo_bend_radius_um", floorplan.eo_bend_radius_um),
-        ("route_radius_um", floorplan.route_radius_um), ("clearance_um", floorplan.clearance_um),
+        ("section_max_um", floorplan.section_max_um),
+        ("eo_bend_radius_um", floorplan.eo_bend_radius_um),
+        ("route_radius_um", floorplan.route_radius_um),
+        ("clearance_um", floorplan.clearance_um),
     )
 
 
@@ -263,9 +277,13 @@ def mdpu(
 
     hybrid_um, hyb, lo_heaters = [], {}, {}
     for side, branch, turn in ((1, "i", 90.0), (-1, "q", -90.0)):
-        end, length = _route(c, f"route_sig_{branch}", sig.ports["o2" if side > 0 else "o3"], [("bend", turn)], wg, radius)
+        end, length = _route(
+            c, f"route_sig_{branch}", sig.ports["o2" if side > 0 else "o3"], [("bend", turn)], wg, radius
+        )
         hyb[branch] = device(f"hyb_{branch}")
-        _place(hyb[branch], "o1", end, lambda r: r.ports["o2"].center[0] > r.ports["o1"].center[0])  # LO enters east of the signal
+        _place(
+            hyb[branch], "o1", end, lambda r: r.ports["o2"].center[0] > r.ports["o1"].center[0]
+        )  # LO enters east of the signal
         end, length_lo = _route(c, f"route_lo_{branch}", hyb[branch].ports["o2"], [("bend", turn)], wg, radius)
         lo_heaters[branch] = device(f"lo_{branch}")
         _place(lo_heaters[branch], "o2", end, _pads_on(side))
@@ -284,7 +302,9 @@ def mdpu(
     y_lane = box.bottom - clearance_um - radius
     start, finish = lo_bias.ports["o2"], lo_split.ports["o1"]
     (xs, ys), (xf, yf) = start.center, finish.center
-    steps = _manhattan((xs, ys), (1, 0), [(xs + radius, ys), (xs + radius, y_lane), (x_end, y_lane), (x_end, yf)], (xf, yf), radius)
+    steps = _manhattan(
+        (xs, ys), (1, 0), [(xs + radius, ys), (xs + radius, y_lane), (x_end, y_lane), (x_end, yf)], (xf, yf), radius
+    )
     end, lo_route = _route(c, "route_lo", start, steps, wg, radius)
     if not _same_port(end, finish):
         raise RuntimeError("mdpu: the LO route does not end at lo_split")
@@ -386,13 +406,28 @@ def device_records(tile_component: gf.Component) -> tuple[list[dict], list[dict]
                     b = int(dev.name[3:]) if dev.name.startswith("seg") else None
                     role = "segment" if b is not None else "mmu_heater"
                     name = f"m{modulus}/r{r}/mmu{j}/{dev.name}"
-                    devices.append({"name": name, **_record(dev, t_mmu * dev.dcplx_trans, **{**base, "j": j, "b": b, "role": role})})
+                    devices.append(
+                        {
+                            "name": name,
+                            **_record(dev, t_mmu * dev.dcplx_trans, **{**base, "j": j, "b": b, "role": role}),
+                        }
+                    )
             elif inst.cell.function_name in ROUTE_CELLS:
                 key = inst.name.rsplit("_", 1)[0]
-                route_len[key] = route_len.get(key, 0.0) + float(pdk.model_settings(inst.cell.function_name, inst.cell.settings.model_dump())[1]["length_um"])
+                route_len[key] = route_len.get(key, 0.0) + float(
+                    pdk.model_settings(inst.cell.function_name, inst.cell.settings.model_dump())[1]["length_um"]
+                )
             else:
-                devices.append({"name": f"m{modulus}/r{r}/{inst.name}", **_record(inst, t_row * inst.dcplx_trans, **base, role=_FRONT_ROLES[inst.name])})
-        routes += [{"name": f"m{modulus}/r{r}/{k}", "modulus": modulus, "row": r, "length_um": round(v, 6)} for k, v in route_len.items()]
+                devices.append(
+                    {
+                        "name": f"m{modulus}/r{r}/{inst.name}",
+                        **_record(inst, t_row * inst.dcplx_trans, **base, role=_FRONT_ROLES[inst.name]),
+                    }
+                )
+        routes += [
+            {"name": f"m{modulus}/r{r}/{k}", "modulus": modulus, "row": r, "length_um": round(v, 6)}
+            for k, v in route_len.items()
+        ]
     return devices, routes
 
 
@@ -484,7 +519,9 @@ def tile_positions_um(devices: list[dict], modulus: int) -> TilePositions:
     if not segs:
         raise UsageError(f"no segments of modulus {modulus} in the layout")
     rows, h, b = (max(d[k] for d in segs) + 1 for k in ("row", "j", "b"))
-    out = TilePositions(np.full((rows, h, b, 2), np.nan), np.full((rows, h, 2), np.nan), np.full((rows, len(FRONT_DEVICES), 2), np.nan))
+    out = TilePositions(
+        np.full((rows, h, b, 2), np.nan), np.full((rows, h, 2), np.nan), np.full((rows, len(FRONT_DEVICES), 2), np.nan)
+    )
     for d in mine:
         xy, name = (d["x_um"], d["y_um"]), d["name"].rsplit("/", 1)[1]
         if d["role"] == "segment":
@@ -496,10 +533,3 @@ def tile_positions_um(devices: list[dict], modulus: int) -> TilePositions:
     if any(np.isnan(a).any() for a in (out.segment_xy, out.heater_xy, out.front_xy)):
         raise UsageError(f"the layout's device list is incomplete for modulus {modulus}")
     return out
-
-
-def distance_matrix_um(points: np.ndarray) -> np.ndarray:
-    """Pairwise distances of (..., 2) points, flattened to (N, N)."""
-    p = np.asarray(points, float).reshape(-1, 2)
-    return np.sqrt(((p[:, None, :] - p[None, :, :]) ** 2).sum(-1))
-

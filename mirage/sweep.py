@@ -8,9 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
-from photonics.errors import UsageError
+from photonics.errors import UsageError, check_fits
 
 POWER_FLOOR = 1e-30  # -300 dB: how a port pair with no coupling is reported
+# Up to 16 port pairs of a 4-port, each a complex field, dB and phase, with JAX's intermediates.
+BYTES_PER_POINT = 1024
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ def wavelengths_um(start: float, stop: float, points: int) -> np.ndarray:
         raise UsageError(f"--wl-stop must be greater than --wl-start (got {stop:g} <= {start:g})")
     if points < 2:
         raise UsageError(f"--points must be at least 2 (got {points})")
+    check_fits(points * BYTES_PER_POINT, f"--points {points}: the sweep's arrays")
     return np.linspace(start, stop, points)
 
 
@@ -62,7 +65,7 @@ def run_sweep(device: str, settings: dict[str, float], wl_um: np.ndarray) -> Swe
 
     s = photonics.evaluate(device, wl=wl_um, **settings)
     db, phase = {}, {}
-    for (p1, p2) in sorted(s):
+    for p1, p2 in sorted(s):
         v = np.broadcast_to(np.asarray(s[(p1, p2)]), wl_um.shape)
         db[f"{p1}->{p2}"] = 10 * np.log10(np.maximum(np.abs(v) ** 2, POWER_FLOOR))
         phase[f"{p1}->{p2}"] = np.angle(v)

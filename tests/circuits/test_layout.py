@@ -9,13 +9,12 @@ import numpy as np
 import pytest
 
 from circuits.layout import (
+    FRONT_DEVICES,
     Floorplan,
-    distance_matrix_um,
     layout_design,
     load_positions,
     mdpu_cell,
     positions_by_key,
-    FRONT_DEVICES,
     tile_positions_um,
     write_tile,
 )
@@ -50,10 +49,21 @@ def leaf_instances(layout):
     return out
 
 
-FAMILIES = ("phase_shifter_eo", "ring_allpass", "heater", "splitter", "mmi2x2", "photodetector", "straight", "bend_circular")
+FAMILIES = (
+    "phase_shifter_eo",
+    "ring_allpass",
+    "heater",
+    "splitter",
+    "mmi2x2",
+    "photodetector",
+    "straight",
+    "bend_circular",
+)
 
 
-@pytest.mark.parametrize("rows, h, moduli", [(1, 1, (31,)), (2, 3, (31,)), (3, 4, (31,)), (1, 1, (31, 32, 33)), (3, 4, (31, 32, 33))])
+@pytest.mark.parametrize(
+    "rows, h, moduli", [(1, 1, (31,)), (2, 3, (31,)), (3, 4, (31,)), (1, 1, (31, 32, 33)), (3, 4, (31, 32, 33))]
+)
 def test_gds_reads_back_with_the_expected_cells_and_instances(tmp_path, rows, h, moduli):
     summary = write_tile(tmp_path / "tile.gds", designs(moduli, h), rows)
     layout = read_gds(tmp_path / "tile.gds")
@@ -79,7 +89,9 @@ def test_json_sidecar_lists_every_device_where_the_gds_has_it(tmp_path):
     data = json.loads((tmp_path / "t.json").read_text())
     devices = data["devices"]
     assert len(devices) == summary["instances"] and data["moduli"] == [31, 32, 33]
-    gds = collections.Counter(leaf for leaf in leaf_instances(read_gds(tmp_path / "t.gds")) if leaf[0] not in ("straight", "bend_circular"))
+    gds = collections.Counter(
+        leaf for leaf in leaf_instances(read_gds(tmp_path / "t.gds")) if leaf[0] not in ("straight", "bend_circular")
+    )
     listed = collections.Counter((d["cell"], (d["x_um"], d["y_um"])) for d in devices)
     assert listed == gds  # same cells at the same places
     for d in devices:
@@ -87,11 +99,24 @@ def test_json_sidecar_lists_every_device_where_the_gds_has_it(tmp_path):
     segs = positions_by_key(devices, "segment")
     assert len(segs) == 2 * 3 * (5 + 5 + 6)
     assert set(d["role"] for d in devices) == {
-        "segment", "mmu_heater", "source_splitter", "lo_bias", "lo_splitter", "hybrid_heater",
-        "signal_splitter", "hybrid", "detector",
+        "segment",
+        "mmu_heater",
+        "source_splitter",
+        "lo_bias",
+        "lo_splitter",
+        "hybrid_heater",
+        "signal_splitter",
+        "hybrid",
+        "detector",
     }
     assert [(i["modulus"], i["row"]) for i in data["inputs"]] == [(m, r) for m in (31, 32, 33) for r in range(2)]
-    assert {r["name"].rsplit("/", 1)[1] for r in data["routes"]} == {"route_lo", "route_sig_i", "route_sig_q", "route_lo_i", "route_lo_q"}
+    assert {r["name"].rsplit("/", 1)[1] for r in data["routes"]} == {
+        "route_lo",
+        "route_sig_i",
+        "route_sig_q",
+        "route_lo_i",
+        "route_lo_q",
+    }
 
 
 def test_positions_read_back_as_arrays_for_a_variation_model(tmp_path):
@@ -104,11 +129,15 @@ def test_positions_read_back_as_arrays_for_a_variation_model(tmp_path):
     assert np.all(np.diff(along, axis=1) > 0)  # heater then segments, MMU after MMU, along the arm
     assert np.all(np.diff(p.heater_xy[:, 0, 1]) > 0)  # rows stacked
     front = dict(zip(FRONT_DEVICES, p.front_xy[0]))
-    assert front["src"][0] < p.heater_xy[0, 0, 0] < p.segment_xy[0, -1, -1, 0] < front["sig_split"][0] < front["lo_split"][0]
+    assert (
+        front["src"][0]
+        < p.heater_xy[0, 0, 0]
+        < p.segment_xy[0, -1, -1, 0]
+        < front["sig_split"][0]
+        < front["lo_split"][0]
+    )
     assert front["i_p"][1] > front["sig_split"][1] > front["q_p"][1]  # I above the signal lane, Q below
     assert np.all(tile_positions_um(devices, 32).segment_xy[..., 1] > p.segment_xy[..., 1].max())  # next modulus above
-    d = distance_matrix_um(p.segment_xy)
-    assert d.shape == (60, 60) and np.allclose(d, d.T) and np.all(np.diag(d) == 0)
     with pytest.raises(ValueError, match="no segments of modulus 33"):
         tile_positions_um(devices, 33)
 
@@ -142,7 +171,10 @@ def test_default_schematic_has_no_routes_and_the_layout_design_has_them():
     assert width < routed.routes.lo_um < 1.2 * width  # the LO runs the length of the row
     net = mdpu_netlist(routed, 0.0)["top_level"]
     routes = {n: i["settings"]["length_um"] for n, i in net["instances"].items() if n.startswith("route")}
-    assert routes == {"route_lo": routed.routes.lo_um, **{f"route_{a}_{b}": routed.routes.hybrid_um for a in ("sig", "lo") for b in "iq"}}
+    assert routes == {
+        "route_lo": routed.routes.lo_um,
+        **{f"route_{a}_{b}": routed.routes.hybrid_um for a in ("sig", "lo") for b in "iq"},
+    }
     assert net["connections"]["lo_bias,o2"] == "route_lo,o1" and net["connections"]["route_lo,o2"] == "lo_split,o1"
 
 

@@ -41,8 +41,9 @@ def test_check_fits_refuses_more_than_half_the_memory():
 
 def test_a_huge_modulus_is_refused_quickly():
     start = time.perf_counter()
-    proc = subprocess.run([str(MIRAGE), "mac", "--modulus", "100000", "--x", "1", "--w", "1"],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [str(MIRAGE), "mac", "--modulus", "100000", "--x", "1", "--w", "1"], capture_output=True, text=True, timeout=60
+    )
     seconds = time.perf_counter() - start
     assert proc.returncode == 2 and proc.stdout == ""
     assert len(proc.stderr.strip().splitlines()) == 1 and "modulus 100000" in proc.stderr
@@ -65,3 +66,26 @@ def test_the_largest_modulus_stated_fits():
     check_table_memory(MdpuDesign(mmu=MmuDesign(modulus=largest), h=1))
     with pytest.raises(UsageError):
         check_table_memory(MdpuDesign(mmu=MmuDesign(modulus=2 * largest + 1), h=1))
+
+
+def test_a_huge_sweep_is_refused(capsys):
+    code, _, err = run(capsys, "sweep", "mzi", "--points", "100000000000")
+    assert code == 2 and "--points 100000000000" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_huge_layout_is_refused(capsys, tmp_path):
+    code, _, err = run(capsys, "layout", "--rows", "100000", "--h", "1000", "--out", str(tmp_path / "t.gds"))
+    assert code == 2 and "--rows 100000 --h 1000" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "t.gds").exists()
+
+
+def test_the_layout_estimate_is_close_to_the_drawn_count(tmp_path):
+    from dataclasses import replace
+
+    from mirage.layout import instance_estimate, run
+    from mvm.config import ChipConfig
+
+    config = ChipConfig()
+    result = run(config, 2, 4, None, str(tmp_path / "t.gds"))
+    designs = [replace(config.mdpu_design(m), h=4) for m in config.all_moduli]
+    assert instance_estimate(designs, 2) == pytest.approx(result["instances"], rel=0.2)
