@@ -43,12 +43,16 @@ def main() -> None:
     for noise in (True, False):
         t, t_np, report = timed(chip, 512, 512, 512, noise)
         target = 50 if noise else 15
-        print(f"  512^3 noise {'on ' if noise else 'off'}: {t * 1e3:7.1f} ms, numpy {t_np * 1e3:5.2f} ms, ratio {t / t_np:5.1f}x "
-              f"(target <= {target}x), {report.macs_per_second:.3g} MAC/s, "
-              f"{report.simulated_readouts} of {report.readouts} readouts simulated in full")
+        print(
+            f"  512^3 noise {'on ' if noise else 'off'}: {t * 1e3:7.1f} ms, numpy {t_np * 1e3:5.2f} ms, ratio {t / t_np:5.1f}x "
+            f"(target <= {target}x), {report.macs_per_second:.3g} MAC/s, "
+            f"{report.simulated_readouts} of {report.readouts} readouts simulated in full"
+        )
     stages = ", ".join(f"{k} {v * 1e3:.1f} ms" for k, v in report.seconds_by_stage.items())
     print(f"  where the time goes (one call; JAX finishes asynchronously, so waits land in later stages): {stages}")
-    print(f"  peak memory of the process (RSS, includes the JAX runtime): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    print(
+        f"  peak memory of the process (RSS, includes the JAX runtime): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+    )
     print("  scaling, noise on (medians of 7 interleaved runs; time / time at 512^3):")
     shapes = [(512, 512, 512), (1024, 512, 512), (512, 1024, 512), (512, 512, 1024)]
     pairs = {s: operands(*s) for s in shapes}
@@ -85,9 +89,11 @@ def main() -> None:
     t0 = time.perf_counter()
     _, report = rns_gemm(a, b, imperfect, noise=True)
     seconds = time.perf_counter() - t0
-    print(f"  imperfect chip at {power:.2f} mW, 256^3: {seconds:.2f} s, residue error rate {report.residue_error_rate:.2e}, "
-          f"{report.simulated_readouts} of {report.readouts} readouts simulated in full "
-          f"({seconds / max(report.simulated_readouts, 1) * 1e6:.2f} us each, all costs included)")
+    print(
+        f"  imperfect chip at {power:.2f} mW, 256^3: {seconds:.2f} s, residue error rate {report.residue_error_rate:.2e}, "
+        f"{report.simulated_readouts} of {report.readouts} readouts simulated in full "
+        f"({seconds / max(report.simulated_readouts, 1) * 1e6:.2f} us each, all costs included)"
+    )
 
 
 if __name__ == "__main__":

@@ -29,8 +29,10 @@ def main() -> None:
         s = write_tile(Path(tmp) / "tile.gds", designs, ROWS)
         t_write = time.perf_counter() - t1
         json_bytes = (Path(tmp) / "tile.json").stat().st_size
-    print(f"tile: {ROWS} rows x {H} MMUs x moduli {s['moduli']}: {s['instances']} devices, "
-          f"{s['route_pieces']} route pieces, {s['cells']} cells")
+    print(
+        f"tile: {ROWS} rows x {H} MMUs x moduli {s['moduli']}: {s['instances']} devices, "
+        f"{s['route_pieces']} route pieces, {s['cells']} cells"
+    )
     print(f"  extent {s['width_um'] / 1e3:.1f} mm x {s['height_um'] / 1e3:.1f} mm")
     print(f"  build + write GDS + JSON: {t_write:.2f} s (target < 60 s); imports {t_import:.2f} s")
     print(f"  GDS {s['gds_bytes'] / 1e6:.2f} MB, JSON {json_bytes / 1e6:.2f} MB")

@@ -42,7 +42,9 @@ def main() -> None:
     print(f"MDPU h = {H}, m = {M}: detector fields of random dot products")
     print(f"  sax.circuit (klu), {N_SAX} inputs:   {t_sax * 1e3:9.1f} ms  {sax_rate:12.4g} dot products/s")
     print(f"  compiled form, {N_COMPILED} inputs: {t_fast * 1e3:9.1f} ms  {fast_rate:12.4g} dot products/s")
-    print(f"  compiled / sax speed ratio: {fast_rate / sax_rate:.0f}x (target >= 1000x); max |field difference| {agree:.1e}")
+    print(
+        f"  compiled / sax speed ratio: {fast_rate / sax_rate:.0f}x (target >= 1000x); max |field difference| {agree:.1e}"
+    )
     print(f"  noisy readout of {N_COMPILED}: {t_read * 1e3:.1f} ms ({N_COMPILED / t_read:.4g} residues/s)")
 
 

@@ -31,9 +31,15 @@ def main() -> None:
     print(f"device models, batch of {N} (wavelength and one parameter sampled per point), median of 7")
     print(f"{'model':<18} {'ms':>9} {'points/s':>12}")
     batch_param = {
-        "straight": "length_um", "coupler": "kappa", "mmi2x2": "kappa", "splitter": "split_ratio",
-        "phase_shifter_eo": "voltage_v", "heater": "power_mw", "mzi": "heater_power_mw",
-        "ring_allpass": "voltage_v", "ring_add_drop": "voltage_v",
+        "straight": "length_um",
+        "coupler": "kappa",
+        "mmi2x2": "kappa",
+        "splitter": "split_ratio",
+        "phase_shifter_eo": "voltage_v",
+        "heater": "power_mw",
+        "mzi": "heater_power_mw",
+        "ring_allpass": "voltage_v",
+        "ring_add_drop": "voltage_v",
     }
     for name, model in photonics.models().items():
         if name not in batch_param:
@@ -56,8 +62,10 @@ def main() -> None:
     t_circuit = median_seconds(lambda: block(circuit(wl=wl, **arms)), 3)
     mzi = jax.jit(photonics.models()["mzi"])
     t_model = median_seconds(lambda: block(mzi(wl=wl, heater_power_mw=power)))
-    print(f"\nMZI, {N} points: sax.circuit (klu) {t_circuit * 1e3:.1f} ms, mzi model {t_model * 1e3:.2f} ms, "
-          f"ratio {t_circuit / t_model:.0f}x")
+    print(
+        f"\nMZI, {N} points: sax.circuit (klu) {t_circuit * 1e3:.1f} ms, mzi model {t_model * 1e3:.2f} ms, "
+        f"ratio {t_circuit / t_model:.0f}x"
+    )
 
 
 if __name__ == "__main__":

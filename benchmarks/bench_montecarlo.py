@@ -30,10 +30,14 @@ def main() -> None:
             per_chip = [float(r["seconds"]) for r in csv.DictReader(f)]
     print(f"Monte Carlo: {chips} chips (3 moduli, 16 x 16 tiles, calibration included), {workers} workers")
     print(f"  wall time {wall:.1f} s (target for 1000 chips: 300 s), {chips / wall:.2f} chips/s")
-    print(f"  median {statistics.median(per_chip):.2f} s per chip in a worker (first chip of each worker includes JIT warm-up)")
-    print(f"  yield uncalibrated {summary['yield_uncalibrated']:.3f}, calibrated {summary['yield_calibrated']:.3f}; "
-          f"median residual phase error {summary['median_phase_error_uncalibrated_rad']:.3f} -> "
-          f"{summary['median_phase_error_calibrated_rad']:.4f} rad")
+    print(
+        f"  median {statistics.median(per_chip):.2f} s per chip in a worker (first chip of each worker includes JIT warm-up)"
+    )
+    print(
+        f"  yield uncalibrated {summary['yield_uncalibrated']:.3f}, calibrated {summary['yield_calibrated']:.3f}; "
+        f"median residual phase error {summary['median_phase_error_uncalibrated_rad']:.3f} -> "
+        f"{summary['median_phase_error_calibrated_rad']:.4f} rad"
+    )
 
 
 if __name__ == "__main__":

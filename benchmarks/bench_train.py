@@ -23,9 +23,11 @@ def main() -> None:
     readouts = rns["tally"]["readouts"]
     print(f"Training: MLP 64-128-10 on digits, {epochs} epochs, batch 32, seed 0")
     print(f"  fp32: {fp32['seconds']:.1f} s, test accuracy {100 * fp32['test_accuracy']:.2f} %")
-    print(f"  rns:  {rns['seconds']:.1f} s (target for 20 epochs: 300 s), test accuracy {100 * rns['test_accuracy']:.2f} %; "
-          f"{readouts:.3g} readouts, {readouts / rns['seconds_training']:.3g} readouts/s, "
-          f"{rns['seconds_building_hardware']:.1f} s sampling and calibrating the chip (JIT warm-up included)")
+    print(
+        f"  rns:  {rns['seconds']:.1f} s (target for 20 epochs: 300 s), test accuracy {100 * rns['test_accuracy']:.2f} %; "
+        f"{readouts:.3g} readouts, {readouts / rns['seconds_training']:.3g} readouts/s, "
+        f"{rns['seconds_building_hardware']:.1f} s sampling and calibrating the chip (JIT warm-up included)"
+    )
     print(f"  ratio rns / fp32: {rns['seconds'] / fp32['seconds']:.0f}x")
 
 

@@ -162,7 +162,9 @@ def _row_sensitivity(sample: ChipSample, index: int, trims: Trims) -> np.ndarray
         step = lo.copy()
         if j >= 0:
             step[j] += BIAS_STEP_MW
-        t = replace(trims, lo_bias_power_mw=tuple(step if i == index else p for i, p in enumerate(trims.lo_bias_power_mw)))
+        t = replace(
+            trims, lo_bias_power_mw=tuple(step if i == index else p for i, p in enumerate(trims.lo_bias_power_mw))
+        )
         design, params = row_params(sample, index, t, level_zero_only=True)
         variants.append(params)
     compiled = compile_rows(design, stack_params(variants))
@@ -194,7 +196,9 @@ def _bias_trim(sample, index, trims, readout, rng, repeats, rounds: int = 3) -> 
                 break
             target = target + 2 * np.pi * low * np.sign(np.diag(x_meas))
         power = np.clip(new, 0, None)
-        t = replace(trims, lo_bias_power_mw=tuple(power if i == index else p for i, p in enumerate(trims.lo_bias_power_mw)))
+        t = replace(
+            trims, lo_bias_power_mw=tuple(power if i == index else p for i, p in enumerate(trims.lo_bias_power_mw))
+        )
         rows = tile_rows(sample, index, t, level_zero_only=True)
     return power
 
@@ -213,8 +217,17 @@ def _ring_trim(sample, index, trims, readout, rng, repeats, points: int = 96):
     phase_per_k = 2 * np.pi * ring.dn_dt_per_k * 2 * np.pi * ring.radius_um / ring.wl0_um
 
     def sweep(t: Trims):
-        rows = tile_rows(sample, index, replace(t, level_voltages_v=tuple(
-            np.broadcast_to(grid, v.shape[:3] + (points,)) if i == index else v for i, v in enumerate(t.level_voltages_v))))
+        rows = tile_rows(
+            sample,
+            index,
+            replace(
+                t,
+                level_voltages_v=tuple(
+                    np.broadcast_to(grid, v.shape[:3] + (points,)) if i == index else v
+                    for i, v in enumerate(t.level_voltages_v)
+                ),
+            ),
+        )
         # Each ring swept alone: the others sit at their level-0 drive of the current table.
         out = []
         for r, row in enumerate(tile_rows(sample, index, t)):
@@ -239,8 +252,12 @@ def _ring_trim(sample, index, trims, readout, rng, repeats, points: int = 96):
     return offset, volts
 
 
-def calibrate(sample: ChipSample, rng: np.random.Generator, repeats: int = CalibrationSettings.repeats,
-              laser_power_mw: float = CalibrationSettings.laser_power_mw) -> tuple[Trims, CalibrationReport]:
+def calibrate(
+    sample: ChipSample,
+    rng: np.random.Generator,
+    repeats: int = CalibrationSettings.repeats,
+    laser_power_mw: float = CalibrationSettings.laser_power_mw,
+) -> tuple[Trims, CalibrationReport]:
     """Trim a fabricated chip from measurements; return the trims and a report.
 
     Measurements run with the laser at ``laser_power_mw``; every trim holds at
@@ -269,13 +286,19 @@ def calibrate(sample: ChipSample, rng: np.random.Generator, repeats: int = Calib
     nominal = nominal_trims(cfg)
     gain = np.zeros(1)
     if trim is Trim.DRIVE_GAIN:
-        gain = np.concatenate([(v / np.where(n == 0, 1, n))[..., 1:].ravel() - 1
-                               for v, n in zip(volts, nominal.level_voltages_v, strict=True)])
+        gain = np.concatenate(
+            [
+                (v / np.where(n == 0, 1, n))[..., 1:].ravel() - 1
+                for v, n in zip(volts, nominal.level_voltages_v, strict=True)
+            ]
+        )
     report = CalibrationReport(
         phase_error_before_rad=float(np.sqrt(np.mean(err_before**2))),
         phase_error_after_rad=float(np.sqrt(np.mean(err_after**2))),
         gain_trim_rel=float(np.sqrt(np.mean(gain**2))),
-        lo_bias_change_mw=float(np.sqrt(np.mean(np.concatenate([b - n for b, n in zip(bias, nominal.lo_bias_power_mw)]) ** 2))),
+        lo_bias_change_mw=float(
+            np.sqrt(np.mean(np.concatenate([b - n for b, n in zip(bias, nominal.lo_bias_power_mw)]) ** 2))
+        ),
         ring_lock_k=float(np.sqrt(np.mean(np.concatenate([r.ravel() for r in rings]) ** 2))),
         noise_per_adc_code=float(np.median([noise_per_adc_code(row, readout) for rows in before for row in rows])),
     )
@@ -287,5 +310,7 @@ def varied_chip(study: StudyConfig, rng: np.random.Generator, calibrated: bool =
     sample = sample_chip(study.chip, study.variation, rng, study.layout)
     if not calibrated:
         return build_chip(sample, nominal_trims(study.chip))
-    trims, _ = calibrate(sample, rng, repeats=study.calibration.repeats, laser_power_mw=study.calibration.laser_power_mw)
+    trims, _ = calibrate(
+        sample, rng, repeats=study.calibration.repeats, laser_power_mw=study.calibration.laser_power_mw
+    )
     return build_chip(sample, trims)

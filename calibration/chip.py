@@ -76,12 +76,19 @@ def geometry_of(config: ChipConfig, index: int, layout: str | None = None) -> Ti
         p = tile_positions_um(load_positions(layout), modulus)
         expected = (config.tile.rows, config.tile.h, config.mdpu_design(modulus).mmu.segments)
         if p.segment_xy.shape[:3] != expected or np.isnan(p.segment_xy).any() or np.isnan(p.front_xy).any():
-            raise UsageError(f"layout {layout}: modulus {modulus} has {p.segment_xy.shape[:3]} (rows, MMUs, segments), "
-                             f"the chip needs {expected}; lay it out with the same configuration")
+            raise UsageError(
+                f"layout {layout}: modulus {modulus} has {p.segment_xy.shape[:3]} (rows, MMUs, segments), "
+                f"the chip needs {expected}; lay it out with the same configuration"
+            )
         return TileGeometry(p.segment_xy, p.heater_xy, p.front_xy)
     design = config.mdpu_design(config.all_moduli[index])
-    return default_geometry(design.mmu.segment_footprint_um(), config.heater.length_um, config.tile.rows, config.tile.h,
-                            y0_um=index * (config.tile.rows * 100.0 + 500.0))
+    return default_geometry(
+        design.mmu.segment_footprint_um(),
+        config.heater.length_um,
+        config.tile.rows,
+        config.tile.h,
+        y0_um=index * (config.tile.rows * 100.0 + 500.0),
+    )
 
 
 @lru_cache(maxsize=8)
@@ -99,7 +106,7 @@ def _heat_paths(config: ChipConfig, index: int, at_100um: float, layout: str | N
     coupling = coupling_matrix(geom.all_xy(), heater_xy, at_100um)
     own = np.full(len(coupling), -1)
     n_seg = geom.segment_xy[..., 0].size
-    own[n_seg:n_seg + rows * h] = np.arange(rows * h)  # MMU heaters are heaters 0..R*h-1
+    own[n_seg : n_seg + rows * h] = np.arange(rows * h)  # MMU heaters are heaters 0..R*h-1
     lo_targets = n_seg + rows * h + (np.arange(rows)[:, None] * len(FRONT) + np.array(lo_idx)[None, :]).reshape(-1)
     own[lo_targets] = rows * h + np.arange(rows * len(lo_idx))
     c = coupling.copy()
@@ -107,8 +114,9 @@ def _heat_paths(config: ChipConfig, index: int, at_100um: float, layout: str | N
     return c
 
 
-def sample_chip(config: ChipConfig, variation: VariationConfig, rng: np.random.Generator,
-                layout: str | None = None) -> ChipSample:
+def sample_chip(
+    config: ChipConfig, variation: VariationConfig, rng: np.random.Generator, layout: str | None = None
+) -> ChipSample:
     """Draw one chip's deviations; device positions from ``layout`` (a layout's JSON) if given."""
     tiles = []
     for i, m in enumerate(config.all_moduli):
@@ -116,19 +124,40 @@ def sample_chip(config: ChipConfig, variation: VariationConfig, rng: np.random.G
         factor = _factor(config, i, variation.correlation_length_um, layout)
         s = variation.spreads()
 
-        def field(name: str) -> tuple:
-            return geom.split(sample_field(rng, factor, variation, s[name]))
+        def field(name: str) -> tuple:  # called within this iteration only
+            return geom.split(sample_field(rng, factor, variation, s[name]))  # noqa: B023
 
         width, thick = field("width_nm"), field("thickness_nm")
-        dneff = [variation.dneff_dwidth_per_nm * w + variation.dneff_dthickness_per_nm * t for w, t in zip(width, thick)]
-        coupling, eo, length, eff = field("coupling_rel"), field("eo_efficiency_rel"), field("length_rel"), field("heater_efficiency_rel")
+        dneff = [
+            variation.dneff_dwidth_per_nm * w + variation.dneff_dthickness_per_nm * t for w, t in zip(width, thick)
+        ]
+        coupling, eo, length, eff = (
+            field("coupling_rel"),
+            field("eo_efficiency_rel"),
+            field("length_rel"),
+            field("heater_efficiency_rel"),
+        )
         radius, gap, resp = field("ring_radius_nm"), field("ring_gap_nm"), field("responsivity_rel")
-        tiles.append(TileSample(
-            modulus=m, geometry=geom,
-            seg={"dneff": dneff[0], "eo_rel": eo[0], "length_rel": length[0], "radius_nm": radius[0], "gap_nm": gap[0]},
-            heater={"dneff": dneff[1], "efficiency_rel": eff[1]},
-            front={"dneff": dneff[2], "efficiency_rel": eff[2], "coupling_rel": coupling[2], "responsivity_rel": resp[2]},
-        ))
+        tiles.append(
+            TileSample(
+                modulus=m,
+                geometry=geom,
+                seg={
+                    "dneff": dneff[0],
+                    "eo_rel": eo[0],
+                    "length_rel": length[0],
+                    "radius_nm": radius[0],
+                    "gap_nm": gap[0],
+                },
+                heater={"dneff": dneff[1], "efficiency_rel": eff[1]},
+                front={
+                    "dneff": dneff[2],
+                    "efficiency_rel": eff[2],
+                    "coupling_rel": coupling[2],
+                    "responsivity_rel": resp[2],
+                },
+            )
+        )
     ambient = float(standard_draws(rng, (), variation) * variation.ambient_offset_k * variation.scale)
     drift = float(standard_draws(rng, (), variation) * variation.drift_k * variation.scale)
     return ChipSample(config, variation, tuple(tiles), ambient, drift, layout)
@@ -158,27 +187,42 @@ def heater_p_pi_mw(sample: ChipSample, index: int) -> np.ndarray:
     """P_pi of every heater of a tile: the MMUs' bias heaters, then the LO_HEATERS of each row."""
     ts, heat = sample.tiles[index], sample.config.heater
     lo_idx = [FRONT.index(n) for n in LO_HEATERS]
-    return np.concatenate([heat.p_pi_mw / (1 + ts.heater["efficiency_rel"]).reshape(-1),
-                           heat.p_pi_mw / (1 + ts.front["efficiency_rel"][:, lo_idx]).reshape(-1)])
+    return np.concatenate(
+        [
+            heat.p_pi_mw / (1 + ts.heater["efficiency_rel"]).reshape(-1),
+            heat.p_pi_mw / (1 + ts.front["efficiency_rel"][:, lo_idx]).reshape(-1),
+        ]
+    )
 
 
-def device_temperatures_k(sample: ChipSample, index: int, lo_bias_power_mw: np.ndarray, with_drift: bool = False,
-                          extra_heat_k: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def device_temperatures_k(
+    sample: ChipSample, index: int, lo_bias_power_mw: np.ndarray, with_drift: bool = False, extra_heat_k: float = 0.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Temperatures of (segments, MMU heaters, front-end devices) of a tile: ambient, drift and crosstalk."""
     cfg = sample.config
     geom = sample.tiles[index].geometry
     rows, h = geom.rows, geom.heater_xy.shape[1]
     heat = cfg.heater
-    rise = self_rise_k_per_mw(p_pi_mw=heater_p_pi_mw(sample, index), length_um=heat.length_um, wl0_um=heat.wl0_um,
-                              dn_dt_per_k=heat.dn_dt_per_k)
+    rise = self_rise_k_per_mw(
+        p_pi_mw=heater_p_pi_mw(sample, index),
+        length_um=heat.length_um,
+        wl0_um=heat.wl0_um,
+        dn_dt_per_k=heat.dn_dt_per_k,
+    )
     power = _heater_powers(cfg, lo_bias_power_mw, rows, h)
     base = REFERENCE_TEMPERATURE_K + sample.ambient_offset_k + (sample.drift_k if with_drift else 0.0) + extra_heat_k
     coupling = _heat_paths(cfg, index, sample.variation.crosstalk_at_100um, sample.layout)
     return geom.split(base + temperature_rise_k(coupling, rise, power))
 
 
-def tile_rows(sample: ChipSample, index: int, trims: Trims, with_drift: bool = False, extra_heat_k: float = 0.0,
-              level_zero_only: bool = False):
+def tile_rows(
+    sample: ChipSample,
+    index: int,
+    trims: Trims,
+    with_drift: bool = False,
+    extra_heat_k: float = 0.0,
+    level_zero_only: bool = False,
+):
     """The compiled rows of tile ``index`` as fabricated and trimmed.
 
     ``level_zero_only`` solves only level 0 of every segment (enough for
@@ -193,16 +237,27 @@ def tile_rows(sample: ChipSample, index: int, trims: Trims, with_drift: bool = F
 
 def stack_params(params: list[RowParams]) -> RowParams:
     """Several tiles' row parameters as one batch of rows (for one vectorised compile)."""
+
     def cat(dicts):
         return {k: np.concatenate([np.broadcast_to(d[k], np.shape(dicts[0][k])) for d in dicts]) for k in dicts[0]}
 
-    return RowParams(cat([p.segment for p in params]), np.concatenate([p.level_voltages_v for p in params]),
-                     cat([p.mmu_heater for p in params]), {n: cat([p.front[n] for p in params]) for n in params[0].front},
-                     np.concatenate([p.detector_gain for p in params]))
+    return RowParams(
+        cat([p.segment for p in params]),
+        np.concatenate([p.level_voltages_v for p in params]),
+        cat([p.mmu_heater for p in params]),
+        {n: cat([p.front[n] for p in params]) for n in params[0].front},
+        np.concatenate([p.detector_gain for p in params]),
+    )
 
 
-def row_params(sample: ChipSample, index: int, trims: Trims, with_drift: bool = False, extra_heat_k: float = 0.0,
-               level_zero_only: bool = False):
+def row_params(
+    sample: ChipSample,
+    index: int,
+    trims: Trims,
+    with_drift: bool = False,
+    extra_heat_k: float = 0.0,
+    level_zero_only: bool = False,
+):
     """(design, RowParams) of tile ``index`` as fabricated and trimmed (see :func:`tile_rows`)."""
     cfg, ts = sample.config, sample.tiles[index]
     design = cfg.mdpu_design(ts.modulus)
@@ -213,19 +268,32 @@ def row_params(sample: ChipSample, index: int, trims: Trims, with_drift: bool = 
     # ring_offset_k is the ring-lock trim (Trim.RING_LOCK); it stays 0 on elements that do not trim it
     seg = {"neff": mmu.segment_device.neff + ts.seg["dneff"], "temperature_k": temp[0] + trims.ring_offset_k[index]}
     seg.update(_SEGMENT_VARIATION[mmu.segment_model](mmu, ts.seg, sample.variation))
-    mmu_heater = {"neff": heat.neff + ts.heater["dneff"], "p_pi_mw": heat.p_pi_mw / (1 + ts.heater["efficiency_rel"]),
-                  "temperature_k": temp[1]}
+    mmu_heater = {
+        "neff": heat.neff + ts.heater["dneff"],
+        "p_pi_mw": heat.p_pi_mw / (1 + ts.heater["efficiency_rel"]),
+        "temperature_k": temp[1],
+    }
     f = ts.front
     col = {n: FRONT.index(n) for n in FRONT}
     drawn = front_end_netlist(design.lo_fraction, design.lo_heater)["instances"]  # the schematic's couplings
-    front = {n: {"split_ratio": np.clip(drawn[n]["settings"]["split_ratio"] * (1 + f["coupling_rel"][:, col[n]]), 0, 1)}
-             for n in SPLITTERS}
-    front.update({n: {"kappa": np.clip(drawn[n]["settings"]["kappa"] * (1 + f["coupling_rel"][:, col[n]]), 0, 1)}
-                  for n in HYBRIDS})
+    front = {
+        n: {"split_ratio": np.clip(drawn[n]["settings"]["split_ratio"] * (1 + f["coupling_rel"][:, col[n]]), 0, 1)}
+        for n in SPLITTERS
+    }
+    front.update(
+        {
+            n: {"kappa": np.clip(drawn[n]["settings"]["kappa"] * (1 + f["coupling_rel"][:, col[n]]), 0, 1)}
+            for n in HYBRIDS
+        }
+    )
     lo_power = lo_heater_powers_mw(heat.p_pi_mw, np.broadcast_to(trims.lo_bias_power_mw[index], (rows,)))
     for n in LO_HEATERS:
-        front[n] = {"neff": heat.neff + f["dneff"][:, col[n]], "p_pi_mw": heat.p_pi_mw / (1 + f["efficiency_rel"][:, col[n]]),
-                    "temperature_k": temp[2][:, col[n]], "power_mw": lo_power[n]}
+        front[n] = {
+            "neff": heat.neff + f["dneff"][:, col[n]],
+            "p_pi_mw": heat.p_pi_mw / (1 + f["efficiency_rel"][:, col[n]]),
+            "temperature_k": temp[2][:, col[n]],
+            "power_mw": lo_power[n],
+        }
     gain = 1 + f["responsivity_rel"][:, [col[d] for d in DETECTORS]]
     volts = trims.level_voltages_v[index][..., :1] if level_zero_only else trims.level_voltages_v[index]
     seg = {k: np.broadcast_to(v, volts.shape[:3]) for k, v in seg.items()}
@@ -243,9 +311,11 @@ def _eo_segment_variation(mmu, dev: dict, variation: VariationConfig) -> dict:
 def _ring_segment_variation(mmu, dev: dict, variation: VariationConfig) -> dict:
     """Ring segment: radius and gap move resonance and coupling, efficiency deviations scale 1/VpiL."""
     ring = mmu.ring
-    return {"radius_um": ring.radius_um + dev["radius_nm"] * 1e-3,
-            "kappa": np.clip(ring.kappa * np.exp(-dev["gap_nm"] / variation.coupling_decay_nm), 0, 1),
-            "vpil_v_cm": ring.vpil_v_cm / (1 + dev["eo_rel"])}
+    return {
+        "radius_um": ring.radius_um + dev["radius_nm"] * 1e-3,
+        "kappa": np.clip(ring.kappa * np.exp(-dev["gap_nm"] / variation.coupling_decay_nm), 0, 1),
+        "vpil_v_cm": ring.vpil_v_cm / (1 + dev["eo_rel"]),
+    }
 
 
 # How fabrication deviations reach one MMU segment, by its device model (``MmuDesign.segment_model``):

@@ -21,8 +21,10 @@ from mvm.config import TITLE, ChipConfig
 from mvm.schema import NonNegative, PositiveInt, doc, section
 from photonics.errors import UsageError
 
-STUDY_TITLE = (f"{TITLE}\n[variation], [spec] and [calibration] are read by the commands that sample, calibrate or "
-               "train on a chip\n(montecarlo, calibrate, gemm --variation, train, train-table).")
+STUDY_TITLE = (
+    f"{TITLE}\n[variation], [spec] and [calibration] are read by the commands that sample, calibrate or "
+    "train on a chip\n(montecarlo, calibrate, gemm --variation, train, train-table)."
+)
 
 
 @section
@@ -79,8 +81,13 @@ def load_sections(path: str | Path | None) -> StudySections:
 def load_study(path: str | None, sigma_scale: float | None = None, layout: str | None = None) -> StudyConfig:
     """Chip, variation, spec and calibration settings from one file (defaults without one)."""
     sections = load_sections(path)
-    study = StudyConfig(chip=sections.chip, variation=sections.variation, spec=sections.spec,
-                        calibration=sections.calibration, layout=None if layout is None else str(layout))
+    study = StudyConfig(
+        chip=sections.chip,
+        variation=sections.variation,
+        spec=sections.spec,
+        calibration=sections.calibration,
+        layout=None if layout is None else str(layout),
+    )
     if sigma_scale is not None:
         if not sigma_scale >= 0:
             raise UsageError(f"--sigma-scale must be >= 0 (got {sigma_scale})")

@@ -31,17 +31,29 @@ class TileGeometry:
 
     def all_xy(self) -> np.ndarray:
         """(N, 2) every device, in the order segments, heaters, front end."""
-        return np.concatenate([self.segment_xy.reshape(-1, 2), self.heater_xy.reshape(-1, 2), self.front_xy.reshape(-1, 2)])
+        return np.concatenate(
+            [self.segment_xy.reshape(-1, 2), self.heater_xy.reshape(-1, 2), self.front_xy.reshape(-1, 2)]
+        )
 
     def split(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per-device values in all_xy order, back to (segments, heaters, front) shapes."""
         ns, nh = self.segment_xy[..., 0].size, self.heater_xy[..., 0].size
-        return (values[:ns].reshape(self.segment_xy.shape[:-1]), values[ns:ns + nh].reshape(self.heater_xy.shape[:-1]),
-                values[ns + nh:].reshape(self.front_xy.shape[:-1]))
+        return (
+            values[:ns].reshape(self.segment_xy.shape[:-1]),
+            values[ns : ns + nh].reshape(self.heater_xy.shape[:-1]),
+            values[ns + nh :].reshape(self.front_xy.shape[:-1]),
+        )
 
 
-def default_geometry(segment_lengths_um: np.ndarray, heater_length_um: float, rows: int, h: int,
-                     y0_um: float = 0.0, row_pitch_um: float = 100.0, gap_um: float = 20.0) -> TileGeometry:
+def default_geometry(
+    segment_lengths_um: np.ndarray,
+    heater_length_um: float,
+    rows: int,
+    h: int,
+    y0_um: float = 0.0,
+    row_pitch_um: float = 100.0,
+    gap_um: float = 20.0,
+) -> TileGeometry:
     """The default placement of one tile (see the module docstring)."""
     segs = np.asarray(segment_lengths_um, dtype=float)
     front_len = 400.0
@@ -49,14 +61,25 @@ def default_geometry(segment_lengths_um: np.ndarray, heater_length_um: float, ro
     y = y0_um + row_pitch_um * np.arange(rows)
     starts = front_len + mmu_len * np.arange(h)
     heater_x = starts + heater_length_um / 2
-    seg_x = starts[:, None] + heater_length_um + gap_um + np.concatenate([[0], np.cumsum(segs + gap_um)[:-1]]) + segs / 2
+    seg_x = (
+        starts[:, None] + heater_length_um + gap_um + np.concatenate([[0], np.cumsum(segs + gap_um)[:-1]]) + segs / 2
+    )
     end = front_len + mmu_len * h
     # (x, dy) of each front-end device. The two quadrature heaters sit 150 um apart so that one barely
     # warms the other (the 90-degree hybrid).
     place = {
-        "src": (0, 0), "sig_split": (end + 50, 0), "lo_split": (150, 20), "lo_bias": (100, 20),
-        "lo_i": (end + 100, 20), "lo_q": (end + 250, 20), "hyb_i": (end + 200, 0), "hyb_q": (end + 350, 40),
-        "i_p": (end + 300, -10), "i_n": (end + 300, 10), "q_p": (end + 450, 30), "q_n": (end + 450, 50),
+        "src": (0, 0),
+        "sig_split": (end + 50, 0),
+        "lo_split": (150, 20),
+        "lo_bias": (100, 20),
+        "lo_i": (end + 100, 20),
+        "lo_q": (end + 250, 20),
+        "hyb_i": (end + 200, 0),
+        "hyb_q": (end + 350, 40),
+        "i_p": (end + 300, -10),
+        "i_n": (end + 300, 10),
+        "q_p": (end + 450, 30),
+        "q_n": (end + 450, 50),
     }
     front_x, front_dy = np.array([place[n] for n in FRONT]).T
     seg_xy = np.stack(np.broadcast_arrays(seg_x[None, :, :], y[:, None, None]), -1)

@@ -50,9 +50,18 @@ SINGLE_THREAD = {
 PROBES_PER_ROW = 128
 WORKLOAD_SHAPE = (32, 64, 32)
 FIELDS = [
-    "chip", "residue_error_rate_uncalibrated", "residue_error_rate_calibrated", "gemm_rel_error_uncalibrated",
-    "gemm_rel_error_calibrated", "phase_error_uncalibrated_rad", "phase_error_calibrated_rad",
-    "phase_error_after_drift_rad", "pass_uncalibrated", "pass_calibrated", "ambient_offset_k", "drift_k",
+    "chip",
+    "residue_error_rate_uncalibrated",
+    "residue_error_rate_calibrated",
+    "gemm_rel_error_uncalibrated",
+    "gemm_rel_error_calibrated",
+    "phase_error_uncalibrated_rad",
+    "phase_error_calibrated_rad",
+    "phase_error_after_drift_rad",
+    "pass_uncalibrated",
+    "pass_calibrated",
+    "ambient_offset_k",
+    "drift_k",
 ]
 
 
@@ -107,7 +116,9 @@ def run_chip(study: StudyConfig, seed: int, index: int) -> tuple[dict, dict]:
     row["gemm_rel_error_uncalibrated"] = gemm_error(sample, nominal, rng, tiles)
     row["phase_error_uncalibrated_rad"] = phase_error(sample, nominal, tiles=tiles)
     t1 = time.perf_counter()
-    trims, _ = calibrate(sample, rng, repeats=study.calibration.repeats, laser_power_mw=study.calibration.laser_power_mw)
+    trims, _ = calibrate(
+        sample, rng, repeats=study.calibration.repeats, laser_power_mw=study.calibration.laser_power_mw
+    )
     t2 = time.perf_counter()
     tiles = compiled_tiles(sample, trims)
     row["residue_error_rate_calibrated"] = residue_error_rate(sample, trims, rng, tiles)
@@ -116,8 +127,10 @@ def run_chip(study: StudyConfig, seed: int, index: int) -> tuple[dict, dict]:
     row["phase_error_after_drift_rad"] = phase_error(sample, trims, with_drift=True)
     spec = study.spec
     for state in ("uncalibrated", "calibrated"):
-        row[f"pass_{state}"] = bool(row[f"residue_error_rate_{state}"] <= spec.max_residue_error_rate
-                                    and row[f"gemm_rel_error_{state}"] <= spec.max_gemm_rel_error)
+        row[f"pass_{state}"] = bool(
+            row[f"residue_error_rate_{state}"] <= spec.max_residue_error_rate
+            and row[f"gemm_rel_error_{state}"] <= spec.max_gemm_rel_error
+        )
     t3 = time.perf_counter()
     return row, {"chip": index, "seconds": t3 - t0, "calibration_seconds": t2 - t1}
 
@@ -215,8 +228,11 @@ def _plots(out: Path, rows: list[dict], summary: dict) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
-    for ax, metric, label in zip(axes, ("phase_error", "gemm_rel_error", "residue_error_rate"),
-                                 ("rms residual phase error (rad)", "GEMM relative error vs float64", "residue error rate")):
+    for ax, metric, label in zip(
+        axes,
+        ("phase_error", "gemm_rel_error", "residue_error_rate"),
+        ("rms residual phase error (rad)", "GEMM relative error vs float64", "residue error rate"),
+    ):
         for state, colour in (("uncalibrated", "tab:red"), ("calibrated", "tab:blue")):
             col = f"{metric}_{state}" + ("_rad" if metric == "phase_error" else "")
             values = np.array([r[col] for r in rows], dtype=float)

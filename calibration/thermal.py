@@ -30,7 +30,9 @@ def coupling_matrix(targets_xy: np.ndarray, heaters_xy: np.ndarray, at_100um: fl
 
 def self_rise_k_per_mw(*, p_pi_mw, length_um, wl0_um, dn_dt_per_k):
     """Temperature rise of a heater's own guide per mW."""
-    return heater_temperature_rise_k(power_mw=1.0, p_pi_mw=p_pi_mw, length_um=length_um, wl0_um=wl0_um, dn_dt_per_k=dn_dt_per_k)
+    return heater_temperature_rise_k(
+        power_mw=1.0, p_pi_mw=p_pi_mw, length_um=length_um, wl0_um=wl0_um, dn_dt_per_k=dn_dt_per_k
+    )
 
 
 def temperature_rise_k(coupling: np.ndarray, self_rise_per_mw: np.ndarray, power_mw: np.ndarray) -> np.ndarray:
@@ -42,7 +44,9 @@ def temperature_rise_k(coupling: np.ndarray, self_rise_per_mw: np.ndarray, power
     return coupling @ (np.asarray(self_rise_per_mw) * np.asarray(power_mw))
 
 
-def crosstalk_rad_per_mw(coupling_hh: np.ndarray, self_rise_per_mw: np.ndarray, phase_per_k: np.ndarray, p_pi_mw: np.ndarray) -> np.ndarray:
+def crosstalk_rad_per_mw(
+    coupling_hh: np.ndarray, self_rise_per_mw: np.ndarray, phase_per_k: np.ndarray, p_pi_mw: np.ndarray
+) -> np.ndarray:
     """(heaters, heaters) phase change of heater i's guide per mW at heater j: pi/P_pi on the diagonal."""
     x = coupling_hh * (phase_per_k[:, None] * self_rise_per_mw[None, :])
     np.fill_diagonal(x, np.pi / np.asarray(p_pi_mw))

@@ -53,9 +53,9 @@ class VariationConfig:
     """Process and thermal variation of a sampled chip."""
 
     scale: Annotated[NonNegative, doc("multiplies every sigma; 0 gives the ideal chip")] = 1.0
-    distribution: Annotated[
-        one_of(DISTRIBUTIONS), doc(f"distribution of every draw: {' | '.join(DISTRIBUTIONS)}")
-    ] = "normal"
+    distribution: Annotated[one_of(DISTRIBUTIONS), doc(f"distribution of every draw: {' | '.join(DISTRIBUTIONS)}")] = (
+        "normal"
+    )
     truncate_sigmas: Annotated[NonNegative, doc("truncnormal: draws beyond this many sigmas are redrawn")] = 3.0
     correlation_length_um: Annotated[
         NonNegative, doc("correlation length of the local variation across the die; 0: uncorrelated")
@@ -72,9 +72,12 @@ class VariationConfig:
     ambient_offset_k: Annotated[NonNegative, doc("sigma of the chip's temperature offset from 300 K")] = 1.0
     drift_k: Annotated[NonNegative, doc("sigma of a slow drift between calibration and use")] = 0.2
     crosstalk_at_100um: Annotated[
-        StrictFloat, Field(ge=0, lt=1),
-        doc("thermal crosstalk: the fraction of a heater's own temperature rise felt 100 um away "
-            "(exp(-d/30um) there, a silicon chip without isolation trenches); 0 switches it off"),
+        StrictFloat,
+        Field(ge=0, lt=1),
+        doc(
+            "thermal crosstalk: the fraction of a heater's own temperature rise felt 100 um away "
+            "(exp(-d/30um) there, a silicon chip without isolation trenches); 0 switches it off"
+        ),
     ] = 0.035
     dneff_dwidth_per_nm: Annotated[NonNegative, doc("effective-index change per nm of width")] = 2e-3
     dneff_dthickness_per_nm: Annotated[NonNegative, doc("effective-index change per nm of thickness")] = 4e-3

@@ -207,15 +207,23 @@ def compile_rows(design: MdpuDesign, p: RowParams) -> list[CompiledMdpu]:
         settings = {**nominal, **{k: np.asarray(v)[:, :, b, None] for k, v in p.segment.items()}}
         s = models[mmu.segment_model](wl=design.wl_um, **{**settings, "voltage_v": p.level_voltages_v[:, :, b, :]})
         seg[:, :, b, :] = np.broadcast_to(np.asarray(s[("o1", "o2")]), (rows, h, m))
-    heater = np.broadcast_to(np.asarray(models["heater"](wl=design.wl_um, **{**mmu.heater.settings(), **p.mmu_heater})[("o1", "o2")]), (rows, h))
+    heater = np.broadcast_to(
+        np.asarray(models["heater"](wl=design.wl_um, **{**mmu.heater.settings(), **p.mmu_heater})[("o1", "o2")]),
+        (rows, h),
+    )
     circuit = front_end_circuit(design.lo_fraction, design.lo_heater, design.routes)
-    settings = {name: {k: np.broadcast_to(np.asarray(v, dtype=float), (rows,)) for k, v in s.items()} for name, s in p.front.items()}
+    settings = {
+        name: {k: np.broadcast_to(np.asarray(v, dtype=float), (rows,)) for k, v in s.items()}
+        for name, s in p.front.items()
+    }
     s = circuit(wl=design.wl_um, **settings)
     gain = np.sqrt(p.detector_gain)
     src = np.broadcast_to(np.asarray(s[("arm_out", "in")]), (rows,))
     arm = np.stack([np.broadcast_to(np.asarray(s[(d, "arm_in")]), (rows,)) for d in DETECTORS], -1) * gain
     lo = np.stack([np.broadcast_to(np.asarray(s[(d, "in")]), (rows,)) for d in DETECTORS], -1) * gain
-    bias = np.broadcast_to(np.asarray(p.front.get("lo_bias", {}).get("power_mw", design.lo_bias_power_mw or 0.0)), (rows,))
+    bias = np.broadcast_to(
+        np.asarray(p.front.get("lo_bias", {}).get("power_mw", design.lo_bias_power_mw or 0.0)), (rows,)
+    )
     out = []
     for r in range(rows):
         d = with_lo_bias(design, float(bias[r]))

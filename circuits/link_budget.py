@@ -80,4 +80,3 @@ def link_budget(compiled: CompiledMdpu, readout: Readout, target_error_rate: flo
         signal_arm_loss_db=float(-10 * np.log10(arm_power)),
         phase_sigma_rad=float(np.mean(phase_sigma_rad(compiled, fields, at_power))),
     )
-

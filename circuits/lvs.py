@@ -134,7 +134,9 @@ def _layout_key(design: MdpuDesign) -> MdpuDesign:
     return replace(design, lo_bias_power_mw=None, routes=MdpuRoutes(waveguide=design.routes.waveguide))
 
 
-def schematic_fields(design: MdpuDesign, x, w, lo_bias_power_mw: float, floorplan: Floorplan = Floorplan()) -> np.ndarray:
+def schematic_fields(
+    design: MdpuDesign, x, w, lo_bias_power_mw: float, floorplan: Floorplan = Floorplan()
+) -> np.ndarray:
     """Detector fields of the schematic with the layout's routes (SaxMdpu), shape (..., 4)."""
     routed = layout_design(_layout_key(design), floorplan)
     return SaxMdpu(with_lo_bias(routed, lo_bias_power_mw)).detector_fields(x, w)

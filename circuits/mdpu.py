@@ -171,8 +171,7 @@ def _front_end(
         **{n: {"kappa": 0.5} for n in HYBRIDS},
     }
     instances = {
-        d.name: {"component": d.component, "settings": settings[d.name]}
-        for d in FRONT_END if d.name in settings
+        d.name: {"component": d.component, "settings": settings[d.name]} for d in FRONT_END if d.name in settings
     }
     connections = {
         "sig_split,o2": "hyb_i,o1",

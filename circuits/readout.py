@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy.special import erfc
 
-from circuits.compiled import CompiledMdpu, iq
+from circuits.compiled import CompiledMdpu
 from photonics.errors import UsageError
 from photonics.laser import Laser, sample_power_mw
 from photonics.photodetector import (
@@ -49,7 +49,7 @@ class Readout:
         if not self.adc_headroom >= 1:
             raise UsageError(f"adc_headroom must be >= 1 (got {self.adc_headroom})")
 
-    def with_laser_power(self, power_mw: float) -> "Readout":
+    def with_laser_power(self, power_mw: float) -> Readout:
         return replace(self, laser=replace(self.laser, power_mw=power_mw))
 
 
@@ -85,7 +85,9 @@ def ranged_detector(compiled: CompiledMdpu, readout: Readout) -> Photodetector:
     return replace(readout.detector, adc_full_scale_ua=max(full_scale_ua, 1e-12))
 
 
-def read(compiled: CompiledMdpu, fields: np.ndarray, readout: Readout, rng: np.random.Generator | None = None) -> ReadResult:
+def read(
+    compiled: CompiledMdpu, fields: np.ndarray, readout: Readout, rng: np.random.Generator | None = None
+) -> ReadResult:
     """Residues read from detector fields (..., 4) per unit input field."""
     if readout.noise and rng is None:
         raise ValueError("rng is required when noise is on")

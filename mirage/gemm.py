@@ -59,11 +59,17 @@ def run(chip, a: np.ndarray, b: np.ndarray, noise: bool, seed: int) -> tuple[np.
         # With stochastic rounding the photonic path drew its own rounding; the BFP figure uses nearest.
         "bfp_rel_error": float(np.linalg.norm(bfp.dequantize(qa) @ bfp.dequantize(qb) - exact) / norm),
         "bfp_rounding_for_reference": "nearest",
-        "exact_match_int_reference": None if noise or stochastic else bool(np.array_equal(c, bfp_matmul_reference(qa, qb))),
+        "exact_match_int_reference": None
+        if noise or stochastic
+        else bool(np.array_equal(c, bfp_matmul_reference(qa, qb))),
         "residue_error_rate": report.residue_error_rate,
         "seconds": report.seconds,
         "macs_per_second": report.macs_per_second,
-        **{k: v for k, v in report.as_dict().items() if k not in ("m", "k", "n", "residue_error_rate", "seconds", "macs_per_second")},
+        **{
+            k: v
+            for k, v in report.as_dict().items()
+            if k not in ("m", "k", "n", "residue_error_rate", "seconds", "macs_per_second")
+        },
     }
     return c, result
 
@@ -87,5 +93,7 @@ def text(result: dict) -> str:
     ]
     if match is not None:
         lines.append(f"  equals the integer BFP reference bit for bit: {'yes' if match else 'NO'}")
-    lines.append(f"  {result['seconds']:.3f} s, {result['macs_per_second']:.3g} MAC/s, {result['tile_passes']} tile passes")
+    lines.append(
+        f"  {result['seconds']:.3f} s, {result['macs_per_second']:.3g} MAC/s, {result['tile_passes']} tile passes"
+    )
     return "\n".join(lines)

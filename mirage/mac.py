@@ -9,7 +9,9 @@ import numpy as np
 from photonics.errors import UsageError
 
 
-def build(config, modulus: int, h: int, encoding: str | None, element: str | None, laser_power_mw: float | None, noise: bool):
+def build(
+    config, modulus: int, h: int, encoding: str | None, element: str | None, laser_power_mw: float | None, noise: bool
+):
     """The compiled MDPU and its readout: the chip configuration, with the CLI's overrides."""
     from circuits.compiled import compile_mdpu
 
@@ -32,9 +34,17 @@ def single(compiled, readout, x: int, w: int, rng) -> dict:
             raise UsageError(f"{name} must lie in [0, {m}) (got {value})")
     r = read(compiled, compiled.detector_fields([x], [w]), readout, rng)
     return {
-        "modulus": m, "x": x, "w": w, "exact": (x * w) % m, "residue": int(r.residue),
-        "phase_rad": float(r.phase_rad), "i": float(r.i_a) * 1e6, "q": float(r.q_a) * 1e6,
-        "current_unit": "uA", "noise": readout.noise, "laser_power_mw": readout.laser.power_mw,
+        "modulus": m,
+        "x": x,
+        "w": w,
+        "exact": (x * w) % m,
+        "residue": int(r.residue),
+        "phase_rad": float(r.phase_rad),
+        "i": float(r.i_a) * 1e6,
+        "q": float(r.q_a) * 1e6,
+        "current_unit": "uA",
+        "noise": readout.noise,
+        "laser_power_mw": readout.laser.power_mw,
     }
 
 
@@ -45,8 +55,14 @@ def exhaustive(compiled, readout, rng) -> dict:
     x, w = (a.reshape(-1, 1) for a in np.meshgrid(np.arange(m), np.arange(m)))
     got = read(compiled, compiled.detector_fields(x, w), readout, rng).residue
     errors = int((got != (x * w).sum(-1) % m).sum())
-    return {"modulus": m, "pairs": m * m, "errors": errors, "error_rate": errors / (m * m),
-            "noise": readout.noise, "laser_power_mw": readout.laser.power_mw}
+    return {
+        "modulus": m,
+        "pairs": m * m,
+        "errors": errors,
+        "error_rate": errors / (m * m),
+        "noise": readout.noise,
+        "laser_power_mw": readout.laser.power_mw,
+    }
 
 
 def trials(compiled, readout, count: int, rng, target_error_rate: float) -> dict:
@@ -62,11 +78,19 @@ def trials(compiled, readout, count: int, rng, target_error_rate: float) -> dict
         x, w = rng.integers(0, m, (n, h)), rng.integers(0, m, (n, h))
         fields = compiled.detector_fields(x, w)
         errors += int((read(compiled, fields, readout, rng).residue != (x * w).sum(-1) % m).sum())
-        predicted += float(predicted_error_rate(m, phase_sigma_rad(compiled, fields, readout)).sum()) if readout.noise else 0.0
+        predicted += (
+            float(predicted_error_rate(m, phase_sigma_rad(compiled, fields, readout)).sum()) if readout.noise else 0.0
+        )
         done += n
     return {
-        "modulus": m, "h": h, "trials": count, "errors": errors, "error_rate": errors / count,
-        "predicted_error_rate": predicted / count, "noise": readout.noise, "laser_power_mw": readout.laser.power_mw,
+        "modulus": m,
+        "h": h,
+        "trials": count,
+        "errors": errors,
+        "error_rate": errors / count,
+        "predicted_error_rate": predicted / count,
+        "noise": readout.noise,
+        "laser_power_mw": readout.laser.power_mw,
         "link_budget": link_budget(compiled, readout, target_error_rate).as_dict(),
     }
 
@@ -92,8 +116,11 @@ def plot(path: str, compiled, readout, trial_count: int, seed: int) -> None:
     for w in range(m):
         r = read(single_mac, single_mac.detector_fields(xs[:, None], np.full((m, 1), w)), replace(readout, noise=False))
         ax.plot(xs, np.unwrap(r.phase_rad), ".-", color=plt.cm.viridis(w / max(m - 1, 1)), lw=0.6, ms=3)
-    ax.set(xlabel="input residue x", ylabel="read phase, unwrapped along x (rad)",
-           title=f"phase transfer, m = {m}: one line per w (colour), step 2*pi*w/m wrapped to (-pi, pi]")
+    ax.set(
+        xlabel="input residue x",
+        ylabel="read phase, unwrapped along x (rad)",
+        title=f"phase transfer, m = {m}: one line per w (colour), step 2*pi*w/m wrapped to (-pi, pi]",
+    )
     if readout.noise:
         ax = axes[0, 1]
         rng = np.random.default_rng(seed)
@@ -122,12 +149,16 @@ def plot(path: str, compiled, readout, trial_count: int, seed: int) -> None:
 def text(result: dict) -> str:
     if "x" in result:
         ok = "correct" if result["residue"] == result["exact"] else "WRONG"
-        return (f"m = {result['modulus']}: {result['x']} * {result['w']} mod m = {result['exact']}; read {result['residue']} "
-                f"({ok}), phase {result['phase_rad']:.4f} rad, I = {result['i']:.3f} uA, Q = {result['q']:.3f} uA")
+        return (
+            f"m = {result['modulus']}: {result['x']} * {result['w']} mod m = {result['exact']}; read {result['residue']} "
+            f"({ok}), phase {result['phase_rad']:.4f} rad, I = {result['i']:.3f} uA, Q = {result['q']:.3f} uA"
+        )
     if "pairs" in result:
         return f"m = {result['modulus']}: {result['errors']} errors in {result['pairs']} (x, w) pairs"
     b = result["link_budget"]
-    return (f"m = {result['modulus']}, h = {result['h']}, {result['laser_power_mw']:g} mW: {result['errors']} errors in "
-            f"{result['trials']} dot products (rate {result['error_rate']:.3g}, predicted {result['predicted_error_rate']:.3g})\n"
-            f"link budget: {b['laser_power_mw']:.3g} mW of laser ({b['laser_electrical_power_mw']:.3g} mW electrical) "
-            f"for error rate {b['target_error_rate']:g}; signal arm loss {b['signal_arm_loss_db']:.2f} dB")
+    return (
+        f"m = {result['modulus']}, h = {result['h']}, {result['laser_power_mw']:g} mW: {result['errors']} errors in "
+        f"{result['trials']} dot products (rate {result['error_rate']:.3g}, predicted {result['predicted_error_rate']:.3g})\n"
+        f"link budget: {b['laser_power_mw']:.3g} mW of laser ({b['laser_electrical_power_mw']:.3g} mW electrical) "
+        f"for error rate {b['target_error_rate']:g}; signal arm loss {b['signal_arm_loss_db']:.2f} dB"
+    )

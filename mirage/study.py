@@ -13,7 +13,9 @@ def calibrate_one(study, seed: int) -> dict:
 
     rng = np.random.default_rng(np.random.SeedSequence(seed))
     sample = sample_chip(study.chip, study.variation, rng, study.layout)
-    trims, report = calibrate(sample, rng, repeats=study.calibration.repeats, laser_power_mw=study.calibration.laser_power_mw)
+    trims, report = calibrate(
+        sample, rng, repeats=study.calibration.repeats, laser_power_mw=study.calibration.laser_power_mw
+    )
     nominal = nominal_trims(study.chip)
     return {
         "seed": seed,
@@ -47,21 +49,24 @@ def calibrate_text(r: dict) -> str:
         f"  receiver noise while calibrating at {r['calibration_laser_power_mw']:g} mW: {noise:.2f} ADC codes rms",
     ]
     if noise < DITHER_NOISE_CODES:
-        lines.append(f"  note: below {DITHER_NOISE_CODES} codes the noise does not dither the ADC and averaging cannot remove its "
-                     "quantisation; lower [calibration] laser_power_mw and raise repeats")
+        lines.append(
+            f"  note: below {DITHER_NOISE_CODES} codes the noise does not dither the ADC and averaging cannot remove its "
+            "quantisation; lower [calibration] laser_power_mw and raise repeats"
+        )
     return "\n".join(lines)
 
 
 def montecarlo_text(s: dict, out: str) -> str:
     lo_u, hi_u = s["yield_uncalibrated_ci95"]
     lo_c, hi_c = s["yield_calibrated_ci95"]
-    return "\n".join([
-        f"{s['chips']} chips at sigma scale {s['sigma_scale']:g}: results in {out}",
-        f"  yield uncalibrated {s['yield_uncalibrated']:.3f} (95 % CI {lo_u:.3f}-{hi_u:.3f}), "
-        f"calibrated {s['yield_calibrated']:.3f} (95 % CI {lo_c:.3f}-{hi_c:.3f})",
-        f"  median residue error rate: {s['median_residue_error_rate_uncalibrated']:.3g} uncalibrated, "
-        f"{s['median_residue_error_rate_calibrated']:.3g} calibrated",
-        f"  median residual phase error: {s['median_phase_error_uncalibrated_rad']:.4f} rad uncalibrated, "
-        f"{s['median_phase_error_calibrated_rad']:.4f} rad calibrated",
-    ])
-
+    return "\n".join(
+        [
+            f"{s['chips']} chips at sigma scale {s['sigma_scale']:g}: results in {out}",
+            f"  yield uncalibrated {s['yield_uncalibrated']:.3f} (95 % CI {lo_u:.3f}-{hi_u:.3f}), "
+            f"calibrated {s['yield_calibrated']:.3f} (95 % CI {lo_c:.3f}-{hi_c:.3f})",
+            f"  median residue error rate: {s['median_residue_error_rate_uncalibrated']:.3g} uncalibrated, "
+            f"{s['median_residue_error_rate_calibrated']:.3g} calibrated",
+            f"  median residual phase error: {s['median_phase_error_uncalibrated_rad']:.4f} rad uncalibrated, "
+            f"{s['median_phase_error_calibrated_rad']:.4f} rad calibrated",
+        ]
+    )

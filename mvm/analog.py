@@ -97,7 +97,12 @@ class AnalogReceiver:
 
     def detector_fields(self, s) -> np.ndarray:
         """Fields (..., 2) on the + and - detectors per unit laser field, for chunk sums s."""
-        signal = math.sqrt(1 - self.lo_fraction) * self.path_amplitude * np.asarray(s, dtype=float) / self.full_scale_products
+        signal = (
+            math.sqrt(1 - self.lo_fraction)
+            * self.path_amplitude
+            * np.asarray(s, dtype=float)
+            / self.full_scale_products
+        )
         lo = math.sqrt(self.lo_fraction)
         return np.stack([signal + lo, signal - lo], axis=-1) / math.sqrt(2)
 
@@ -215,7 +220,11 @@ def analog_gemm(
     else:
         sigma = receiver.adc_lsb_products / math.sqrt(12)  # quantisation alone
     report = AnalogReport(
-        m_rows, k, n, repeats, noise_on,
+        m_rows,
+        k,
+        n,
+        repeats,
+        noise_on,
         readouts=chunks * m_rows * n * repeats,
         adc_lsb_fraction=receiver.adc_lsb_products / receiver.full_scale_products,
         noise_sigma_products=sigma,

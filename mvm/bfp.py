@@ -23,7 +23,6 @@ MAX_BITS = 24
 ROUNDINGS = ("nearest", "stochastic")
 
 
-
 def validate_bits(bits: int) -> int:
     """The mantissa width (sign included) as an int; ValueError unless in [2, MAX_BITS]."""
     if not is_int(bits) or not 2 <= bits <= MAX_BITS:

@@ -66,9 +66,7 @@ class RnsConfig:
 class BfpConfig:
     """Block floating point: how operands become integer mantissas."""
 
-    mantissa_bits: Annotated[
-        StrictInt, Field(ge=2), doc("signed mantissa width: |mantissa| <= 2**(bits-1) - 1")
-    ] = 6
+    mantissa_bits: Annotated[StrictInt, Field(ge=2), doc("signed mantissa width: |mantissa| <= 2**(bits-1) - 1")] = 6
     group: Annotated[
         StrictInt, Field(ge=0), doc("values sharing an exponent along the reduction axis; 0: equal to tile.h")
     ] = 0
@@ -79,19 +77,19 @@ class BfpConfig:
 class TileConfig:
     """The MDPU tile of each modulus."""
 
-    h: Annotated[
-        PositiveInt, doc("MMUs per MDPU row: the chunk of the reduction axis read out at once")
-    ] = default_of(MdpuDesign, "h")
+    h: Annotated[PositiveInt, doc("MMUs per MDPU row: the chunk of the reduction axis read out at once")] = default_of(
+        MdpuDesign, "h"
+    )
     rows: Annotated[PositiveInt, doc("MDPU rows per modulus (R)")] = 16
-    encoding: Annotated[
-        one_of(ENCODINGS), doc(f"how the input drives an MMU's segments: {' | '.join(ENCODINGS)}")
-    ] = default_of(MmuDesign, "encoding")
-    element: Annotated[
-        one_of(ELEMENTS), doc(f"the MMU's phase element: {' | '.join(ELEMENTS)}")
-    ] = default_of(MmuDesign, "element")
-    drive_max_v: Annotated[
-        StrictFloat, Field(gt=0), doc("the DAC's full-scale drive, reached at level m-1")
-    ] = default_of(MmuDesign, "drive_max_v")
+    encoding: Annotated[one_of(ENCODINGS), doc(f"how the input drives an MMU's segments: {' | '.join(ENCODINGS)}")] = (
+        default_of(MmuDesign, "encoding")
+    )
+    element: Annotated[one_of(ELEMENTS), doc(f"the MMU's phase element: {' | '.join(ELEMENTS)}")] = default_of(
+        MmuDesign, "element"
+    )
+    drive_max_v: Annotated[StrictFloat, Field(gt=0), doc("the DAC's full-scale drive, reached at level m-1")] = (
+        default_of(MmuDesign, "drive_max_v")
+    )
 
 
 @section
@@ -100,7 +98,8 @@ class NoiseConfig:
 
     enabled: Annotated[StrictBool, doc("sample shot, thermal and RIN noise at every readout")] = True
     skip_probability: Annotated[
-        StrictFloat, Field(gt=0, lt=1e-6),
+        StrictFloat,
+        Field(gt=0, lt=1e-6),
         doc("readouts whose error probability is provably below this are read without sampling noise"),
     ] = 1e-15
 
@@ -111,16 +110,21 @@ class DevicesConfig:
 
     phase_shifter_eo: Annotated[
         PhaseShifterEO,
-        Device(PhaseShifterEO, docs={"loss_db": "insertion loss of one MMU's whole segmented phase shifter "
-                                                "(all its segments together, shared among them by length)"}),
+        Device(
+            PhaseShifterEO,
+            docs={
+                "loss_db": "insertion loss of one MMU's whole segmented phase shifter "
+                "(all its segments together, shared among them by length)"
+            },
+        ),
         doc("the Pockels segments of each MMU (straight element)"),
     ] = Field(default_factory=PhaseShifterEO)
-    heater: Annotated[
-        Heater, Device(Heater), doc("thermo-optic heaters: each MMU's bias heater and the LO arm's")
-    ] = Field(default_factory=Heater)
-    ring: Annotated[
-        RingAllPass, Device(default_ring), doc("the all-pass rings of the ring-assisted element")
-    ] = Field(default_factory=default_ring)
+    heater: Annotated[Heater, Device(Heater), doc("thermo-optic heaters: each MMU's bias heater and the LO arm's")] = (
+        Field(default_factory=Heater)
+    )
+    ring: Annotated[RingAllPass, Device(default_ring), doc("the all-pass rings of the ring-assisted element")] = Field(
+        default_factory=default_ring
+    )
 
 
 @section
@@ -131,9 +135,9 @@ class ChipConfig:
     bfp: Annotated[BfpConfig, doc("block floating point")] = Field(default_factory=BfpConfig)
     tile: Annotated[TileConfig, doc("the MDPU tile of each modulus")] = Field(default_factory=TileConfig)
     laser: Annotated[Laser, Device(Laser), doc("the laser feeding every MDPU")] = Field(default_factory=Laser)
-    detector: Annotated[
-        Photodetector, Device(Photodetector), doc("each readout's photodetector, TIA and ADC")
-    ] = Field(default_factory=Photodetector)
+    detector: Annotated[Photodetector, Device(Photodetector), doc("each readout's photodetector, TIA and ADC")] = Field(
+        default_factory=Photodetector
+    )
     noise: Annotated[NoiseConfig, doc("receiver noise")] = Field(default_factory=NoiseConfig)
     devices: Annotated[DevicesConfig, doc("device parameters")] = Field(default_factory=DevicesConfig)
 
@@ -172,8 +176,13 @@ class ChipConfig:
 
     def mdpu_design(self, modulus: int) -> MdpuDesign:
         mmu = MmuDesign(
-            modulus=modulus, encoding=self.tile.encoding, element=self.tile.element,
-            drive_max_v=self.tile.drive_max_v, eo=self.phase_shifter_eo, ring=self.ring, heater=self.heater,
+            modulus=modulus,
+            encoding=self.tile.encoding,
+            element=self.tile.element,
+            drive_max_v=self.tile.drive_max_v,
+            eo=self.phase_shifter_eo,
+            ring=self.ring,
+            heater=self.heater,
             loss_db=self.phase_shifter_eo.loss_db,  # one MMU's whole segmented phase shifter (see DevicesConfig)
         )
         return MdpuDesign(mmu=mmu, h=self.tile.h, lo_heater=self.heater)

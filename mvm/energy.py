@@ -98,7 +98,9 @@ def rns_breakdown_pj_per_mac(config: ChipConfig, model: EnergyModel | None = Non
     return _per_mac(parts, h)
 
 
-def analog_breakdown_pj_per_mac(config: ChipConfig, repeats: int = 1, model: EnergyModel | None = None) -> dict[str, float]:
+def analog_breakdown_pj_per_mac(
+    config: ChipConfig, repeats: int = 1, model: EnergyModel | None = None
+) -> dict[str, float]:
     """Analog baseline at ``repeats`` = K: pJ per MAC by part and the total."""
     repeats = validate_repeats(repeats)
     model = model or EnergyModel()

@@ -84,8 +84,13 @@ def error_levels(xt, weights, offset, exact, margin, *, h, modulus):
     m_rows, kt = xt.shape
     c = exact.shape[0]
     per = kt // c
-    e = jnp.matmul(xt.astype(jnp.float32).reshape(m_rows, c, per).transpose(1, 0, 2),
-                   weights.astype(jnp.float32).reshape(c, per, -1)) + offset
+    e = (
+        jnp.matmul(
+            xt.astype(jnp.float32).reshape(m_rows, c, per).transpose(1, 0, 2),
+            weights.astype(jnp.float32).reshape(c, per, -1),
+        )
+        + offset
+    )
     shift = jnp.rint(e)
     unsafe = (0.5 - jnp.abs(e - shift)) <= margin
     residue = _mod(exact.astype(jnp.int32) + shift.astype(jnp.int32), modulus)

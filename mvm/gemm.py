@@ -231,7 +231,9 @@ def _decode(residues, exact, info, rrns, report):
     return values.astype(np.int32)
 
 
-def rns_gemm(a, b, chip: Chip, *, noise: bool | None = None, seed: int | np.random.Generator = 0) -> tuple[np.ndarray, GemmReport]:
+def rns_gemm(
+    a, b, chip: Chip, *, noise: bool | None = None, seed: int | np.random.Generator = 0
+) -> tuple[np.ndarray, GemmReport]:
     """C ~ A @ B computed through the simulated photonic tiles, and a report of what happened."""
     start = time.perf_counter()
     stages: dict[str, float] = {}
@@ -272,7 +274,9 @@ def rns_gemm(a, b, chip: Chip, *, noise: bool | None = None, seed: int | np.rand
     for c0 in range(0, chunks, block):
         c1 = min(chunks, c0 + block)
         ks = slice(c0 * h, c1 * h)
-        exact = exact_chunk_sums(am[:, ks].reshape(m_rows, c1 - c0, h).transpose(1, 0, 2), bm[ks].reshape(c1 - c0, h, n))
+        exact = exact_chunk_sums(
+            am[:, ks].reshape(m_rows, c1 - c0, h).transpose(1, 0, 2), bm[ks].reshape(c1 - c0, h, n)
+        )
         t = lap("exact chunk sums", t)
         residues = []
         for tile, plan in zip(chip.tiles, plans):

@@ -9,9 +9,7 @@ h, checks a chosen h, and suggests moduli for a wanted h; nothing wraps silently
 
 from __future__ import annotations
 
-from typing import Iterable
-
-import numpy as np
+from collections.abc import Iterable
 
 from mvm.bfp import q_max_of
 from mvm.rns import MAX_DYNAMIC_RANGE, dynamic_range
@@ -20,7 +18,6 @@ from photonics.errors import UsageError
 
 # 2**k - 1, 2**k, 2**k + 1 have a product below 2**62 up to k = 20.
 _MAX_SUGGEST_K = 20
-
 
 
 def _half(M: int) -> str:

@@ -16,8 +16,8 @@ detects every single error (k >= 1) and corrects it (k >= 2).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import numpy as np
 
@@ -26,7 +26,6 @@ from photonics.errors import UsageError
 
 MAX_DYNAMIC_RANGE = 2**62
 _INT64_MAX = 2**63 - 1
-
 
 
 def validate_moduli(moduli: Iterable[int]) -> tuple[int, ...]:
@@ -60,9 +59,7 @@ def validate_moduli(moduli: Iterable[int]) -> tuple[int, ...]:
 def _check_product(moduli: tuple[int, ...]) -> int:
     product = math.prod(moduli)
     if product > MAX_DYNAMIC_RANGE:
-        raise UsageError(
-            f"dynamic range M = {product} of moduli {moduli} exceeds 2**62, the limit of exact int64 CRT"
-        )
+        raise UsageError(f"dynamic range M = {product} of moduli {moduli} exceeds 2**62, the limit of exact int64 CRT")
     return product
 
 
@@ -130,9 +127,7 @@ def from_residues(residues, moduli: Iterable[int]) -> np.ndarray:
     mods = validate_moduli(moduli)
     r = _as_int64(residues, "residues")
     if r.ndim < 1 or r.shape[0] != len(mods):
-        raise UsageError(
-            f"residues must have shape (len(moduli), ...) = ({len(mods)}, ...) (got {r.shape})"
-        )
+        raise UsageError(f"residues must have shape (len(moduli), ...) = ({len(mods)}, ...) (got {r.shape})")
     for i, m in enumerate(mods):
         if r[i].size and (int(r[i].min()) < 0 or int(r[i].max()) >= m):
             raise UsageError(
@@ -201,8 +196,7 @@ class RedundantRns:
         too_small = [m for m in redundant if m <= max(info)]
         if too_small:
             raise UsageError(
-                f"redundant_moduli must each exceed the largest info modulus {max(info)} "
-                f"(got {too_small[0]})"
+                f"redundant_moduli must each exceed the largest info modulus {max(info)} (got {too_small[0]})"
             )
         object.__setattr__(self, "info_moduli", info)
         object.__setattr__(self, "redundant_moduli", redundant)
@@ -251,10 +245,7 @@ class RedundantRns:
         """Leave-one-out reconstructions; corrected where exactly one lies in range."""
         mods = self.moduli
         candidates = np.stack(
-            [
-                from_residues(np.delete(bad, i, axis=0), mods[:i] + mods[i + 1 :])
-                for i in range(len(mods))
-            ]
+            [from_residues(np.delete(bad, i, axis=0), mods[:i] + mods[i + 1 :]) for i in range(len(mods))]
         )
         in_range = (candidates >= lo) & (candidates <= hi)
         ok = np.count_nonzero(in_range, axis=0) == 1

@@ -58,7 +58,7 @@ class ModulusTile:
         return len(self.rows)
 
     @classmethod
-    def from_rows(cls, rows: list[CompiledMdpu]) -> "ModulusTile":
+    def from_rows(cls, rows: list[CompiledMdpu]) -> ModulusTile:
         m = rows[0].design.modulus
         slopes, phase0, amplitude, gains = [], [], [], []
         linear = ideal = True
@@ -81,7 +81,9 @@ class ModulusTile:
             phase0.append(np.angle(gain) + np.angle(arm0))
             amplitude.append(a)
             gains.append(gain)
-        return cls(m, tuple(rows), linear, ideal, np.array(slopes), np.array(phase0), np.array(amplitude), np.array(gains))
+        return cls(
+            m, tuple(rows), linear, ideal, np.array(slopes), np.array(phase0), np.array(amplitude), np.array(gains)
+        )
 
     def safe_margin_rad(self, readout: Readout, skip_probability: float) -> np.ndarray:
         """(R,) angular distance from a decision boundary beyond which a readout is provably correct.
@@ -104,7 +106,9 @@ class ModulusTile:
             rin = rin_relative_rms(readout.laser, detector.bandwidth_ghz) if readout.noise else 0.0
             if readout.noise:
                 # Pair powers of an ideal hybrid do not depend on the phase: take them at zero input.
-                var = noise_variance_a2(mean_current_a(readout.laser.power_mw * np.abs(row.zero_input_fields()) ** 2, detector), detector)
+                var = noise_variance_a2(
+                    mean_current_a(readout.laser.power_mw * np.abs(row.zero_input_fields()) ** 2, detector), detector
+                )
                 sigma = np.sqrt(max(var[0] + var[1], var[2] + var[3]))
                 shift += sigma * np.sqrt(2 * np.log(1 / skip_probability))
             low = amp_a * (1 - RIN_SIGMAS * rin)

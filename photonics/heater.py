@@ -53,8 +53,13 @@ def heater(wl, *, length_um, power_mw, p_pi_mw, loss_db_cm, wl0_um, neff, ng, te
     ```
     """
     phase = propagation_phase_rad(
-        wl, length_um=length_um, wl0_um=wl0_um, neff=neff, ng=ng,
-        temperature_k=temperature_k, dn_dt_per_k=dn_dt_per_k,
+        wl,
+        length_um=length_um,
+        wl0_um=wl0_um,
+        neff=neff,
+        ng=ng,
+        temperature_k=temperature_k,
+        dn_dt_per_k=dn_dt_per_k,
     ) + heater_phase_rad(wl, power_mw=power_mw, p_pi_mw=p_pi_mw, wl0_um=wl0_um)
     amp = propagation_amplitude(length_um=length_um, loss_db_cm=loss_db_cm)
     return reciprocal({("o1", "o2"): amp * jnp.exp(1j * phase)})

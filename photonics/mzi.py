@@ -42,8 +42,22 @@ class Mzi(Params):
 
 @register("mzi", Mzi)
 def mzi(
-    wl, *, kappa1, kappa2, kappa_dispersion, coupler_loss_db, length_um, delta_length_um, heater_power_mw,
-    p_pi_mw, loss_db_cm, wl0_um, neff, ng, temperature_k, dn_dt_per_k,
+    wl,
+    *,
+    kappa1,
+    kappa2,
+    kappa_dispersion,
+    coupler_loss_db,
+    length_um,
+    delta_length_um,
+    heater_power_mw,
+    p_pi_mw,
+    loss_db_cm,
+    wl0_um,
+    neff,
+    ng,
+    temperature_k,
+    dn_dt_per_k,
 ):
     """Mach-Zehnder interferometer with a heater on the top arm.
 
@@ -62,8 +76,11 @@ def mzi(
         1j * propagation_phase_rad(wl, length_um=length_um, **guide)
     )
     e_top = propagation_amplitude(length_um=top_len, loss_db_cm=loss_db_cm) * jnp.exp(
-        1j * (propagation_phase_rad(wl, length_um=top_len, **guide)
-              + heater_phase_rad(wl, power_mw=heater_power_mw, p_pi_mw=p_pi_mw, wl0_um=wl0_um))
+        1j
+        * (
+            propagation_phase_rad(wl, length_um=top_len, **guide)
+            + heater_phase_rad(wl, power_mw=heater_power_mw, p_pi_mw=p_pi_mw, wl0_um=wl0_um)
+        )
     )
     c = dict(wl0_um=wl0_um, kappa_dispersion=kappa_dispersion, loss_db=coupler_loss_db)
     t1, x1 = coupler_fields(wl, kappa=kappa1, **c)

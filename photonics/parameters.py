@@ -96,9 +96,7 @@ class Params:
         """Build from a name -> value mapping, refusing names that are not parameters."""
         unknown = sorted(set(settings) - set(cls.names()))
         if unknown:
-            raise UsageError(
-                f"unknown parameter {unknown[0]!r} for {owner}; allowed: {', '.join(cls.names())}"
-            )
+            raise UsageError(f"unknown parameter {unknown[0]!r} for {owner}; allowed: {', '.join(cls.names())}")
         try:
             return cls(**settings)
         except ParamError as exc:

@@ -50,7 +50,12 @@ def phase_shifter_eo(wl, *, length_um, voltage_v, vpil_v_cm, loss_db, wl0_um, ne
     ```
     """
     phase = propagation_phase_rad(
-        wl, length_um=length_um, wl0_um=wl0_um, neff=neff, ng=ng,
-        temperature_k=temperature_k, dn_dt_per_k=dn_dt_per_k,
+        wl,
+        length_um=length_um,
+        wl0_um=wl0_um,
+        neff=neff,
+        ng=ng,
+        temperature_k=temperature_k,
+        dn_dt_per_k=dn_dt_per_k,
     ) + eo_phase_rad(wl, voltage_v=voltage_v, length_um=length_um, vpil_v_cm=vpil_v_cm, wl0_um=wl0_um)
     return reciprocal({("o1", "o2"): amplitude_from_loss_db(loss_db) * jnp.exp(1j * phase)})

@@ -60,8 +60,9 @@ def _args_section(params: type[Params], settings: tuple[str, ...]) -> str:
     return "\n".join(lines)
 
 
-def sax_model(name: str, params: type[Params], physics: Callable[..., dict], *, kind: str = "optical",
-              summary: str | None = None) -> Callable[..., dict]:
+def sax_model(
+    name: str, params: type[Params], physics: Callable[..., dict], *, kind: str = "optical", summary: str | None = None
+) -> Callable[..., dict]:
     """The public sax model of ``physics`` with the settings, defaults and Args of ``params``.
 
     ``physics(wl, *, <every field of params>)`` takes no defaults (a receiver's

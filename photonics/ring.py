@@ -59,8 +59,20 @@ class RingAllPass(_Ring):
 
 @register("ring_allpass", RingAllPass)
 def ring_allpass(
-    wl, *, radius_um, kappa_dispersion, loss_db_cm, wl0_um, neff, ng, temperature_k, dn_dt_per_k,
-    voltage_v, vpil_v_cm, eo_fraction, kappa,
+    wl,
+    *,
+    radius_um,
+    kappa_dispersion,
+    loss_db_cm,
+    wl0_um,
+    neff,
+    ng,
+    temperature_k,
+    dn_dt_per_k,
+    voltage_v,
+    vpil_v_cm,
+    eo_fraction,
+    kappa,
 ):
     """All-pass micro-ring: t = (r - a e^{i theta}) / (1 - r a e^{i theta}).
 
@@ -72,9 +84,17 @@ def ring_allpass(
     ```
     """
     a, theta = round_trip(
-        wl, radius_um=radius_um, loss_db_cm=loss_db_cm, wl0_um=wl0_um, neff=neff, ng=ng,
-        temperature_k=temperature_k, dn_dt_per_k=dn_dt_per_k, voltage_v=voltage_v,
-        vpil_v_cm=vpil_v_cm, eo_fraction=eo_fraction,
+        wl,
+        radius_um=radius_um,
+        loss_db_cm=loss_db_cm,
+        wl0_um=wl0_um,
+        neff=neff,
+        ng=ng,
+        temperature_k=temperature_k,
+        dn_dt_per_k=dn_dt_per_k,
+        voltage_v=voltage_v,
+        vpil_v_cm=vpil_v_cm,
+        eo_fraction=eo_fraction,
     )
     r, _ = coupler_fields(wl, kappa=kappa, wl0_um=wl0_um, kappa_dispersion=kappa_dispersion, loss_db=0.0)
     e = a * jnp.exp(1j * theta)
@@ -91,8 +111,21 @@ class RingAddDrop(_Ring):
 
 @register("ring_add_drop", RingAddDrop)
 def ring_add_drop(
-    wl, *, radius_um, kappa_dispersion, loss_db_cm, wl0_um, neff, ng, temperature_k, dn_dt_per_k,
-    voltage_v, vpil_v_cm, eo_fraction, kappa_through, kappa_drop,
+    wl,
+    *,
+    radius_um,
+    kappa_dispersion,
+    loss_db_cm,
+    wl0_um,
+    neff,
+    ng,
+    temperature_k,
+    dn_dt_per_k,
+    voltage_v,
+    vpil_v_cm,
+    eo_fraction,
+    kappa_through,
+    kappa_drop,
 ):
     """Add-drop micro-ring with two bus waveguides.
 
@@ -107,9 +140,17 @@ def ring_add_drop(
     -k1 k2 sqrt(a) e^{i theta/2} / D with D = 1 - r1 r2 a e^{i theta}.
     """
     a, theta = round_trip(
-        wl, radius_um=radius_um, loss_db_cm=loss_db_cm, wl0_um=wl0_um, neff=neff, ng=ng,
-        temperature_k=temperature_k, dn_dt_per_k=dn_dt_per_k, voltage_v=voltage_v,
-        vpil_v_cm=vpil_v_cm, eo_fraction=eo_fraction,
+        wl,
+        radius_um=radius_um,
+        loss_db_cm=loss_db_cm,
+        wl0_um=wl0_um,
+        neff=neff,
+        ng=ng,
+        temperature_k=temperature_k,
+        dn_dt_per_k=dn_dt_per_k,
+        voltage_v=voltage_v,
+        vpil_v_cm=vpil_v_cm,
+        eo_fraction=eo_fraction,
     )
     c = dict(wl0_um=wl0_um, kappa_dispersion=kappa_dispersion, loss_db=0.0)
     r1, x1 = coupler_fields(wl, kappa=kappa_through, **c)

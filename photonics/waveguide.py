@@ -60,8 +60,13 @@ def straight(wl, *, length_um, wl0_um, neff, ng, loss_db_cm, temperature_k, dn_d
     ```
     """
     phase = propagation_phase_rad(
-        wl, length_um=length_um, wl0_um=wl0_um, neff=neff, ng=ng,
-        temperature_k=temperature_k, dn_dt_per_k=dn_dt_per_k,
+        wl,
+        length_um=length_um,
+        wl0_um=wl0_um,
+        neff=neff,
+        ng=ng,
+        temperature_k=temperature_k,
+        dn_dt_per_k=dn_dt_per_k,
     )
     amp = propagation_amplitude(length_um=length_um, loss_db_cm=loss_db_cm)
     return reciprocal({("o1", "o2"): amp * jnp.exp(1j * phase)})

@@ -1,6 +1,7 @@
 """Helpers shared by the tests."""
 
 import numpy as np
+
 import photonics
 
 

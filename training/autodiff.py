@@ -15,7 +15,8 @@ A user routes a JAX model's matmuls through the hardware by calling
 
 from __future__ import annotations
 
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 import jax
 import jax.numpy as jnp
@@ -37,7 +38,9 @@ def _product(engine: Engine, a, b, key, which: int):
     seed = jax.random.key_data(jax.random.fold_in(key, which))
 
     def host(a, b, seed):
-        return np.asarray(engine(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64), _generator(seed)), dtype=a.dtype)
+        return np.asarray(
+            engine(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64), _generator(seed)), dtype=a.dtype
+        )
 
     out = jax.ShapeDtypeStruct((a.shape[0], b.shape[1]), a.dtype)
     return jax.pure_callback(host, out, a, b, seed, vmap_method="sequential")
@@ -78,4 +81,3 @@ def differentiable_matmul(engine: Engine) -> Callable:
 def float_engine(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """The fp32 baseline: a plain float32 product (rng unused)."""
     return np.asarray(a, dtype=np.float32) @ np.asarray(b, dtype=np.float32)
-

@@ -10,8 +10,8 @@ matmul: inference on the same hardware.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import jax
 import jax.numpy as jnp
@@ -88,12 +88,18 @@ def _loss_and_correct(params, x, y, matmul, key):
     return loss, jnp.sum(jnp.argmax(logits, axis=1) == y)
 
 
-def train(data: Dataset, matmul: Callable, settings: TrainSettings = TrainSettings(),
-          on_epoch: Callable[[EpochRecord], None] | None = None,
-          on_step: Callable[[], None] | None = None) -> TrainResult:
+def train(
+    data: Dataset,
+    matmul: Callable,
+    settings: TrainSettings = TrainSettings(),
+    on_epoch: Callable[[EpochRecord], None] | None = None,
+    on_step: Callable[[], None] | None = None,
+) -> TrainResult:
     """Train an MLP (features - hidden... - classes) on ``data``; one record per epoch."""
     if data.x_train.shape[0] < settings.batch_size:
-        raise UsageError(f"batch_size must be at most the {data.x_train.shape[0]} training examples (got {settings.batch_size})")
+        raise UsageError(
+            f"batch_size must be at most the {data.x_train.shape[0]} training examples (got {settings.batch_size})"
+        )
     key = jax.random.key(settings.seed)
     init_key, data_key, hw_key, eval_key = jax.random.split(key, 4)
     params = init_params([data.features, *settings.hidden, data.classes], init_key)
@@ -118,7 +124,7 @@ def train(data: Dataset, matmul: Callable, settings: TrainSettings = TrainSettin
         order = order_rng.permutation(n)
         losses, correct = [], 0
         for s in range(steps):
-            idx = order[s * bs:(s + 1) * bs]
+            idx = order[s * bs : (s + 1) * bs]
             step_key = jax.random.fold_in(hw_key, epoch * steps + s)
             params, opt_state, loss, c = step(params, opt_state, data.x_train[idx], data.y_train[idx], step_key)
             losses.append(float(loss))
@@ -126,8 +132,14 @@ def train(data: Dataset, matmul: Callable, settings: TrainSettings = TrainSettin
             if on_step:
                 on_step()
         test_loss, test_correct = evaluate(params, x_test, y_test, jax.random.fold_in(eval_key, epoch))
-        record = EpochRecord(epoch + 1, float(np.mean(losses)), correct / (steps * bs), float(test_loss),
-                             int(test_correct) / len(data.y_test), time.perf_counter() - start)
+        record = EpochRecord(
+            epoch + 1,
+            float(np.mean(losses)),
+            correct / (steps * bs),
+            float(test_loss),
+            int(test_correct) / len(data.y_test),
+            time.perf_counter() - start,
+        )
         result.history.append(record)
         if on_epoch:
             on_epoch(record)

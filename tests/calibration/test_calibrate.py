@@ -58,7 +58,10 @@ def test_iq_fit_turns_the_readings_into_a_centred_circle(calibrated):
         fields = row.lo_to_det + (row.arm_to_det * row.src_to_arm) * arm[:, None]
         raw = iq(fields)
         corrected = iq(fields, _iq_fit(row, readout, np.random.default_rng(0), 32))
-        spread = lambda z: np.std(np.abs(z - z.mean())) / np.mean(np.abs(z - z.mean()))
+
+        def spread(z):
+            return np.std(np.abs(z - z.mean())) / np.mean(np.abs(z - z.mean()))
+
         assert spread(corrected) < spread(raw) / 3
         assert abs(corrected.mean()) < 0.05 * np.abs(corrected).mean()
 

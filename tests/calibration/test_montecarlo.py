@@ -41,8 +41,12 @@ def test_outputs(one_worker):
     header = (out / "results.csv").read_text().splitlines()[0].split(",")
     assert header == FIELDS and "seconds" not in header
     assert summary["chips"] == 3
-    for key in ("yield_uncalibrated", "yield_calibrated", "median_residue_error_rate_uncalibrated",
-                "median_residue_error_rate_calibrated"):
+    for key in (
+        "yield_uncalibrated",
+        "yield_calibrated",
+        "median_residue_error_rate_uncalibrated",
+        "median_residue_error_rate_calibrated",
+    ):
         assert key in summary
     assert summary["yield_calibrated"] > summary["yield_uncalibrated"]
     assert json.loads((out / "summary.json").read_text()) == summary

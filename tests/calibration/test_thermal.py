@@ -31,9 +31,13 @@ def test_uniform_temperature_rise_shifts_every_phase_by_dn_dt(sample):
     for r, (c, w) in enumerate(zip(cold, warm)):
         shift = np.angle(w.segment_t / c.segment_t)  # the same at every level
         predicted = 2 * np.pi * eo.dn_dt_per_k * lengths[r] / WL
-        np.testing.assert_allclose(np.exp(1j * shift), np.exp(1j * predicted[..., None]) * np.ones_like(shift), atol=1e-6)
+        np.testing.assert_allclose(
+            np.exp(1j * shift), np.exp(1j * predicted[..., None]) * np.ones_like(shift), atol=1e-6
+        )
         heat = config.heater
-        np.testing.assert_allclose(np.angle(w.heater_t / c.heater_t), 2 * np.pi * heat.dn_dt_per_k * heat.length_um / WL, rtol=1e-9)
+        np.testing.assert_allclose(
+            np.angle(w.heater_t / c.heater_t), 2 * np.pi * heat.dn_dt_per_k * heat.length_um / WL, rtol=1e-9
+        )
 
 
 def test_uniform_rise_moves_ring_resonances_by_wl_dn_dt_over_ng():
@@ -46,18 +50,26 @@ def test_uniform_rise_moves_ring_resonances_by_wl_dn_dt_over_ng():
     # neff(wl) L = m wl with first-order dispersion: wl_m = (ng + dn/dT dT) L / (m + (ng - neff) L / wl0)
     length = 2 * np.pi * radius
     order = round(neff * length / WL)
+
     def resonance(dt):
         n_t = neff + ring.dn_dt_per_k * (temps - 300.0 + dt)
         return (ring.ng + n_t - neff) * length / (order + (ring.ng - neff) * length / WL)
+
     from scipy.optimize import minimize_scalar
 
     from photonics.ring import ring_allpass
+
     settings = {**ring.settings(), "radius_um": radius, "neff": neff, "kappa_dispersion": 0.0}
 
     def dip(dt):
-        f = lambda wl: abs(np.asarray(ring_allpass(wl=wl, **{**settings, "temperature_k": temps + dt})[("o1", "o2")])) ** 2
+        def through(wl):
+            return abs(np.asarray(ring_allpass(wl=wl, **{**settings, "temperature_k": temps + dt})[("o1", "o2")])) ** 2
+
         guess = resonance(dt)
-        return minimize_scalar(f, bounds=(guess - 5e-5, guess + 5e-5), method="bounded", options={"xatol": 1e-12}).x
+        return minimize_scalar(
+            through, bounds=(guess - 5e-5, guess + 5e-5), method="bounded", options={"xatol": 1e-12}
+        ).x
+
     shift_pm = (dip(1.0) - dip(0.0)) * 1e6
     assert shift_pm == pytest.approx(WL * ring.dn_dt_per_k / ring.ng * 1e6, rel=2e-3)
 
@@ -67,18 +79,30 @@ def test_crosstalk_moves_neighbouring_heaters_in_proportion_to_the_matrix(sample
     geom = sample.tiles[0].geometry
     lo = [FRONT.index("lo_bias")]
     heaters_xy = geom.front_xy[:, lo[0]]
-    p_pi = heater_p_pi_mw(sample, index)[-3 * rows:].reshape(rows, 3)[:, 0]
+    p_pi = heater_p_pi_mw(sample, index)[-3 * rows :].reshape(rows, 3)[:, 0]
     heat = sample.config.heater
     rise = self_rise_k_per_mw(p_pi_mw=p_pi, length_um=heat.length_um, wl0_um=heat.wl0_um, dn_dt_per_k=heat.dn_dt_per_k)
     phase_per_k = np.full(rows, 2 * np.pi * heat.dn_dt_per_k * heat.length_um / WL)
-    matrix = crosstalk_rad_per_mw(coupling_matrix(heaters_xy, heaters_xy, sample.variation.crosstalk_at_100um), rise, phase_per_k, p_pi)
+    matrix = crosstalk_rad_per_mw(
+        coupling_matrix(heaters_xy, heaters_xy, sample.variation.crosstalk_at_100um), rise, phase_per_k, p_pi
+    )
     base = nominal_trims(sample.config).lo_bias_power_mw[index]
     power = base + np.random.default_rng(0).uniform(0, 5, rows)
 
     def lo_bias_phases(p):
         temps = device_temperatures_k(sample, index, p)[2][:, lo[0]]
-        return np.angle(np.asarray(heater(wl=WL, length_um=heat.length_um, power_mw=p, p_pi_mw=p_pi, temperature_k=temps,
-                                          neff=heat.neff + sample.tiles[0].front["dneff"][:, lo[0]])[("o1", "o2")]))
+        return np.angle(
+            np.asarray(
+                heater(
+                    wl=WL,
+                    length_um=heat.length_um,
+                    power_mw=p,
+                    p_pi_mw=p_pi,
+                    temperature_k=temps,
+                    neff=heat.neff + sample.tiles[0].front["dneff"][:, lo[0]],
+                )[("o1", "o2")]
+            )
+        )
 
     change = np.angle(np.exp(1j * (lo_bias_phases(power) - lo_bias_phases(base))))
     # the other LO heaters (lo_i, lo_q) sit further away and stay fixed; only lo_bias powers change

@@ -8,7 +8,7 @@ import pytest
 from calibration.calibrate import probe_phase_error
 from calibration.chip import build_chip, nominal_trims, sample_chip, tile_rows
 from calibration.montecarlo import phase_error
-from calibration.variation import VariationConfig, correlation_factor, sample_field, standard_draws, Spread
+from calibration.variation import Spread, VariationConfig, correlation_factor, sample_field, standard_draws
 from mvm.config import ChipConfig
 from mvm.gemm import build_chip as ideal_chip
 from mvm.gemm import rns_gemm
@@ -59,7 +59,7 @@ def test_local_field_has_the_configured_spatial_correlation():
     draws = np.array([sample_field(rng, factor, config, Spread(0.0, 1.0)) for _ in range(20000)])
     corr = np.corrcoef(draws.T)
     d = np.abs(xy[:, None, 0] - xy[None, :, 0])
-    np.testing.assert_allclose(corr, np.exp(-d**2 / (2 * 2000.0**2)), atol=0.03)
+    np.testing.assert_allclose(corr, np.exp(-(d**2) / (2 * 2000.0**2)), atol=0.03)
     assert draws.std(0) == pytest.approx(np.ones(4), rel=0.03)
 
 
@@ -75,15 +75,17 @@ def test_distributions_have_unit_variance(distribution):
 
 
 def test_bad_variation_settings():
-    with pytest.raises(ValueError, match='VariationConfig: distribution: must be one of normal, uniform, truncnormal, got "cauchy"'):
+    with pytest.raises(
+        ValueError, match='VariationConfig: distribution: must be one of normal, uniform, truncnormal, got "cauchy"'
+    ):
         VariationConfig(distribution="cauchy")
     with pytest.raises(ValueError, match="VariationConfig: crosstalk_at_100um: must be < 1, got 1.5"):
         VariationConfig(crosstalk_at_100um=1.5)
 
 
 def test_positions_from_a_layout_feed_correlation_and_crosstalk(tmp_path):
-    from circuits.layout import load_positions, write_tile
     from calibration.chip import geometry_of
+    from circuits.layout import load_positions, write_tile
 
     config = dataclasses.replace(ChipConfig(), tile=dataclasses.replace(ChipConfig().tile, rows=2, h=2))
     path = tmp_path / "tile.gds"

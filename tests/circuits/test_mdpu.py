@@ -32,7 +32,9 @@ def test_lo_trim_makes_zero_input_read_phase_zero_and_iq_track_the_arm_phase():
     x, w = random_inputs(31, 3, 200, seed=1)
     zeros = np.zeros(3, dtype=int)
     arm_phase = np.angle(compiled.arm_transmission(x, w) / compiled.arm_transmission(zeros, zeros))
-    np.testing.assert_allclose(np.exp(1j * np.angle(iq(compiled.detector_fields(x, w)))), np.exp(1j * arm_phase), atol=1e-9)
+    np.testing.assert_allclose(
+        np.exp(1j * np.angle(iq(compiled.detector_fields(x, w)))), np.exp(1j * arm_phase), atol=1e-9
+    )
 
 
 @pytest.mark.parametrize("encoding", ENCODINGS)
@@ -81,7 +83,9 @@ def test_compiled_form_includes_layout_routes():
     design = dataclasses.replace(MdpuDesign(h=3), routes=MdpuRoutes(lo_um=2500.0, hybrid_um=15.7))
     compiled = compile_mdpu(design)
     x, w = random_inputs(31, 3, 50, seed=3)
-    np.testing.assert_allclose(compiled.detector_fields(x, w), SaxMdpu(compiled.design).detector_fields(x, w), atol=1e-9)
+    np.testing.assert_allclose(
+        compiled.detector_fields(x, w), SaxMdpu(compiled.design).detector_fields(x, w), atol=1e-9
+    )
     plain = compile_mdpu(MdpuDesign(h=3))
     assert np.abs(plain.lo_to_det - compiled.lo_to_det).max() > 1e-3  # the routes do change the fields
 

@@ -44,21 +44,37 @@ def test_devices_json(capsys):
 
 
 def test_sweep_json_matches_model(capsys):
-    code, out, _ = run(capsys, "sweep", "mzi", "--set", "delta_length_um=20", "--wl-start", "1.54",
-                       "--wl-stop", "1.56", "--points", "11", "--json")
+    code, out, _ = run(
+        capsys,
+        "sweep",
+        "mzi",
+        "--set",
+        "delta_length_um=20",
+        "--wl-start",
+        "1.54",
+        "--wl-stop",
+        "1.56",
+        "--points",
+        "11",
+        "--json",
+    )
     assert code == 0
     data = json.loads(out)
     wl = np.array(data["wl_um"])
     np.testing.assert_allclose(wl, np.linspace(1.54, 1.56, 11))
     s = photonics.evaluate("mzi", wl=wl, delta_length_um=20.0)
-    np.testing.assert_allclose(data["transmission"]["o1->o3"]["db"], 10 * np.log10(np.abs(s["o1", "o3"]) ** 2), atol=1e-9)
+    np.testing.assert_allclose(
+        data["transmission"]["o1->o3"]["db"], 10 * np.log10(np.abs(s["o1", "o3"]) ** 2), atol=1e-9
+    )
     np.testing.assert_allclose(data["transmission"]["o1->o3"]["phase_rad"], np.angle(s["o1", "o3"]), atol=1e-12)
     assert data["settings"] == {"delta_length_um": 20.0}
 
 
 def test_sweep_writes_csv_and_png(capsys, tmp_path):
     csv_path, png_path = tmp_path / "a" / "ring.csv", tmp_path / "ring.png"
-    code, out, _ = run(capsys, "sweep", "ring_add_drop", "--points", "50", "--csv", str(csv_path), "--plot", str(png_path))
+    code, out, _ = run(
+        capsys, "sweep", "ring_add_drop", "--points", "50", "--csv", str(csv_path), "--plot", str(png_path)
+    )
     assert code == 0 and "wrote csv" in out
     rows = list(csv.reader(csv_path.open()))
     assert rows[0][:3] == ["wl_um", "o1->o2 dB", "o1->o2 phase_rad"]

@@ -29,7 +29,9 @@ def test_gemm_files(capsys, tmp_path):
     np.save(tmp_path / "a.npy", a)
     np.save(tmp_path / "b.npy", b)
     out = tmp_path / "c.npy"
-    r = gemm_json(capsys, "--a", str(tmp_path / "a.npy"), "--b", str(tmp_path / "b.npy"), "--out", str(out), "--no-noise")
+    r = gemm_json(
+        capsys, "--a", str(tmp_path / "a.npy"), "--b", str(tmp_path / "b.npy"), "--out", str(out), "--no-noise"
+    )
     c = np.load(out)
     assert c.shape == (6, 4)
     assert np.linalg.norm(c - a @ b) / np.linalg.norm(a @ b) == pytest.approx(r["rel_error_vs_float64"])
@@ -48,7 +50,9 @@ def test_every_command_takes_config(capsys, tmp_path):
     path.write_text("[laser]\npower_mw = 0.3\n[tile]\nh = 8\n[devices.heater]\np_pi_mw = 40.0\n")
     r = gemm_json(capsys, "--m", "8", "--k", "16", "--n", "8", "--config", str(path))
     assert r["readouts"] == 3 * 2 * 8 * 8  # h = 8 from the file
-    code, out, _ = run(capsys, "mac", "--modulus", "31", "--h", "16", "--trials", "3000", "--json", "--config", str(path))
+    code, out, _ = run(
+        capsys, "mac", "--modulus", "31", "--h", "16", "--trials", "3000", "--json", "--config", str(path)
+    )
     assert code == 0 and json.loads(out)["laser_power_mw"] == 0.3
     code, out, _ = run(capsys, "sweep", "heater", "--points", "3", "--json", "--config", str(path))
     assert code == 0
@@ -68,7 +72,11 @@ def test_every_command_takes_config(capsys, tmp_path):
 def test_bad_config_is_one_line_and_exit_2(capsys, tmp_path, toml, message):
     path = tmp_path / "bad.toml"
     path.write_text(toml)
-    for argv in (["gemm", "--m", "2", "--k", "2", "--n", "2"], ["mac", "--modulus", "31", "--x", "1", "--w", "1"], ["config"]):
+    for argv in (
+        ["gemm", "--m", "2", "--k", "2", "--n", "2"],
+        ["mac", "--modulus", "31", "--x", "1", "--w", "1"],
+        ["config"],
+    ):
         code, out, err = run(capsys, *argv, "--config", str(path))
         assert code == 2 and message in err and len(err.strip().splitlines()) == 1 and out == ""
 

@@ -27,7 +27,11 @@ def test_json_summary_and_sidecar(capsys, tmp_path):
     assert layout.top_cell().dbbox().height() == pytest.approx(r["height_um"], abs=1e-3)
     sidecar = json.loads(gds.with_suffix(".json").read_text())
     assert len(sidecar["devices"]) == r["instances"]
-    seg = next(d for d in sidecar["devices"] if d["role"] == "segment" and (d["modulus"], d["row"], d["j"], d["b"]) == (32, 1, 2, 4))
+    seg = next(
+        d
+        for d in sidecar["devices"]
+        if d["role"] == "segment" and (d["modulus"], d["row"], d["j"], d["b"]) == (32, 1, 2, 4)
+    )
     assert seg["cell"] == "phase_shifter_eo" and seg["name"] == "m32/r1/mmu2/seg4"
     assert isinstance(seg["x_um"], float) and isinstance(seg["y_um"], float)
     detectors = [d for d in sidecar["devices"] if d["role"] == "detector"]

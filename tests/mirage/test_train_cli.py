@@ -44,13 +44,16 @@ def test_text_report(capsys, tmp_path):
     assert code == 0 and "test accuracy" in out and "history.csv" in out
 
 
-@pytest.mark.parametrize("argv, needle", [
-    (["--backend", "tpu"], "--backend"),
-    (["--backend", "fp32", "--epochs", "0"], "epochs"),
-    (["--backend", "rns", "--repeats", "3"], "repeats"),
-    (["--backend", "analog-repeat", "--repeats", "0"], "repeats"),
-    (["--backend", "fp32", "--learning-rate", "-1"], "learning_rate"),
-])
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["--backend", "tpu"], "--backend"),
+        (["--backend", "fp32", "--epochs", "0"], "epochs"),
+        (["--backend", "rns", "--repeats", "3"], "repeats"),
+        (["--backend", "analog-repeat", "--repeats", "0"], "repeats"),
+        (["--backend", "fp32", "--learning-rate", "-1"], "learning_rate"),
+    ],
+)
 def test_bad_arguments_one_line_exit_2(capsys, tmp_path, argv, needle):
     code, out, err = run(capsys, "train", *argv, "--out", str(tmp_path / "never"))
     assert code == 2 and needle in err and len(err.strip().splitlines()) == 1 and out == ""
@@ -58,7 +61,9 @@ def test_bad_arguments_one_line_exit_2(capsys, tmp_path, argv, needle):
 
 
 def test_table_command_and_its_statistics(capsys, tmp_path):
-    code, out, err = run(capsys, "train-table", "--backends", "fp32", "--seeds", "0,1", "--epochs", "1", "--out", str(tmp_path))
+    code, out, err = run(
+        capsys, "train-table", "--backends", "fp32", "--seeds", "0,1", "--epochs", "1", "--out", str(tmp_path)
+    )
     assert code == 0, err
     runs = [json.loads((tmp_path / f"fp32-seed{s}" / "result.json").read_text()) for s in (0, 1)]
     acc = [100 * r["test_accuracy"] for r in runs]
@@ -72,31 +77,50 @@ def test_table_command_and_its_statistics(capsys, tmp_path):
 
 def test_markdown_table_compares_with_fp32():
     def result(backend, seed, acc, **hw):
-        return {"backend": backend, "seed": seed, "test_accuracy": acc, "epochs": 20, "seconds": 1.0,
-                "gemm_rel_error": 0.01 * (seed + 1), "hardware": hw}
+        return {
+            "backend": backend,
+            "seed": seed,
+            "test_accuracy": acc,
+            "epochs": 20,
+            "seconds": 1.0,
+            "gemm_rel_error": 0.01 * (seed + 1),
+            "hardware": hw,
+        }
 
-    table = markdown_table([result("fp32", 0, 0.9), result("fp32", 1, 0.95),
-                            result("analog-repeat", 0, 0.8, repeats=4, energy_per_mac_pj=1.5),
-                            result("analog-repeat", 1, 0.9, repeats=4, energy_per_mac_pj=1.5)])
+    table = markdown_table(
+        [
+            result("fp32", 0, 0.9),
+            result("fp32", 1, 0.95),
+            result("analog-repeat", 0, 0.8, repeats=4, energy_per_mac_pj=1.5),
+            result("analog-repeat", 1, 0.9, repeats=4, energy_per_mac_pj=1.5),
+        ]
+    )
     assert "| analog-repeat (K = 4) | 85.00 ± 7.07 | 80.00-90.00 | -7.50 | 0.015 | 1.5 |" in table
 
 
 def test_analog_run_is_reproducible_and_counts_repeats(capsys, tmp_path):
-    a = train_json(capsys, tmp_path / "a", "--backend", "analog-repeat", "--repeats", "2", "--epochs", "1", "--seed", "4")
-    b = train_json(capsys, tmp_path / "b", "--backend", "analog-repeat", "--repeats", "2", "--epochs", "1", "--seed", "4")
+    a = train_json(
+        capsys, tmp_path / "a", "--backend", "analog-repeat", "--repeats", "2", "--epochs", "1", "--seed", "4"
+    )
+    b = train_json(
+        capsys, tmp_path / "b", "--backend", "analog-repeat", "--repeats", "2", "--epochs", "1", "--seed", "4"
+    )
     assert a["test_accuracy"] == b["test_accuracy"] and a["final_train_loss"] == b["final_train_loss"]
     assert a["hardware"]["repeats"] == 2 and a["test_accuracy"] > 0.7
     # every readout of every product repeated twice: readouts = 2 * sum over products of M * N * ceil(K / h)
-    steps, h = 1437 // 32, 16
+    steps = 1437 // 32  # h = 16
     per_step = 32 * 128 * 4 + 32 * 10 * 8 + 32 * 128 * 1 + 128 * 10 * 2 + 64 * 128 * 2
     test = 360 * 128 * 4 + 360 * 10 * 8
     assert a["tally"]["readouts"] == 2 * (steps * per_step + test)
 
 
-@pytest.mark.parametrize("argv, needle", [
-    (["--seed", "-1"], "seed"),
-    (["--seed", str(2**32)], "seed"),
-])
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["--seed", "-1"], "seed"),
+        (["--seed", str(2**32)], "seed"),
+    ],
+)
 def test_bad_seed(capsys, tmp_path, argv, needle):
     code, _, err = run(capsys, "train", "--backend", "fp32", *argv, "--out", str(tmp_path / "never"))
     assert code == 2 and needle in err and len(err.strip().splitlines()) == 1
@@ -109,9 +133,14 @@ def test_out_that_is_a_file_is_refused_before_training(capsys, tmp_path):
     assert code == 2 and "--out" in err and target.read_text() == "keep me"
 
 
-@pytest.mark.parametrize("argv, needle", [
-    (["--seeds", "0,0"], "--seeds"), (["--seeds", "0,-1"], "seed"), (["--backends", "fp32,fp32"], "--backends"),
-])
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["--seeds", "0,0"], "--seeds"),
+        (["--seeds", "0,-1"], "seed"),
+        (["--backends", "fp32,fp32"], "--backends"),
+    ],
+)
 def test_table_refuses_before_the_first_run(capsys, tmp_path, argv, needle):
     code, _, err = run(capsys, "train-table", "--backends", "fp32", *argv, "--out", str(tmp_path / "t"))
     assert code == 2 and needle in err

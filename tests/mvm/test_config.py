@@ -58,13 +58,15 @@ def test_default_file_documents_every_key():
 
 
 def test_sections_override_defaults():
-    cfg = config_from_dict({
-        "rns": {"moduli": [63, 64, 65], "redundant_moduli": [67, 71]},
-        "bfp": {"mantissa_bits": 7},
-        "tile": {"h": 16, "rows": 8, "element": "ring-assisted"},
-        "laser": {"power_mw": 2.5},
-        "devices": {"heater": {"p_pi_mw": 25.0}},
-    })
+    cfg = config_from_dict(
+        {
+            "rns": {"moduli": [63, 64, 65], "redundant_moduli": [67, 71]},
+            "bfp": {"mantissa_bits": 7},
+            "tile": {"h": 16, "rows": 8, "element": "ring-assisted"},
+            "laser": {"power_mw": 2.5},
+            "devices": {"heater": {"p_pi_mw": 25.0}},
+        }
+    )
     assert cfg.all_moduli == (63, 64, 65, 67, 71)
     assert cfg.laser.power_mw == 2.5 and cfg.heater.p_pi_mw == 25.0
     assert cfg.mdpu_design(63).mmu.element == "ring-assisted"
@@ -110,7 +112,10 @@ def test_defaults_come_from_the_circuit_designs():
     tile = TileConfig()
     assert tile.h == MdpuDesign().h
     assert (tile.encoding, tile.element, tile.drive_max_v) == (
-        MmuDesign().encoding, MmuDesign().element, MmuDesign().drive_max_v)
+        MmuDesign().encoding,
+        MmuDesign().element,
+        MmuDesign().drive_max_v,
+    )
 
 
 @pytest.mark.parametrize("table", _tables(DEFAULT))
@@ -122,7 +127,8 @@ def test_an_unknown_key_in_every_table_is_refused(table):
 def test_unknown_sections_are_refused():
     assert refused({"chip": {}}).startswith("config chip.toml: [chip]: unknown section; allowed: rns, bfp, tile")
     assert refused({"devices": {"laser": {}}}) == (
-        "config chip.toml: [devices.laser]: unknown section; allowed: phase_shifter_eo, heater, ring")
+        "config chip.toml: [devices.laser]: unknown section; allowed: phase_shifter_eo, heater, ring"
+    )
 
 
 def test_the_calibration_layers_sections_are_let_through():

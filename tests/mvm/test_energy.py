@@ -26,7 +26,9 @@ def config_of(**sections) -> ChipConfig:
 
 
 def rns_reference(input_dacs_per_mmu=(1, 1, 1)):
-    per_readout = sum(2 * ADC_PJ + 2 * TIA_PJ + LASER_PJ + H * d * TX_PJ / ROWS + H * TX_PJ / REUSE for d in input_dacs_per_mmu)
+    per_readout = sum(
+        2 * ADC_PJ + 2 * TIA_PJ + LASER_PJ + H * d * TX_PJ / ROWS + H * TX_PJ / REUSE for d in input_dacs_per_mmu
+    )
     return per_readout / H
 
 
@@ -100,15 +102,21 @@ def test_energy_report_is_consistent():
     cfg = config_of()
     report = energy_report(cfg)
     assert report["matched_repeats"] == 3
-    assert report["rns_pj_per_mac"]["total"] == pytest.approx(sum(v for n, v in report["rns_pj_per_mac"].items() if n != "total"))
+    assert report["rns_pj_per_mac"]["total"] == pytest.approx(
+        sum(v for n, v in report["rns_pj_per_mac"].items() if n != "total")
+    )
     assert report["analog_matched_pj_per_mac"]["total"] == pytest.approx(analog_energy_per_mac_pj(cfg, 3))
     assert report["model"]["dac_fanout"] == ROWS
 
 
 @pytest.mark.parametrize(
     "kwargs, name",
-    [({"weight_reuse": 0}, "weight_reuse"), ({"dac_fanout": 0}, "dac_fanout"), ({"clock_ghz": 0.0}, "clock_ghz"),
-     ({"adc_power_mw": -1.0}, "adc_power_mw")],
+    [
+        ({"weight_reuse": 0}, "weight_reuse"),
+        ({"dac_fanout": 0}, "dac_fanout"),
+        ({"clock_ghz": 0.0}, "clock_ghz"),
+        ({"adc_power_mw": -1.0}, "adc_power_mw"),
+    ],
 )
 def test_bad_model_raises(kwargs, name):
     with pytest.raises(ValueError, match=name):

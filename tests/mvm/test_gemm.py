@@ -68,7 +68,8 @@ def test_noise_off_error_equals_bfp_error(default_chip):
     c, _ = rns_gemm(a, b, default_chip, noise=False)
     cfg = default_chip.config
     bfp_only = bfp.dequantize(bfp.quantize(a, bits=6, group=cfg.group, axis=1)) @ bfp.dequantize(
-        bfp.quantize(b, bits=6, group=cfg.group, axis=0))
+        bfp.quantize(b, bits=6, group=cfg.group, axis=0)
+    )
     exact = a @ b
     assert np.linalg.norm(c - exact) == pytest.approx(np.linalg.norm(bfp_only - exact), rel=1e-12)
 

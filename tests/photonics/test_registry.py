@@ -16,8 +16,16 @@ from photonics.parameters import Params, param
 from photonics.registry import register, unregister
 
 NETLIST_NAMES = [
-    "straight", "coupler", "mmi2x2", "splitter", "phase_shifter_eo", "heater",
-    "mzi", "ring_allpass", "ring_add_drop", "photodetector",
+    "straight",
+    "coupler",
+    "mmi2x2",
+    "splitter",
+    "phase_shifter_eo",
+    "heater",
+    "mzi",
+    "ring_allpass",
+    "ring_add_drop",
+    "photodetector",
 ]
 
 
@@ -108,19 +116,23 @@ def test_physics_must_take_wl_and_exactly_the_dataclass_fields():
         length_um: float = param(1.0, "um", "length", ge=0)
 
     with pytest.raises(TypeError, match=r"must be def toy\(wl, \*, length_um\) with no defaults"):
+
         @register("toy_defaulted", Toy)
         def toy(wl, *, length_um=2.0):
             return {}
 
     with pytest.raises(TypeError, match="the fields of Toy"):
+
         @register("toy_missing", Toy)
         def toy2(wl, *, width_um):
             return {}
 
     with pytest.raises(TypeError, match="the fields of Toy"):
+
         @register("toy_positional", Toy)
         def toy3(wl, length_um):
             return {}
+
     assert not {"toy_defaulted", "toy_missing", "toy_positional"} & set(photonics.devices())
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from mvm import bfp
-from mvm.gemm import build_chip
 from mvm.config import BfpConfig, ChipConfig
+from mvm.gemm import build_chip
 from mvm.reference import bfp_matmul_reference
 from training.autodiff import differentiable_matmul, float_engine
 from training.backends import RnsEngine

@@ -30,10 +30,15 @@ def test_float32_training_learns_and_is_reproducible(data):
     assert a.test_accuracy > 0.9  # chance is 0.1
 
 
-@pytest.mark.parametrize("kwargs, name", [
-    ({"epochs": 0}, "epochs"), ({"batch_size": 1.5}, "batch_size"), ({"learning_rate": 2.0}, "learning_rate"),
-    ({"hidden": (0,)}, "hidden"),
-])
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"epochs": 0}, "epochs"),
+        ({"batch_size": 1.5}, "batch_size"),
+        ({"learning_rate": 2.0}, "learning_rate"),
+        ({"hidden": (0,)}, "hidden"),
+    ],
+)
 def test_bad_settings_name_the_argument(kwargs, name):
     with pytest.raises(ValueError, match=name):
         TrainSettings(**kwargs)
