@@ -39,7 +39,7 @@ from calibration.files import write_text_atomic
 from circuits.readout import read
 from mvm.gemm import Chip, rns_gemm
 from mvm.tile import ModulusTile
-from photonics.errors import UsageError
+from photonics.errors import UsageError, check_fits
 
 SINGLE_THREAD = {
     "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
@@ -63,6 +63,8 @@ FIELDS = [
     "ambient_offset_k",
     "drift_k",
 ]
+# Each chip's row and timing, held as dicts and JSON while the run finishes (twelve fields), with its future.
+BYTES_PER_CHIP = 4096
 
 
 def workload(seed: int = 12345) -> tuple[np.ndarray, np.ndarray]:
@@ -156,6 +158,7 @@ def run_montecarlo(study: StudyConfig, chips: int, out_dir: str | Path, workers:
         raise UsageError(f"--chips must be at least 1 (got {chips})")
     if workers < 1:
         raise UsageError(f"--workers must be at least 1 (got {workers})")
+    check_fits(chips * BYTES_PER_CHIP, f"--chips {chips}: the run's per-chip records")
     out = Path(out_dir)
     parts = out / "chips"
     parts.mkdir(parents=True, exist_ok=True)

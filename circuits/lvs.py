@@ -66,7 +66,7 @@ def extract_netlist(component) -> dict:
                 continue
             model, settings = pdk.model_settings(comp, by_name[name].cell.settings.model_dump())
             photonics.get_device(model).params.from_settings(f"{key}/{name} ({comp})", settings)  # ranges
-            if model == "photodetector":
+            if photonics.get_device(model).kind == "receiver":
                 detectors.append(name)
             else:
                 instances[name] = {"component": model, "settings": settings}

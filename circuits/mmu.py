@@ -42,7 +42,7 @@ def default_ring(worst_level_loss_db: float = k.RING_LOSS_DB) -> RingAllPass:
     resonance) loses ``worst_level_loss_db``, Mirage's 0.2 dB per ring: with
     u = 1 - a and v = 1 - r, |t| on resonance is (v - u)/(v + u). Stronger
     coupling flattens the amplitude but needs more drive: for m = 31 the
-    extreme levels need about +/-16 V.
+    extreme levels need about +/-15.4 V.
     """
     base = RingAllPass(
         radius_um=50.0, loss_db_cm=0.1, eo_fraction=0.8, neff=k.EO_NEFF, ng=k.EO_NG, dn_dt_per_k=k.EO_DN_DT_PER_K
@@ -81,7 +81,9 @@ class MmuDesign:
     encoding: str = DEFAULT_ENCODING
     element: str = DEFAULT_ELEMENT
     drive_max_v: float = 4.0  # the DAC's full-scale drive, reached at level m-1 (straight element)
-    loss_db: float = 0.91  # insertion loss of the whole segmented phase shifter of one MMU (straight element)
+    loss_db: float = (
+        k.PHASE_SHIFTER_LOSS_DB
+    )  # insertion loss of the whole segmented phase shifter of one MMU (straight element)
     eo: PhaseShifterEO = field(default_factory=PhaseShifterEO)
     ring: RingAllPass = field(default_factory=default_ring)
     heater: Heater = field(default_factory=Heater)

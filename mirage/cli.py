@@ -173,6 +173,7 @@ def _cmd_devices(args) -> None:
 def _cmd_sweep(args) -> None:
     from mirage import sweep
 
+    sweep.check_plot_path(args.plot)
     settings = {**sweep.chip_settings(_config(args), args.device), **sweep.parse_settings(args.set)}
     wl = sweep.wavelengths_um(args.wl_start, args.wl_stop, args.points)
     result = sweep.run_sweep(args.device, settings, wl)
@@ -193,7 +194,9 @@ def _cmd_mac(args) -> None:
     import numpy as np
 
     from mirage import mac
+    from mirage.sweep import check_plot_path
 
+    check_plot_path(args.plot)
     if args.modulus < 2:
         raise _usage(f"--modulus must be at least 2 (got {args.modulus})")
     if args.h < 1:

@@ -21,9 +21,12 @@ def gemm_bytes(m: int, k: int, n: int) -> int:
 
 def load_matrix(path: str, name: str) -> np.ndarray:
     try:
-        return np.load(path, allow_pickle=False)
+        array = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
         raise UsageError(f"{name}: cannot read {path} as a .npy array ({exc})") from None
+    if array.dtype.kind not in "biuf":
+        raise UsageError(f"{name}: {path} must hold real numbers (got dtype {array.dtype})")
+    return array
 
 
 def operands(args) -> tuple[np.ndarray, np.ndarray]:

@@ -83,6 +83,17 @@ def to_json(sweep: Sweep) -> dict:
     }
 
 
+def check_plot_path(path: str | None, flag: str = "--plot") -> None:
+    """Refuse, before any work, a plot file whose suffix matplotlib cannot write."""
+    if path is None:
+        return
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if Path(path).suffix.lstrip(".").lower() not in formats:
+        raise UsageError(f"{flag} {path}: the file must end in one of .{', .'.join(sorted(formats))}")
+
+
 def prepare_path(path: str) -> Path:
     """``path`` as a Path whose parent folder exists."""
     out = Path(path)

@@ -23,6 +23,10 @@ EO_NG = 2.3
 EO_DN_DT_PER_K = 3.5e-5  # LN extraordinary index, near room temperature
 PHASE_SHIFTER_LOSS_DB = 0.91  # one segmented phase shifter (reported for Mirage)
 
+# Directional couplers: the coupling angle grows about as wl**3 for a 50:50 silicon coupler
+# (evanescent coupling strengthens with wavelength); MMIs scale as wl**1 (self-imaging).
+DC_KAPPA_DISPERSION = 3.0
+
 HEATER_P_PI_MW = 20.0  # silicon thermo-optic class
 
 RING_LOSS_DB = 0.2  # reported for Mirage

@@ -50,7 +50,7 @@ class Coupler(Params):
 
     kappa: float = param(0.5, "1", "power coupling at wl0", ge=0, le=1)
     wl0_um: float = param(k.WL_UM, "um", "wavelength at which kappa is given", gt=0)
-    kappa_dispersion: float = param(3.0, "1", "d ln(theta)/d ln(wl) of the coupling angle")
+    kappa_dispersion: float = param(k.DC_KAPPA_DISPERSION, "1", "d ln(theta)/d ln(wl) of the coupling angle")
     loss_db: float = param(0.0, "dB", "excess loss", ge=0)
 
 

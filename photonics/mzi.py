@@ -26,7 +26,7 @@ class Mzi(Params):
 
     kappa1: float = param(0.5, "1", "power coupling of the input coupler at wl0", ge=0, le=1)
     kappa2: float = param(0.5, "1", "power coupling of the output coupler at wl0", ge=0, le=1)
-    kappa_dispersion: float = param(3.0, "1", "coupling-angle exponent of both couplers")
+    kappa_dispersion: float = param(k.DC_KAPPA_DISPERSION, "1", "coupling-angle exponent of both couplers")
     coupler_loss_db: float = param(0.0, "dB", "excess loss of each coupler", ge=0)
     length_um: float = param(100.0, "um", "bottom arm length", ge=0)
     delta_length_um: float = param(0.0, "um", "top arm length minus bottom arm length", ge=0)

@@ -3,7 +3,8 @@
 :func:`activate` makes it gdsfactory's active PDK (idempotent); building a
 cell needs it. Importing the cells does not activate anything.
 
-LVS metadata: :data:`CELL_MODELS` says which sax model each cell stands for.
+LVS metadata: :data:`CELL_MODELS` says which sax model each cell stands for: the
+model of the cell's own name unless :data:`MODEL_OF_CELL` says otherwise.
 The rest derives from the signatures: a cell's model arguments are the
 model's, minus the operating point (:data:`photonics.cells.OPERATING_POINT`,
 set when the circuit runs) and minus what the layout computes
@@ -25,17 +26,9 @@ from photonics import cells
 from photonics.cells.cross_sections import CROSS_SECTIONS
 from photonics.layers import LAYER
 
-CELL_MODELS: dict[str, str] = {
-    "straight": "straight",
-    "bend_circular": "straight",
-    "coupler": "coupler",
-    "mmi2x2": "mmi2x2",
-    "splitter": "splitter",
-    "phase_shifter_eo": "phase_shifter_eo",
-    "heater": "heater",
-    "ring_allpass": "ring_allpass",
-    "photodetector": "photodetector",
-}
+# A cell stands for the sax model of its own name, except these.
+MODEL_OF_CELL: dict[str, str] = {"bend_circular": "straight"}
+CELL_MODELS: dict[str, str] = {cell: MODEL_OF_CELL.get(cell, cell) for cell in cells.CELLS}
 
 COMPUTED: dict[str, dict[str, Callable[[dict], float]]] = {
     "bend_circular": {"length_um": lambda s: cells.bend_length_um(s["radius_um"], s["angle_deg"])},

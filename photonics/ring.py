@@ -38,7 +38,7 @@ class _Ring(Params):
     """Parameters shared by every ring: geometry, waveguide, temperature, EO section."""
 
     radius_um: float = param(10.0, "um", "ring radius", gt=0)
-    kappa_dispersion: float = param(3.0, "1", "coupling-angle exponent of the bus coupler(s)")
+    kappa_dispersion: float = param(k.DC_KAPPA_DISPERSION, "1", "coupling-angle exponent of the bus coupler(s)")
     loss_db_cm: float = param(k.SI_LOSS_DB_CM, "dB/cm", "ring propagation loss", ge=0)
     wl0_um: float = param(k.WL_UM, "um", "reference wavelength", gt=0)
     neff: float = param(k.SI_NEFF, "1", "effective index at wl0 and 300 K", gt=0)

@@ -5,6 +5,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from mirage import cli
@@ -89,3 +90,24 @@ def test_the_layout_estimate_is_close_to_the_drawn_count(tmp_path):
     result = run(config, 2, 4, None, str(tmp_path / "t.gds"))
     designs = [replace(config.mdpu_design(m), h=4) for m in config.all_moduli]
     assert instance_estimate(designs, 2) == pytest.approx(result["instances"], rel=0.2)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["montecarlo", "--chips", str(10**12), "--out", "{tmp}/mc"], "--chips 1000000000000"),
+        (["mac", "--modulus", "31", "--x", "1", "--w", "2", "--plot", "{tmp}/mac.txt"], "--plot"),
+        (["sweep", "mzi", "--plot", "{tmp}/s.docx"], "the file must end in one of"),
+    ],
+)
+def test_more_bad_input_is_one_line(capsys, tmp_path, argv, message):
+    code, _, err = run(capsys, *(a.format(tmp=tmp_path) for a in argv))
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert not list(tmp_path.iterdir())  # refused before writing anything
+
+
+@pytest.mark.parametrize("array", [np.array([["a"]]), np.ones((2, 2), complex)])
+def test_gemm_refuses_operands_that_are_not_real_numbers(capsys, tmp_path, array):
+    np.save(tmp_path / "a.npy", array)
+    code, _, err = run(capsys, "gemm", "--a", str(tmp_path / "a.npy"), "--b", str(tmp_path / "a.npy"))
+    assert code == 2 and "must hold real numbers" in err
