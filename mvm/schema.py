@@ -45,6 +45,7 @@ from pydantic_core import ArgsKwargs, core_schema
 
 from photonics.errors import UsageError
 from photonics.parameters import ParamError, Params
+from photonics.parameters import info as param_info
 
 _FORBID = ConfigDict(extra="forbid")
 
@@ -127,7 +128,12 @@ class Device:
             raise TypeError(f"docs for parameters that {self.params.__name__} does not have: {sorted(unknown)}")
 
     def describe(self) -> list[dict[str, Any]]:
-        return [{**p, "doc": self.docs.get(p["name"], p["doc"])} for p in self.params.describe()]
+        infos = {f.name: param_info(f) for f in dataclasses.fields(self.params)}
+        return [
+            {**p, "doc": doc, "summary": dataclasses.replace(infos[p["name"]], doc=doc).summary()}
+            for p in self.params.describe()
+            for doc in [self.docs.get(p["name"], p["doc"])]
+        ]
 
     def _check(self, name: str, value: float) -> float:
         try:
@@ -292,17 +298,11 @@ def _item(value: Any, comment: str | None) -> Any:
     return item
 
 
-def _param_comment(p: dict[str, Any]) -> str:
-    unit = f" [{p['unit']}]" if p["unit"] not in ("", "1") else ""
-    allowed = f"; {p['range']}" if p["range"] != "any" else ""
-    return f"{p['doc']}{unit}{allowed}"
-
-
 def _fill(table: Any, value: Any, device: Device | None) -> None:
     if device is not None:
         described = {p["name"]: p for p in device.describe()}
         for name, v in value.settings().items():
-            table.add(name, _item(v, _param_comment(described[name])))
+            table.add(name, _item(v, described[name]["summary"]))
         return
     subtables = []
     for name, info in type(value).__pydantic_fields__.items():

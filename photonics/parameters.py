@@ -32,6 +32,17 @@ class ParamInfo:
     le: float | None = None  # value <= le
     integer: bool = False
 
+    @property
+    def dimensioned(self) -> bool:
+        """Whether the unit is worth printing ("" and "1" are dimensionless)."""
+        return self.unit not in ("", "1")
+
+    def summary(self) -> str:
+        """The description with its unit and allowed range, as docstrings and file comments show it."""
+        unit = f" [{self.unit}]" if self.dimensioned else ""
+        limits = f"; {self.range_text()}" if self.range_text() != "any" else ""
+        return f"{self.doc}{unit}{limits}"
+
     def range_text(self) -> str:
         low = f">= {self.ge:g}" if self.ge is not None else (f"> {self.gt:g}" if self.gt is not None else "")
         high = f"<= {self.le:g}" if self.le is not None else ""
@@ -68,7 +79,7 @@ def _check(owner: str, name: str, value: Any, spec: ParamInfo) -> None:
     if not np.all(np.isfinite(arr)):
         raise ParamError(owner, f"{name} must be finite (got {value!r})")
     where = f" ({name} is an array; its worst element is shown)" if arr.ndim else ""
-    unit = f" {spec.unit}" if spec.unit not in ("", "1") else ""
+    unit = f" {spec.unit}" if spec.dimensioned else ""
     if spec.ge is not None and np.any(arr < spec.ge):
         raise ParamError(owner, f"{name} must be >= {spec.ge:g}{unit} (got {arr.min():g}){where}")
     if spec.gt is not None and np.any(arr <= spec.gt):

@@ -53,10 +53,7 @@ def _args_section(params: type[Params], settings: tuple[str, ...]) -> str:
     lines = ["Args:", f"    wl: wavelength in um (default {WL_UM:g})."]
     for f in dataclasses.fields(params):
         if f.name in settings:
-            spec = info(f)
-            unit = "" if spec.unit in ("", "1") else f" [{spec.unit}]"
-            limits = "" if spec.range_text() == "any" else f"; {spec.range_text()}"
-            lines.append(f"    {f.name}: {spec.doc}{unit}{limits} (default {f.default!s}).")
+            lines.append(f"    {f.name}: {info(f).summary()} (default {f.default!s}).")
     return "\n".join(lines)
 
 
