@@ -29,6 +29,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 
 # The documentation site (docs/, mkdocs.yml) into out/site; any warning fails the build.
+# NO_MKDOCS_2_WARNING only hides mkdocs-material's banner about its successor (not a build warning).
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir out/site
 
