@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from circuits.mdpu import FRONT
+from circuits.mdpu import FRONT_END
 
 
 @dataclass(frozen=True)
@@ -65,23 +65,10 @@ def default_geometry(
         starts[:, None] + heater_length_um + gap_um + np.concatenate([[0], np.cumsum(segs + gap_um)[:-1]]) + segs / 2
     )
     end = front_len + mmu_len * h
-    # (x, dy) of each front-end device. The two quadrature heaters sit 150 um apart so that one barely
-    # warms the other (the 90-degree hybrid).
-    place = {
-        "src": (0, 0),
-        "sig_split": (end + 50, 0),
-        "lo_split": (150, 20),
-        "lo_bias": (100, 20),
-        "lo_i": (end + 100, 20),
-        "lo_q": (end + 250, 20),
-        "hyb_i": (end + 200, 0),
-        "hyb_q": (end + 350, 40),
-        "i_p": (end + 300, -10),
-        "i_n": (end + 300, 10),
-        "q_p": (end + 450, 30),
-        "q_n": (end + 450, 50),
-    }
-    front_x, front_dy = np.array([place[n] for n in FRONT]).T
+    # (x, dy) of each front-end device: its sketch position, x from the row's start or the arm's end
+    # (circuits.mdpu.FRONT_END).
+    place = [(d.sketch_um[0] + (end if d.past_arm else 0), d.sketch_um[1]) for d in FRONT_END]
+    front_x, front_dy = np.array(place).T
     seg_xy = np.stack(np.broadcast_arrays(seg_x[None, :, :], y[:, None, None]), -1)
     heater_xy = np.stack(np.broadcast_arrays(heater_x[None, :], y[:, None]), -1)
     front_xy = np.stack(np.broadcast_arrays(front_x[None, :], y[:, None] + front_dy[None, :]), -1)

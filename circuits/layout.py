@@ -40,7 +40,17 @@ from pathlib import Path
 import gdsfactory as gf
 import numpy as np
 
-from circuits.mdpu import FRONT, FRONT_ROLES, MdpuDesign, front_end_netlist
+from circuits.mdpu import (
+    DETECTORS,
+    FRONT,
+    FRONT_DEVICE,
+    FRONT_ROLES,
+    HYBRIDS,
+    LO_BIAS,
+    MdpuDesign,
+    front_end_netlist,
+    front_role,
+)
 from circuits.mmu import MmuDesign
 from photonics import cells, pdk
 from photonics.cells.cross_sections import LN_RADIUS_UM, STRIP_RADIUS_UM
@@ -73,6 +83,7 @@ class Floorplan:
 
 
 _FP = Floorplan()  # the defaults of the cells below
+_MDPU = MdpuDesign()  # the design defaults of the mdpu cell
 
 
 # --- designs as serialisable cell arguments ----------------------------------------------
@@ -238,9 +249,9 @@ def mmu(
 @gf.cell
 def mdpu(
     mmu_design: tuple = mmu_spec(MmuDesign()),
-    h: int = 16,
-    lo_fraction: float = 0.5,
-    lo_heater: tuple = _pairs(Heater()),
+    h: int = _MDPU.h,
+    lo_fraction: float = _MDPU.lo_fraction,
+    lo_heater: tuple = _pairs(_MDPU.lo_heater),
     route_waveguide: tuple = tuple(p for p in _pairs(Straight()) if p[0] != "length_um"),
     section_max_um: float = _FP.section_max_um,
     eo_bend_radius_um: float = _FP.eo_bend_radius_um,
@@ -256,60 +267,75 @@ def mdpu(
     ``info`` holds the drawn route lengths (lo_route_um, hybrid_route_um).
     """
     devices = front_end_netlist(lo_fraction, Heater(**dict(lo_heater)))["instances"]  # the schematic's settings
+    placed = {}
 
     def device(name: str):
-        return _device(c, name, devices[name]["component"], devices[name]["settings"])
+        placed[name] = _device(c, name, devices[name]["component"], devices[name]["settings"])
+        return placed[name]
+
+    def at(source: str):  # "device,port" of a placed device
+        name, port = source.split(",")
+        return placed[name].ports[port]
 
     wg = dict(route_waveguide)
     radius = route_radius_um
     c = gf.Component()
-    src = device("src")
-    port = src.ports["o2"]
+    src_d, sig_d = front_role("source_splitter"), front_role("signal_splitter")
+    src = device(src_d.name)
+    port = src.ports[dict(src_d.ports)["arm_out"]]
     arm = mmu(mmu_design, section_max_um, eo_bend_radius_um)
     for j in range(h):
         ref = c.add_ref(arm, name=f"mmu{j}")
         ref.connect("o1", port)
         port = ref.ports["o2"]
-    sig = device("sig_split")
-    sig.connect("o1", port)
-    lo_bias = device("lo_bias")
-    _place(lo_bias, "o1", src.ports["o3"], _pads_on(-1))  # pads away from the signal lane
+    device(sig_d.name).connect(dict(sig_d.ports)["arm_in"], port)
+    bias_d = FRONT_DEVICE[LO_BIAS]
+    (feed,) = bias_d.feeds
+    lo_bias = device(bias_d.name)
+    _place(lo_bias, feed.port, at(feed.source), _pads_on(-1))  # pads away from the signal lane
 
-    hybrid_um, hyb, lo_heaters = [], {}, {}
-    for side, branch, turn in ((1, "i", 90.0), (-1, "q", -90.0)):
-        end, length = _route(
-            c, f"route_sig_{branch}", sig.ports["o2" if side > 0 else "o3"], [("bend", turn)], wg, radius
-        )
-        hyb[branch] = device(f"hyb_{branch}")
+    hybrid_um, lo_feeds = [], []
+    for (side, turn), name in zip(((1, 90.0), (-1, -90.0)), HYBRIDS, strict=True):  # first hybrid north
+        sig_feed, lo_feed = FRONT_DEVICE[name].feeds
+        end, length = _route(c, sig_feed.route[0], at(sig_feed.source), [("bend", turn)], wg, radius)
+        hyb = device(name)
         _place(
-            hyb[branch], "o1", end, lambda r: r.ports["o2"].center[0] > r.ports["o1"].center[0]
+            hyb,
+            sig_feed.port,
+            end,
+            lambda r, lo=lo_feed.port, sg=sig_feed.port: r.ports[lo].center[0] > r.ports[sg].center[0],
         )  # LO enters east of the signal
-        end, length_lo = _route(c, f"route_lo_{branch}", hyb[branch].ports["o2"], [("bend", turn)], wg, radius)
-        lo_heaters[branch] = device(f"lo_{branch}")
-        _place(lo_heaters[branch], "o2", end, _pads_on(side))
+        end, length_lo = _route(c, lo_feed.route[0], hyb.ports[lo_feed.port], [("bend", turn)], wg, radius)
+        heater, heater_port = lo_feed.source.split(",")
+        _place(device(heater), heater_port, end, _pads_on(side))
+        (feed,) = FRONT_DEVICE[heater].feeds  # the LO splitter's output this heater hangs on
+        lo_feeds.append((placed[heater].ports[feed.port], feed.source.split(",")))
         hybrid_um += [length, length_lo]
-    lo_split = device("lo_split")
-    _place(lo_split, "o2", lo_heaters["i"].ports["o1"], lambda r: r.ports["o3"].center[1] < r.ports["o2"].center[1])
-    if not _same_port(lo_split.ports["o3"], lo_heaters["q"].ports["o1"]):
+    (north, (split_name, p_north)), (south, (_, p_south)) = lo_feeds
+    lo_split = device(split_name)
+    _place(lo_split, p_north, north, lambda r: r.ports[p_south].center[1] < r.ports[p_north].center[1])
+    if not _same_port(lo_split.ports[p_south], south):
         raise RuntimeError("mdpu: the hybrid's two halves do not close on lo_split")
     if max(hybrid_um) - min(hybrid_um) > 1e-9:
         raise RuntimeError(f"mdpu: the four hybrid routes differ in length: {hybrid_um}")
-    for name, branch, p in (("i_p", "i", "o3"), ("i_n", "i", "o4"), ("q_p", "q", "o4"), ("q_n", "q", "o3")):
-        c.add_ref(cells.photodetector(), name=name).connect("o1", hyb[branch].ports[p])
+    for name in DETECTORS:
+        (feed,) = FRONT_DEVICE[name].feeds
+        c.add_ref(cells.photodetector(), name=name).connect(feed.port, at(feed.source))
 
     box = c.dbbox()
     x_end = box.right + clearance_um + radius
     y_lane = box.bottom - clearance_um - radius
-    start, finish = lo_bias.ports["o2"], lo_split.ports["o1"]
+    (lo_route_feed,) = FRONT_DEVICE[split_name].feeds
+    start, finish = at(lo_route_feed.source), lo_split.ports[lo_route_feed.port]
     (xs, ys), (xf, yf) = start.center, finish.center
     steps = _manhattan(
         (xs, ys), (1, 0), [(xs + radius, ys), (xs + radius, y_lane), (x_end, y_lane), (x_end, yf)], (xf, yf), radius
     )
-    end, lo_route = _route(c, "route_lo", start, steps, wg, radius)
+    end, lo_route = _route(c, lo_route_feed.route[0], start, steps, wg, radius)
     if not _same_port(end, finish):
         raise RuntimeError("mdpu: the LO route does not end at lo_split")
 
-    c.add_port("o1", port=src.ports["o1"])
+    c.add_port("o1", port=src.ports[dict(src_d.ports)["in"]])
     for ref in c.insts:
         _expose_electrical(c, ref, f"{ref.name}_")
     c.info["lo_route_um"] = lo_route
@@ -369,8 +395,6 @@ def layout_design(design: MdpuDesign, floorplan: Floorplan = Floorplan()) -> Mdp
 
 # --- the device list --------------------------------------------------------------------------
 
-_FRONT_ROLES = FRONT_ROLES  # each front-end device's role, as circuits.mdpu declares it
-
 
 def _record(inst, trans, **where) -> dict:
     box = inst.cell.dbbox().transformed(trans)
@@ -421,7 +445,7 @@ def device_records(tile_component: gf.Component) -> tuple[list[dict], list[dict]
                 devices.append(
                     {
                         "name": f"m{modulus}/r{r}/{inst.name}",
-                        **_record(inst, t_row * inst.dcplx_trans, **base, role=_FRONT_ROLES[inst.name]),
+                        **_record(inst, t_row * inst.dcplx_trans, **base, role=FRONT_ROLES[inst.name]),
                     }
                 )
         routes += [
@@ -500,16 +524,13 @@ def positions_by_key(devices: list[dict], role: str = "segment") -> dict[tuple, 
     return {(d["modulus"], d["row"], d["j"], d["b"]): (d["x_um"], d["y_um"]) for d in devices if d["role"] == role}
 
 
-FRONT_DEVICES = FRONT  # the MDPU's front-end devices, in circuits.mdpu's order
-
-
 @dataclass(frozen=True)
 class TilePositions:
     """Device centres (um, tile coordinates) of one modulus, as arrays a variation model can use."""
 
     segment_xy: np.ndarray  # (R, h, B, 2): segment b of MMU j of row r (EO segment or ring)
     heater_xy: np.ndarray  # (R, h, 2): each MMU's bias heater
-    front_xy: np.ndarray  # (R, 12, 2): the front-end devices in FRONT_DEVICES order
+    front_xy: np.ndarray  # (R, len(FRONT), 2): circuits.mdpu's front-end devices, in FRONT order
 
 
 def tile_positions_um(devices: list[dict], modulus: int) -> TilePositions:
@@ -520,7 +541,7 @@ def tile_positions_um(devices: list[dict], modulus: int) -> TilePositions:
         raise UsageError(f"no segments of modulus {modulus} in the layout")
     rows, h, b = (max(d[k] for d in segs) + 1 for k in ("row", "j", "b"))
     out = TilePositions(
-        np.full((rows, h, b, 2), np.nan), np.full((rows, h, 2), np.nan), np.full((rows, len(FRONT_DEVICES), 2), np.nan)
+        np.full((rows, h, b, 2), np.nan), np.full((rows, h, 2), np.nan), np.full((rows, len(FRONT), 2), np.nan)
     )
     for d in mine:
         xy, name = (d["x_um"], d["y_um"]), d["name"].rsplit("/", 1)[1]
@@ -529,7 +550,7 @@ def tile_positions_um(devices: list[dict], modulus: int) -> TilePositions:
         elif d["role"] == "mmu_heater":
             out.heater_xy[d["row"], d["j"]] = xy
         else:
-            out.front_xy[d["row"], FRONT_DEVICES.index(name)] = xy
+            out.front_xy[d["row"], FRONT.index(name)] = xy
     if any(np.isnan(a).any() for a in (out.segment_xy, out.heater_xy, out.front_xy)):
         raise UsageError(f"the layout's device list is incomplete for modulus {modulus}")
     return out

@@ -32,30 +32,92 @@ from photonics.waveguide import Straight
 
 
 @dataclass(frozen=True)
+class Feed:
+    """One input of a front-end device: its own ``port`` hangs on ``source`` ("device,port" upstream).
+
+    ``route``: (route instance name, the :class:`MdpuRoutes` length that sets it) where a layout
+    must route this connection; None where the devices abut.
+    """
+
+    port: str
+    source: str
+    route: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
 class FrontDevice:
-    """One device of the MDPU's front end: its instance name, component (sax model / cell) and role."""
+    """One device of the MDPU's front end: its instance name, component (sax model / cell) and role.
+
+    ``feeds``: what each of its inputs hangs on (the netlist's connections, the layout's placement).
+    ``ports``: (front-end circuit port, own port) for the ports the MMU chain or the laser reaches.
+    ``lo_phase_pi``: an LO heater's fixed phase (units of pi at wl0); None for the trimmed bias.
+    ``sketch_um``: (x, dy) in the default geometry (calibration.geometry), x from the row's start,
+    or from the end of the MMU chain where ``past_arm``.
+    """
 
     name: str
     component: str
     role: str  # its part in the MDPU; the layout's device list records it
+    feeds: tuple[Feed, ...] = ()
+    ports: tuple[tuple[str, str], ...] = ()
+    lo_phase_pi: float | None = None
+    sketch_um: tuple[float, float] = (0.0, 0.0)
+    past_arm: bool = False
 
 
 # Every device of the MDPU but the MMUs, in the order device-position arrays use
 # (calibration.geometry, circuits.layout). The detectors are ports of the netlist
-# (the balanced pairs' fields), drawn as photodetector cells by the layout.
+# (the balanced pairs' fields: the port each hangs on), drawn as photodetector cells
+# by the layout. The layout draws the first hybrid (and the LO heater feeding it)
+# north of the signal lane, the second south. The two quadrature heaters sit
+# 150 um apart in the default geometry so that one barely warms the other.
 FRONT_END = (
-    FrontDevice("src", "splitter", "source_splitter"),
-    FrontDevice("sig_split", "splitter", "signal_splitter"),
-    FrontDevice("lo_split", "splitter", "lo_splitter"),
-    FrontDevice("lo_bias", "heater", "lo_bias"),
-    FrontDevice("lo_i", "heater", "hybrid_heater"),
-    FrontDevice("lo_q", "heater", "hybrid_heater"),
-    FrontDevice("hyb_i", "mmi2x2", "hybrid"),
-    FrontDevice("hyb_q", "mmi2x2", "hybrid"),
-    FrontDevice("i_p", "photodetector", "detector"),
-    FrontDevice("i_n", "photodetector", "detector"),
-    FrontDevice("q_p", "photodetector", "detector"),
-    FrontDevice("q_n", "photodetector", "detector"),
+    FrontDevice("src", "splitter", "source_splitter", ports=(("in", "o1"), ("arm_out", "o2"))),
+    FrontDevice(
+        "sig_split", "splitter", "signal_splitter", ports=(("arm_in", "o1"),), sketch_um=(50, 0), past_arm=True
+    ),
+    FrontDevice(
+        "lo_split", "splitter", "lo_splitter", (Feed("o1", "lo_bias,o2", ("route_lo", "lo_um")),), sketch_um=(150, 20)
+    ),
+    FrontDevice("lo_bias", "heater", "lo_bias", (Feed("o1", "src,o3"),), sketch_um=(100, 20)),
+    FrontDevice(
+        "lo_i",
+        "heater",
+        "hybrid_heater",
+        (Feed("o1", "lo_split,o2"),),
+        lo_phase_pi=0.5,
+        sketch_um=(100, 20),
+        past_arm=True,
+    ),
+    FrontDevice(
+        "lo_q",
+        "heater",
+        "hybrid_heater",
+        (Feed("o1", "lo_split,o3"),),
+        lo_phase_pi=0.0,
+        sketch_um=(250, 20),
+        past_arm=True,
+    ),
+    FrontDevice(
+        "hyb_i",
+        "mmi2x2",
+        "hybrid",
+        (Feed("o1", "sig_split,o2", ("route_sig_i", "hybrid_um")), Feed("o2", "lo_i,o2", ("route_lo_i", "hybrid_um"))),
+        sketch_um=(200, 0),
+        past_arm=True,
+    ),
+    FrontDevice(
+        "hyb_q",
+        "mmi2x2",
+        "hybrid",
+        (Feed("o1", "sig_split,o3", ("route_sig_q", "hybrid_um")), Feed("o2", "lo_q,o2", ("route_lo_q", "hybrid_um"))),
+        sketch_um=(350, 40),
+        past_arm=True,
+    ),
+    FrontDevice("i_p", "photodetector", "detector", (Feed("o1", "hyb_i,o3"),), sketch_um=(300, -10), past_arm=True),
+    FrontDevice("i_n", "photodetector", "detector", (Feed("o1", "hyb_i,o4"),), sketch_um=(300, 10), past_arm=True),
+    FrontDevice("q_p", "photodetector", "detector", (Feed("o1", "hyb_q,o4"),), sketch_um=(450, 30), past_arm=True),
+    FrontDevice("q_n", "photodetector", "detector", (Feed("o1", "hyb_q,o3"),), sketch_um=(450, 50), past_arm=True),
 )
 FRONT = tuple(d.name for d in FRONT_END)
 FRONT_ROLES = {d.name: d.role for d in FRONT_END}
@@ -69,16 +131,40 @@ SPLITTERS = _front_named("splitter")  # src, sig_split, lo_split
 LO_HEATERS = _front_named("heater")  # lo_bias, lo_i, lo_q: the heaters on the LO arm
 HYBRIDS = _front_named("mmi2x2")  # hyb_i, hyb_q: the 90-degree hybrid's two MMIs
 DETECTORS = _front_named("photodetector")  # i_p, i_n, q_p, q_n
+FRONT_DEVICE = {d.name: d for d in FRONT_END}
+LO_BIAS = next(n for n in LO_HEATERS if FRONT_DEVICE[n].lo_phase_pi is None)  # the heater the bias trims
+
+
+def front_role(role: str) -> FrontDevice:
+    """The one front-end device with this role (source_splitter, signal_splitter, lo_splitter)."""
+    (device,) = (d for d in FRONT_END if d.role == role)
+    return device
+
+
+def _detector_ports() -> dict[str, str]:
+    """The balanced pairs' ports: each detector's name -> the port it hangs on."""
+    return {n: FRONT_DEVICE[n].feeds[0].source for n in DETECTORS}
+
+
+def _front_ports() -> dict[str, str]:
+    """Front-end circuit port -> "device,port" for the laser and the MMU chain's two ends."""
+    return {p: f"{d.name},{own}" for d in FRONT_END for p, own in d.ports}
 
 
 def lo_heater_powers_mw(p_pi_mw, lo_bias_power_mw) -> dict:
-    """Power of each LO-arm heater (LO_HEATERS): the bias as given, lo_i a quarter wave (pi/2 at wl0), lo_q off.
+    """Power of each LO-arm heater (LO_HEATERS): the bias as given, the others their ``lo_phase_pi``.
 
-    Works on numbers or on arrays of one value per row (then every power has the bias's shape).
+    lo_i is a quarter wave (pi/2 at wl0), lo_q off. Works on numbers or on arrays of
+    one value per row (then every power has the bias's shape).
     """
     zero = np.zeros(np.shape(lo_bias_power_mw)) if np.ndim(lo_bias_power_mw) else 0.0
-    powers = {"lo_bias": lo_bias_power_mw, "lo_i": p_pi_mw / 2 + zero, "lo_q": zero}
-    return {n: powers[n] for n in LO_HEATERS}
+
+    def power(phase_pi):
+        if phase_pi is None:
+            return lo_bias_power_mw
+        return p_pi_mw * phase_pi + zero if phase_pi else zero
+
+    return {n: power(FRONT_DEVICE[n].lo_phase_pi) for n in LO_HEATERS}
 
 
 @dataclass(frozen=True)
@@ -106,13 +192,12 @@ class MdpuRoutes:
                 raise UsageError(f"routes.{name} must be >= 0 um (got {value!r})")
 
     def lengths_um(self) -> dict[tuple[str, str], tuple[str, float]]:
-        """Connection (from, to) -> (route instance name, length) for every route."""
+        """Connection (from, to) -> (route instance name, length) for every route (FRONT_END's routed feeds)."""
         return {
-            ("lo_bias,o2", "lo_split,o1"): ("route_lo", self.lo_um),
-            ("sig_split,o2", "hyb_i,o1"): ("route_sig_i", self.hybrid_um),
-            ("sig_split,o3", "hyb_q,o1"): ("route_sig_q", self.hybrid_um),
-            ("lo_i,o2", "hyb_i,o2"): ("route_lo_i", self.hybrid_um),
-            ("lo_q,o2", "hyb_q,o2"): ("route_lo_q", self.hybrid_um),
+            (f.source, f"{d.name},{f.port}"): (f.route[0], getattr(self, f.route[1]))
+            for d in FRONT_END
+            for f in d.feeds
+            if f.route
         }
 
 
@@ -163,26 +248,16 @@ def _front_end(
     """Instances and connections of everything but the MMUs, with the routes that have a length."""
     lo = lo_heater.settings()
     powers = lo_heater_powers_mw(lo_heater.p_pi_mw, lo_bias_power_mw)
+    source = front_role("source_splitter").name
     settings = {
-        "src": {"split_ratio": 1 - lo_fraction},
-        "sig_split": {"split_ratio": 0.5},
-        "lo_split": {"split_ratio": 0.5},
+        **{n: {"split_ratio": 1 - lo_fraction if n == source else 0.5} for n in SPLITTERS},
         **{n: {**lo, "power_mw": powers[n]} for n in LO_HEATERS},
         **{n: {"kappa": 0.5} for n in HYBRIDS},
     }
     instances = {
         d.name: {"component": d.component, "settings": settings[d.name]} for d in FRONT_END if d.name in settings
     }
-    connections = {
-        "sig_split,o2": "hyb_i,o1",
-        "sig_split,o3": "hyb_q,o1",
-        "src,o3": "lo_bias,o1",
-        "lo_bias,o2": "lo_split,o1",
-        "lo_split,o2": "lo_i,o1",
-        "lo_i,o2": "hyb_i,o2",
-        "lo_split,o3": "lo_q,o1",
-        "lo_q,o2": "hyb_q,o2",
-    }
+    connections = {f.source: f"{d.name},{f.port}" for d in FRONT_END if d.name in instances for f in d.feeds}
     _insert_routes(instances, connections, routes or MdpuRoutes())
     return instances, connections
 
@@ -198,15 +273,12 @@ def _insert_routes(instances: dict, connections: dict, routes: MdpuRoutes) -> No
             connections[f"{name},o2"] = b
 
 
-_DETECTOR_PORTS = {"i_p": "hyb_i,o3", "i_n": "hyb_i,o4", "q_p": "hyb_q,o4", "q_n": "hyb_q,o3"}
-
-
 def front_end_netlist(
     lo_fraction: float, lo_heater: Heater, lo_bias_power_mw: float = 0.0, routes: MdpuRoutes | None = None
 ) -> dict:
     """The MDPU with its signal arm cut out: ports in, arm_out (to mmu0), arm_in (from the last MMU)."""
     instances, connections = _front_end(lo_fraction, lo_heater, lo_bias_power_mw, routes)
-    ports = {"in": "src,o1", "arm_out": "src,o2", "arm_in": "sig_split,o1", **_DETECTOR_PORTS}
+    ports = {**_front_ports(), **_detector_ports()}
     return {"instances": instances, "connections": connections, "ports": ports}
 
 
@@ -215,10 +287,11 @@ def mdpu_netlist(design: MdpuDesign, lo_bias_power_mw: float) -> dict:
     instances, connections = _front_end(design.lo_fraction, design.lo_heater, lo_bias_power_mw, design.routes)
     chain = [f"mmu{j}" for j in range(design.h)]
     instances.update({name: "mmu" for name in chain})
-    connections["src,o2"] = "mmu0,in"
+    ends = _front_ports()
+    connections[ends["arm_out"]] = "mmu0,in"
     connections.update({f"{a},out": f"{b},in" for a, b in zip(chain[:-1], chain[1:], strict=True)})
-    connections[f"{chain[-1]},out"] = "sig_split,o1"
-    top = {"instances": instances, "connections": connections, "ports": {"in": "src,o1", **_DETECTOR_PORTS}}
+    connections[f"{chain[-1]},out"] = ends["arm_in"]
+    top = {"instances": instances, "connections": connections, "ports": {"in": ends["in"], **_detector_ports()}}
     return {"top_level": top, "mmu": design.mmu.netlist()}
 
 

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from circuits.layout import (
-    FRONT_DEVICES,
     Floorplan,
     layout_design,
     load_positions,
@@ -18,7 +17,7 @@ from circuits.layout import (
     tile_positions_um,
     write_tile,
 )
-from circuits.mdpu import MdpuDesign, mdpu_netlist
+from circuits.mdpu import FRONT, MdpuDesign, mdpu_netlist
 from circuits.mmu import MmuDesign
 from photonics.layers import LAYER
 
@@ -128,7 +127,7 @@ def test_positions_read_back_as_arrays_for_a_variation_model(tmp_path):
     along = np.concatenate([p.heater_xy[:, :, None, 0], p.segment_xy[..., 0]], axis=2).reshape(3, -1)
     assert np.all(np.diff(along, axis=1) > 0)  # heater then segments, MMU after MMU, along the arm
     assert np.all(np.diff(p.heater_xy[:, 0, 1]) > 0)  # rows stacked
-    front = dict(zip(FRONT_DEVICES, p.front_xy[0]))
+    front = dict(zip(FRONT, p.front_xy[0]))
     assert (
         front["src"][0]
         < p.heater_xy[0, 0, 0]

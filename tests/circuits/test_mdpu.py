@@ -101,3 +101,21 @@ def test_front_end_devices_are_the_netlists():
     assert instances == declared
     assert set(DETECTORS) <= set(netlist["ports"]) and len(FRONT) == len(set(FRONT)) == 12
     assert all(instances[n] == "heater" for n in LO_HEATERS) and "lo_bias" in LO_HEATERS
+
+
+def test_front_end_feeds_form_one_tree_of_existing_ports():
+    """Every front-end device hangs on ports of other front-end devices (each used once) or on a circuit port."""
+    import photonics
+    from circuits.mdpu import FRONT, FRONT_END, MdpuRoutes
+
+    models = photonics.models()
+    ports_of = {d.name: {p for pair in models[d.component]() for p in pair} for d in FRONT_END}
+    sources = [f.source for d in FRONT_END for f in d.feeds]
+    assert len(sources) == len(set(sources))
+    assert [d.name for d in FRONT_END if not d.feeds] == [d.name for d in FRONT_END if "o1" in dict(d.ports).values()]
+    for d in FRONT_END:
+        for f in d.feeds:
+            name, port = f.source.split(",")
+            assert name in FRONT and name != d.name and port in ports_of[name], (d.name, f)
+            assert f.port in ports_of[d.name], (d.name, f)
+            assert f.route is None or hasattr(MdpuRoutes(), f.route[1])
