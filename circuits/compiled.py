@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from circuits.mdpu import DETECTORS, MdpuDesign, front_end_circuit, with_lo_bias
+from circuits.mdpu import DETECTORS, LO_BIAS, MdpuDesign, front_end_circuit, with_lo_bias
 from photonics.errors import UsageError, check_fits, physical_memory_bytes
 
 SMALL_BATCH = 1 << 16  # residues per call below which the compiled form gathers in numpy
@@ -222,7 +222,7 @@ def compile_rows(design: MdpuDesign, p: RowParams) -> list[CompiledMdpu]:
     arm = np.stack([np.broadcast_to(np.asarray(s[(d, "arm_in")]), (rows,)) for d in DETECTORS], -1) * gain
     lo = np.stack([np.broadcast_to(np.asarray(s[(d, "in")]), (rows,)) for d in DETECTORS], -1) * gain
     bias = np.broadcast_to(
-        np.asarray(p.front.get("lo_bias", {}).get("power_mw", design.lo_bias_power_mw or 0.0)), (rows,)
+        np.asarray(p.front.get(LO_BIAS, {}).get("power_mw", design.lo_bias_power_mw or 0.0)), (rows,)
     )
     out = []
     for r in range(rows):
