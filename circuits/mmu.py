@@ -152,7 +152,10 @@ class MmuDesign:
         x = np.asarray(x, dtype=np.int64)[..., None]
         w = np.asarray(w, dtype=np.int64)[..., None]
         bit = (w >> np.arange(self.segments)) & 1
-        return bit * ((x * self.level_multipliers()) % self.modulus)
+        multipliers = self.level_multipliers()
+        if np.all(multipliers == 1):  # a shared drive: every active segment at level x (no modulo needed)
+            return bit * x
+        return bit * ((x * multipliers) % self.modulus)
 
     @property
     def segment_device(self):
