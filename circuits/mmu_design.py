@@ -76,6 +76,10 @@ class Element:
       of at most ``section_max_um`` (and LVS checks the drawn electrode lengths).
     - ``footprint_um``: (B,) length each segment occupies along the arm (device placement
       for variation sampling and thermal crosstalk).
+    - ``electrode_um``: (B,) electrode length of each segment (its capacitance and RF line,
+      :mod:`circuits.mmu_electrodes`).
+    - ``linewidth_ghz``: None for a segment without a resonance; else ``linewidth_ghz(device)``,
+      the optical FWHM that caps how fast the segment's phase can follow its drive.
     """
 
     name: str
@@ -86,6 +90,8 @@ class Element:
     trim: Trim
     sectioned_electrodes: bool
     footprint_um: Callable[[MmuDesign], np.ndarray]
+    electrode_um: Callable[[MmuDesign], np.ndarray]
+    linewidth_ghz: Callable[[object], float] | None
 
     @property
     def predistorted(self) -> bool:
@@ -121,6 +127,12 @@ def _ring_predistort(ring, modulus: int) -> np.ndarray:
     return level_voltages_v(ring, modulus)
 
 
+def _ring_linewidth_ghz(ring) -> float:
+    from circuits.mmu_electrodes import ring_linewidth_ghz  # imported on use, as the pre-distortion
+
+    return ring_linewidth_ghz(ring)
+
+
 ELEMENT_RULES: dict[str, Element] = _registry(
     # a Pockels phase shifter per segment: phase linear in drive and in length
     Element(
@@ -132,6 +144,8 @@ ELEMENT_RULES: dict[str, Element] = _registry(
         trim=Trim.DRIVE_GAIN,
         sectioned_electrodes=True,
         footprint_um=lambda mmu: mmu.segment_lengths_um(),
+        electrode_um=lambda mmu: mmu.segment_lengths_um(),
+        linewidth_ghz=None,
     ),
     # an over-coupled all-pass ring per segment, its drive pre-distorted to give 2*pi*level/m
     Element(
@@ -143,6 +157,8 @@ ELEMENT_RULES: dict[str, Element] = _registry(
         trim=Trim.RING_LOCK,
         sectioned_electrodes=False,
         footprint_um=lambda mmu: np.full(mmu.segments, 2 * np.pi * mmu.ring.radius_um),
+        electrode_um=lambda mmu: np.full(mmu.segments, mmu.ring.eo_fraction * 2 * np.pi * mmu.ring.radius_um),
+        linewidth_ghz=_ring_linewidth_ghz,
     ),
 )
 

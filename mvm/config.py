@@ -23,6 +23,7 @@ from circuits.mmu import ELEMENTS, ENCODINGS, MmuDesign, default_ring
 from circuits.readout import Readout
 from mvm import schema
 from mvm.schema import Device, IntList, Invalid, PositiveInt, default_of, doc, one_of, section
+from photonics.constants import CLOCK_GHZ
 from photonics.heater import Heater
 from photonics.laser import Laser
 from photonics.phase_shifter_eo import PhaseShifterEO
@@ -90,6 +91,9 @@ class TileConfig:
     drive_max_v: Annotated[StrictFloat, Field(gt=0), doc("the DAC's full-scale drive, reached at level m-1")] = (
         default_of(MmuDesign, "drive_max_v")
     )
+    clock_ghz: Annotated[
+        StrictFloat, Field(gt=0), doc("the clock: symbols per ns of the input drive, and the ADC sample rate")
+    ] = CLOCK_GHZ
 
 
 @section
@@ -102,6 +106,11 @@ class NoiseConfig:
         Field(gt=0, lt=1e-6),
         doc("readouts whose error probability is provably below this are read without sampling noise"),
     ] = 1e-15
+    drive_noise_mv_rms: Annotated[
+        StrictFloat,
+        Field(ge=0),
+        doc("rms voltage noise of each segment drive (DAC and driver), one DAC per MMU when it is shared; 0: off"),
+    ] = default_of(Readout, "drive_noise_mv_rms")
 
 
 @section
@@ -188,7 +197,12 @@ class ChipConfig:
         return MdpuDesign(mmu=mmu, h=self.tile.h, lo_heater=self.heater)
 
     def readout(self, noise: bool | None = None) -> Readout:
-        return Readout(laser=self.laser, detector=self.detector, noise=self.noise.enabled if noise is None else noise)
+        return Readout(
+            laser=self.laser,
+            detector=self.detector,
+            noise=self.noise.enabled if noise is None else noise,
+            drive_noise_mv_rms=self.noise.drive_noise_mv_rms,
+        )
 
 
 def config_from_dict(data: dict, source: str = "config") -> ChipConfig:

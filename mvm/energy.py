@@ -1,7 +1,8 @@
 """Energy per MAC of the RNS tile and of the analog baseline (:mod:`mvm.analog`), at the same devices.
 
 Every electrical part is counted as its power over the clock, one clock cycle
-per use: E = power_mw / clock_ghz in pJ (Mirage's figures: TX, i.e.
+per use: E = power_mw / clock_ghz in pJ (the clock is the chip file's
+``[tile] clock_ghz`` unless the model sets its own; Mirage's figures: TX, i.e.
 DAC with driver, 68 mW per channel; ADC 11.5 mW; TIA 0.75 mW; laser electrical
 power = optical power / wall-plug efficiency). One readout is one clock cycle
 of one dot-product unit (an MDPU row, or an analog unit) and h MACs.
@@ -35,7 +36,6 @@ from dataclasses import asdict, dataclass
 from mvm.analog import validate_repeats
 from mvm.config import ChipConfig
 from mvm.validation import is_int
-from photonics import constants as k
 from photonics.errors import UsageError
 from photonics.laser import electrical_power_mw
 
@@ -44,7 +44,7 @@ from photonics.laser import electrical_power_mw
 class EnergyModel:
     """Power of the electrical parts and how they are shared (Mirage's figures by default; docs/physics/energy.md)."""
 
-    clock_ghz: float = k.CLOCK_GHZ
+    clock_ghz: float | None = None  # None: the chip's [tile] clock_ghz
     tx_power_mw: float = 68.0  # one DAC + modulator driver channel at the clock rate
     adc_power_mw: float = 11.5  # one ADC at the clock rate
     tia_power_mw: float = 0.75  # one TIA, behind one balanced detector pair
@@ -54,18 +54,24 @@ class EnergyModel:
     def __post_init__(self):
         for name in ("clock_ghz", "tx_power_mw", "adc_power_mw", "tia_power_mw"):
             value = getattr(self, name)
+            if name == "clock_ghz" and value is None:
+                continue
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not value >= 0:
                 raise UsageError(f"{name} must be a number >= 0 (got {value!r})")
-        if not self.clock_ghz > 0:
+        if self.clock_ghz is not None and not self.clock_ghz > 0:
             raise UsageError(f"clock_ghz must be > 0 (got {self.clock_ghz!r})")
         if self.dac_fanout is not None and (not is_int(self.dac_fanout) or self.dac_fanout < 1):
             raise UsageError(f"dac_fanout must be None or an integer >= 1 (got {self.dac_fanout!r})")
         if not is_int(self.weight_reuse) or self.weight_reuse < 1:
             raise UsageError(f"weight_reuse must be an integer >= 1 (got {self.weight_reuse!r})")
 
-    def energy_pj(self, power_mw: float) -> float:
-        """Energy of one clock cycle at ``power_mw``: mW / GHz = pJ."""
-        return power_mw / self.clock_ghz
+    def clock(self, config: ChipConfig) -> float:
+        """The clock in GHz: the model's own, else the chip's ``[tile] clock_ghz``."""
+        return config.tile.clock_ghz if self.clock_ghz is None else self.clock_ghz
+
+    def energy_pj(self, power_mw: float, config: ChipConfig) -> float:
+        """Energy of one clock cycle of ``config``'s chip at ``power_mw``: mW / GHz = pJ."""
+        return power_mw / self.clock(config)
 
     def fanout(self, config: ChipConfig) -> int:
         return config.tile.rows if self.dac_fanout is None else self.dac_fanout
@@ -86,12 +92,12 @@ def rns_breakdown_pj_per_mac(config: ChipConfig, model: EnergyModel | None = Non
     """RNS tile: pJ per MAC by part (adc, tia, laser, input_dac, weight_dac) and the total, all moduli."""
     model = model or EnergyModel()
     h = config.tile.h
-    laser_pj = model.energy_pj(electrical_power_mw(config.laser))
-    tx_pj = model.energy_pj(model.tx_power_mw)
+    laser_pj = model.energy_pj(electrical_power_mw(config.laser), config)
+    tx_pj = model.energy_pj(model.tx_power_mw, config)
     parts = dict(adc=0.0, tia=0.0, laser=0.0, input_dac=0.0, weight_dac=0.0)
     for m in config.all_moduli:  # energy of one readout (one row, one cycle, h MACs) per modulus
-        parts["adc"] += 2 * model.energy_pj(model.adc_power_mw)
-        parts["tia"] += 2 * model.energy_pj(model.tia_power_mw)
+        parts["adc"] += 2 * model.energy_pj(model.adc_power_mw, config)
+        parts["tia"] += 2 * model.energy_pj(model.tia_power_mw, config)
         parts["laser"] += laser_pj
         parts["input_dac"] += h * input_dacs_per_mmu(config, m) * tx_pj / model.fanout(config)
         parts["weight_dac"] += h * tx_pj / model.weight_reuse
@@ -106,11 +112,11 @@ def analog_breakdown_pj_per_mac(
     model = model or EnergyModel()
     h = config.tile.h
     parts = dict(
-        adc=repeats * model.energy_pj(model.adc_power_mw),
-        tia=repeats * model.energy_pj(model.tia_power_mw),
-        laser=repeats * model.energy_pj(electrical_power_mw(config.laser)),
-        input_dac=repeats * h * model.energy_pj(model.tx_power_mw) / model.fanout(config),
-        weight_dac=h * model.energy_pj(model.tx_power_mw) / model.weight_reuse,
+        adc=repeats * model.energy_pj(model.adc_power_mw, config),
+        tia=repeats * model.energy_pj(model.tia_power_mw, config),
+        laser=repeats * model.energy_pj(electrical_power_mw(config.laser), config),
+        input_dac=repeats * h * model.energy_pj(model.tx_power_mw, config) / model.fanout(config),
+        weight_dac=h * model.energy_pj(model.tx_power_mw, config) / model.weight_reuse,
     )
     return _per_mac(parts, h)
 
@@ -146,7 +152,7 @@ def energy_report(config: ChipConfig, model: EnergyModel | None = None) -> dict:
     model = model or EnergyModel()
     k_match = matched_repeats(config, model)
     return {
-        "model": asdict(model) | {"dac_fanout": model.fanout(config)},
+        "model": asdict(model) | {"dac_fanout": model.fanout(config), "clock_ghz": model.clock(config)},
         "rns_pj_per_mac": rns_breakdown_pj_per_mac(config, model),
         "analog_pj_per_mac": analog_breakdown_pj_per_mac(config, 1, model),
         "matched_repeats": k_match,

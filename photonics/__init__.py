@@ -1,4 +1,4 @@
-"""Photonic device models: sax S-parameter models, parameters with units, receiver, laser.
+"""Photonic device models: sax S-parameter models, parameters with units, receiver, laser, electrodes.
 
 ``photonics.models()`` gives the sax models keyed by the names gdsfactory-style
 netlists use; ``photonics.devices()`` gives every device with its parameter
@@ -20,6 +20,7 @@ from photonics import mzi  # noqa: E402,F401
 from photonics import ring  # noqa: E402,F401
 from photonics import photodetector  # noqa: E402,F401
 from photonics import laser  # noqa: E402,F401
+from photonics import electrode  # noqa: E402,F401
 from photonics.registry import Device, devices, evaluate, get_device, models  # noqa: E402
 
 __all__ = ["Device", "devices", "evaluate", "get_device", "models"]

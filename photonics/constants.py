@@ -22,6 +22,13 @@ EO_NEFF = 1.85  # thin-film LN ridge, TE mode, 1.55 um
 EO_NG = 2.3
 EO_DN_DT_PER_K = 3.5e-5  # LN extraordinary index, near room temperature
 PHASE_SHIFTER_LOSS_DB = 0.91  # one segmented phase shifter (reported for Mirage)
+# Coplanar electrodes of thin-film LN modulators (docs/physics/electrodes.md): 1-2 pF/cm, an RF index near
+# the optical group index (velocity matching) and a skin-effect RF loss of order 0.5-1 dB/(cm*sqrt(GHz)).
+EO_ELECTRODE_PF_PER_CM = 1.5
+EO_RF_INDEX = 2.2
+EO_RF_LOSS_DB_CM_RTGHZ = 0.7
+DRIVER_IMPEDANCE_OHM = 50.0  # RF driver source impedance
+BANDWIDTH_PER_BAUD = 0.7  # NRZ rule of thumb: an open eye needs a -3 dB bandwidth of about 0.7x the symbol rate
 
 # Directional couplers: the coupling angle grows about as wl**3 for a 50:50 silicon coupler
 # (evanescent coupling strengthens with wavelength); MMIs scale as wl**1 (self-imaging).

@@ -21,7 +21,7 @@ from photonics.constants import WL_UM
 from photonics.errors import UsageError
 from photonics.parameters import Params, info
 
-KINDS = ("optical", "receiver", "source")
+KINDS = ("optical", "receiver", "source", "electrical")
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,8 @@ class Device:
 
     ``kind`` is "optical" for S-parameter devices, "receiver" for the
     photodetector (its sax model is a matched absorbing load; its physics is in
-    :mod:`photonics.photodetector`) and "source" for the laser (no S-matrix).
+    :mod:`photonics.photodetector`), "source" for the laser and "electrical" for
+    the electrodes (:mod:`photonics.electrode`); neither has an S-matrix.
     """
 
     name: str
@@ -128,6 +129,11 @@ def variant(name: str, params: type[Params], of: Callable[..., dict], *, summary
 def register_source(name: str, params: type[Params]) -> None:
     """Register a device without an S-matrix (the laser)."""
     _add(Device(name, params, None, "source"))
+
+
+def register_electrical(name: str, params: type[Params]) -> None:
+    """Register an electrical part without an S-matrix (the electrodes)."""
+    _add(Device(name, params, None, "electrical"))
 
 
 def unregister(name: str) -> None:

@@ -8,7 +8,9 @@ from circuits.compiled import compile_mdpu, iq
 from circuits.mdpu import MdpuDesign, SaxMdpu
 from circuits.mmu import ELEMENTS, ENCODINGS, MmuDesign, segment_count
 from circuits.mmu_design import ENCODING_RULES, Encoding, Trim
+from circuits.mmu_electrodes import electrode_figures, ring_linewidth_ghz
 from circuits.ring_predistortion import level_voltages_v
+from photonics.electrode import Electrode, travelling_wave_bandwidth_ghz
 
 DESIGNS = [(enc, el) for enc in ENCODINGS for el in ELEMENTS]
 
@@ -148,3 +150,66 @@ def test_a_new_encoding_is_one_registry_entry(monkeypatch):
     np.testing.assert_array_equal(d.level_multipliers(), [1, 2, 1, 2])
     np.testing.assert_allclose(d.segment_lengths_um(), d.unit_length_um * np.array([1, 1, 4, 4]))
     assert d.dacs_per_mmu == 4
+
+
+# --- electrodes: bandwidth, drive energy and transit (circuits/mmu_electrodes.py) ----------------
+
+
+def test_default_mmu_electrodes_by_hand():
+    """Binary-length straight MMU, m = 31, 4 V: 31 unit lengths of 4*30/(31*4) cm = 30 cm of 1.5 pF/cm."""
+    d = MmuDesign()
+    f = electrode_figures(d, "lumped")
+    total_cm = 31 * (2 * 2.0 / (31 * 4.0 / 30))
+    assert total_cm == pytest.approx(30.0)
+    assert f.capacitance_total_pf == pytest.approx(1.5 * total_cm) == pytest.approx(45.0)  # the review's 45 pF
+    # one shared driver charges all 45 pF through 50 ohm: 70.7 MHz, far below the 10 GHz clock
+    assert f.bandwidth_ghz == pytest.approx(1 / (2 * np.pi * 50 * 45e-12) / 1e9, rel=1e-12)
+    assert f.max_symbol_rate_gbaud == pytest.approx(f.bandwidth_ghz / 0.7)
+    # a tile's input DAC drives its MMU column in all 16 rows: 720 pF, 4.4 MHz (the review's ~4 MHz)
+    tile = electrode_figures(d, "lumped", loads_per_driver=16)
+    assert tile.bandwidth_ghz == pytest.approx(1 / (2 * np.pi * 50 * 720e-12) / 1e9, rel=1e-12)
+    assert f.energy_pj == pytest.approx(45.0 * 4.0**2 / 4)  # C V**2 / 4 = 180 pJ per symbol
+    # the longest segment, 16 unit lengths = 15.48 cm of ng = 2.3 guide: 1.19 ns
+    assert f.transit_time_ns.max() == pytest.approx(16 * total_cm / 31 * 2.3 / 2.99792458e10 * 1e9, rel=1e-12)
+    assert f.transit_time_ns.max() == pytest.approx(1.19, abs=0.01)
+
+
+def test_travelling_wave_mmu_is_limited_by_its_longest_segment():
+    d = MmuDesign()
+    f = electrode_figures(d, "travelling-wave")
+    longest = d.segment_lengths_um().max()
+    assert f.bandwidth_ghz == pytest.approx(travelling_wave_bandwidth_ghz(Electrode(), longest, d.eo.ng))
+    assert np.all(np.diff(f.electrical_bandwidth_ghz) < 0)  # longer segments are slower
+    z0 = Electrode().impedance_ohm
+    assert f.energy_pj == pytest.approx(d.segments * 4.0**2 / (2 * z0) * 0.1e3, rel=1e-12)  # 5 lines, 0.1 ns
+
+
+def test_modular_drive_gives_each_segment_its_own_driver():
+    d = MmuDesign(encoding="modular-drive")
+    f = electrode_figures(d, "lumped")
+    c_unit = 1.5 * d.unit_length_um * 1e-4
+    np.testing.assert_allclose(f.capacitance_pf, c_unit)
+    np.testing.assert_allclose(f.electrical_bandwidth_ghz, 1 / (2 * np.pi * 50 * c_unit * 1e-12) / 1e9)
+
+
+def test_ring_linewidth_matches_the_ring_model_and_caps_the_bandwidth():
+    """The FWHM of the ring model's notch (1 - |t|**2 at half depth) is the linewidth; it caps the MMU."""
+    d = MmuDesign(element="ring-assisted")
+    ring = d.ring
+    wl = ring.wl0_um + np.linspace(-2e-4, 2e-4, 40001)
+    dip = 1 - np.abs(np.asarray(photonics.evaluate("ring_allpass", wl=wl, **ring.settings())["o1", "o2"])) ** 2
+    span = wl[dip >= dip.max() / 2]
+    fwhm_ghz = (span.max() - span.min()) * 1e-6 * 2.99792458e8 / (ring.wl0_um * 1e-6) ** 2 / 1e9
+    assert ring_linewidth_ghz(ring) == pytest.approx(fwhm_ghz, rel=1e-3)
+    f = electrode_figures(d, "lumped")
+    np.testing.assert_allclose(f.electrode_um, 0.8 * 2 * np.pi * ring.radius_um)
+    assert f.bandwidth_ghz == pytest.approx(ring_linewidth_ghz(ring))  # the electrode alone is far faster
+    assert np.all(f.electrical_bandwidth_ghz > 10 * f.bandwidth_ghz)
+    np.testing.assert_allclose(f.transit_time_ns, 1 / (2 * np.pi * fwhm_ghz), rtol=1e-3)  # photon lifetime
+
+
+def test_electrode_figures_refuse_bad_input():
+    with pytest.raises(ValueError, match="kind must be one of lumped, travelling-wave"):
+        electrode_figures(MmuDesign(), "coplanar")
+    with pytest.raises(ValueError, match="loads_per_driver must be an integer >= 1"):
+        electrode_figures(MmuDesign(), loads_per_driver=0)

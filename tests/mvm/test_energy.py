@@ -66,6 +66,18 @@ def test_model_overrides():
     assert rns_energy_per_mac_pj(cfg, model) == pytest.approx(3 * per_readout_pj / H, rel=1e-12)
 
 
+def test_the_clock_comes_from_the_chip_file_unless_the_model_sets_one():
+    """Every part is power / clock: halving [tile] clock_ghz doubles every figure; a model's clock wins."""
+    slow = config_of(tile=TileConfig(clock_ghz=5.0))
+    assert TileConfig().clock_ghz == 10.0 and EnergyModel().clock_ghz is None
+    assert rns_energy_per_mac_pj(slow) == pytest.approx(2 * rns_energy_per_mac_pj(config_of()), rel=1e-12)
+    assert analog_energy_per_mac_pj(slow, 3) == pytest.approx(2 * analog_energy_per_mac_pj(config_of(), 3), rel=1e-12)
+    assert rns_energy_per_mac_pj(slow, EnergyModel(clock_ghz=10.0)) == rns_energy_per_mac_pj(config_of())
+    assert energy_report(slow)["model"]["clock_ghz"] == 5.0
+    with pytest.raises(ValueError, match="clock_ghz"):
+        TileConfig(clock_ghz=0.0)
+
+
 @pytest.mark.parametrize("model", [EnergyModel(), EnergyModel(weight_reuse=1), EnergyModel(dac_fanout=4)])
 def test_analog_energy_is_affine_in_repeats(model):
     cfg = config_of()

@@ -1,0 +1,132 @@
+"""How fast an MMU can be driven: its electrodes' bandwidth and drive energy, its optical transit.
+
+:func:`electrode_figures` reads everything from the :class:`~circuits.mmu.MmuDesign`
+(segment electrode lengths from the element's rules, the drive swing from its
+level voltages, the group index from its segment device) and the electrode's
+parameters from :class:`photonics.electrode.Electrode`. Physics and conventions
+are in :mod:`photonics.electrode` and docs/physics/electrodes.md.
+
+A *lumped* electrode is a capacitor on its driver: where every active segment
+shares one drive (binary-length Pockels segments) one driver charges all B
+segments at once, so the MMU's bandwidth is that of their summed capacitance.
+A *travelling-wave* electrode is a terminated line per segment, whose bandwidth
+is set by its own length (velocity mismatch and RF loss). A ring-assisted
+segment also cannot follow its drive faster than its optical linewidth.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from circuits.mmu import MmuDesign
+from photonics import constants as k
+from photonics import electrode as el
+from photonics.errors import UsageError
+from photonics.ring import RingAllPass
+
+ELECTRODE_KINDS = ("lumped", "travelling-wave")
+
+
+def ring_linewidth_ghz(ring: RingAllPass) -> float:
+    """Optical FWHM of an all-pass ring at wl0: FSR * (1 - r*a) / (pi * sqrt(r*a)).
+
+    FSR = c / (n_g * L); a the round-trip field amplitude, r = sqrt(1 - kappa) the
+    bus self-coupling (Bogaerts et al., Laser Photonics Rev. 6, 47 (2012)). The
+    photon lifetime is 1 / (2*pi*FWHM).
+    """
+    length_um = 2 * math.pi * ring.radius_um
+    a = 10 ** (-ring.loss_db_cm * length_um * 1e-4 / 20)
+    ra = math.sqrt(1 - ring.kappa) * a
+    fsr_ghz = k.C_UM_PER_S / (ring.ng * length_um) * 1e-9
+    return fsr_ghz * (1 - ra) / (math.pi * math.sqrt(ra))
+
+
+@dataclass(frozen=True)
+class ElectrodeFigures:
+    """Electrical speed and energy of one MMU's segments (arrays are per segment, shape (B,))."""
+
+    kind: str  # "lumped" or "travelling-wave"
+    electrode_um: np.ndarray  # electrode length of each segment
+    capacitance_pf: np.ndarray  # capacitance of each segment's electrode
+    driver_capacitance_pf: float  # the largest capacitance one driver charges (lumped)
+    electrical_bandwidth_ghz: np.ndarray  # -3 dB bandwidth of each segment as driven
+    linewidth_ghz: float  # optical FWHM of a resonant segment (inf for none)
+    transit_time_ns: np.ndarray  # light's delay through each segment (L*n_g/c; a ring: its photon lifetime)
+    energy_pj: float  # mean drive energy per symbol of the whole MMU (random NRZ, full swing)
+
+    @property
+    def segment_bandwidth_ghz(self) -> np.ndarray:
+        """Each segment's bandwidth: its electrical bandwidth, capped by the optical linewidth."""
+        return np.minimum(self.electrical_bandwidth_ghz, self.linewidth_ghz)
+
+    @property
+    def bandwidth_ghz(self) -> float:
+        """The MMU's bandwidth: its slowest segment."""
+        return float(self.segment_bandwidth_ghz.min())
+
+    @property
+    def max_symbol_rate_gbaud(self) -> float:
+        """Highest symbol rate the MMU supports (:func:`photonics.electrode.max_symbol_rate_gbaud`)."""
+        return float(el.max_symbol_rate_gbaud(self.bandwidth_ghz))
+
+    @property
+    def capacitance_total_pf(self) -> float:
+        """Capacitance of all the MMU's electrodes together."""
+        return float(self.capacitance_pf.sum())
+
+
+def electrode_figures(
+    design: MmuDesign,
+    kind: str = "lumped",
+    electrode: el.Electrode | None = None,
+    *,
+    symbol_rate_ghz: float = k.CLOCK_GHZ,
+    loads_per_driver: int = 1,
+) -> ElectrodeFigures:
+    """Bandwidth, drive energy and optical transit of ``design``'s segments with ``kind`` electrodes.
+
+    ``symbol_rate_ghz`` sets a travelling-wave line's energy per symbol (its power
+    flows for the whole symbol). ``loads_per_driver``: MMUs one driver charges in
+    parallel (a tile's input DAC broadcasts to its rows); it multiplies a lumped
+    driver's capacitance and leaves a terminated line's bandwidth alone.
+    """
+    if kind not in ELECTRODE_KINDS:
+        raise UsageError(f"kind must be one of {', '.join(ELECTRODE_KINDS)} (got {kind!r})")
+    if not symbol_rate_ghz > 0:
+        raise UsageError(f"symbol_rate_ghz must be > 0 GHz (got {symbol_rate_ghz!r})")
+    if isinstance(loads_per_driver, bool) or not isinstance(loads_per_driver, int) or loads_per_driver < 1:
+        raise UsageError(f"loads_per_driver must be an integer >= 1 (got {loads_per_driver!r})")
+    electrode = electrode or el.Electrode()
+    rules, device = design.element_rules, design.segment_device
+    lengths = np.asarray(rules.electrode_um(design), dtype=float)
+    c_pf = el.capacitance_pf(electrode, lengths)
+    volts = design.level_voltages_v()
+    swing_v = float(volts.max() - volts.min())
+    linewidth = math.inf if rules.linewidth_ghz is None else float(rules.linewidth_ghz(device))
+    if kind == "lumped":
+        per_driver = np.full_like(c_pf, c_pf.sum()) if design.shared_drive else c_pf
+        per_driver = per_driver * loads_per_driver
+        bandwidth = el.rc_bandwidth_ghz(per_driver, electrode.source_impedance_ohm)
+        energy = float(el.lumped_energy_pj(c_pf, swing_v).sum())
+        driver_pf = float(per_driver.max())
+    else:
+        bandwidth = np.array([el.travelling_wave_bandwidth_ghz(electrode, float(n), device.ng) for n in lengths])
+        energy = float(el.travelling_wave_energy_pj(electrode, swing_v, symbol_rate_ghz)) * design.segments
+        driver_pf = float(c_pf.max())
+    if rules.linewidth_ghz is None:
+        transit = el.transit_time_ns(lengths, device.ng)
+    else:
+        transit = np.full(design.segments, 1 / (2 * math.pi * linewidth))
+    return ElectrodeFigures(
+        kind=kind,
+        electrode_um=lengths,
+        capacitance_pf=c_pf,
+        driver_capacitance_pf=driver_pf,
+        electrical_bandwidth_ghz=np.asarray(bandwidth, dtype=float),
+        linewidth_ghz=linewidth,
+        transit_time_ns=np.asarray(transit, dtype=float),
+        energy_pj=energy,
+    )
