@@ -15,7 +15,7 @@ must match.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property, partial
 
 import jax
@@ -26,6 +26,9 @@ from circuits.mdpu import DETECTORS, LO_BIAS, MdpuDesign, front_end_circuit, wit
 from photonics.errors import UsageError, check_fits, physical_memory_bytes
 
 SMALL_BATCH = 1 << 16  # residues per call below which the compiled form gathers in numpy
+GROUP_DELAY_STEP_UM = 1e-8  # wavelength step of the numerical group delay: < 0.1 rad per device for 10 cm of guide
+DRIVE_STEP_V = 1e-4  # voltage step of the numerical d(phase)/dV of a segment
+C_UM_PER_S = 299_792_458.0 * 1e6
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,64 @@ class CompiledMdpu:
         zeros = np.zeros(self.design.h, dtype=np.int64)
         return self.detector_fields(zeros, zeros)
 
+    def delay_mismatch_s(self) -> float:
+        """Group delay of the signal arm minus that of the LO arm, laser to hybrid outputs (s).
+
+        See :func:`arm_group_delays_s`; computed from the design (a row with its own
+        device parameters uses its design's nominal devices).
+        """
+        return self._delay_mismatch_s
+
+    @cached_property
+    def _delay_mismatch_s(self) -> float:
+        signal, lo = arm_group_delays_s(self.design)
+        return signal - lo
+
+    @cached_property
+    def segment_phase_slope_rad_per_v(self) -> np.ndarray:
+        """(h, B, m): d(phase)/dV of each segment at each drive level, by central difference of its model.
+
+        From the design's nominal segments and level voltages (rows with their own
+        device parameters use the nominal slope: a few-percent change of a small term).
+        """
+        import photonics
+
+        mmu = self.design.mmu
+        model = photonics.models()[mmu.segment_model]
+        volts = mmu.level_voltages_v()
+        rows = []
+        for settings in mmu.segment_settings():
+            t = [
+                np.asarray(model(wl=self.design.wl_um, **{**settings, "voltage_v": volts + d})[("o1", "o2")])
+                for d in (DRIVE_STEP_V, -DRIVE_STEP_V)
+            ]
+            rows.append(np.angle(t[0] / t[1]) / (2 * DRIVE_STEP_V))
+        return np.broadcast_to(np.stack(rows), (self.design.h, mmu.segments, mmu.modulus))
+
+    @cached_property
+    def drive_variance_table(self) -> np.ndarray:
+        """(h, m, m): signal-arm phase variance of MMU j per unit drive-voltage variance (rad^2/V^2) at (x, w).
+
+        Every active segment (weight bit set) moves by d(phase)/dV * dV. Segments
+        sharing one drive (``MmuDesign.shared_drive``: one DAC per MMU) move together,
+        so their slopes add before squaring; separate DACs are independent, so their
+        squares add. An inactive segment is not driven.
+        """
+        mmu, m = self.design.mmu, self.design.modulus
+        x, w = np.meshgrid(np.arange(m), np.arange(m), indexing="ij")
+        levels = mmu.segment_levels(x, w)  # (m, m, B)
+        active = (w[..., None] >> np.arange(mmu.segments)) & 1
+        b = np.arange(mmu.segments)
+        slopes = self.segment_phase_slope_rad_per_v[:, b, levels] * active  # (h, m, m, B)
+        if mmu.shared_drive:
+            return slopes.sum(-1) ** 2
+        return (slopes**2).sum(-1)
+
+    def drive_phase_variance(self, x, w) -> np.ndarray:
+        """Signal-arm phase variance per unit drive-voltage variance (rad^2/V^2) for residues (..., h)."""
+        x, w = np.asarray(x, dtype=np.intp), np.asarray(w, dtype=np.intp)
+        return self.drive_variance_table[np.arange(self.design.h), x, w].sum(-1)
+
 
 @partial(jax.jit, static_argnums=5)
 def _gather_product(flat_table, x, w, offset, scale, m):
@@ -155,6 +216,33 @@ def _front_end(design: MdpuDesign, lo_bias_power_mw: float):
         np.array([complex(s[(d, "arm_in")]) for d in DETECTORS]),
         np.array([complex(s[(d, "in")]) for d in DETECTORS]),
     )
+
+
+def arm_group_delays_s(design: MdpuDesign) -> tuple[float, float]:
+    """Group delays (s) of the signal arm (laser -> MMUs at level 0 -> hybrid outputs) and the LO arm.
+
+    tau = d(phase)/d(omega) (transmissions go as exp(+j*beta*L), so a guide gives
+    +L*ng/c), by central difference at wl +/- ``GROUP_DELAY_STEP_UM``, summed device
+    by device so that no phase wraps; each arm's delay is the mean over the four
+    detectors. The drive levels change the delay by phase/omega (femtoseconds), so
+    level 0 stands for every input.
+    """
+    if design.lo_bias_power_mw is None:
+        raise ValueError("arm_group_delays_s needs a design with lo_bias_power_mw set (see compile_mdpu)")
+    wls = (design.wl_um - GROUP_DELAY_STEP_UM, design.wl_um + GROUP_DELAY_STEP_UM)
+    parts = []
+    for wl in wls:
+        d = replace(design, wl_um=wl)
+        segment_t, heater_t = _segment_tables(d)
+        parts.append((segment_t[..., 0], heater_t, *_front_end(d, design.lo_bias_power_mw)))
+    (seg0, heat0, src0, arm0, lo0), (seg1, heat1, src1, arm1, lo1) = parts
+    d_omega = 2 * np.pi * C_UM_PER_S * (1 / wls[0] - 1 / wls[1])
+
+    def delay(a, b):
+        return np.angle(np.asarray(a) / np.asarray(b)) / d_omega
+
+    signal = delay(src0, src1) + delay(seg0, seg1).sum() + delay(heat0, heat1).sum() + delay(arm0, arm1).mean()
+    return float(signal), float(delay(lo0, lo1).mean())
 
 
 def iq(fields: np.ndarray, correction: IqCorrection | None = None) -> np.ndarray:

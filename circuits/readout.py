@@ -13,6 +13,22 @@ thermal of both detectors of a pair, plus ADC quantisation lsb^2/12) and A the
 noiseless amplitude |I + jQ|, the phase error is Gaussian with sigma = sigma_I/A
 and a residue is read wrong with probability erfc(pi / (m*sigma*sqrt(2))). RIN
 scales I and Q together, so it leaves the phase alone.
+
+Three sources move the signal arm's phase itself (each off by default):
+
+- laser phase noise: the two arms reach the hybrid with a delay mismatch tau
+  (:meth:`CompiledMdpu.delay_mismatch_s`), so their relative phase is a Wiener
+  increment of variance 2*pi*linewidth*|tau|, independent from readout to readout;
+- laser frequency drift between calibration and use: a static phase
+  2*pi*delta_nu*tau, delta_nu Gaussian of rms ``frequency_drift_mhz_rms``, one
+  draw per :func:`read` call (a call is one run), unless the caller passes it;
+- drive (DAC and driver) voltage noise of rms ``drive_noise_mv_rms``: every active
+  segment moves by d(phase)/dV * dV, segments on one DAC together
+  (:attr:`CompiledMdpu.drive_variance_table`).
+
+They rotate the signal-arm part of the detector fields (fields minus the LO part)
+before detection, so the receiver's noise path is unchanged. The analytic
+sigma adds their variances to the receiver's (drift as a Gaussian over runs).
 """
 
 from __future__ import annotations
@@ -24,7 +40,7 @@ from scipy.special import erfc
 
 from circuits.compiled import CompiledMdpu
 from photonics.errors import UsageError
-from photonics.laser import Laser, sample_power_mw
+from photonics.laser import Laser, drift_phase_sigma_rad, phase_noise_variance_rad2, sample_power_mw
 from photonics.photodetector import (
     Photodetector,
     adc_codes,
@@ -44,10 +60,13 @@ class Readout:
     detector: Photodetector = field(default_factory=Photodetector)
     adc_headroom: float = 1.25
     noise: bool = True
+    drive_noise_mv_rms: float = 0.0  # rms voltage noise of every segment drive (DAC and driver); 0: off
 
     def __post_init__(self):
         if not self.adc_headroom >= 1:
             raise UsageError(f"adc_headroom must be >= 1 (got {self.adc_headroom})")
+        if not self.drive_noise_mv_rms >= 0:
+            raise UsageError(f"drive_noise_mv_rms must be >= 0 mV (got {self.drive_noise_mv_rms})")
 
     def with_laser_power(self, power_mw: float) -> Readout:
         return replace(self, laser=replace(self.laser, power_mw=power_mw))
@@ -85,15 +104,54 @@ def ranged_detector(compiled: CompiledMdpu, readout: Readout) -> Photodetector:
     return replace(readout.detector, adc_full_scale_ua=max(full_scale_ua, 1e-12))
 
 
+def drive_phase_sigma_rad(compiled: CompiledMdpu, x, w, readout: Readout) -> np.ndarray | None:
+    """Per-readout rms signal-arm phase from drive noise for residues x, w (..., h); None when it is off."""
+    if not (readout.noise and readout.drive_noise_mv_rms > 0):
+        return None
+    return np.sqrt(compiled.drive_phase_variance(x, w)) * readout.drive_noise_mv_rms * 1e-3
+
+
+def _signal_phase_rad(compiled, readout, rng, shape, drive_sigma_rad, drift_hz):
+    """Sampled extra signal-arm phase (laser phase noise, drift, drive) of each readout, or None if all are off."""
+    laser = readout.laser
+    theta = None
+    if laser.linewidth_khz > 0:
+        theta = np.sqrt(phase_noise_variance_rad2(laser, compiled.delay_mismatch_s())) * rng.standard_normal(shape)
+    if laser.frequency_drift_mhz_rms > 0 or drift_hz is not None:
+        if drift_hz is None:
+            drift_hz = laser.frequency_drift_mhz_rms * 1e6 * rng.standard_normal()
+        theta = (0.0 if theta is None else theta) + 2 * np.pi * drift_hz * compiled.delay_mismatch_s()
+    if readout.drive_noise_mv_rms > 0:
+        if drive_sigma_rad is None:
+            raise ValueError("drive noise is on: pass drive_sigma_rad (see drive_phase_sigma_rad)")
+        theta = (0.0 if theta is None else theta) + drive_sigma_rad * rng.standard_normal(shape)
+    return theta
+
+
 def read(
-    compiled: CompiledMdpu, fields: np.ndarray, readout: Readout, rng: np.random.Generator | None = None
+    compiled: CompiledMdpu,
+    fields: np.ndarray,
+    readout: Readout,
+    rng: np.random.Generator | None = None,
+    *,
+    drive_sigma_rad: np.ndarray | None = None,
+    drift_hz: float | None = None,
 ) -> ReadResult:
-    """Residues read from detector fields (..., 4) per unit input field."""
+    """Residues read from detector fields (..., 4) per unit input field.
+
+    With drive noise on, ``drive_sigma_rad`` (:func:`drive_phase_sigma_rad` of the
+    readouts' residues) is required. ``drift_hz``: the laser's frequency offset for
+    this call; None draws one (from ``frequency_drift_mhz_rms``) for the whole call.
+    """
     if readout.noise and rng is None:
         raise ValueError("rng is required when noise is on")
     detector = ranged_detector(compiled, readout)
     shape = fields.shape[:-1]
     if readout.noise:
+        theta = _signal_phase_rad(compiled, readout, rng, shape, drive_sigma_rad, drift_hz)
+        if theta is not None:  # rotate the signal arm's part of the fields
+            lo = compiled.lo_to_det
+            fields = lo + (fields - lo) * np.exp(1j * np.asarray(theta))[..., None]
         bandwidth = detector.bandwidth_ghz
         power_mw = sample_power_mw(readout.laser, bandwidth, rng, shape)[..., None] * np.abs(fields) ** 2
         currents = sample_current_a(power_mw, detector, rng)
@@ -111,8 +169,49 @@ def read(
     return ReadResult(i_a, q_a, phase, residue)
 
 
-def phase_sigma_rad(compiled: CompiledMdpu, fields: np.ndarray, readout: Readout) -> np.ndarray:
-    """Analytic rms phase error of the readout for detector fields (..., 4)."""
+def phase_variances_rad2(
+    compiled: CompiledMdpu, fields: np.ndarray, readout: Readout, drive_sigma_rad: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """Phase variance of each noise source (rad^2) for detector fields (..., 4).
+
+    Keys: receiver, laser_phase_noise, frequency_drift, drive. Without
+    ``drive_sigma_rad``, the drive's variance is its mean over uniformly random
+    residues (:attr:`CompiledMdpu.drive_variance_table`).
+    """
+    shape = np.shape(fields)[:-1]
+    laser = readout.laser
+    tau = compiled.delay_mismatch_s() if laser.linewidth_khz > 0 or laser.frequency_drift_mhz_rms > 0 else 0.0
+    if drive_sigma_rad is not None:
+        drive = np.asarray(drive_sigma_rad) ** 2
+    elif readout.drive_noise_mv_rms > 0:
+        drive = compiled.drive_variance_table.mean(axis=(1, 2)).sum() * (readout.drive_noise_mv_rms * 1e-3) ** 2
+    else:
+        drive = 0.0
+    return {
+        "receiver": _receiver_sigma_rad(compiled, fields, readout) ** 2,
+        "laser_phase_noise": np.broadcast_to(phase_noise_variance_rad2(laser, tau), shape),
+        "frequency_drift": np.broadcast_to(drift_phase_sigma_rad(laser, tau) ** 2, shape),
+        "drive": np.broadcast_to(drive, shape),
+    }
+
+
+def phase_sigma_rad(
+    compiled: CompiledMdpu, fields: np.ndarray, readout: Readout, drive_sigma_rad: np.ndarray | None = None
+) -> np.ndarray:
+    """Analytic rms phase error of the readout for detector fields (..., 4): every source's variance summed.
+
+    ``drive_sigma_rad`` as for :func:`phase_variances_rad2`.
+    """
+    receiver = _receiver_sigma_rad(compiled, fields, readout)
+    laser = readout.laser
+    if laser.linewidth_khz == 0 and laser.frequency_drift_mhz_rms == 0 and readout.drive_noise_mv_rms == 0:
+        return receiver
+    v = phase_variances_rad2(compiled, fields, readout, drive_sigma_rad)
+    return np.sqrt(receiver**2 + v["laser_phase_noise"] + v["frequency_drift"] + v["drive"])
+
+
+def _receiver_sigma_rad(compiled: CompiledMdpu, fields: np.ndarray, readout: Readout) -> np.ndarray:
+    """RMS phase error from the receiver alone (shot, TIA, ADC quantisation)."""
     detector = ranged_detector(compiled, readout)
     mean = mean_current_a(readout.laser.power_mw * np.abs(fields) ** 2, detector)
     var = noise_variance_a2(mean, detector)

@@ -8,6 +8,9 @@ import numpy as np
 
 from photonics.errors import UsageError
 
+DRIFT_RUNS = 1000  # with frequency drift on, --trials spreads over at least this many runs (one drift draw each)
+SOURCES = ("receiver", "laser_phase_noise", "frequency_drift", "drive")  # phase-noise sources, as trials reports them
+
 
 def build(
     config, modulus: int, h: int, encoding: str | None, element: str | None, laser_power_mw: float | None, noise: bool
@@ -26,13 +29,11 @@ def build(
 
 
 def single(compiled, readout, x: int, w: int, rng) -> dict:
-    from circuits.readout import read
-
     m = compiled.design.modulus
     for name, value in (("--x", x), ("--w", w)):
         if not 0 <= value < m:
             raise UsageError(f"{name} must lie in [0, {m}) (got {value})")
-    r = read(compiled, compiled.detector_fields([x], [w]), readout, rng)
+    r = _read(compiled, np.array([x]), np.array([w]), readout, rng)
     return {
         "modulus": m,
         "x": x,
@@ -48,12 +49,18 @@ def single(compiled, readout, x: int, w: int, rng) -> dict:
     }
 
 
-def exhaustive(compiled, readout, rng) -> dict:
-    from circuits.readout import read
+def _read(compiled, x, w, readout, rng):
+    """The noisy readout of residues x, w (..., h), drive noise included."""
+    from circuits.readout import drive_phase_sigma_rad, read
 
+    fields = compiled.detector_fields(x, w)
+    return read(compiled, fields, readout, rng, drive_sigma_rad=drive_phase_sigma_rad(compiled, x, w, readout))
+
+
+def exhaustive(compiled, readout, rng) -> dict:
     m = compiled.design.modulus
     x, w = (a.reshape(-1, 1) for a in np.meshgrid(np.arange(m), np.arange(m)))
-    got = read(compiled, compiled.detector_fields(x, w), readout, rng).residue
+    got = _read(compiled, x, w, readout, rng).residue
     errors = int((got != (x * w).sum(-1) % m).sum())
     return {
         "modulus": m,
@@ -65,23 +72,56 @@ def exhaustive(compiled, readout, rng) -> dict:
     }
 
 
-def trials(compiled, readout, count: int, rng, target_error_rate: float) -> dict:
+def _budget(compiled, readout, target_error_rate: float) -> dict:
+    """The link budget, or {target_error_rate, unreachable: True} where no laser power reaches the target."""
     from circuits.link_budget import link_budget
-    from circuits.readout import phase_sigma_rad, predicted_error_rate, read
+
+    try:
+        return link_budget(compiled, readout, target_error_rate).as_dict()
+    except UsageError:
+        if not 0 < target_error_rate < 1:
+            raise
+        return {"target_error_rate": target_error_rate, "unreachable": True}
+
+
+def trials(compiled, readout, count: int, rng, target_error_rate: float) -> dict:
+    """Error rate of ``count`` random dot products against the prediction, and each source's share of the phase variance.
+
+    Each chunk of trials is one :func:`circuits.readout.read` call, i.e. one run
+    with its own laser frequency drift; with drift on, the trials are spread over
+    at least ``DRIFT_RUNS`` runs so that the rate averages over the drift.
+    """
+    from circuits.readout import (
+        drive_phase_sigma_rad,
+        phase_sigma_rad,
+        phase_variances_rad2,
+        predicted_error_rate,
+        read,
+    )
 
     if count < 1:
         raise UsageError(f"--trials must be at least 1 (got {count})")
     m, h = compiled.design.modulus, compiled.design.h
+    chunk = 100_000
+    if readout.noise and readout.laser.frequency_drift_mhz_rms > 0:
+        chunk = max(1, -(-count // DRIFT_RUNS))
     errors, predicted, done = 0, 0.0, 0
+    variance = dict.fromkeys(SOURCES, 0.0)
     while done < count:  # chunks keep memory flat for millions of trials
-        n = min(count - done, 100_000)
+        n = min(count - done, chunk)
         x, w = rng.integers(0, m, (n, h)), rng.integers(0, m, (n, h))
         fields = compiled.detector_fields(x, w)
-        errors += int((read(compiled, fields, readout, rng).residue != (x * w).sum(-1) % m).sum())
-        predicted += (
-            float(predicted_error_rate(m, phase_sigma_rad(compiled, fields, readout)).sum()) if readout.noise else 0.0
+        drive = drive_phase_sigma_rad(compiled, x, w, readout)
+        errors += int(
+            (read(compiled, fields, readout, rng, drive_sigma_rad=drive).residue != (x * w).sum(-1) % m).sum()
         )
+        if readout.noise:
+            predicted += float(predicted_error_rate(m, phase_sigma_rad(compiled, fields, readout, drive)).sum())
+            v = phase_variances_rad2(compiled, fields, readout, drive)
+            for key in SOURCES:
+                variance[key] += float(np.sum(v[key]))
         done += n
+    total = sum(variance.values())
     return {
         "modulus": m,
         "h": h,
@@ -91,7 +131,10 @@ def trials(compiled, readout, count: int, rng, target_error_rate: float) -> dict
         "predicted_error_rate": predicted / count,
         "noise": readout.noise,
         "laser_power_mw": readout.laser.power_mw,
-        "link_budget": link_budget(compiled, readout, target_error_rate).as_dict(),
+        "delay_mismatch_s": compiled.delay_mismatch_s(),
+        "phase_variance_rad2": {k: v / count for k, v in variance.items()},
+        "phase_variance_share": {k: (v / total if total else 0.0) for k, v in variance.items()},
+        "link_budget": _budget(compiled, readout, target_error_rate),
     }
 
 
@@ -104,7 +147,7 @@ def plot(path: str, compiled, readout, trial_count: int, seed: int) -> None:
 
     from circuits.compiled import compile_mdpu
     from circuits.link_budget import link_budget
-    from circuits.readout import phase_sigma_rad, predicted_error_rate, read
+    from circuits.readout import drive_phase_sigma_rad, phase_sigma_rad, predicted_error_rate, read
     from mirage.sweep import prepare_path
 
     m, h = compiled.design.modulus, compiled.design.h
@@ -130,11 +173,12 @@ def plot(path: str, compiled, readout, trial_count: int, seed: int) -> None:
         x, w = rng.integers(0, m, (trial_count, h)), rng.integers(0, m, (trial_count, h))
         fields = compiled.detector_fields(x, w)
         exact = (x * w).sum(-1) % m
+        drive = drive_phase_sigma_rad(compiled, x, w, readout)
         measured, predicted = [], []
         for p in powers:
             ro = readout.with_laser_power(p)
-            measured.append(np.mean(read(compiled, fields, ro, rng).residue != exact))
-            predicted.append(np.mean(predicted_error_rate(m, phase_sigma_rad(compiled, fields, ro))))
+            measured.append(np.mean(read(compiled, fields, ro, rng, drive_sigma_rad=drive).residue != exact))
+            predicted.append(np.mean(predicted_error_rate(m, phase_sigma_rad(compiled, fields, ro, drive))))
         ax.loglog(powers, predicted, "-", label="predicted erfc(pi/(m sigma sqrt 2))")
         shown = np.array(measured) > 0
         ax.loglog(powers[shown], np.array(measured)[shown], "o", label=f"measured, {trial_count} trials")
@@ -156,9 +200,16 @@ def text(result: dict) -> str:
     if "pairs" in result:
         return f"m = {result['modulus']}: {result['errors']} errors in {result['pairs']} (x, w) pairs"
     b = result["link_budget"]
+    budget = (
+        f"link budget: error rate {b['target_error_rate']:g} is unreachable at any laser power "
+        "(the phase-noise floor of laser, drift and drive, or the ADC's quantisation, lies above it)"
+        if b.get("unreachable")
+        else f"link budget: {b['laser_power_mw']:.3g} mW of laser ({b['laser_electrical_power_mw']:.3g} mW electrical) "
+        f"for error rate {b['target_error_rate']:g}; signal arm loss {b['signal_arm_loss_db']:.2f} dB"
+    )
+    shares = ", ".join(f"{k.replace('_', ' ')} {100 * v:.3g} %" for k, v in result["phase_variance_share"].items())
     return (
         f"m = {result['modulus']}, h = {result['h']}, {result['laser_power_mw']:g} mW: {result['errors']} errors in "
         f"{result['trials']} dot products (rate {result['error_rate']:.3g}, predicted {result['predicted_error_rate']:.3g})\n"
-        f"link budget: {b['laser_power_mw']:.3g} mW of laser ({b['laser_electrical_power_mw']:.3g} mW electrical) "
-        f"for error rate {b['target_error_rate']:g}; signal arm loss {b['signal_arm_loss_db']:.2f} dB"
+        f"phase variance: {shares}; delay mismatch {result['delay_mismatch_s'] * 1e9:.4g} ns\n" + budget
     )

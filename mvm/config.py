@@ -106,6 +106,11 @@ class NoiseConfig:
         Field(gt=0, lt=1e-6),
         doc("readouts whose error probability is provably below this are read without sampling noise"),
     ] = 1e-15
+    drive_noise_mv_rms: Annotated[
+        StrictFloat,
+        Field(ge=0),
+        doc("rms voltage noise of each segment drive (DAC and driver), one DAC per MMU when it is shared; 0: off"),
+    ] = default_of(Readout, "drive_noise_mv_rms")
 
 
 @section
@@ -192,7 +197,12 @@ class ChipConfig:
         return MdpuDesign(mmu=mmu, h=self.tile.h, lo_heater=self.heater)
 
     def readout(self, noise: bool | None = None) -> Readout:
-        return Readout(laser=self.laser, detector=self.detector, noise=self.noise.enabled if noise is None else noise)
+        return Readout(
+            laser=self.laser,
+            detector=self.detector,
+            noise=self.noise.enabled if noise is None else noise,
+            drive_noise_mv_rms=self.noise.drive_noise_mv_rms,
+        )
 
 
 def config_from_dict(data: dict, source: str = "config") -> ChipConfig:

@@ -15,7 +15,10 @@ Tiles of Pockels segments with an ideal hybrid take the fast path of
 exact chunk sum and E the device error, read directly wherever noise and ADC
 error provably cannot move it across a decision boundary (probability below
 ``noise.skip_probability``, 1e-15 by default). Every other readout is simulated
-in full: fields, RIN, shot and TIA noise, ADCs, atan2. Tiles without that
+in full: fields, RIN, shot and TIA noise, laser phase noise, drive noise, ADCs,
+atan2 (the margin covers the laser's and the drive's phase noise too, see
+:meth:`ModulusTile.safe_margin_rad`; one laser frequency drift is drawn per
+product, common to every tile). Tiles without that
 structure (ring-assisted elements) take the exact gather path through their
 compiled tables, every readout in full.
 """
@@ -28,7 +31,7 @@ from dataclasses import asdict, dataclass, field
 import jax.numpy as jnp
 import numpy as np
 
-from circuits.readout import Readout, read
+from circuits.readout import Readout, drive_phase_sigma_rad, read
 from mvm import bfp
 from mvm.config import ChipConfig
 from mvm.fastpath import (
@@ -124,12 +127,12 @@ def chunk_dot(x: np.ndarray, w: np.ndarray, h: int) -> np.ndarray:
     return np.matmul(x.reshape(m_rows, c, h).transpose(1, 0, 2), w.reshape(c, h, -1))
 
 
-def _simulate(tile: ModulusTile, r: int, psi: np.ndarray, readout: Readout, rng) -> np.ndarray:
+def _simulate(tile: ModulusTile, r: int, psi: np.ndarray, readout: Readout, rng, drive, drift_hz) -> np.ndarray:
     """Full readout of row r for read phases psi: fields, noise, ADCs, atan2, nearest residue."""
     row = tile.rows[r]
     arm = tile.arm_amplitude[r] * np.exp(1j * (psi - np.angle(tile.iq_gain[r])))
     fields = row.lo_to_det + (row.arm_to_det * row.src_to_arm) * arm[:, None]
-    return read(row, fields, readout, rng).residue
+    return read(row, fields, readout, rng, drive_sigma_rad=drive, drift_hz=drift_hz).residue
 
 
 @dataclass(frozen=True)
@@ -149,7 +152,7 @@ def fast_plan(tile: ModulusTile, readout: Readout, skip_probability: float) -> F
     return FastPlan(margin, bool(np.all(bound + margin < 0.5)))
 
 
-def _fast_residues(tile, plan: FastPlan, x, w, exact, readout, rng):
+def _fast_residues(tile, plan: FastPlan, x, w, exact, readout, rng, drift_hz=None):
     """Residues (C, M, N) on the fast path, or None when every readout provably reads S mod m."""
     if plan.proven:
         return None, 0
@@ -166,13 +169,15 @@ def _fast_residues(tile, plan: FastPlan, x, w, exact, readout, rng):
     k = c[:, None] * per + np.arange(per)
     error = offset[n] + (xt[i[:, None], k] * weights[k, n[:, None]]).sum(-1)
     psi = (np.asarray(exact)[idx] + error) * (2 * np.pi / m)
+    chunk = c[:, None] * h + np.arange(h)  # the unsafe readouts' residues, for their drive noise
     for r in np.unique(rows[n]):
         sel = rows[n] == r
-        residue[tuple(ix[sel] for ix in idx)] = _simulate(tile, r, psi[sel], readout, rng)
+        drive = drive_phase_sigma_rad(tile.rows[r], x[i[sel, None], chunk[sel]], w[chunk[sel], n[sel, None]], readout)
+        residue[tuple(ix[sel] for ix in idx)] = _simulate(tile, r, psi[sel], readout, rng, drive, drift_hz)
     return residue, len(c)
 
 
-def _gather_residues(tile, x, w, readout, rng):
+def _gather_residues(tile, x, w, readout, rng, drift_hz=None):
     """Residues (C, M, N) through each row's compiled tables, every readout in full."""
     h, n = tile.h, w.shape[1]
     rows = np.arange(n) % tile.size
@@ -186,20 +191,26 @@ def _gather_residues(tile, x, w, readout, rng):
             continue
         xr = np.broadcast_to(xs[:, :, None, :], (chunks, x.shape[0], len(cols), h))
         wr = np.broadcast_to(ws[:, :, cols].transpose(0, 2, 1)[:, None, :, :], xr.shape)
-        residue[:, :, cols] = read(tile.rows[r], tile.rows[r].detector_fields(xr, wr), readout, rng).residue
+        row = tile.rows[r]
+        drive = drive_phase_sigma_rad(row, xr, wr, readout)
+        fields = row.detector_fields(xr, wr)
+        residue[:, :, cols] = read(row, fields, readout, rng, drive_sigma_rad=drive, drift_hz=drift_hz).residue
     return residue, residue.size
 
 
-def read_chunk_residues(tile: ModulusTile, plan: FastPlan | None, x, w, exact, readout: Readout, rng):
+def read_chunk_residues(
+    tile: ModulusTile, plan: FastPlan | None, x, w, exact, readout: Readout, rng, drift_hz: float | None = None
+):
     """Residues (chunks, M, N) read for residues x (M, Kb) and w (Kb, N), and how many were simulated in full.
 
     ``exact`` holds the exact chunk sums (C, M, N); ``plan`` is the tile's
     :func:`fast_plan`, or None for tiles without the fast path's structure.
+    ``drift_hz``: the laser's frequency offset for this product (None: off).
     Returns None for the residues when every readout provably reads exact mod m.
     """
     if plan is not None:
-        return _fast_residues(tile, plan, x, w, exact, readout, rng)
-    return _gather_residues(tile, x, w, readout, rng)
+        return _fast_residues(tile, plan, x, w, exact, readout, rng, drift_hz)
+    return _gather_residues(tile, x, w, readout, rng, drift_hz)
 
 
 def _decode(residues, exact, info, rrns, report):
@@ -270,6 +281,8 @@ def rns_gemm(
         fast_plan(tile, readout, cfg.noise.skip_probability) if tile.linear and tile.ideal_hybrid else None
         for tile in chip.tiles
     ]
+    drift_mhz = readout.laser.frequency_drift_mhz_rms
+    drift_hz = drift_mhz * 1e6 * rng.standard_normal() if readout.noise and drift_mhz > 0 else None
     out = jnp.zeros((m_rows, n))
     for c0 in range(0, chunks, block):
         c1 = min(chunks, c0 + block)
@@ -284,7 +297,7 @@ def rns_gemm(
                 residues.append(None)  # every readout provably reads exact mod m: nothing to compute
                 continue
             x, w = (to_residues(v, (tile.modulus,))[0] for v in (am[:, ks], bm[ks]))
-            got, simulated = read_chunk_residues(tile, plan, x, w, exact, readout, rng)
+            got, simulated = read_chunk_residues(tile, plan, x, w, exact, readout, rng, drift_hz)
             report.simulated_readouts += simulated
             residues.append(got)
         report.readouts += len(chip.tiles) * (c1 - c0) * m_rows * n

@@ -22,7 +22,7 @@ from circuits.compiled import CompiledMdpu, compile_mdpu, iq
 from circuits.mdpu import MdpuDesign
 from circuits.mmu import MmuDesign
 from circuits.readout import Readout, ranged_detector
-from photonics.laser import rin_relative_rms
+from photonics.laser import drift_phase_sigma_rad, phase_noise_variance_rad2, rin_relative_rms
 from photonics.photodetector import adc_lsb_a, mean_current_a, noise_variance_a2
 
 # Relative tolerance of the fast-path structure checks. Long Pockels segments
@@ -96,9 +96,19 @@ class ModulusTile:
         phase is further than asin((shift)/A) from a boundary reads the same
         residue as without noise, except with probability below ``skip_probability``.
         Rows whose ADC could clip get pi (never skipped).
+
+        Phase noise of the signal arm (laser phase noise, frequency drift, drive
+        noise: Gaussian, rms sigma_phi at most :func:`signal_phase_sigma_max_rad`)
+        rotates the phasor by more than sigma_phi*sqrt(2*ln(1/p)) with probability
+        below p; when it is on, the receiver and the phase each get half of
+        ``skip_probability`` and their angles add.
         """
         margins = []
         for row, gain, a in zip(self.rows, self.iq_gain, self.arm_amplitude):
+            phase_sigma = signal_phase_sigma_max_rad(row, readout)
+            if phase_sigma > 0:
+                skip_probability = skip_probability / 2
+            phase_margin = phase_sigma * np.sqrt(2 * np.log(1 / skip_probability))
             detector = ranged_detector(row, readout)
             power_w = readout.laser.power_mw * 1e-3
             amp_a = detector.responsivity_a_per_w * power_w * abs(gain) * a
@@ -113,8 +123,27 @@ class ModulusTile:
                 shift += sigma * np.sqrt(2 * np.log(1 / skip_probability))
             low = amp_a * (1 - RIN_SIGMAS * rin)
             clips = amp_a * (1 + RIN_SIGMAS * rin) + shift > detector.adc_full_scale_ua * 1e-6
-            margins.append(np.pi if clips or shift >= low else float(np.arcsin(shift / low)) + PHASE_SLACK_RAD)
+            margin = np.pi if clips or shift >= low else float(np.arcsin(shift / low)) + PHASE_SLACK_RAD
+            margins.append(min(np.pi, margin + phase_margin) if phase_margin else margin)
         return np.array(margins)
+
+
+def signal_phase_sigma_max_rad(row: CompiledMdpu, readout: Readout) -> float:
+    """Largest rms signal-arm phase noise of any readout of a row: laser phase noise, drift and drive summed.
+
+    The drive's is the largest over every (x, w) of each MMU (every weight bit set
+    at worst), added over the MMUs. 0 with noise off or every source off.
+    """
+    laser = readout.laser
+    if not readout.noise:
+        return 0.0
+    var = 0.0
+    if laser.linewidth_khz > 0 or laser.frequency_drift_mhz_rms > 0:
+        tau = row.delay_mismatch_s()
+        var += float(phase_noise_variance_rad2(laser, tau) + drift_phase_sigma_rad(laser, tau) ** 2)
+    if readout.drive_noise_mv_rms > 0:
+        var += float(row.drive_variance_table.max(axis=(1, 2)).sum()) * (readout.drive_noise_mv_rms * 1e-3) ** 2
+    return float(np.sqrt(var))
 
 
 def build_tile(design: MdpuDesign, rows: int) -> ModulusTile:

@@ -1,8 +1,12 @@
-"""Laser source: output power, relative intensity noise, wall-plug efficiency.
+"""Laser source: output power, relative intensity noise, phase noise, frequency drift, wall-plug efficiency.
 
 RIN in dB/Hz integrated over the receiver bandwidth B gives the relative rms
 power fluctuation sqrt(10**(RIN/10) * B); the electrical power drawn is the
-optical power over the wall-plug efficiency.
+optical power over the wall-plug efficiency. A Lorentzian linewidth dnu makes
+the optical phase a Wiener process: over a delay tau (much shorter than the
+coherence time 1/(pi dnu)) it moves by a Gaussian of variance 2*pi*dnu*tau. A
+frequency offset delta_nu between calibration and use turns a delay tau into a
+static phase 2*pi*delta_nu*tau. Both default to 0 (off).
 """
 
 from __future__ import annotations
@@ -24,6 +28,12 @@ class Laser(Params):
     rin_db_per_hz: float = param(-150.0, "dB/Hz", "relative intensity noise", le=0)
     wall_plug_efficiency: float = param(k.LASER_WALL_PLUG_EFFICIENCY, "1", "optical out / electrical in", gt=0, le=1)
     wl_um: float = param(k.WL_UM, "um", "emission wavelength", gt=0)
+    linewidth_khz: float = param(
+        0.0, "kHz", "Lorentzian linewidth (0: off; external-cavity lasers 10-100 kHz, DFB about 1000 kHz)", ge=0
+    )
+    frequency_drift_mhz_rms: float = param(
+        0.0, "MHz", "rms frequency offset between calibration and use, one draw per run (0: off)", ge=0
+    )
 
 
 register_source("laser", Laser)
@@ -42,3 +52,13 @@ def rin_relative_rms(laser: Laser, bandwidth_ghz: float) -> float:
 def sample_power_mw(laser: Laser, bandwidth_ghz: float, rng: np.random.Generator, shape=()) -> np.ndarray:
     """Power samples P*(1 + rin_rms*N(0, 1)) seen within ``bandwidth_ghz``."""
     return laser.power_mw * (1 + rin_relative_rms(laser, bandwidth_ghz) * rng.standard_normal(shape))
+
+
+def phase_noise_variance_rad2(laser: Laser, delay_s) -> np.ndarray:
+    """Variance 2*pi*linewidth*|tau| of the phase difference of two copies of the light delayed by ``delay_s``."""
+    return 2 * np.pi * laser.linewidth_khz * 1e3 * np.abs(delay_s)
+
+
+def drift_phase_sigma_rad(laser: Laser, delay_s) -> np.ndarray:
+    """RMS static phase 2*pi*delta_nu*|tau| that the frequency drift puts on a delay ``delay_s``."""
+    return 2 * np.pi * laser.frequency_drift_mhz_rms * 1e6 * np.abs(delay_s)

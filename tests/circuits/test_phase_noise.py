@@ -1,0 +1,164 @@
+"""Signal-arm phase noise: laser phase noise and frequency drift over the delay mismatch, drive noise."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+from scipy.special import erfcinv
+
+from circuits.compiled import C_UM_PER_S, compile_mdpu
+from circuits.mdpu import MdpuDesign, MdpuRoutes
+from circuits.mmu import MmuDesign
+from circuits.readout import (
+    Readout,
+    drive_phase_sigma_rad,
+    phase_sigma_rad,
+    predicted_error_rate,
+    ranged_detector,
+    read,
+)
+from mirage import mac
+from mvm.config import ChipConfig, NoiseConfig
+from mvm.gemm import build_chip, rns_gemm
+from photonics.laser import Laser
+from photonics.photodetector import adc_codes, codes_to_current_a, sample_current_a
+
+M = 31
+TARGET_RATE = 3e-2
+# The rms phase that gives TARGET_RATE alone: erfc(pi / (m sigma sqrt 2)) = rate.
+TARGET_SIGMA = np.pi / (M * np.sqrt(2) * erfcinv(TARGET_RATE))
+
+
+@pytest.fixture(scope="module")
+def mdpu4():
+    return compile_mdpu(MdpuDesign(h=4, mmu=MmuDesign(modulus=M)))
+
+
+def path_delay_s(design: MdpuDesign) -> float:
+    """Analytic signal-minus-LO group delay of a straight design: sum of L*ng/c over each arm's guides."""
+    mmu = design.mmu
+    per_mmu = mmu.segment_lengths_um().sum() * mmu.eo.ng + mmu.heater.length_um * mmu.heater.ng
+    lo = 2 * design.lo_heater.length_um * design.lo_heater.ng  # lo_bias, then lo_i or lo_q
+    lo += design.routes.lo_um * design.routes.waveguide.ng
+    return (design.h * per_mmu - lo) / C_UM_PER_S
+
+
+@pytest.mark.parametrize("h, lo_um", [(1, 0.0), (3, 0.0), (3, 20_000.0)])
+def test_delay_mismatch_is_the_sum_of_l_ng_over_c(h, lo_um):
+    design = MdpuDesign(h=h, mmu=MmuDesign(modulus=13), routes=MdpuRoutes(lo_um=lo_um, hybrid_um=300.0))
+    # The heaters' phases add phase/omega (femtoseconds): 1e-12 relative of nanoseconds is beyond that.
+    assert compile_mdpu(design).delay_mismatch_s() == pytest.approx(path_delay_s(design), rel=1e-5, abs=1e-14)
+
+
+def test_drive_variance_table_against_pockels_slopes():
+    for encoding in ("binary-length", "modular-drive"):
+        c = compile_mdpu(MdpuDesign(h=2, mmu=MmuDesign(modulus=13, encoding=encoding)))
+        mmu = c.design.mmu
+        slope = np.pi * mmu.segment_lengths_um() * 1e-4 / mmu.eo.vpil_v_cm  # pi L / VpiL per volt
+        w = np.arange(13)
+        bits = (w[:, None] >> np.arange(mmu.segments)) & 1
+        # One DAC per MMU: the active slopes add, then square; one DAC per segment: squares add.
+        expected = (bits @ slope) ** 2 if mmu.shared_drive else bits @ slope**2
+        assert mmu.shared_drive == (encoding == "binary-length")
+        for x in (0, 5, 12):
+            np.testing.assert_allclose(c.drive_variance_table[1, x], expected, rtol=1e-5)
+
+
+def test_defaults_leave_read_as_the_receiver_alone(mdpu4):
+    """Every new source off: read draws exactly the receiver's samples and returns the same residues."""
+    rng = np.random.default_rng(5)
+    x, w = rng.integers(0, M, (2000, 4)), rng.integers(0, M, (2000, 4))
+    fields = mdpu4.detector_fields(x, w)
+    readout = Readout().with_laser_power(0.05)
+    got = read(mdpu4, fields, readout, np.random.default_rng(9))
+    ref_rng = np.random.default_rng(9)
+    detector = ranged_detector(mdpu4, readout)
+    rin = np.sqrt(10 ** (readout.laser.rin_db_per_hz / 10) * detector.bandwidth_ghz * 1e9)
+    power = readout.laser.power_mw * (1 + rin * ref_rng.standard_normal(fields.shape[:-1]))
+    currents = sample_current_a(power[..., None] * np.abs(fields) ** 2, detector, ref_rng)
+    i = codes_to_current_a(adc_codes(currents[..., 0] - currents[..., 1], detector), detector)
+    q = codes_to_current_a(adc_codes(currents[..., 2] - currents[..., 3], detector), detector)
+    residue = np.mod(np.round(np.mod(np.arctan2(q, i), 2 * np.pi) * M / (2 * np.pi)).astype(int), M)
+    np.testing.assert_array_equal(got.residue, residue)
+    np.testing.assert_array_equal(got.i_a, i)
+    assert 0 < np.mean(residue != (x * w).sum(-1) % M) < 0.5  # the comparison saw errors
+
+
+def readout_with(compiled, source: str) -> Readout:
+    """A 10 mW readout where ``source`` alone gives about TARGET_SIGMA of phase noise."""
+    tau = compiled.delay_mismatch_s()
+    if source == "laser_phase_noise":
+        return Readout(laser=Laser(linewidth_khz=TARGET_SIGMA**2 / (2 * np.pi * tau) / 1e3))
+    if source == "frequency_drift":
+        return Readout(laser=Laser(frequency_drift_mhz_rms=TARGET_SIGMA / (2 * np.pi * tau) / 1e6))
+    mean_variance = compiled.drive_variance_table.mean(axis=(1, 2)).sum()
+    return Readout(drive_noise_mv_rms=TARGET_SIGMA / np.sqrt(mean_variance) * 1e3)
+
+
+@pytest.mark.parametrize(
+    "source, encoding",
+    [
+        ("laser_phase_noise", "binary-length"),
+        ("frequency_drift", "binary-length"),
+        ("drive", "binary-length"),
+        ("drive", "modular-drive"),
+    ],
+)
+def test_each_source_alone_gives_its_predicted_error_rate(source, encoding):
+    compiled = compile_mdpu(MdpuDesign(h=4, mmu=MmuDesign(modulus=M, encoding=encoding)))
+    readout = readout_with(compiled, source)
+    r = mac.trials(compiled, readout, 20_000, np.random.default_rng(1), 1e-2)
+    assert r["phase_variance_share"][source] > 0.9
+    assert 5e-3 < r["predicted_error_rate"] < 1e-1
+    assert r["predicted_error_rate"] / 2 <= r["error_rate"] <= 2 * r["predicted_error_rate"]
+    assert r["delay_mismatch_s"] == compiled.delay_mismatch_s()
+
+
+def test_drift_is_one_static_offset_per_read_call(mdpu4):
+    readout = readout_with(mdpu4, "frequency_drift")
+    zeros = np.zeros((3000, 4), dtype=np.int64)
+    fields = mdpu4.detector_fields(zeros, zeros)
+    rng = np.random.default_rng(2)
+    spreads, means = [], []
+    for _ in range(40):
+        phase = np.angle(np.exp(1j * read(mdpu4, fields, readout, rng).phase_rad))
+        spreads.append(phase.std())
+        means.append(phase.mean())
+    receiver = float(phase_sigma_rad(mdpu4, fields[:1], Readout())[0])
+    assert np.median(spreads) < 2 * receiver  # within one call only the receiver's noise
+    assert np.std(means) == pytest.approx(TARGET_SIGMA, rel=0.35)  # between calls the drift
+
+
+def test_drive_noise_needs_the_residues(mdpu4):
+    readout = Readout(drive_noise_mv_rms=1.0)
+    fields = mdpu4.zero_input_fields()[None]
+    with pytest.raises(ValueError, match="drive_sigma_rad"):
+        read(mdpu4, fields, readout, np.random.default_rng(0))
+    assert drive_phase_sigma_rad(mdpu4, np.zeros((1, 4), int), np.zeros((1, 4), int), Readout()) is None
+
+
+def test_gemm_with_laser_noise_reads_at_the_predicted_rate():
+    base = ChipConfig()
+    compiled = [compile_mdpu(base.mdpu_design(m)) for m in base.all_moduli]
+    tau = np.mean([c.delay_mismatch_s() for c in compiled])
+    laser = dataclasses.replace(base.laser, linewidth_khz=TARGET_SIGMA**2 / (2 * np.pi * tau) / 1e3)
+    chip = build_chip(dataclasses.replace(base, laser=laser))
+    rng = np.random.default_rng(4)
+    a, b = rng.standard_normal((8, 256)), rng.standard_normal((256, 16))
+    _, report = rns_gemm(a, b, chip, seed=1)
+    readout = chip.config.readout()
+    predicted = np.mean([_rate(c, readout) for c in compiled])  # every tile's readouts weigh the same
+    assert report.simulated_readouts == report.readouts  # the margin covers the phase noise: nothing skipped
+    assert predicted / 2 <= report.residue_error_rate <= 2 * predicted
+
+
+def _rate(compiled, readout):
+    """Predicted rate at zero input (the laser's noise does not depend on the input; the receiver's is small)."""
+    sigma = phase_sigma_rad(compiled, compiled.zero_input_fields()[None], readout)[0]
+    return predicted_error_rate(compiled.design.modulus, sigma)
+
+
+def test_config_carries_drive_noise():
+    cfg = dataclasses.replace(ChipConfig(), noise=NoiseConfig(drive_noise_mv_rms=2.0))
+    assert cfg.readout().drive_noise_mv_rms == 2.0
+    assert ChipConfig().readout().drive_noise_mv_rms == 0.0
