@@ -34,6 +34,14 @@ def test_trials_report_measured_and_predicted_rates(capsys):
     assert r["predicted_error_rate"] / 2 <= r["error_rate"] <= 2 * r["predicted_error_rate"]
     assert r["link_budget"]["target_error_rate"] == 1e-6
     assert r["link_budget"]["laser_power_mw"] > 0.4
+    # The laser's phase noise, drift and drive noise are off by default: the receiver is all of the variance.
+    assert r["phase_variance_share"] == {
+        "receiver": 1.0,
+        "laser_phase_noise": 0.0,
+        "frequency_drift": 0.0,
+        "drive": 0.0,
+    }
+    assert 1e-9 < r["delay_mismatch_s"] < 1e-6
 
 
 def test_same_seed_same_result(capsys):
