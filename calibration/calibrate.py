@@ -77,11 +77,23 @@ class CalibrationReport:
         return {k: float(v) for k, v in self.__dict__.items()}
 
 
-def _measure(row: CompiledMdpu, arm: np.ndarray, readout: Readout, rng, repeats: int) -> np.ndarray:
-    """Averaged read phase for signal-arm transmissions ``arm`` (any shape) of one row."""
+def _drive_sigma(row: CompiledMdpu, readout: Readout, slope_rad_per_v) -> np.ndarray:
+    """RMS phase the drive noise gives a measurement whose one driven segment has these d(phase)/dV."""
+    return np.abs(np.asarray(slope_rad_per_v)) * readout.drive_noise_mv_rms * 1e-3
+
+
+def _measure(
+    row: CompiledMdpu, arm: np.ndarray, readout: Readout, rng, repeats: int, drive_sigma_rad=0.0
+) -> np.ndarray:
+    """Averaged read phase for signal-arm transmissions ``arm`` (any shape) of one row.
+
+    ``drive_sigma_rad`` (broadcast to ``arm``): the drive noise of the measured
+    configuration, 0 where no segment is driven (every segment at level 0).
+    """
     fields = row.lo_to_det + (row.arm_to_det * row.src_to_arm) * arm[..., None]
     reps = np.broadcast_to(fields, (repeats,) + fields.shape)
-    r = read(row, reps, readout, rng)
+    drive = np.broadcast_to(drive_sigma_rad, reps.shape[:-1]) if readout.drive_noise_mv_rms > 0 else None
+    r = read(row, reps, readout, rng, drive_sigma_rad=drive)
     return np.angle(r.i_a.mean(0) + 1j * r.q_a.mean(0))
 
 
@@ -91,7 +103,11 @@ def _iq_fit(row: CompiledMdpu, readout: Readout, rng, repeats: int) -> IqCorrect
     arm = _arm0(row) * row.segment_t[0, 0] / row.segment_t[0, 0, 0]
     fields = row.lo_to_det + (row.arm_to_det * row.src_to_arm) * arm[:, None]
     raw = replace(row, iq_correction=None)
-    r = read(raw, np.broadcast_to(fields, (repeats,) + fields.shape), readout, rng)
+    reps = np.broadcast_to(fields, (repeats,) + fields.shape)
+    drive = None
+    if readout.drive_noise_mv_rms > 0:  # segment 0 of MMU 0 driven at each level
+        drive = np.broadcast_to(_drive_sigma(row, readout, row.segment_phase_slope_rad_per_v[0, 0]), reps.shape[:-1])
+    r = read(raw, reps, readout, rng, drive_sigma_rad=drive)
     scale = readout.detector.responsivity_a_per_w * readout.laser.power_mw * 1e-3
     i, q = r.i_a.mean(0) / scale, r.q_a.mean(0) / scale
     if m < 5:  # a conic needs five points
@@ -140,7 +156,8 @@ def _gain_trim(rows, volts: np.ndarray, readout: Readout, rng, repeats: int) -> 
     for r, row in enumerate(rows):
         seg = row.segment_t  # (h, B, m)
         arm = _arm0(row) * seg[..., levels] / seg[..., :1]  # one segment driven, the rest at level 0
-        phase = _measure(row, arm, readout, rng, repeats)  # (h, B, L)
+        drive = _drive_sigma(row, readout, row.segment_phase_slope_rad_per_v[..., levels])
+        phase = _measure(row, arm, readout, rng, repeats, drive)  # (h, B, L)
         slope = np.broadcast_to(ideal, seg.shape[:2]).copy()
         for i, k in enumerate(levels[1:], start=1):
             error = np.angle(np.exp(1j * (phase[..., i] - phase[..., 0] - slope * k)))
@@ -233,7 +250,10 @@ def _ring_trim(sample, index, trims, readout, rng, repeats, points: int = 96):
         for r, row in enumerate(tile_rows(sample, index, t)):
             swept = rows[r].segment_t  # (h, B, points)
             arm = _arm0(row) * swept / row.segment_t[..., :1]
-            out.append(np.unwrap(_measure(row, arm, readout, rng, repeats), axis=-1))
+            # the sweep's voltages lie between the levels: each ring's steepest level slope bounds its drive noise
+            steepest = np.abs(row.segment_phase_slope_rad_per_v).max(-1, keepdims=True)
+            drive = _drive_sigma(row, readout, steepest)
+            out.append(np.unwrap(_measure(row, arm, readout, rng, repeats, drive), axis=-1))
         return np.array(out)  # (R, h, B, points)
 
     phase = sweep(trims)

@@ -36,7 +36,7 @@ from calibration.calibrate import calibrate, probe_phase_error
 from calibration.chip import nominal_trims, sample_chip, tile_rows
 from calibration.config import StudyConfig
 from calibration.files import write_text_atomic
-from circuits.readout import read
+from circuits.readout import drive_phase_sigma_rad, read
 from mvm.gemm import Chip, rns_gemm
 from mvm.tile import ModulusTile
 from photonics.errors import UsageError, check_fits
@@ -85,7 +85,8 @@ def residue_error_rate(sample, trims, rng, tiles=None) -> float:
         for row in rows:
             m, h = row.design.modulus, row.design.h
             x, w = rng.integers(0, m, (PROBES_PER_ROW, h)), rng.integers(0, m, (PROBES_PER_ROW, h))
-            got = read(row, row.detector_fields(x, w), readout, rng).residue
+            drive = drive_phase_sigma_rad(row, x, w, readout)
+            got = read(row, row.detector_fields(x, w), readout, rng, drive_sigma_rad=drive).residue
             errors += int(np.count_nonzero(got != (x * w).sum(-1) % m))
             total += PROBES_PER_ROW
     return errors / total

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from circuits.compiled import CompiledMdpu
-from circuits.readout import Readout, phase_sigma_rad, predicted_error_rate
+from circuits.readout import Readout, phase_sigma_rad, phase_variances_rad2, predicted_error_rate
 from photonics.errors import UsageError
 from photonics.laser import electrical_power_mw
 
@@ -61,9 +61,24 @@ def link_budget(compiled: CompiledMdpu, readout: Readout, target_error_rate: flo
     low, high = np.log10(POWER_RANGE_MW[0]), np.log10(POWER_RANGE_MW[1])
     floor = rate(10**high)
     if floor > target_error_rate:
+        variances = phase_variances_rad2(compiled, fields, readout.with_laser_power(10**high))
+        shares = {name: float(np.mean(v)) for name, v in variances.items()}
+        limit = max(shares, key=shares.get)
+        cause = {
+            "receiver": "the ADC's quantisation",
+            "laser_phase_noise": "laser phase noise over the signal-to-LO delay",
+            "frequency_drift": "laser frequency drift over the signal-to-LO delay",
+            "drive": "drive (DAC) voltage noise",
+        }[limit]
+        cure = {
+            "receiver": "use more ADC bits or a smaller modulus",
+            "laser_phase_noise": "use a narrower laser or match the LO path",
+            "frequency_drift": "stabilise the laser or match the LO path",
+            "drive": "lower the drive noise or the phase per volt",
+        }[limit]
         raise UsageError(
-            f"target_error_rate {target_error_rate:g} is unreachable: at {10**high:g} mW the ADC's "
-            f"quantisation alone gives {floor:.3g}; use more ADC bits or a smaller modulus"
+            f"target_error_rate {target_error_rate:g} is unreachable: at {10**high:g} mW the error rate is "
+            f"{floor:.3g}, set mostly by {cause}; {cure}"
         )
     for _ in range(60):
         mid = 0.5 * (low + high)
