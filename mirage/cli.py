@@ -225,6 +225,14 @@ def _cmd_mac(args) -> None:
         print(f"wrote plot: {args.plot}")
 
 
+def _cmd_design(args) -> int:
+    from mvm.design import design_report, text
+
+    report = design_report(_config(args))
+    print(json.dumps(report) if args.json else text(report))
+    return 1 if args.strict and report["violations"] else 0
+
+
 def _cmd_layout(args) -> None:
     from mirage import layout
 
@@ -332,6 +340,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=_cmd_layout)
 
+    p = sub.add_parser(
+        "design", parents=[common], help="the chip's design figures (speed, area, noise, energy) and violated limits"
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--strict", action="store_true", help="exit 1 when the design violates a constraint of its file")
+    p.set_defaults(run=_cmd_design)
+
     training = _Parser(add_help=False)
     training.add_argument("--epochs", type=int, default=20, metavar="E", help="epochs (default 20)")
     training.add_argument("--batch-size", type=int, default=32, metavar="B", help="examples per step (default 32)")
@@ -379,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     from photonics.errors import UsageError
 
     try:
-        args.run(args)
+        code = args.run(args)  # None or 0: success; a command may return another exit status
     except BrokenPipeError:  # output piped into e.g. `head`, which closed early
         sys.stdout = None
         return 0
@@ -391,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"mirage: error: {exc.filename}: {exc.strerror}", file=sys.stderr)
         return EXIT_USAGE
-    return 0
+    return code or 0
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Chip configuration: one TOML file describes a chip; every command takes it.
 
 The sections below are the file's schema: [rns], [bfp], [tile], [laser],
-[detector], [noise] and [devices.<name>] (phase_shifter_eo, heater, ring). Each
+[detector], [noise], [design] and [devices.<name>] (phase_shifter_eo, heater,
+ring, electrode). Each
 field's description is the comment that ``mirage config --default`` prints
 next to its key (:func:`default_toml`); device sections take their keys,
 defaults, units and ranges from the device's Params dataclass. ``load_config``
@@ -13,6 +14,7 @@ lets them through.
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Annotated
 
@@ -20,10 +22,12 @@ from pydantic import Field, StrictBool, StrictFloat, StrictInt, model_validator
 
 from circuits.mdpu import MdpuDesign
 from circuits.mmu import ELEMENTS, ENCODINGS, MmuDesign, default_ring
+from circuits.mmu_electrodes import ELECTRODE_KINDS, electrode_figures
 from circuits.readout import Readout
 from mvm import schema
 from mvm.schema import Device, IntList, Invalid, PositiveInt, default_of, doc, one_of, section
 from photonics.constants import CLOCK_GHZ
+from photonics.electrode import Electrode
 from photonics.heater import Heater
 from photonics.laser import Laser
 from photonics.phase_shifter_eo import PhaseShifterEO
@@ -94,6 +98,10 @@ class TileConfig:
     clock_ghz: Annotated[
         StrictFloat, Field(gt=0), doc("the clock: symbols per ns of the input drive, and the ADC sample rate")
     ] = CLOCK_GHZ
+    electrode: Annotated[
+        one_of(ELECTRODE_KINDS),
+        doc(f"the segments' electrodes: {' | '.join(ELECTRODE_KINDS)} (their figures: mirage design)"),
+    ] = inspect.signature(electrode_figures).parameters["kind"].default
 
 
 @section
@@ -111,6 +119,21 @@ class NoiseConfig:
         Field(ge=0),
         doc("rms voltage noise of each segment drive (DAC and driver), one DAC per MMU when it is shared; 0: off"),
     ] = default_of(Readout, "drive_noise_mv_rms")
+
+
+@section
+class DesignConfig:
+    """Design targets and limits that `mirage design` checks the chip against."""
+
+    target_error_rate: Annotated[
+        StrictFloat, Field(gt=0, lt=1), doc("residue error rate the link budget is sized for")
+    ] = 1e-6
+    max_laser_power_mw_per_row: Annotated[
+        StrictFloat, Field(gt=0), doc("most optical laser power one MDPU row may take for the target")
+    ] = 10.0
+    max_area_mm2: Annotated[
+        StrictFloat, Field(gt=0), doc("largest tile area, pads and routing included (one reticle: 26 x 33 mm)")
+    ] = 858.0
 
 
 @section
@@ -134,6 +157,9 @@ class DevicesConfig:
     ring: Annotated[RingAllPass, Device(default_ring), doc("the all-pass rings of the ring-assisted element")] = Field(
         default_factory=default_ring
     )
+    electrode: Annotated[
+        Electrode, Device(Electrode), doc("the electrodes of the segments (kind: [tile] electrode)")
+    ] = Field(default_factory=Electrode)
 
 
 @section
@@ -148,6 +174,9 @@ class ChipConfig:
         default_factory=Photodetector
     )
     noise: Annotated[NoiseConfig, doc("receiver noise")] = Field(default_factory=NoiseConfig)
+    design: Annotated[DesignConfig, doc("design targets and limits (mirage design)")] = Field(
+        default_factory=DesignConfig
+    )
     devices: Annotated[DevicesConfig, doc("device parameters")] = Field(default_factory=DevicesConfig)
 
     @model_validator(mode="after")
@@ -174,6 +203,10 @@ class ChipConfig:
     @property
     def ring(self) -> RingAllPass:
         return self.devices.ring
+
+    @property
+    def electrode(self) -> Electrode:
+        return self.devices.electrode
 
     @property
     def group(self) -> int:

@@ -10,6 +10,7 @@ from circuits.mdpu import MdpuDesign
 from circuits.mmu import MmuDesign, default_ring
 from mirage.cli import main
 from mvm.config import BfpConfig, ChipConfig, TileConfig, config_from_dict, default_toml, load_config
+from photonics.electrode import Electrode
 from photonics.errors import UsageError
 from photonics.heater import Heater
 from photonics.laser import Laser
@@ -98,6 +99,7 @@ def test_phase_shifter_loss_reaches_every_mmu():
         ("devices.phase_shifter_eo", PhaseShifterEO, PhaseShifterEO()),
         ("devices.heater", Heater, Heater()),
         ("devices.ring", type(default_ring()), default_ring()),
+        ("devices.electrode", Electrode, Electrode()),
     ],
 )
 def test_device_tables_are_the_params_dataclasses(section, params, default):
@@ -127,7 +129,7 @@ def test_an_unknown_key_in_every_table_is_refused(table):
 def test_unknown_sections_are_refused():
     assert refused({"chip": {}}).startswith("config chip.toml: [chip]: unknown section; allowed: rns, bfp, tile")
     assert refused({"devices": {"laser": {}}}) == (
-        "config chip.toml: [devices.laser]: unknown section; allowed: phase_shifter_eo, heater, ring"
+        "config chip.toml: [devices.laser]: unknown section; allowed: phase_shifter_eo, heater, ring, electrode"
     )
 
 

@@ -1,0 +1,278 @@
+"""The design report of a chip file: every figure that decides whether the chip can be built and run, and
+every constraint of the file it violates (``mirage design``).
+
+The chip is the one the layout draws: each modulus's MDPU with the routes of
+:func:`circuits.layout.layout_design` (the LO route runs the length of the
+signal arm, so its loss and delay count), R = ``[tile] rows`` rows per modulus,
+every modulus of ``config.all_moduli`` (redundant ones included). Per modulus:
+
+- **speed**: :func:`circuits.mmu_electrodes.electrode_figures` of the MMU with
+  the file's electrode (``[tile] electrode``, ``[devices.electrode]``); a lumped
+  electrode's driver is one input DAC charging the MMUs of a column in all R
+  rows (``loads_per_driver = R``, as the energy model shares it); a ring's
+  optical linewidth caps its bandwidth. The highest symbol rate is
+  bandwidth / 0.7; ``max_clock_ghz`` is that of the slowest modulus.
+- **optical transit**: a lumped electrode switches along its whole length at
+  once (its drive is not pipelined along the light), so a segment that light
+  takes longer than one symbol to cross mixes two symbols; a travelling-wave
+  electrode carries its symbol with the light (its walk-off is in its bandwidth)
+  and is not checked.
+- **noise and link budget**: the compiled MDPU
+  (:func:`circuits.compiled.compile_mdpu`) over the fixed random workload of
+  :func:`circuits.link_budget.workload_residues`: the rms phase of each source
+  (:func:`circuits.readout.phase_variances_rad2`, each variance averaged over the
+  workload; their squares sum to ``phase_sigma_rad`` squared), the predicted
+  residue error rate at the file's laser power (the workload's mean of
+  :func:`circuits.readout.predicted_error_rate`), and the least laser power per
+  row for ``[design] target_error_rate`` (:func:`circuits.link_budget.link_budget`;
+  None where no power reaches it).
+- **geometry**: the signal arm's electro-optic length (h MMUs, each segment's
+  footprint along the arm, serpentine bends not counted), its loss (laser to
+  hybrid input, mean over the workload), the signal-minus-LO group delay and the
+  drive swing (largest minus smallest level voltage).
+
+The tile's area is the bounding box of the whole layout (:func:`circuits.layout.tile_cell`:
+every modulus's R rows, the heaters' pads and the routes included).
+
+**Energy per MAC** (pJ): the parts of :func:`mvm.energy.rns_breakdown_pj_per_mac`
+(adc, tia, laser, input_dac, weight_dac), plus ``electrode_drive``: the energy
+per symbol that the electrodes of one MMU draw (``ElectrodeFigures.energy_pj``:
+C*V**2/4 for random NRZ on a lumped electrode, V**2/(2*Z0)*T on a terminated
+line), one symbol per MAC, summed over the moduli; ``total`` is the sum of the
+parts. Not yet costed: the heaters' static power (MMU bias and LO heaters) and
+the trim DACs, which come with the calibration-actuator work, and digital work
+(BFP, CRT, accumulation).
+
+Figures that differ by modulus are reported for the worst modulus at the top
+level and for each modulus under ``moduli``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from mvm.config import ChipConfig
+from mvm.energy import EnergyModel, rns_breakdown_pj_per_mac
+from photonics.errors import UsageError
+
+SOURCES = ("receiver", "laser_phase_noise", "frequency_drift", "drive")  # phase_variances_rad2's keys
+
+
+def _finite(value: float) -> float | None:
+    """A float for JSON; None for an unbounded figure (an electrode with no bandwidth limit)."""
+    return float(value) if math.isfinite(value) else None
+
+
+def modulus_figures(config: ChipConfig, modulus: int) -> dict:
+    """The figures of one modulus's MDPU as laid out (see the module docstring)."""
+    from circuits.compiled import compile_mdpu
+    from circuits.layout import layout_design
+    from circuits.link_budget import link_budget, mean_predicted_error_rate, workload_residues
+    from circuits.mmu_electrodes import electrode_figures
+    from circuits.readout import phase_variances_rad2
+
+    design = layout_design(config.mdpu_design(modulus))
+    mmu = design.mmu
+    kind = config.tile.electrode
+    fanout = EnergyModel().fanout(config)
+    figures = electrode_figures(
+        mmu, kind, config.electrode, symbol_rate_ghz=config.tile.clock_ghz, loads_per_driver=fanout
+    )
+    compiled = compile_mdpu(design)
+    readout = config.readout(noise=True)
+    x, w = workload_residues(compiled)
+    fields = compiled.detector_fields(x, w)
+    variances = {k: float(np.mean(v)) for k, v in phase_variances_rad2(compiled, fields, readout).items()}
+    arm_power = np.abs(compiled.src_to_arm) ** 2 * np.mean(np.abs(compiled.arm_transmission(x, w)) ** 2)
+    try:
+        budget_mw, budget_error = (
+            float(link_budget(compiled, readout, config.design.target_error_rate).laser_power_mw),
+            None,
+        )
+    except UsageError as exc:
+        budget_mw, budget_error = None, str(exc)
+    volts = mmu.level_voltages_v()
+    transit = figures.transit_time_ns
+    longest = int(np.argmax(transit))
+    return {
+        "modulus": modulus,
+        "segments": mmu.segments,
+        "bandwidth_ghz": _finite(figures.bandwidth_ghz),
+        "max_clock_ghz": _finite(figures.max_symbol_rate_gbaud),
+        "linewidth_ghz": _finite(figures.linewidth_ghz),
+        "driver_capacitance_pf": figures.driver_capacitance_pf,
+        "electrode_energy_pj": figures.energy_pj,
+        "longest_transit_ns": float(transit[longest]),
+        "longest_transit_segment": longest,
+        "signal_arm_length_mm": design.h * float(np.sum(mmu.element_rules.footprint_um(mmu))) * 1e-3,
+        "signal_arm_loss_db": float(-10 * np.log10(arm_power)),
+        "lo_delay_mismatch_ps": compiled.delay_mismatch_s() * 1e12,
+        "drive_swing_v": float(volts.max() - volts.min()),
+        "laser_power_mw_per_row": budget_mw,
+        "link_budget_error": budget_error,
+        "predicted_residue_error_rate": mean_predicted_error_rate(compiled, readout, fields),
+        "noise_rad": {k: math.sqrt(variances[k]) for k in SOURCES},
+        "phase_sigma_rad": math.sqrt(sum(variances[k] for k in SOURCES)),
+    }
+
+
+def tile_extent_mm(config: ChipConfig) -> tuple[float, float]:
+    """(width, height) of the whole tile's layout: R rows of every modulus, as `mirage layout` draws it."""
+    from circuits.layout import tile_cell
+
+    box = tile_cell([config.mdpu_design(m) for m in config.all_moduli], config.tile.rows).dbbox()
+    return box.width() * 1e-3, box.height() * 1e-3
+
+
+def energy_pj_per_mac(config: ChipConfig, electrode_energy_pj: dict[int, float]) -> dict[str, float]:
+    """pJ per MAC by part: the energy model's parts and the electrodes' drive, and their sum as ``total``."""
+    parts = {k: v for k, v in rns_breakdown_pj_per_mac(config).items() if k != "total"}
+    parts["electrode_drive"] = sum(electrode_energy_pj[m] for m in config.all_moduli)  # one symbol per MAC
+    parts["total"] = sum(parts.values())
+    return parts
+
+
+def violations(config: ChipConfig, report: dict) -> list[str]:
+    """One line per constraint of the file that the report's figures break."""
+    out = []
+    limits, tile, per = config.design, config.tile, report["moduli"]
+    slow = min(per.values(), key=lambda f: math.inf if f["max_clock_ghz"] is None else f["max_clock_ghz"])
+    if slow["max_clock_ghz"] is not None and tile.clock_ghz > slow["max_clock_ghz"]:
+        why = f"{tile.electrode} electrodes"
+        if tile.electrode == "lumped":
+            why += f", one input DAC driving {tile.rows} rows ({slow['driver_capacitance_pf']:.3g} pF)"
+        if slow["linewidth_ghz"] is not None:
+            why += f", ring linewidth {slow['linewidth_ghz']:.3g} GHz"
+        out.append(
+            f"clock: [tile] clock_ghz = {tile.clock_ghz:g} GHz is above the highest symbol rate "
+            f"{slow['max_clock_ghz']:.3g} GBd of the slowest MMU (modulus {slow['modulus']}: {why})"
+        )
+    if report["tile_area_mm2"] > limits.max_area_mm2:
+        out.append(
+            f"area: the tile is {report['tile_area_mm2']:.4g} mm^2 ({report['tile_width_mm']:.4g} x "
+            f"{report['tile_height_mm']:.4g} mm), above [design] max_area_mm2 = {limits.max_area_mm2:g} mm^2"
+        )
+    for f in per.values():
+        if f["drive_swing_v"] > tile.drive_max_v * (1 + 1e-9):
+            out.append(
+                f"drive: modulus {f['modulus']} swings {f['drive_swing_v']:.3g} V, above [tile] drive_max_v = "
+                f"{tile.drive_max_v:g} V"
+            )
+    for f in per.values():
+        if f["predicted_residue_error_rate"] > limits.target_error_rate:
+            out.append(
+                f"error rate: modulus {f['modulus']} reads {f['predicted_residue_error_rate']:.3g} of residues wrong "
+                f"at {config.laser.power_mw:g} mW, above [design] target_error_rate = {limits.target_error_rate:g}"
+            )
+    for f in per.values():
+        if f["laser_power_mw_per_row"] is None:
+            out.append(f"link budget: modulus {f['modulus']}: {f['link_budget_error']}")
+        elif f["laser_power_mw_per_row"] > limits.max_laser_power_mw_per_row:
+            out.append(
+                f"link budget: modulus {f['modulus']} needs {f['laser_power_mw_per_row']:.3g} mW per row for "
+                f"{limits.target_error_rate:g}, above [design] max_laser_power_mw_per_row = "
+                f"{limits.max_laser_power_mw_per_row:g} mW"
+            )
+    symbol_ns = 1 / tile.clock_ghz
+    if tile.electrode == "lumped":
+        for f in per.values():
+            if f["longest_transit_ns"] > symbol_ns:
+                out.append(
+                    f"transit: light takes {f['longest_transit_ns']:.3g} ns to cross segment "
+                    f"{f['longest_transit_segment']} of the modulus-{f['modulus']} MMU, longer than a symbol "
+                    f"({symbol_ns:.3g} ns); a lumped electrode is not pipelined along the light"
+                )
+    return out
+
+
+def _worst(per: dict, key: str, pick=max):
+    return pick(f[key] for f in per.values())
+
+
+def design_report(config: ChipConfig) -> dict:
+    """Every figure of the chip (worst modulus at the top level, each modulus under ``moduli``) and its violations."""
+    per = {m: modulus_figures(config, m) for m in config.all_moduli}
+    width_mm, height_mm = tile_extent_mm(config)
+    worst = max(per.values(), key=lambda f: f["predicted_residue_error_rate"])
+    clocks = [f["max_clock_ghz"] for f in per.values() if f["max_clock_ghz"] is not None]
+    budgets = [f["laser_power_mw_per_row"] for f in per.values()]
+    report = {
+        "all_moduli": list(config.all_moduli),
+        "electrode": config.tile.electrode,
+        "rows": config.tile.rows,
+        "h": config.tile.h,
+        "clock_ghz": config.tile.clock_ghz,
+        "max_clock_ghz": min(clocks) if clocks else None,
+        "tile_width_mm": width_mm,
+        "tile_height_mm": height_mm,
+        "tile_area_mm2": width_mm * height_mm,
+        "signal_arm_length_mm": _worst(per, "signal_arm_length_mm"),
+        "signal_arm_loss_db": _worst(per, "signal_arm_loss_db"),
+        "lo_delay_mismatch_ps": max((f["lo_delay_mismatch_ps"] for f in per.values()), key=abs),
+        "longest_transit_ns": _worst(per, "longest_transit_ns"),
+        "drive_swing_v": _worst(per, "drive_swing_v"),
+        "drive_max_v": config.tile.drive_max_v,
+        "laser_power_mw": config.laser.power_mw,
+        "target_error_rate": config.design.target_error_rate,
+        "laser_power_mw_per_row": None if None in budgets else max(budgets),
+        "max_laser_power_mw_per_row": config.design.max_laser_power_mw_per_row,
+        "max_area_mm2": config.design.max_area_mm2,
+        "predicted_residue_error_rate": worst["predicted_residue_error_rate"],
+        "worst_modulus": worst["modulus"],
+        "noise_rad": dict(worst["noise_rad"]),
+        "phase_sigma_rad": worst["phase_sigma_rad"],
+        "energy_pj_per_mac": energy_pj_per_mac(config, {m: f["electrode_energy_pj"] for m, f in per.items()}),
+        "moduli": {str(m): f for m, f in per.items()},
+    }
+    report["violations"] = violations(config, report)
+    return report
+
+
+def _fmt(value, spec: str = ".4g") -> str:
+    return "unreachable" if value is None else format(value, spec)
+
+
+def text(report: dict) -> str:
+    """The report as a table: one line per figure, the worst modulus first, then each modulus; then violations."""
+    moduli = list(report["moduli"].values())
+    head = f"{'':<34}{'chip':>14}" + "".join(f"{'m = ' + str(f['modulus']):>14}" for f in moduli)
+    rows = [
+        ("max clock (GBd)", "max_clock_ghz", ".4g"),
+        ("signal arm length (mm)", "signal_arm_length_mm", ".5g"),
+        ("signal arm loss (dB)", "signal_arm_loss_db", ".4g"),
+        ("signal - LO delay (ps)", "lo_delay_mismatch_ps", ".5g"),
+        ("longest segment transit (ns)", "longest_transit_ns", ".4g"),
+        ("drive swing (V)", "drive_swing_v", ".4g"),
+        ("laser power for target (mW/row)", "laser_power_mw_per_row", ".4g"),
+        ("predicted residue error rate", "predicted_residue_error_rate", ".3g"),
+        ("rms phase, all sources (rad)", "phase_sigma_rad", ".3g"),
+    ]
+    lines = [
+        f"mirage design: moduli {', '.join(str(m) for m in report['all_moduli'])}, {report['rows']} rows x "
+        f"{report['h']} MMUs, {report['electrode']} electrodes, clock {report['clock_ghz']:g} GHz, laser "
+        f"{report['laser_power_mw']:g} mW per row, target error rate {report['target_error_rate']:g}",
+        head,
+    ]
+    for label, key, spec in rows:
+        lines.append(f"{label:<34}{_fmt(report[key], spec):>14}" + "".join(f"{_fmt(f[key], spec):>14}" for f in moduli))
+    for source in SOURCES:
+        lines.append(
+            f"{'  rms phase, ' + source + ' (rad)':<34}{_fmt(report['noise_rad'][source], '.3g'):>14}"
+            + "".join(f"{_fmt(f['noise_rad'][source], '.3g'):>14}" for f in moduli)
+        )
+    lines.append(
+        f"tile: {report['tile_width_mm']:.4g} mm x {report['tile_height_mm']:.4g} mm = "
+        f"{report['tile_area_mm2']:.4g} mm^2 (limit {report['max_area_mm2']:g} mm^2)"
+    )
+    energy = report["energy_pj_per_mac"]
+    lines.append(
+        "energy per MAC (pJ): "
+        + ", ".join(f"{k} {v:.4g}" for k, v in energy.items() if k != "total")
+        + f"; total {energy['total']:.4g}"
+    )
+    found = report["violations"]
+    lines.append(f"violations ({len(found)}):" if found else "violations: none")
+    lines += [f"  - {v}" for v in found]
+    return "\n".join(lines)

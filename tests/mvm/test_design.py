@@ -1,0 +1,159 @@
+"""The design report: its figures against hand formulas and the circuit functions, and its violations."""
+
+import math
+
+import numpy as np
+import pytest
+
+from circuits.compiled import compile_mdpu
+from circuits.layout import layout_design
+from circuits.link_budget import workload_residues
+from circuits.readout import phase_sigma_rad, predicted_error_rate
+from mvm.config import ChipConfig, config_from_dict
+from mvm.design import SOURCES, design_report, modulus_figures
+from mvm.energy import rns_breakdown_pj_per_mac
+from photonics import constants as k
+
+SMALL = {"tile": {"h": 4, "rows": 2}}  # a chip small enough to report in a few seconds
+RELAXED = {  # limits that the small chip meets
+    "tile": {"h": 4, "rows": 2, "clock_ghz": 0.01},
+    "design": {"max_area_mm2": 1e5, "max_laser_power_mw_per_row": 100.0},
+}
+FIELDS = {
+    "clock_ghz",
+    "max_clock_ghz",
+    "tile_area_mm2",
+    "signal_arm_length_mm",
+    "signal_arm_loss_db",
+    "lo_delay_mismatch_ps",
+    "drive_swing_v",
+    "laser_power_mw_per_row",
+    "predicted_residue_error_rate",
+    "noise_rad",
+    "energy_pj_per_mac",
+    "violations",
+    "moduli",
+}
+
+
+@pytest.fixture(scope="module")
+def default_report():
+    return design_report(ChipConfig())
+
+
+def _small(extra: dict | None = None) -> ChipConfig:
+    data = {section: dict(table) for section, table in SMALL.items()}
+    for section, table in (extra or {}).items():
+        data[section] = {**data.get(section, {}), **table}
+    return config_from_dict(data)
+
+
+def test_the_report_has_every_field(default_report):
+    assert FIELDS <= set(default_report)
+    assert set(default_report["noise_rad"]) == set(SOURCES)
+    assert set(default_report["moduli"]) == {"31", "32", "33"}
+    assert all(isinstance(v, str) and "\n" not in v for v in default_report["violations"])
+
+
+def test_energy_total_is_the_sum_of_its_parts_and_the_electrodes_cost_cv2_over_4(default_report):
+    config = ChipConfig()
+    energy = default_report["energy_pj_per_mac"]
+    parts = {name: v for name, v in energy.items() if name != "total"}
+    assert energy["total"] == pytest.approx(sum(parts.values()), rel=1e-12)
+    model = {name: v for name, v in rns_breakdown_pj_per_mac(config).items() if name != "total"}
+    assert {name: v for name, v in parts.items() if name != "electrode_drive"} == pytest.approx(model)
+    # by hand: each MMU's electrodes, C' * (total segment length), charged to the full swing, C*V**2/4 per MAC
+    by_hand = 0.0
+    for m in config.all_moduli:
+        mmu = config.mdpu_design(m).mmu
+        c_pf = config.electrode.capacitance_pf_per_cm * mmu.segment_lengths_um().sum() * 1e-4
+        by_hand += c_pf * config.tile.drive_max_v**2 / 4
+    assert parts["electrode_drive"] == pytest.approx(by_hand, rel=1e-9)
+
+
+def test_lumped_max_clock_is_the_rc_bandwidth_of_one_dac_driving_every_row(default_report):
+    config = ChipConfig()
+    assert config.tile.electrode == "lumped"
+    slowest = math.inf
+    for m in config.all_moduli:  # binary-length: one DAC per MMU column charges every segment of R MMUs
+        mmu = config.mdpu_design(m).mmu
+        c_farad = config.electrode.capacitance_pf_per_cm * 1e-12 * mmu.segment_lengths_um().sum() * 1e-4
+        f3db_ghz = 1 / (2 * math.pi * config.electrode.source_impedance_ohm * c_farad * config.tile.rows) / 1e9
+        slowest = min(slowest, f3db_ghz / 0.7)
+    assert default_report["max_clock_ghz"] == pytest.approx(slowest, rel=1e-9)
+
+
+def test_the_default_chip_violates_the_clock_and_the_area(default_report):
+    r = default_report
+    assert r["max_clock_ghz"] < 0.01  # MHz electrodes
+    assert r["tile_area_mm2"] > 10_000  # metres of electro-optic guide
+    assert r["tile_area_mm2"] == pytest.approx(r["tile_width_mm"] * r["tile_height_mm"])
+    found = r["violations"]
+    assert any(v.startswith("clock:") and "10 GHz" in v for v in found)
+    assert any(v.startswith("area:") and "858" in v for v in found)
+    assert any(v.startswith("transit:") for v in found)  # light crosses a lumped segment in more than a symbol
+    assert r["signal_arm_length_mm"] > 1000 and abs(r["lo_delay_mismatch_ps"]) > 10_000
+
+
+def test_the_noise_entries_make_up_the_sigma_behind_the_predicted_rate():
+    config = _small(
+        {"laser": {"linewidth_khz": 10.0, "frequency_drift_mhz_rms": 0.1}, "noise": {"drive_noise_mv_rms": 1.0}}
+    )
+    m = 31
+    f = modulus_figures(config, m)
+    noise = f["noise_rad"]
+    assert all(noise[s] > 0 for s in SOURCES)
+    assert sum(v**2 for v in noise.values()) == pytest.approx(f["phase_sigma_rad"] ** 2, rel=1e-12)
+    # independently: the circuit's analytic sigma of every readout of the workload
+    compiled = compile_mdpu(layout_design(config.mdpu_design(m)))
+    fields = compiled.detector_fields(*workload_residues(compiled))
+    sigma = phase_sigma_rad(compiled, fields, config.readout(noise=True))
+    assert np.mean(sigma**2) == pytest.approx(f["phase_sigma_rad"] ** 2, rel=1e-9)
+    assert f["predicted_residue_error_rate"] == pytest.approx(np.mean(predicted_error_rate(m, sigma)), rel=1e-9)
+
+
+def test_a_tenfold_linewidth_raises_the_laser_phase_noise_by_sqrt_10():
+    low, high = (modulus_figures(_small({"laser": {"linewidth_khz": nu}}), 31) for nu in (20.0, 200.0))
+    assert low["lo_delay_mismatch_ps"] != 0
+    assert high["noise_rad"]["laser_phase_noise"] == pytest.approx(
+        math.sqrt(10) * low["noise_rad"]["laser_phase_noise"], rel=1e-9
+    )
+    # and it is the Wiener increment over the delay mismatch: 2*pi*linewidth*|tau|
+    tau_s = abs(low["lo_delay_mismatch_ps"]) * 1e-12
+    assert low["noise_rad"]["laser_phase_noise"] ** 2 == pytest.approx(2 * math.pi * 20e3 * tau_s, rel=1e-9)
+    assert low["noise_rad"]["receiver"] == pytest.approx(high["noise_rad"]["receiver"])
+
+
+def test_relaxed_limits_remove_violations():
+    tight = design_report(_small())
+    relaxed = design_report(_small(RELAXED))
+    assert len(relaxed["violations"]) < len(tight["violations"])
+    assert any(v.startswith("clock:") for v in tight["violations"])
+    assert relaxed["violations"] == []
+    assert relaxed["max_clock_ghz"] == pytest.approx(tight["max_clock_ghz"])  # the electrodes are the same
+
+
+def test_an_unreachable_link_budget_is_a_violation_not_a_crash():
+    r = design_report(_small({"laser": {"linewidth_khz": 1000.0}}))  # a DFB laser over nanoseconds of mismatch
+    assert r["laser_power_mw_per_row"] is None
+    assert any(v.startswith("link budget:") and "unreachable" in v for v in r["violations"])
+    assert any(v.startswith("error rate:") for v in r["violations"])
+
+
+def test_a_drive_above_drive_max_v_is_a_violation():
+    config = _small({"tile": {"element": "ring-assisted", "clock_ghz": 1.0}})
+    r = design_report(config)
+    swings = [np.ptp(config.mdpu_design(m).mmu.level_voltages_v()) for m in config.all_moduli]
+    assert r["drive_swing_v"] == pytest.approx(max(swings))
+    assert r["drive_swing_v"] > config.tile.drive_max_v
+    assert sum(v.startswith("drive:") for v in r["violations"]) == sum(s > config.tile.drive_max_v for s in swings)
+    assert not any(v.startswith("clock:") for v in r["violations"])  # 1 GHz is below the ring's linewidth cap
+    linewidth = r["moduli"]["31"]["linewidth_ghz"]
+    assert r["max_clock_ghz"] <= linewidth / k.BANDWIDTH_PER_BAUD * (1 + 1e-12)
+
+
+def test_travelling_wave_electrodes_are_faster_and_skip_the_transit_check():
+    lumped, tw = (design_report(_small({"tile": {"electrode": kind}})) for kind in ("lumped", "travelling-wave"))
+    assert tw["max_clock_ghz"] > lumped["max_clock_ghz"]
+    assert any(v.startswith("transit:") for v in lumped["violations"])
+    assert not any(v.startswith("transit:") for v in tw["violations"])
