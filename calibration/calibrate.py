@@ -77,7 +77,7 @@ class CalibrationReport:
         return {k: float(v) for k, v in self.__dict__.items()}
 
 
-def _drive_sigma(row: CompiledMdpu, readout: Readout, slope_rad_per_v) -> np.ndarray:
+def _drive_sigma(readout: Readout, slope_rad_per_v) -> np.ndarray:
     """RMS phase the drive noise gives a measurement whose one driven segment has these d(phase)/dV."""
     return np.abs(np.asarray(slope_rad_per_v)) * readout.drive_noise_mv_rms * 1e-3
 
@@ -106,7 +106,7 @@ def _iq_fit(row: CompiledMdpu, readout: Readout, rng, repeats: int) -> IqCorrect
     reps = np.broadcast_to(fields, (repeats,) + fields.shape)
     drive = None
     if readout.drive_noise_mv_rms > 0:  # segment 0 of MMU 0 driven at each level
-        drive = np.broadcast_to(_drive_sigma(row, readout, row.segment_phase_slope_rad_per_v[0, 0]), reps.shape[:-1])
+        drive = np.broadcast_to(_drive_sigma(readout, row.segment_phase_slope_rad_per_v[0, 0]), reps.shape[:-1])
     r = read(raw, reps, readout, rng, drive_sigma_rad=drive)
     scale = readout.detector.responsivity_a_per_w * readout.laser.power_mw * 1e-3
     i, q = r.i_a.mean(0) / scale, r.q_a.mean(0) / scale
@@ -156,7 +156,7 @@ def _gain_trim(rows, volts: np.ndarray, readout: Readout, rng, repeats: int) -> 
     for r, row in enumerate(rows):
         seg = row.segment_t  # (h, B, m)
         arm = _arm0(row) * seg[..., levels] / seg[..., :1]  # one segment driven, the rest at level 0
-        drive = _drive_sigma(row, readout, row.segment_phase_slope_rad_per_v[..., levels])
+        drive = _drive_sigma(readout, row.segment_phase_slope_rad_per_v[..., levels])
         phase = _measure(row, arm, readout, rng, repeats, drive)  # (h, B, L)
         slope = np.broadcast_to(ideal, seg.shape[:2]).copy()
         for i, k in enumerate(levels[1:], start=1):
@@ -250,9 +250,9 @@ def _ring_trim(sample, index, trims, readout, rng, repeats, points: int = 96):
         for r, row in enumerate(tile_rows(sample, index, t)):
             swept = rows[r].segment_t  # (h, B, points)
             arm = _arm0(row) * swept / row.segment_t[..., :1]
-            # the sweep's voltages lie between the levels: each ring's steepest level slope bounds its drive noise
+            # the sweep's voltages lie between the levels: each ring's steepest level slope stands for its drive noise
             steepest = np.abs(row.segment_phase_slope_rad_per_v).max(-1, keepdims=True)
-            drive = _drive_sigma(row, readout, steepest)
+            drive = _drive_sigma(readout, steepest)
             out.append(np.unwrap(_measure(row, arm, readout, rng, repeats, drive), axis=-1))
         return np.array(out)  # (R, h, B, points)
 

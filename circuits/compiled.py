@@ -219,13 +219,16 @@ def _front_end(design: MdpuDesign, lo_bias_power_mw: float):
 
 
 def arm_group_delays_s(design: MdpuDesign) -> tuple[float, float]:
-    """Group delays (s) of the signal arm (laser -> MMUs at level 0 -> hybrid outputs) and the LO arm.
+    """Group delays (s) of the signal arm (laser -> MMUs -> hybrid outputs) and the LO arm.
 
     tau = d(phase)/d(omega) (transmissions go as exp(+j*beta*L), so a guide gives
     +L*ng/c), by central difference at wl +/- ``GROUP_DELAY_STEP_UM``, summed device
     by device so that no phase wraps; each arm's delay is the mean over the four
-    detectors. The drive levels change the delay by phase/omega (femtoseconds), so
-    level 0 stands for every input.
+    detectors. A segment's delay depends on its drive level: by phase/omega
+    (at most about 0.1 ps over a whole arm) for Pockels segments, by up to its photon lifetime (about
+    0.15 ns) for a ring near resonance. The signal arm's delay is the one with
+    every segment at the level that puts it furthest from the LO's, so the
+    mismatch bounds that of every input.
     """
     if design.lo_bias_power_mw is None:
         raise ValueError("arm_group_delays_s needs a design with lo_bias_power_mw set (see compile_mdpu)")
@@ -234,15 +237,18 @@ def arm_group_delays_s(design: MdpuDesign) -> tuple[float, float]:
     for wl in wls:
         d = replace(design, wl_um=wl)
         segment_t, heater_t = _segment_tables(d)
-        parts.append((segment_t[..., 0], heater_t, *_front_end(d, design.lo_bias_power_mw)))
+        parts.append((segment_t, heater_t, *_front_end(d, design.lo_bias_power_mw)))
     (seg0, heat0, src0, arm0, lo0), (seg1, heat1, src1, arm1, lo1) = parts
     d_omega = 2 * np.pi * C_UM_PER_S * (1 / wls[0] - 1 / wls[1])
 
     def delay(a, b):
         return np.angle(np.asarray(a) / np.asarray(b)) / d_omega
 
-    signal = delay(src0, src1) + delay(seg0, seg1).sum() + delay(heat0, heat1).sum() + delay(arm0, arm1).mean()
-    return float(signal), float(delay(lo0, lo1).mean())
+    lo = float(delay(lo0, lo1).mean())
+    segments = delay(seg0, seg1)  # (h, B, m): every segment at every level
+    fixed = delay(src0, src1) + delay(heat0, heat1).sum() + delay(arm0, arm1).mean()
+    longest, shortest = fixed + segments.max(-1).sum(), fixed + segments.min(-1).sum()
+    return float(longest if abs(longest - lo) >= abs(shortest - lo) else shortest), lo
 
 
 def iq(fields: np.ndarray, correction: IqCorrection | None = None) -> np.ndarray:

@@ -14,7 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from circuits.compiled import CompiledMdpu
-from circuits.readout import Readout, phase_sigma_rad, phase_variances_rad2, predicted_error_rate
+from circuits.readout import (
+    Readout,
+    drive_phase_sigma_rad,
+    phase_sigma_rad,
+    phase_variances_rad2,
+    predicted_error_rate,
+)
 from photonics.errors import UsageError
 from photonics.laser import electrical_power_mw
 
@@ -44,8 +50,12 @@ def workload_residues(compiled: CompiledMdpu, seed: int = 0, size: int = WORKLOA
     return rng.integers(0, m, shape), rng.integers(0, m, shape)
 
 
-def mean_predicted_error_rate(compiled: CompiledMdpu, readout: Readout, fields: np.ndarray) -> float:
-    return float(np.mean(predicted_error_rate(compiled.design.modulus, phase_sigma_rad(compiled, fields, readout))))
+def mean_predicted_error_rate(
+    compiled: CompiledMdpu, readout: Readout, fields: np.ndarray, drive_sigma_rad: np.ndarray | None = None
+) -> float:
+    """The predicted residue error rate averaged over readouts, each at its own sigma (drive noise per input)."""
+    sigma = phase_sigma_rad(compiled, fields, readout, drive_sigma_rad)
+    return float(np.mean(predicted_error_rate(compiled.design.modulus, sigma)))
 
 
 def link_budget(compiled: CompiledMdpu, readout: Readout, target_error_rate: float) -> LinkBudget:
@@ -54,14 +64,15 @@ def link_budget(compiled: CompiledMdpu, readout: Readout, target_error_rate: flo
         raise UsageError(f"target_error_rate must lie in (0, 1) (got {target_error_rate})")
     x, w = workload_residues(compiled)
     fields = compiled.detector_fields(x, w)
+    drive = drive_phase_sigma_rad(compiled, x, w, readout)  # per readout: averaging the variance first flatters
 
     def rate(power_mw: float) -> float:
-        return mean_predicted_error_rate(compiled, readout.with_laser_power(power_mw), fields)
+        return mean_predicted_error_rate(compiled, readout.with_laser_power(power_mw), fields, drive)
 
     low, high = np.log10(POWER_RANGE_MW[0]), np.log10(POWER_RANGE_MW[1])
     floor = rate(10**high)
     if floor > target_error_rate:
-        variances = phase_variances_rad2(compiled, fields, readout.with_laser_power(10**high))
+        variances = phase_variances_rad2(compiled, fields, readout.with_laser_power(10**high), drive)
         shares = {name: float(np.mean(v)) for name, v in variances.items()}
         limit = max(shares, key=shares.get)
         cause = {
@@ -93,5 +104,5 @@ def link_budget(compiled: CompiledMdpu, readout: Readout, target_error_rate: flo
         laser_power_mw=power,
         laser_electrical_power_mw=electrical_power_mw(at_power.laser),
         signal_arm_loss_db=float(-10 * np.log10(arm_power)),
-        phase_sigma_rad=float(np.mean(phase_sigma_rad(compiled, fields, at_power))),
+        phase_sigma_rad=float(np.mean(phase_sigma_rad(compiled, fields, at_power, drive))),
     )

@@ -71,7 +71,7 @@ def modulus_figures(config: ChipConfig, modulus: int) -> dict:
     from circuits.layout import layout_design
     from circuits.link_budget import link_budget, mean_predicted_error_rate, workload_residues
     from circuits.mmu_electrodes import electrode_figures
-    from circuits.readout import phase_variances_rad2
+    from circuits.readout import drive_phase_sigma_rad, phase_variances_rad2
 
     design = layout_design(config.mdpu_design(modulus))
     mmu = design.mmu
@@ -84,7 +84,8 @@ def modulus_figures(config: ChipConfig, modulus: int) -> dict:
     readout = config.readout(noise=True)
     x, w = workload_residues(compiled)
     fields = compiled.detector_fields(x, w)
-    variances = {k: float(np.mean(v)) for k, v in phase_variances_rad2(compiled, fields, readout).items()}
+    drive = drive_phase_sigma_rad(compiled, x, w, readout)  # each readout's own drive noise
+    variances = {k: float(np.mean(v)) for k, v in phase_variances_rad2(compiled, fields, readout, drive).items()}
     arm_power = np.abs(compiled.src_to_arm) ** 2 * np.mean(np.abs(compiled.arm_transmission(x, w)) ** 2)
     try:
         budget_mw, budget_error = (
@@ -112,7 +113,7 @@ def modulus_figures(config: ChipConfig, modulus: int) -> dict:
         "drive_swing_v": float(volts.max() - volts.min()),
         "laser_power_mw_per_row": budget_mw,
         "link_budget_error": budget_error,
-        "predicted_residue_error_rate": mean_predicted_error_rate(compiled, readout, fields),
+        "predicted_residue_error_rate": mean_predicted_error_rate(compiled, readout, fields, drive),
         "noise_rad": {k: math.sqrt(variances[k]) for k in SOURCES},
         "phase_sigma_rad": math.sqrt(sum(variances[k] for k in SOURCES)),
     }
@@ -230,8 +231,8 @@ def design_report(config: ChipConfig) -> dict:
     return report
 
 
-def _fmt(value, spec: str = ".4g") -> str:
-    return "unreachable" if value is None else format(value, spec)
+def _fmt(value, spec: str = ".4g", missing: str = "unreachable") -> str:
+    return missing if value is None else format(value, spec)
 
 
 def text(report: dict) -> str:
@@ -256,7 +257,11 @@ def text(report: dict) -> str:
         head,
     ]
     for label, key, spec in rows:
-        lines.append(f"{label:<34}{_fmt(report[key], spec):>14}" + "".join(f"{_fmt(f[key], spec):>14}" for f in moduli))
+        missing = "unlimited" if key == "max_clock_ghz" else "unreachable"  # None: no limit, or no power reaches it
+        lines.append(
+            f"{label:<34}{_fmt(report[key], spec, missing):>14}"
+            + "".join(f"{_fmt(f[key], spec, missing):>14}" for f in moduli)
+        )
     for source in SOURCES:
         lines.append(
             f"{'  rms phase, ' + source + ' (rad)':<34}{_fmt(report['noise_rad'][source], '.3g'):>14}"

@@ -47,7 +47,7 @@ from photonics.errors import UsageError
 from photonics.parameters import ParamError, Params
 from photonics.parameters import info as param_info
 
-_FORBID = ConfigDict(extra="forbid")
+_FORBID = ConfigDict(extra="forbid", allow_inf_nan=False)  # no key means anything at inf or nan
 
 PositiveInt = Annotated[StrictInt, Field(ge=1)]
 Number = StrictFloat  # an int is taken as a float; a bool or a string is refused

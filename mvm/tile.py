@@ -106,9 +106,8 @@ class ModulusTile:
         margins = []
         for row, gain, a in zip(self.rows, self.iq_gain, self.arm_amplitude):
             phase_sigma = signal_phase_sigma_max_rad(row, readout)
-            if phase_sigma > 0:
-                skip_probability = skip_probability / 2
-            phase_margin = phase_sigma * np.sqrt(2 * np.log(1 / skip_probability))
+            p = skip_probability / 2 if phase_sigma > 0 else skip_probability  # this row's share per source
+            phase_margin = phase_sigma * np.sqrt(2 * np.log(1 / p))
             detector = ranged_detector(row, readout)
             power_w = readout.laser.power_mw * 1e-3
             amp_a = detector.responsivity_a_per_w * power_w * abs(gain) * a
@@ -120,7 +119,7 @@ class ModulusTile:
                     mean_current_a(readout.laser.power_mw * np.abs(row.zero_input_fields()) ** 2, detector), detector
                 )
                 sigma = np.sqrt(max(var[0] + var[1], var[2] + var[3]))
-                shift += sigma * np.sqrt(2 * np.log(1 / skip_probability))
+                shift += sigma * np.sqrt(2 * np.log(1 / p))
             low = amp_a * (1 - RIN_SIGMAS * rin)
             clips = amp_a * (1 + RIN_SIGMAS * rin) + shift > detector.adc_full_scale_ua * 1e-6
             margin = np.pi if clips or shift >= low else float(np.arcsin(shift / low)) + PHASE_SLACK_RAD

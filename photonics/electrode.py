@@ -54,7 +54,11 @@ class Electrode(Params):
     )
     source_impedance_ohm: float = param(k.DRIVER_IMPEDANCE_OHM, "ohm", "driver source impedance", gt=0)
     rf_loss_db_cm_rtghz: float = param(
-        k.EO_RF_LOSS_DB_CM_RTGHZ, "dB/(cm*sqrt(GHz))", "RF (voltage) loss of the line, skin-effect scaling", ge=0
+        k.EO_RF_LOSS_DB_CM_RTGHZ,
+        "dB/(cm*sqrt(GHz))",
+        "RF (voltage) loss of the line, skin-effect scaling (coplanar lines: about 0.3-1.5)",
+        ge=0,
+        le=100,
     )
     rf_index: float = param(k.EO_RF_INDEX, "1", "microwave effective index of the line", gt=0)
 

@@ -198,3 +198,18 @@ def test_cli_refuses_a_bad_file_with_one_line(capsys, tmp_path, toml):
     out, err = capsys.readouterr()
     assert out == "" and len(err.splitlines()) == 1 and "Traceback" not in err
     assert err.startswith(f"mirage: error: config {path}: [")
+
+
+@pytest.mark.parametrize("text", ["[design]\nmax_area_mm2 = inf\n", "[laser]\nlinewidth_khz = nan\n"])
+def test_infinite_or_nan_values_are_refused(tmp_path, text):
+    path = tmp_path / "chip.toml"
+    path.write_text(text)
+    with pytest.raises(UsageError):
+        load_config(path)
+
+
+def test_an_absurd_rf_loss_is_refused_not_a_traceback(tmp_path):
+    path = tmp_path / "chip.toml"
+    path.write_text("[devices.electrode]\nrf_loss_db_cm_rtghz = 1e300\n")
+    with pytest.raises(UsageError, match=r"rf_loss_db_cm_rtghz: must be <= 100"):
+        load_config(path)

@@ -8,7 +8,7 @@ import pytest
 from circuits.compiled import compile_mdpu
 from circuits.layout import layout_design
 from circuits.link_budget import workload_residues
-from circuits.readout import phase_sigma_rad, predicted_error_rate
+from circuits.readout import drive_phase_sigma_rad, phase_sigma_rad, predicted_error_rate
 from mvm.config import ChipConfig, config_from_dict
 from mvm.design import SOURCES, design_report, modulus_figures
 from mvm.energy import rns_breakdown_pj_per_mac
@@ -106,8 +106,10 @@ def test_the_noise_entries_make_up_the_sigma_behind_the_predicted_rate():
     assert sum(v**2 for v in noise.values()) == pytest.approx(f["phase_sigma_rad"] ** 2, rel=1e-12)
     # independently: the circuit's analytic sigma of every readout of the workload
     compiled = compile_mdpu(layout_design(config.mdpu_design(m)))
-    fields = compiled.detector_fields(*workload_residues(compiled))
-    sigma = phase_sigma_rad(compiled, fields, config.readout(noise=True))
+    x, w = workload_residues(compiled)
+    fields = compiled.detector_fields(x, w)
+    readout = config.readout(noise=True)
+    sigma = phase_sigma_rad(compiled, fields, readout, drive_phase_sigma_rad(compiled, x, w, readout))
     assert np.mean(sigma**2) == pytest.approx(f["phase_sigma_rad"] ** 2, rel=1e-9)
     assert f["predicted_residue_error_rate"] == pytest.approx(np.mean(predicted_error_rate(m, sigma)), rel=1e-9)
 
