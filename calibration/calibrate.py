@@ -77,9 +77,16 @@ class CalibrationReport:
         return {k: float(v) for k, v in self.__dict__.items()}
 
 
-def _drive_sigma(readout: Readout, slope_rad_per_v) -> np.ndarray:
-    """RMS phase the drive noise gives a measurement whose one driven segment has these d(phase)/dV."""
-    return np.abs(np.asarray(slope_rad_per_v)) * readout.drive_noise_mv_rms * 1e-3
+def _drive_sigma(readout: Readout, row: CompiledMdpu, levels: np.ndarray | None = None) -> np.ndarray | float:
+    """(h, B, L) rms phase the drive noise gives a measurement driving one segment at each of ``levels``.
+
+    ``levels`` None: each segment's steepest level (a sweep between the levels). 0
+    without drive noise: the slopes, a solve of every segment, are then skipped.
+    """
+    if readout.drive_noise_v_rms == 0:
+        return 0.0
+    slopes = np.abs(row.segment_phase_slope_rad_per_v)
+    return (slopes.max(-1, keepdims=True) if levels is None else slopes[..., levels]) * readout.drive_noise_v_rms
 
 
 def _measure(
@@ -106,7 +113,7 @@ def _iq_fit(row: CompiledMdpu, readout: Readout, rng, repeats: int) -> IqCorrect
     reps = np.broadcast_to(fields, (repeats,) + fields.shape)
     drive = None
     if readout.drive_noise_mv_rms > 0:  # segment 0 of MMU 0 driven at each level
-        drive = np.broadcast_to(_drive_sigma(readout, row.segment_phase_slope_rad_per_v[0, 0]), reps.shape[:-1])
+        drive = np.broadcast_to(_drive_sigma(readout, row, np.arange(m))[0, 0], reps.shape[:-1])
     r = read(raw, reps, readout, rng, drive_sigma_rad=drive)
     scale = readout.detector.responsivity_a_per_w * readout.laser.power_mw * 1e-3
     i, q = r.i_a.mean(0) / scale, r.q_a.mean(0) / scale
@@ -156,7 +163,7 @@ def _gain_trim(rows, volts: np.ndarray, readout: Readout, rng, repeats: int) -> 
     for r, row in enumerate(rows):
         seg = row.segment_t  # (h, B, m)
         arm = _arm0(row) * seg[..., levels] / seg[..., :1]  # one segment driven, the rest at level 0
-        drive = _drive_sigma(readout, row.segment_phase_slope_rad_per_v[..., levels])
+        drive = _drive_sigma(readout, row, levels)
         phase = _measure(row, arm, readout, rng, repeats, drive)  # (h, B, L)
         slope = np.broadcast_to(ideal, seg.shape[:2]).copy()
         for i, k in enumerate(levels[1:], start=1):
@@ -231,7 +238,7 @@ def _ring_trim(sample, index, trims, readout, rng, repeats, points: int = 96):
     span = 1.5 * np.abs(nominal).max()
     grid = np.linspace(-span, span, points)
     g = tuning_rad_per_v(ring)
-    phase_per_k = 2 * np.pi * ring.dn_dt_per_k * 2 * np.pi * ring.radius_um / ring.wl0_um
+    phase_per_k = 2 * np.pi * ring.dn_dt_per_k * ring.circumference_um / ring.wl0_um
 
     def sweep(t: Trims):
         rows = tile_rows(
@@ -251,8 +258,7 @@ def _ring_trim(sample, index, trims, readout, rng, repeats, points: int = 96):
             swept = rows[r].segment_t  # (h, B, points)
             arm = _arm0(row) * swept / row.segment_t[..., :1]
             # the sweep's voltages lie between the levels: each ring's steepest level slope stands for its drive noise
-            steepest = np.abs(row.segment_phase_slope_rad_per_v).max(-1, keepdims=True)
-            drive = _drive_sigma(readout, steepest)
+            drive = _drive_sigma(readout, row)
             out.append(np.unwrap(_measure(row, arm, readout, rng, repeats, drive), axis=-1))
         return np.array(out)  # (R, h, B, points)
 

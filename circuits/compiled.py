@@ -23,12 +23,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from circuits.mdpu import DETECTORS, LO_BIAS, MdpuDesign, front_end_circuit, with_lo_bias
+from photonics.constants import C_UM_PER_S
 from photonics.errors import UsageError, check_fits, physical_memory_bytes
 
 SMALL_BATCH = 1 << 16  # residues per call below which the compiled form gathers in numpy
 GROUP_DELAY_STEP_UM = 1e-8  # wavelength step of the numerical group delay: < 0.1 rad per device for 10 cm of guide
 DRIVE_STEP_V = 1e-4  # voltage step of the numerical d(phase)/dV of a segment
-C_UM_PER_S = 299_792_458.0 * 1e6
 
 
 @dataclass(frozen=True)

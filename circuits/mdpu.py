@@ -162,7 +162,7 @@ def lo_heater_powers_mw(p_pi_mw, lo_bias_power_mw) -> dict:
     def power(phase_pi):
         if phase_pi is None:
             return lo_bias_power_mw
-        return p_pi_mw * phase_pi + zero if phase_pi else zero
+        return p_pi_mw * phase_pi + zero
 
     return {n: power(FRONT_DEVICE[n].lo_phase_pi) for n in LO_HEATERS}
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import numpy as np
 
@@ -32,6 +33,7 @@ from photonics.errors import UsageError
 from photonics.heater import Heater
 from photonics.phase_shifter_eo import PhaseShifterEO
 from photonics.ring import RingAllPass
+from photonics.waveguide import propagation_amplitude
 
 
 def default_ring(worst_level_loss_db: float = k.RING_LOSS_DB) -> RingAllPass:
@@ -47,7 +49,7 @@ def default_ring(worst_level_loss_db: float = k.RING_LOSS_DB) -> RingAllPass:
     base = RingAllPass(
         radius_um=50.0, loss_db_cm=0.1, eo_fraction=0.8, neff=k.EO_NEFF, ng=k.EO_NG, dn_dt_per_k=k.EO_DN_DT_PER_K
     )
-    u = 1 - 10 ** (-base.loss_db_cm * 2 * math.pi * base.radius_um * 1e-4 / 20)
+    u = 1 - float(propagation_amplitude(length_um=base.circumference_um, loss_db_cm=base.loss_db_cm))
     t = 10 ** (-worst_level_loss_db / 20)
     r = 1 - u * (1 + t) / (1 - t)
     return replace(base, kappa=1 - r**2, radius_um=resonant_radius_um(base))
@@ -55,7 +57,7 @@ def default_ring(worst_level_loss_db: float = k.RING_LOSS_DB) -> RingAllPass:
 
 def resonant_radius_um(ring: RingAllPass) -> float:
     """The radius nearest ``ring.radius_um`` that is resonant at the ring's wl0 (design choice)."""
-    order = round(ring.neff * 2 * math.pi * ring.radius_um / ring.wl0_um)
+    order = round(ring.neff * ring.circumference_um / ring.wl0_um)
     return order * ring.wl0_um / (2 * math.pi * ring.neff)
 
 
@@ -142,20 +144,17 @@ class MmuDesign:
         """Input DACs one MMU needs: one shared drive, else one per segment."""
         return 1 if self.shared_drive else self.segments
 
-    @property
-    def terms_per_mac(self) -> int:
-        """Distinct x-terms (drive levels) one MAC puts on an MMU: 1 when shared, else B."""
-        return self.dacs_per_mmu
-
     def segment_levels(self, x, w) -> np.ndarray:
         """Drive level of every segment, shape x.shape + (B,), for residues x and w."""
-        x = np.asarray(x, dtype=np.int64)[..., None]
         w = np.asarray(w, dtype=np.int64)[..., None]
         bit = (w >> np.arange(self.segments)) & 1
-        multipliers = self.level_multipliers()
-        if np.all(multipliers == 1):  # a shared drive: every active segment at level x (no modulo needed)
-            return bit * x
-        return bit * ((x * multipliers) % self.modulus)
+        return bit * self.drive_levels[np.asarray(x, dtype=np.intp)]
+
+    @cached_property
+    def drive_levels(self) -> np.ndarray:
+        """(m, B): the level (x * k_b) mod m of each segment for every input residue x, computed once."""
+        x = np.arange(self.modulus, dtype=np.int64)[:, None]
+        return (x * self.level_multipliers()) % self.modulus
 
     @property
     def segment_device(self):

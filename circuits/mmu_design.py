@@ -93,11 +93,6 @@ class Element:
     electrode_um: Callable[[MmuDesign], np.ndarray]
     linewidth_ghz: Callable[[object], float] | None
 
-    @property
-    def predistorted(self) -> bool:
-        """The drive table inverts a nonlinear phase response."""
-        return self.predistort is not None
-
 
 def _registry(*rules):
     return {r.name: r for r in rules}
@@ -156,8 +151,8 @@ ELEMENT_RULES: dict[str, Element] = _registry(
         predistort=_ring_predistort,
         trim=Trim.RING_LOCK,
         sectioned_electrodes=False,
-        footprint_um=lambda mmu: np.full(mmu.segments, 2 * np.pi * mmu.ring.radius_um),
-        electrode_um=lambda mmu: np.full(mmu.segments, mmu.ring.eo_fraction * 2 * np.pi * mmu.ring.radius_um),
+        footprint_um=lambda mmu: np.full(mmu.segments, mmu.ring.circumference_um),
+        electrode_um=lambda mmu: np.full(mmu.segments, mmu.ring.eo_fraction * mmu.ring.circumference_um),
         linewidth_ghz=_ring_linewidth_ghz,
     ),
 )

@@ -26,6 +26,7 @@ from photonics import constants as k
 from photonics import electrode as el
 from photonics.errors import UsageError
 from photonics.ring import RingAllPass
+from photonics.waveguide import propagation_amplitude
 
 ELECTRODE_KINDS = ("lumped", "travelling-wave")
 
@@ -37,8 +38,8 @@ def ring_linewidth_ghz(ring: RingAllPass) -> float:
     bus self-coupling (Bogaerts et al., Laser Photonics Rev. 6, 47 (2012)). The
     photon lifetime is 1 / (2*pi*FWHM).
     """
-    length_um = 2 * math.pi * ring.radius_um
-    a = 10 ** (-ring.loss_db_cm * length_um * 1e-4 / 20)
+    length_um = ring.circumference_um
+    a = float(propagation_amplitude(length_um=length_um, loss_db_cm=ring.loss_db_cm))
     ra = math.sqrt(1 - ring.kappa) * a
     fsr_ghz = k.C_UM_PER_S / (ring.ng * length_um) * 1e-9
     return fsr_ghz * (1 - ra) / (math.pi * math.sqrt(ra))

@@ -68,6 +68,11 @@ class Readout:
         if not self.drive_noise_mv_rms >= 0:
             raise UsageError(f"drive_noise_mv_rms must be >= 0 mV (got {self.drive_noise_mv_rms})")
 
+    @property
+    def drive_noise_v_rms(self) -> float:
+        """The drive noise in volts, 0 with noise off."""
+        return self.drive_noise_mv_rms * 1e-3 if self.noise else 0.0
+
     def with_laser_power(self, power_mw: float) -> Readout:
         return replace(self, laser=replace(self.laser, power_mw=power_mw))
 
@@ -108,7 +113,7 @@ def drive_phase_sigma_rad(compiled: CompiledMdpu, x, w, readout: Readout) -> np.
     """Per-readout rms signal-arm phase from drive noise for residues x, w (..., h); None when it is off."""
     if not (readout.noise and readout.drive_noise_mv_rms > 0):
         return None
-    return np.sqrt(compiled.drive_phase_variance(x, w)) * readout.drive_noise_mv_rms * 1e-3
+    return np.sqrt(compiled.drive_phase_variance(x, w)) * readout.drive_noise_v_rms
 
 
 def _signal_phase_rad(compiled, readout, rng, shape, drive_sigma_rad, drift_hz):
@@ -179,20 +184,27 @@ def phase_variances_rad2(
     residues (:attr:`CompiledMdpu.drive_variance_table`).
     """
     shape = np.shape(fields)[:-1]
-    laser = readout.laser
-    tau = compiled.delay_mismatch_s() if laser.linewidth_khz > 0 or laser.frequency_drift_mhz_rms > 0 else 0.0
+    laser_noise, drift = laser_phase_variances_rad2(compiled, readout.laser)
     if drive_sigma_rad is not None:
         drive = np.asarray(drive_sigma_rad) ** 2
-    elif readout.drive_noise_mv_rms > 0:
-        drive = compiled.drive_variance_table.mean(axis=(1, 2)).sum() * (readout.drive_noise_mv_rms * 1e-3) ** 2
+    elif readout.drive_noise_v_rms > 0:  # the table solves every segment's slope: only when it is needed
+        drive = compiled.drive_variance_table.mean(axis=(1, 2)).sum() * readout.drive_noise_v_rms**2
     else:
         drive = 0.0
     return {
         "receiver": _receiver_sigma_rad(compiled, fields, readout) ** 2,
-        "laser_phase_noise": np.broadcast_to(phase_noise_variance_rad2(laser, tau), shape),
-        "frequency_drift": np.broadcast_to(drift_phase_sigma_rad(laser, tau) ** 2, shape),
+        "laser_phase_noise": np.broadcast_to(laser_noise, shape),
+        "frequency_drift": np.broadcast_to(drift, shape),
         "drive": np.broadcast_to(drive, shape),
     }
+
+
+def laser_phase_variances_rad2(compiled: CompiledMdpu, laser) -> tuple[float, float]:
+    """(phase noise, frequency drift) variance of the signal arm against the LO (rad^2), over their delay mismatch."""
+    if laser.linewidth_khz == 0 and laser.frequency_drift_mhz_rms == 0:
+        return 0.0, 0.0
+    tau = compiled.delay_mismatch_s()
+    return float(phase_noise_variance_rad2(laser, tau)), float(drift_phase_sigma_rad(laser, tau) ** 2)
 
 
 def phase_sigma_rad(
@@ -202,12 +214,7 @@ def phase_sigma_rad(
 
     ``drive_sigma_rad`` as for :func:`phase_variances_rad2`.
     """
-    receiver = _receiver_sigma_rad(compiled, fields, readout)
-    laser = readout.laser
-    if laser.linewidth_khz == 0 and laser.frequency_drift_mhz_rms == 0 and readout.drive_noise_mv_rms == 0:
-        return receiver
-    v = phase_variances_rad2(compiled, fields, readout, drive_sigma_rad)
-    return np.sqrt(receiver**2 + v["laser_phase_noise"] + v["frequency_drift"] + v["drive"])
+    return np.sqrt(sum(phase_variances_rad2(compiled, fields, readout, drive_sigma_rad).values()))
 
 
 def _receiver_sigma_rad(compiled: CompiledMdpu, fields: np.ndarray, readout: Readout) -> np.ndarray:

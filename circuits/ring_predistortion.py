@@ -23,7 +23,7 @@ def _transmission(ring: RingAllPass, voltage_v) -> np.ndarray:
 
 def tuning_rad_per_v(ring: RingAllPass) -> float:
     """Round-trip phase per volt of the electro-optic section at wl0."""
-    length_cm = 2 * np.pi * ring.radius_um * ring.eo_fraction * 1e-4
+    length_cm = ring.circumference_um * ring.eo_fraction * 1e-4
     return float(np.pi * length_cm / ring.vpil_v_cm)
 
 

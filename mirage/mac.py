@@ -93,7 +93,6 @@ def trials(compiled, readout, count: int, rng, target_error_rate: float) -> dict
     """
     from circuits.readout import (
         drive_phase_sigma_rad,
-        phase_sigma_rad,
         phase_variances_rad2,
         predicted_error_rate,
         read,
@@ -116,8 +115,8 @@ def trials(compiled, readout, count: int, rng, target_error_rate: float) -> dict
             (read(compiled, fields, readout, rng, drive_sigma_rad=drive).residue != (x * w).sum(-1) % m).sum()
         )
         if readout.noise:
-            predicted += float(predicted_error_rate(m, phase_sigma_rad(compiled, fields, readout, drive)).sum())
             v = phase_variances_rad2(compiled, fields, readout, drive)
+            predicted += float(predicted_error_rate(m, np.sqrt(sum(v.values()))).sum())
             for key in SOURCES:
                 variance[key] += float(np.sum(v[key]))
         done += n

@@ -25,6 +25,7 @@ from circuits.mmu import ELEMENTS, ENCODINGS, MmuDesign, default_ring
 from circuits.mmu_electrodes import ELECTRODE_KINDS, electrode_figures
 from circuits.readout import Readout
 from mvm import schema
+from mvm.bfp import MAX_BITS, ROUNDINGS
 from mvm.schema import Device, IntList, Invalid, PositiveInt, default_of, doc, one_of, section
 from photonics.constants import CLOCK_GHZ
 from photonics.electrode import Electrode
@@ -34,7 +35,6 @@ from photonics.phase_shifter_eo import PhaseShifterEO
 from photonics.photodetector import Photodetector
 from photonics.ring import RingAllPass
 
-ROUNDINGS = ("nearest", "stochastic")
 # Sections that belong to the calibration layer: it reads them from the same file
 # (calibration/config.py); this layer only lets them through.
 RESERVED_SECTIONS = ("variation", "spec", "calibration")
@@ -71,7 +71,9 @@ class RnsConfig:
 class BfpConfig:
     """Block floating point: how operands become integer mantissas."""
 
-    mantissa_bits: Annotated[StrictInt, Field(ge=2), doc("signed mantissa width: |mantissa| <= 2**(bits-1) - 1")] = 6
+    mantissa_bits: Annotated[
+        StrictInt, Field(ge=2, le=MAX_BITS), doc("signed mantissa width: |mantissa| <= 2**(bits-1) - 1")
+    ] = 6
     group: Annotated[
         StrictInt, Field(ge=0), doc("values sharing an exponent along the reduction axis; 0: equal to tile.h")
     ] = 0

@@ -145,7 +145,7 @@ class FastPlan:
 
 def fast_plan(tile: ModulusTile, readout: Readout, skip_probability: float) -> FastPlan:
     m = tile.modulus
-    terms = tile.mmu.terms_per_mac
+    terms = tile.mmu.dacs_per_mmu  # one x-term per drive
     bound = tile_error_bound(tile)
     margin = tile.safe_margin_rad(readout, skip_probability) * (m / (2 * np.pi))
     margin = margin + float32_slack_levels(tile.h, m, terms, float(bound.max()))

@@ -50,7 +50,6 @@ from photonics.parameters import info as param_info
 _FORBID = ConfigDict(extra="forbid", allow_inf_nan=False)  # no key means anything at inf or nan
 
 PositiveInt = Annotated[StrictInt, Field(ge=1)]
-Number = StrictFloat  # an int is taken as a float; a bool or a string is refused
 NonNegative = Annotated[StrictFloat, Field(ge=0)]
 IntList = tuple[StrictInt, ...]  # a TOML array of integers
 

@@ -21,8 +21,8 @@ import numpy as np
 from circuits.compiled import CompiledMdpu, compile_mdpu, iq
 from circuits.mdpu import MdpuDesign
 from circuits.mmu import MmuDesign
-from circuits.readout import Readout, ranged_detector
-from photonics.laser import drift_phase_sigma_rad, phase_noise_variance_rad2, rin_relative_rms
+from circuits.readout import Readout, laser_phase_variances_rad2, ranged_detector
+from photonics.laser import rin_relative_rms
 from photonics.photodetector import adc_lsb_a, mean_current_a, noise_variance_a2
 
 # Relative tolerance of the fast-path structure checks. Long Pockels segments
@@ -133,15 +133,11 @@ def signal_phase_sigma_max_rad(row: CompiledMdpu, readout: Readout) -> float:
     The drive's is the largest over every (x, w) of each MMU (every weight bit set
     at worst), added over the MMUs. 0 with noise off or every source off.
     """
-    laser = readout.laser
     if not readout.noise:
         return 0.0
-    var = 0.0
-    if laser.linewidth_khz > 0 or laser.frequency_drift_mhz_rms > 0:
-        tau = row.delay_mismatch_s()
-        var += float(phase_noise_variance_rad2(laser, tau) + drift_phase_sigma_rad(laser, tau) ** 2)
-    if readout.drive_noise_mv_rms > 0:
-        var += float(row.drive_variance_table.max(axis=(1, 2)).sum()) * (readout.drive_noise_mv_rms * 1e-3) ** 2
+    var = sum(laser_phase_variances_rad2(row, readout.laser))
+    if readout.drive_noise_v_rms > 0:
+        var += float(row.drive_variance_table.max(axis=(1, 2)).sum()) * readout.drive_noise_v_rms**2
     return float(np.sqrt(var))
 
 

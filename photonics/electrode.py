@@ -34,7 +34,7 @@ from scipy.optimize import brentq
 from photonics import constants as k
 from photonics.errors import UsageError
 from photonics.parameters import Params, param
-from photonics.registry import register_electrical
+from photonics.registry import register_parameters
 
 C_CM_PER_NS = k.C_UM_PER_S * 1e-4 * 1e-9  # speed of light in cm/ns (29.98)
 NP_PER_DB = 1 / (20 * math.log10(math.e))  # field attenuation: 1 dB = 0.1151 Np
@@ -68,7 +68,7 @@ class Electrode(Params):
         return self.rf_index / (C_CM_PER_NS * 1e9 * self.capacitance_pf_per_cm * 1e-12)
 
 
-register_electrical("electrode", Electrode)
+register_parameters("electrode", Electrode, "electrical")
 
 
 def capacitance_pf(electrode: Electrode, length_um) -> np.ndarray:

@@ -17,7 +17,7 @@ import numpy as np
 
 from photonics import constants as k
 from photonics.parameters import Params, param
-from photonics.registry import register_source
+from photonics.registry import register_parameters
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class Laser(Params):
     )
 
 
-register_source("laser", Laser)
+register_parameters("laser", Laser, "source")
 
 
 def electrical_power_mw(laser: Laser) -> float:

@@ -86,10 +86,7 @@ def sax_model(
     defaults = {f.name: f.default for f in dataclasses.fields(params) if f.name in settings}
 
     def model(*, wl=WL_UM, **kwargs):
-        unknown = [key for key in kwargs if key not in defaults]
-        if unknown:
-            raise TypeError(f"{name}() got an unexpected keyword argument {unknown[0]!r}")
-        return physics(wl, **{**defaults, **kwargs})
+        return physics(wl, **{**defaults, **kwargs})  # physics is keyword-only: an unknown setting is a TypeError
 
     doc = inspect.cleandoc(physics.__doc__ or "")
     if summary is not None:
@@ -102,7 +99,6 @@ def sax_model(
         + [inspect.Parameter(n, _KW, default=d) for n, d in defaults.items()]
     )
     model.physics = physics
-    model.params = params
     return model
 
 
@@ -126,14 +122,9 @@ def variant(name: str, params: type[Params], of: Callable[..., dict], *, summary
     return register(name, params, summary=summary)(of.physics)
 
 
-def register_source(name: str, params: type[Params]) -> None:
-    """Register a device without an S-matrix (the laser)."""
-    _add(Device(name, params, None, "source"))
-
-
-def register_electrical(name: str, params: type[Params]) -> None:
-    """Register an electrical part without an S-matrix (the electrodes)."""
-    _add(Device(name, params, None, "electrical"))
+def register_parameters(name: str, params: type[Params], kind: str) -> None:
+    """Register a device without an S-matrix: a "source" (the laser) or an "electrical" part (the electrodes)."""
+    _add(Device(name, params, None, kind))
 
 
 def unregister(name: str) -> None:

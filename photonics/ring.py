@@ -9,6 +9,7 @@ Resonance shifts by wl*(dn/dT)/ng per kelvin (70 pm/K at the defaults).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import jax.numpy as jnp
@@ -48,6 +49,11 @@ class _Ring(Params):
     voltage_v: float = param(0.0, "V", "electro-optic tuning voltage")
     vpil_v_cm: float = param(k.EO_VPIL_V_CM, "V*cm", "VpiL of the electro-optic section at wl0", gt=0)
     eo_fraction: float = param(0.5, "1", "fraction of the circumference under the electrode", ge=0, le=1)
+
+    @property
+    def circumference_um(self) -> float:
+        """The ring's round-trip length 2*pi*R."""
+        return 2 * math.pi * self.radius_um
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,9 @@ from photonics.coupler import Coupler, Mmi2x2, Splitter
 from photonics.errors import UsageError
 from photonics.layers import LAYER
 
+PORT_PITCH_UM = 20.0  # spacing of a coupler's, MMI's or splitter's ports on each side
+FANOUT_LENGTH_UM = 40.0  # length of the S-bends that fan the ports out to that pitch
+
 
 def _mmi_length_um(width_um: float, fraction: float) -> float:
     """fraction * L_pi, the self-imaging beat length L_pi = 4*n*W**2/(3*wl) (Soldano and Pennings).
@@ -51,8 +54,8 @@ def coupler(
     width_um: float = WIDTH_UM,
     gap_um: float = 0.2,
     crossover_length_um: float = 40.0,
-    port_pitch_um: float = 20.0,
-    fanout_length_um: float = 40.0,
+    port_pitch_um: float = PORT_PITCH_UM,
+    fanout_length_um: float = FANOUT_LENGTH_UM,
 ) -> gf.Component:
     """2x2 directional coupler; the coupling length gives ``kappa`` by coupled-mode theory.
 
@@ -87,8 +90,8 @@ def mmi2x2(
     width_um: float = WIDTH_UM,
     mmi_width_um: float = 6.0,
     access_length_um: float = 2.0,
-    port_pitch_um: float = 20.0,
-    fanout_length_um: float = 40.0,
+    port_pitch_um: float = PORT_PITCH_UM,
+    fanout_length_um: float = FANOUT_LENGTH_UM,
 ) -> gf.Component:
     """2x2 MMI, 50:50 by paired interference: access guides at +-W/6, length L_pi/2.
 
@@ -123,8 +126,8 @@ def splitter(
     width_um: float = WIDTH_UM,
     mmi_width_um: float = 3.0,
     access_length_um: float = 2.0,
-    port_pitch_um: float = 20.0,
-    fanout_length_um: float = 40.0,
+    port_pitch_um: float = PORT_PITCH_UM,
+    fanout_length_um: float = FANOUT_LENGTH_UM,
 ) -> gf.Component:
     """1x2 splitter: a symmetric 1x2 MMI (outputs at +-W/4, length 3*L_pi/8) and a fan-out.
 

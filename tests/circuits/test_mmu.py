@@ -128,7 +128,7 @@ def test_drive_sharing_follows_the_levels(encoding, element):
     levels = d.segment_levels(x, np.full(31, 31))  # every bit set
     shared = bool(np.all(levels == x[:, None]))
     assert d.shared_drive == shared
-    assert d.dacs_per_mmu == d.terms_per_mac == (1 if shared else d.segments)
+    assert d.dacs_per_mmu == (1 if shared else d.segments)
     assert (encoding, element) != ("binary-length", "straight") or d.dacs_per_mmu == 1  # Mirage's shared drive
 
 
@@ -136,7 +136,7 @@ def test_ring_segments_ignore_the_encodings_lengths():
     for encoding in ENCODINGS:
         d = MmuDesign(modulus=31, encoding=encoding, element="ring-assisted")
         np.testing.assert_array_equal(d.ideal_level_slopes(), np.ones(d.segments))
-        assert d.element_rules.predistorted and d.element_rules.trim is Trim.RING_LOCK
+        assert d.element_rules.predistort is not None and d.element_rules.trim is Trim.RING_LOCK
 
 
 def test_a_new_encoding_is_one_registry_entry(monkeypatch):

@@ -79,7 +79,7 @@ def test_lumped_max_clock_is_the_rc_bandwidth_of_one_dac_driving_every_row(defau
         mmu = config.mdpu_design(m).mmu
         c_farad = config.electrode.capacitance_pf_per_cm * 1e-12 * mmu.segment_lengths_um().sum() * 1e-4
         f3db_ghz = 1 / (2 * math.pi * config.electrode.source_impedance_ohm * c_farad * config.tile.rows) / 1e9
-        slowest = min(slowest, f3db_ghz / 0.7)
+        slowest = min(slowest, f3db_ghz / k.BANDWIDTH_PER_BAUD)
     assert default_report["max_clock_ghz"] == pytest.approx(slowest, rel=1e-9)
 
 
@@ -103,7 +103,10 @@ def test_the_noise_entries_make_up_the_sigma_behind_the_predicted_rate():
     f = modulus_figures(config, m)
     noise = f["noise_rad"]
     assert all(noise[s] > 0 for s in SOURCES)
-    assert sum(v**2 for v in noise.values()) == pytest.approx(f["phase_sigma_rad"] ** 2, rel=1e-12)
+    # the laser's entries by hand: 2*pi*linewidth*|tau| and 2*pi*drift*tau over the circuit's own delay mismatch
+    tau = f["lo_delay_mismatch_ps"] * 1e-12
+    assert noise["laser_phase_noise"] == pytest.approx(math.sqrt(2 * math.pi * 10e3 * abs(tau)), rel=1e-9)
+    assert noise["frequency_drift"] == pytest.approx(2 * math.pi * 0.1e6 * abs(tau), rel=1e-9)
     # independently: the circuit's analytic sigma of every readout of the workload
     compiled = compile_mdpu(layout_design(config.mdpu_design(m)))
     x, w = workload_residues(compiled)
