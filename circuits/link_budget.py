@@ -3,8 +3,10 @@
 The error rate of a random workload is the mean, over random dot products, of
 the analytic rate erfc(pi/(m*sigma*sqrt(2))) (see :mod:`circuits.readout`); it
 falls monotonically with laser power until the ADC's quantisation (which scales
-with the signal under auto-ranging) sets a floor. The power is found by
-bisection in log(power).
+with the signal under auto-ranging) sets a floor, or until the photodiodes
+saturate: the search stops at :func:`circuits.readout.saturation_laser_power_mw`
+(the brightest detector at its 1-dB compression current), above which the
+readout bends the phase. The power is found by bisection in log(power).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from circuits.readout import (
     phase_sigma_rad,
     phase_variances_rad2,
     predicted_error_rate,
+    receiver_variances_rad2,
+    saturation_laser_power_mw,
 )
 from photonics.errors import UsageError
 from photonics.laser import electrical_power_mw
@@ -69,26 +73,40 @@ def link_budget(compiled: CompiledMdpu, readout: Readout, target_error_rate: flo
     def rate(power_mw: float) -> float:
         return mean_predicted_error_rate(compiled, readout.with_laser_power(power_mw), fields, drive)
 
-    low, high = np.log10(POWER_RANGE_MW[0]), np.log10(POWER_RANGE_MW[1])
+    saturation_mw = saturation_laser_power_mw(compiled, readout.detector)
+    low, high = np.log10(POWER_RANGE_MW[0]), np.log10(min(POWER_RANGE_MW[1], saturation_mw))
     floor = rate(10**high)
     if floor > target_error_rate:
         variances = phase_variances_rad2(compiled, fields, readout.with_laser_power(10**high), drive)
         shares = {name: float(np.mean(v)) for name, v in variances.items()}
         limit = max(shares, key=shares.get)
+        noise, quantisation = receiver_variances_rad2(compiled, fields, readout.with_laser_power(10**high))
+        # the receiver's floor is saturation when its shot and TIA noise (which more light would cut) outweighs
+        # the ADC's quantisation (which scales with the signal)
+        saturated = saturation_mw < POWER_RANGE_MW[1] and np.mean(noise) > np.mean(quantisation)
         cause = {
-            "receiver": "the ADC's quantisation",
+            "receiver": (
+                f"photodiode saturation (the brightest detector reaches its {readout.detector.saturation_current_ma:g} "
+                "mA 1-dB compression current there)"
+                if saturated
+                else "the ADC's quantisation"
+            ),
             "laser_phase_noise": "laser phase noise over the signal-to-LO delay",
             "frequency_drift": "laser frequency drift over the signal-to-LO delay",
             "drive": "drive (DAC) voltage noise",
         }[limit]
         cure = {
-            "receiver": "use more ADC bits or a smaller modulus",
+            "receiver": (
+                "lower the signal arm's loss, use detectors with a higher saturation current or a smaller modulus"
+                if saturated
+                else "use more ADC bits or a smaller modulus"
+            ),
             "laser_phase_noise": "use a narrower laser or match the LO path",
             "frequency_drift": "stabilise the laser or match the LO path",
             "drive": "lower the drive noise or the phase per volt",
         }[limit]
         raise UsageError(
-            f"target_error_rate {target_error_rate:g} is unreachable: at {10**high:g} mW the error rate is "
+            f"target_error_rate {target_error_rate:g} is unreachable: at {10**high:.4g} mW the error rate is "
             f"{floor:.3g}, set mostly by {cause}; {cure}"
         )
     for _ in range(60):

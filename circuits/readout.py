@@ -1,18 +1,25 @@
 """Readout of an MDPU: detector currents with noise, ADCs, atan2, nearest residue.
 
 The laser's power (with RIN) scales the detector fields; each of the four
-detectors gives R*P + I_dark plus shot and TIA noise; the balanced pairs give I
-and Q currents, which the ADCs quantise; atan2(Q, I) rounded to the nearest
-multiple of 2*pi/m is the residue. The TIA gain is set so that the ADC's full
-scale is ``adc_headroom`` times the largest excursion of I or Q over every
-signal phase (at the zero-input amplitude; for an ideal hybrid, the signal
-amplitude itself).
+detectors gives its photocurrent (R*P, softly limited at the detector's
+saturation current: :mod:`photonics.photodetector`) plus dark current and shot
+noise; each balanced pair feeds ONE TIA (as the energy model costs it), whose
+thermal noise is added once per pair; the I and Q currents are quantised by the
+ADCs; atan2(Q, I) rounded to the nearest multiple of 2*pi/m is the residue. The
+TIA gain is set so that the ADC's full scale is ``adc_headroom`` times the
+largest excursion of I or Q over every signal phase (at the zero-input
+amplitude; for an ideal hybrid, the signal amplitude itself).
 
-The analytic model: with sigma_I the rms noise of each of I and Q (shot and
-thermal of both detectors of a pair, plus ADC quantisation lsb^2/12) and A the
-noiseless amplitude |I + jQ|, the phase error is Gaussian with sigma = sigma_I/A
-and a residue is read wrong with probability erfc(pi / (m*sigma*sqrt(2))). RIN
-scales I and Q together, so it leaves the phase alone.
+The analytic model: with sigma_I the rms noise of each of I and Q (shot noise of
+both detectors of a pair, one TIA's thermal noise, plus ADC quantisation
+lsb^2/12) and A the noiseless amplitude |I + jQ| (of the compressed currents),
+the phase error is Gaussian with sigma = sigma_I/A and a residue is read wrong
+with probability erfc(pi / (m*sigma*sqrt(2))). RIN scales I and Q together, so
+it leaves the phase alone. Saturation also bends the phase itself (the pair
+currents are no longer linear in the fields); the analytic model does not hold
+that systematic error, so a readout is designed below
+:func:`saturation_laser_power_mw`, where the brightest detector reaches its 1-dB
+compression current.
 
 Three sources move the signal arm's phase itself (each off by default):
 
@@ -45,10 +52,11 @@ from photonics.photodetector import (
     Photodetector,
     adc_codes,
     adc_lsb_a,
+    balanced_current_a,
+    balanced_noise_variance_a2,
     codes_to_current_a,
     mean_current_a,
-    noise_variance_a2,
-    sample_current_a,
+    saturation_power_mw,
 )
 
 
@@ -100,6 +108,25 @@ def signal_excursion(compiled: CompiledMdpu) -> float:
         swing = 2 * abs(np.conj(lo[p]) * s[p] - np.conj(lo[n]) * s[n]) * t
         out = max(out, abs(const) + swing)
     return out
+
+
+def brightest_detector_power(compiled: CompiledMdpu) -> float:
+    """Largest optical power on any of the four detectors (per unit laser power) over every signal-arm phase.
+
+    Detector d sees |lo_d + s_d T|**2 at most (|lo_d| + |s_d| |T|)**2, T at the zero-input amplitude.
+    """
+    t = abs(np.prod(compiled.segment_t[..., 0]) * np.prod(compiled.heater_t))
+    s = compiled.arm_to_det * compiled.src_to_arm
+    return float(np.max((np.abs(compiled.lo_to_det) + np.abs(s) * t) ** 2))
+
+
+def saturation_laser_power_mw(compiled: CompiledMdpu, detector: Photodetector) -> float:
+    """Laser power into the MDPU at which its brightest detector reaches the 1-dB compression current.
+
+    Above it the readout saturates: the pair currents compress, the phase bends
+    and the analytic error rate no longer holds; the link budget searches below it.
+    """
+    return saturation_power_mw(detector) / brightest_detector_power(compiled)
 
 
 def ranged_detector(compiled: CompiledMdpu, readout: Readout) -> Photodetector:
@@ -159,11 +186,12 @@ def read(
             fields = lo + (fields - lo) * np.exp(1j * np.asarray(theta))[..., None]
         bandwidth = detector.bandwidth_ghz
         power_mw = sample_power_mw(readout.laser, bandwidth, rng, shape)[..., None] * np.abs(fields) ** 2
-        currents = sample_current_a(power_mw, detector, rng)
     else:
-        currents = mean_current_a(readout.laser.power_mw * np.abs(fields) ** 2, detector)
-    i_a = codes_to_current_a(adc_codes(currents[..., 0] - currents[..., 1], detector), detector)
-    q_a = codes_to_current_a(adc_codes(currents[..., 2] - currents[..., 3], detector), detector)
+        power_mw, rng = readout.laser.power_mw * np.abs(fields) ** 2, None
+    pair_i = balanced_current_a(power_mw[..., 0], power_mw[..., 1], detector, rng)  # one TIA per pair
+    pair_q = balanced_current_a(power_mw[..., 2], power_mw[..., 3], detector, rng)
+    i_a = codes_to_current_a(adc_codes(pair_i, detector), detector)
+    q_a = codes_to_current_a(adc_codes(pair_q, detector), detector)
     if compiled.iq_correction is not None:  # digital correction, in units of I + jQ per input power
         scale = readout.detector.responsivity_a_per_w * readout.laser.power_mw * 1e-3
         z = compiled.iq_correction.apply((i_a + 1j * q_a) / scale) * scale
@@ -217,16 +245,25 @@ def phase_sigma_rad(
     return np.sqrt(sum(phase_variances_rad2(compiled, fields, readout, drive_sigma_rad).values()))
 
 
-def _receiver_sigma_rad(compiled: CompiledMdpu, fields: np.ndarray, readout: Readout) -> np.ndarray:
-    """RMS phase error from the receiver alone (shot, TIA, ADC quantisation)."""
+def receiver_variances_rad2(
+    compiled: CompiledMdpu, fields: np.ndarray, readout: Readout
+) -> tuple[np.ndarray, np.ndarray]:
+    """The receiver's phase variance in two parts: (shot and TIA noise, ADC quantisation), for fields (..., 4).
+
+    Each balanced pair has both detectors' shot noise and one TIA's thermal
+    noise; the amplitude is that of the (possibly compressed) pair currents.
+    """
     detector = ranged_detector(compiled, readout)
     mean = mean_current_a(readout.laser.power_mw * np.abs(fields) ** 2, detector)
-    var = noise_variance_a2(mean, detector)
-    quantisation = adc_lsb_a(detector) ** 2 / 12
-    var_i = var[..., 0] + var[..., 1] + quantisation
-    var_q = var[..., 2] + var[..., 3] + quantisation
-    amplitude = np.abs((mean[..., 0] - mean[..., 1]) + 1j * (mean[..., 2] - mean[..., 3]))
-    return np.sqrt(0.5 * (var_i + var_q)) / amplitude
+    var_i = balanced_noise_variance_a2(mean[..., 0], mean[..., 1], detector)
+    var_q = balanced_noise_variance_a2(mean[..., 2], mean[..., 3], detector)
+    amplitude2 = np.abs((mean[..., 0] - mean[..., 1]) + 1j * (mean[..., 2] - mean[..., 3])) ** 2
+    return 0.5 * (var_i + var_q) / amplitude2, adc_lsb_a(detector) ** 2 / 12 / amplitude2
+
+
+def _receiver_sigma_rad(compiled: CompiledMdpu, fields: np.ndarray, readout: Readout) -> np.ndarray:
+    """RMS phase error from the receiver alone (shot, one TIA per balanced pair, ADC quantisation)."""
+    return np.sqrt(sum(receiver_variances_rad2(compiled, fields, readout)))
 
 
 def predicted_error_rate(modulus: int, sigma_rad) -> np.ndarray:

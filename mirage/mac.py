@@ -96,6 +96,7 @@ def trials(compiled, readout, count: int, rng, target_error_rate: float) -> dict
         phase_variances_rad2,
         predicted_error_rate,
         read,
+        saturation_laser_power_mw,
     )
 
     if count < 1:
@@ -131,6 +132,7 @@ def trials(compiled, readout, count: int, rng, target_error_rate: float) -> dict
         "noise": readout.noise,
         "laser_power_mw": readout.laser.power_mw,
         "delay_mismatch_s": compiled.delay_mismatch_s(),
+        "saturation_laser_power_mw": saturation_laser_power_mw(compiled, readout.detector),
         "phase_variance_rad2": {k: v / count for k, v in variance.items()},
         "phase_variance_share": {k: (v / total if total else 0.0) for k, v in variance.items()},
         "link_budget": _budget(compiled, readout, target_error_rate),
@@ -210,5 +212,6 @@ def text(result: dict) -> str:
     return (
         f"m = {result['modulus']}, h = {result['h']}, {result['laser_power_mw']:g} mW: {result['errors']} errors in "
         f"{result['trials']} dot products (rate {result['error_rate']:.3g}, predicted {result['predicted_error_rate']:.3g})\n"
-        f"phase variance: {shares}; delay mismatch {result['delay_mismatch_s'] * 1e9:.4g} ns\n" + budget
+        f"phase variance: {shares}; delay mismatch {result['delay_mismatch_s'] * 1e9:.4g} ns\n"
+        f"photodiodes saturate (1 dB) above {result['saturation_laser_power_mw']:.4g} mW of laser\n" + budget
     )

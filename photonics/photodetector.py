@@ -1,11 +1,20 @@
 """Photodetector and coherent-receiver front end: photocurrent, noise, ADC.
 
 Not an S-parameter model: it maps optical power to a noisy photocurrent and to
-ADC codes. Mean current I = R*P + I_dark; noise is Gaussian with variance
-2*q*I*B (shot, including the dark current) plus the TIA's input-referred
-thermal noise sigma_th**2. A balanced pair subtracts two independent detectors,
-so dark currents cancel and noise variances add. The ADC is a signed mid-tread
-quantiser over +/- full scale (referred to the TIA input current).
+ADC codes. Mean current I = I_ph + I_dark, where the photocurrent I_ph saturates
+softly: I_ph = I_s*tanh(R*P/I_s), with I_s set so that the current is compressed
+by 1 dB (to 10**(-1/20) of R*P) at the detector's ``saturation_current_ma``
+(the figure papers report as the 1-dB compression current); far below it
+I_ph = R*P. Shot noise is Gaussian with variance 2*q*I*B (dark current
+included) on the delivered current.
+
+A balanced pair is two detectors wired in series into ONE transimpedance
+amplifier (the energy model costs one TIA per pair): the pair's current is
+I+ - I- (dark currents cancel), its noise variance is the two detectors' shot
+noise plus one TIA's input-referred thermal noise sigma_th**2. A single
+detector on its own TIA (:func:`noise_variance_a2`, :func:`sample_current_a`)
+has its shot noise and that TIA's. The ADC is a signed mid-tread quantiser over
++/- full scale (referred to the TIA input current).
 
 For netlists, ``photodetector`` is also a sax model: a matched absorbing load.
 """
@@ -32,6 +41,14 @@ class Photodetector(Params):
     tia_noise_ua_rms: float = param(k.TIA_NOISE_UA_RMS, "uA", "TIA input-referred rms noise current", ge=0)
     adc_bits: int = param(8, "bit", "ADC resolution", ge=1, le=24, integer=True)
     adc_full_scale_ua: float = param(1000.0, "uA", "ADC full scale (+/-), referred to the TIA input", gt=0)
+    # Ge-on-Si PIN photodiodes lose their response at a few mA: Jiang et al., Nanomaterials 15, 398 (2025)
+    # measure the bandwidth of a vertical Ge-on-Si PD falling from carrier-velocity saturation above 2.5 mW of
+    # incident power (about 2.5 mA at ~1 A/W) and from space-charge shielding above 3 mW; a dedicated Si/Ge
+    # uni-travelling-carrier design reaches a 20 mA 1-dB saturation current (Piels and Bowers, Opt. Express 20,
+    # 7488, 2012). The default is the plain PIN's 2.5 mA.
+    saturation_current_ma: float = param(
+        2.5, "mA", "photocurrent at 1 dB of compression (soft tanh limit above it)", gt=0
+    )
 
 
 @register("photodetector", Photodetector, kind="receiver")
@@ -45,9 +62,28 @@ def photodetector(wl):
     return {("o1", "o1"): jnp.zeros_like(jnp.asarray(wl, dtype=float), dtype=complex)}
 
 
+COMPRESSION_1DB = 0.6124646942440785  # u with tanh(u)/u = 10**(-1/20): the tanh limit's 1-dB point, I_1dB/I_s
+
+
+def limit_current_a(pd: Photodetector) -> float:
+    """I_s, the asymptote of the soft limit I_s*tanh(R*P/I_s) (above the 1-dB current by 1/COMPRESSION_1DB)."""
+    return pd.saturation_current_ma * 1e-3 / COMPRESSION_1DB
+
+
+def photocurrent_a(power_mw, pd: Photodetector):
+    """Photocurrent I_s*tanh(R*P/I_s) without the dark current: R*P far below saturation."""
+    limit = limit_current_a(pd)
+    return limit * np.tanh(pd.responsivity_a_per_w * np.asarray(power_mw) * 1e-3 / limit)
+
+
+def saturation_power_mw(pd: Photodetector) -> float:
+    """Optical power on one detector at which its photocurrent is compressed by 1 dB."""
+    return pd.saturation_current_ma / pd.responsivity_a_per_w
+
+
 def mean_current_a(power_mw, pd: Photodetector):
-    """Noiseless photocurrent R*P + I_dark in amperes."""
-    return pd.responsivity_a_per_w * np.asarray(power_mw) * 1e-3 + pd.dark_current_na * 1e-9
+    """Noiseless current I_s*tanh(R*P/I_s) + I_dark in amperes."""
+    return photocurrent_a(power_mw, pd) + pd.dark_current_na * 1e-9
 
 
 def shot_noise_variance_a2(current_a, pd: Photodetector):
@@ -61,21 +97,32 @@ def thermal_noise_variance_a2(pd: Photodetector) -> float:
 
 
 def noise_variance_a2(current_a, pd: Photodetector):
-    """Total noise variance of one detector at mean current ``current_a``."""
+    """Noise variance of ONE detector on its own TIA at mean current ``current_a`` (shot plus that TIA's)."""
     return shot_noise_variance_a2(current_a, pd) + thermal_noise_variance_a2(pd)
 
 
 def sample_current_a(power_mw, pd: Photodetector, rng: np.random.Generator):
-    """Noisy photocurrent samples, one per element of ``power_mw``."""
+    """Noisy current samples of single detectors, each on its own TIA, one per element of ``power_mw``."""
     mean = mean_current_a(power_mw, pd)
     return mean + np.sqrt(noise_variance_a2(mean, pd)) * rng.standard_normal(np.shape(mean))
 
 
+def balanced_noise_variance_a2(current_plus_a, current_minus_a, pd: Photodetector):
+    """Noise variance of a balanced pair's current: both detectors' shot noise and ONE TIA's thermal noise."""
+    return (
+        shot_noise_variance_a2(current_plus_a, pd)
+        + shot_noise_variance_a2(current_minus_a, pd)
+        + thermal_noise_variance_a2(pd)
+    )
+
+
 def balanced_current_a(power_plus_mw, power_minus_mw, pd: Photodetector, rng: np.random.Generator | None):
-    """Balanced pair: current of the + detector minus the - detector (noiseless if rng is None)."""
+    """Balanced pair into one TIA: current of the + detector minus the - detector (noiseless if rng is None)."""
+    plus, minus = mean_current_a(power_plus_mw, pd), mean_current_a(power_minus_mw, pd)
     if rng is None:
-        return mean_current_a(power_plus_mw, pd) - mean_current_a(power_minus_mw, pd)
-    return sample_current_a(power_plus_mw, pd, rng) - sample_current_a(power_minus_mw, pd, rng)
+        return plus - minus
+    sigma = np.sqrt(balanced_noise_variance_a2(plus, minus, pd))
+    return plus - minus + sigma * rng.standard_normal(np.shape(sigma))
 
 
 def adc_lsb_a(pd: Photodetector) -> float:

@@ -21,7 +21,7 @@ from mirage import mac
 from mvm.config import ChipConfig, NoiseConfig
 from mvm.gemm import build_chip, rns_gemm
 from photonics.laser import Laser
-from photonics.photodetector import adc_codes, codes_to_current_a, sample_current_a
+from photonics.photodetector import adc_codes, codes_to_current_a
 
 M = 31
 TARGET_RATE = 3e-2
@@ -75,9 +75,15 @@ def test_defaults_leave_read_as_the_receiver_alone(mdpu4):
     detector = ranged_detector(mdpu4, readout)
     rin = np.sqrt(10 ** (readout.laser.rin_db_per_hz / 10) * detector.bandwidth_ghz * 1e9)
     power = readout.laser.power_mw * (1 + rin * ref_rng.standard_normal(fields.shape[:-1]))
-    currents = sample_current_a(power[..., None] * np.abs(fields) ** 2, detector, ref_rng)
-    i = codes_to_current_a(adc_codes(currents[..., 0] - currents[..., 1], detector), detector)
-    q = codes_to_current_a(adc_codes(currents[..., 2] - currents[..., 3], detector), detector)
+    limit = 2.5e-3 / 0.6124646942440785  # the tanh limit whose 1-dB point is the 2.5 mA saturation current
+    current = limit * np.tanh(1.1e-3 * power[..., None] * np.abs(fields) ** 2 / limit) + 10e-9  # + dark
+    shot = 2 * 1.602176634e-19 * current * 10e9
+    pairs = []
+    for p, n in ((0, 1), (2, 3)):  # each balanced pair: both detectors' shot noise, ONE TIA (1.128 uA rms)
+        sigma = np.sqrt(shot[..., p] + shot[..., n] + 1.128e-6**2)
+        pairs.append(current[..., p] - current[..., n] + sigma * ref_rng.standard_normal(sigma.shape))
+    i = codes_to_current_a(adc_codes(pairs[0], detector), detector)
+    q = codes_to_current_a(adc_codes(pairs[1], detector), detector)
     residue = np.mod(np.round(np.mod(np.arctan2(q, i), 2 * np.pi) * M / (2 * np.pi)).astype(int), M)
     np.testing.assert_array_equal(got.residue, residue)
     np.testing.assert_array_equal(got.i_a, i)

@@ -5,13 +5,16 @@ import pytest
 
 from photonics.laser import Laser, electrical_power_mw, rin_relative_rms, sample_power_mw
 from photonics.photodetector import (
+    COMPRESSION_1DB,
     Photodetector,
     adc_codes,
     adc_lsb_a,
     balanced_current_a,
+    balanced_noise_variance_a2,
     codes_to_current_a,
     mean_current_a,
     sample_current_a,
+    saturation_power_mw,
 )
 
 Q = 1.602176634e-19
@@ -24,8 +27,30 @@ def sample_variance(pd, power_mw, seed):
 
 
 def test_mean_current_is_responsivity_times_power_plus_dark():
-    pd = Photodetector(responsivity_a_per_w=0.9, dark_current_na=50.0)
-    assert mean_current_a(2.0, pd) == pytest.approx(0.9 * 2e-3 + 50e-9, rel=1e-15)
+    # far below saturation (the 1-dB current raised to 1 A) the photocurrent is linear
+    pd = Photodetector(responsivity_a_per_w=0.9, dark_current_na=50.0, saturation_current_ma=1e3)
+    assert mean_current_a(2.0, pd) == pytest.approx(0.9 * 2e-3 + 50e-9, rel=1e-5)
+
+
+def test_compression_constant_is_the_tanh_1db_point():
+    u = COMPRESSION_1DB
+    assert 20 * np.log10(np.tanh(u) / u) == pytest.approx(-1.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("saturation_ma", [0.5, 2.5, 20.0])
+def test_photocurrent_is_compressed_1db_at_the_saturation_current(saturation_ma):
+    pd = Photodetector(responsivity_a_per_w=0.8, dark_current_na=0.0, saturation_current_ma=saturation_ma)
+    p_1db = saturation_power_mw(pd)
+    assert 0.8 * p_1db * 1e-3 == pytest.approx(saturation_ma * 1e-3)  # linear current there = the 1-dB current
+    ratio = mean_current_a(p_1db, pd) / (0.8 * p_1db * 1e-3)
+    assert 20 * np.log10(ratio) == pytest.approx(-1.0, abs=1e-9)
+    # a tenth of it: compression (R P / I_s)**2 / 3, about 0.13 %, and monotone, bounded by I_s
+    small = mean_current_a(p_1db / 10, pd) / (0.8 * p_1db * 1e-4)
+    assert 1 - small == pytest.approx((COMPRESSION_1DB / 10) ** 2 / 3, rel=0.01)
+    powers = np.geomspace(p_1db / 100, p_1db * 10, 50)
+    current = mean_current_a(powers, pd)
+    assert np.all(np.diff(current) > 0)
+    assert current.max() < saturation_ma * 1e-3 / COMPRESSION_1DB
 
 
 def test_thermal_noise_variance_matches_tia_noise():
@@ -36,8 +61,8 @@ def test_thermal_noise_variance_matches_tia_noise():
 
 
 def test_shot_noise_variance_matches_2qIB():
-    # Shot-dominated: 10 mW on 1.1 A/W at 10 GHz gives sigma_shot ~ 5.9 uA; no TIA noise.
-    pd = Photodetector(tia_noise_ua_rms=0.0, bandwidth_ghz=10.0)
+    # Shot-dominated: 10 mW on 1.1 A/W at 10 GHz gives sigma_shot ~ 5.9 uA; no TIA noise; far from saturation.
+    pd = Photodetector(tia_noise_ua_rms=0.0, bandwidth_ghz=10.0, saturation_current_ma=1e4)
     mean, var = sample_variance(pd, 10.0, seed=2)
     current = 1.1 * 10e-3 + 10e-9
     assert mean == pytest.approx(current, rel=1e-4)
@@ -45,19 +70,34 @@ def test_shot_noise_variance_matches_2qIB():
 
 
 def test_shot_and_thermal_variances_add():
-    pd = Photodetector()
+    pd = Photodetector(saturation_current_ma=1e4)
     current = 1.1 * 0.5e-3 + 10e-9
     _, var = sample_variance(pd, 0.5, seed=3)
     assert var == pytest.approx(2 * Q * current * 10e9 + (1.128e-6) ** 2, rel=0.03)
 
 
-def test_balanced_pair_cancels_dark_current_and_adds_noise():
-    pd = Photodetector(dark_current_na=100.0)
+def test_balanced_pair_cancels_dark_current_and_has_one_tia():
+    pd = Photodetector(dark_current_na=100.0, saturation_current_ma=1e4)
     p_plus, p_minus = np.full(N, 0.3), np.full(N, 0.1)
-    assert balanced_current_a(0.3, 0.1, pd, None) == pytest.approx(1.1 * 0.2e-3, rel=1e-12)
+    assert balanced_current_a(0.3, 0.1, pd, None) == pytest.approx(1.1 * 0.2e-3, rel=1e-6)
     i = balanced_current_a(p_plus, p_minus, pd, np.random.default_rng(4))
-    expected = sum(2 * Q * (1.1 * p * 1e-3 + 100e-9) * 10e9 + (1.128e-6) ** 2 for p in (0.3, 0.1))
+    # both detectors' shot noise, ONE TIA's thermal noise (the pair is wired into one TIA)
+    expected = sum(2 * Q * (1.1 * p * 1e-3 + 100e-9) * 10e9 for p in (0.3, 0.1)) + (1.128e-6) ** 2
     assert i.var(ddof=1) == pytest.approx(expected, rel=0.03)
+    assert float(balanced_noise_variance_a2(mean_current_a(0.3, pd), mean_current_a(0.1, pd), pd)) == pytest.approx(
+        expected, rel=1e-9
+    )
+    # two detectors each on their own TIA would add the thermal noise twice: that variance is refused
+    separate = sample_current_a(p_plus, pd, np.random.default_rng(4)) - sample_current_a(p_minus, pd, np.random.default_rng(5))
+    assert separate.var(ddof=1) > 1.2 * i.var(ddof=1)
+
+
+def test_a_saturated_pair_loses_its_difference():
+    pd = Photodetector(dark_current_na=0.0, saturation_current_ma=1.0)
+    linear = 1.1 * 0.2e-3
+    # 0.2 mW of difference on a 0.2 mW bias: nearly linear; on a 5 mW bias both detectors saturate
+    assert balanced_current_a(0.3, 0.1, pd, None) == pytest.approx(linear, rel=0.02)
+    assert balanced_current_a(5.1, 4.9, pd, None) < 0.05 * linear
 
 
 def test_adc_quantises_to_nearest_code_and_saturates():
