@@ -53,8 +53,7 @@ from circuits.mdpu import (
 )
 from circuits.mmu import MmuDesign
 from photonics import cells, pdk
-from photonics.cells.cross_sections import LN_RADIUS_UM, STRIP_RADIUS_UM
-from photonics.cells.phase_shifters import SECTION_MAX_UM
+from photonics.cells.cross_sections import STRIP_RADIUS_UM
 from photonics.errors import UsageError
 from photonics.heater import Heater
 from photonics.phase_shifter_eo import PhaseShifterEO
@@ -68,10 +67,13 @@ ROUTE_CELLS = ("straight", "bend_circular")  # cells that only route; every othe
 
 @dataclass(frozen=True)
 class Floorplan:
-    """Layout choices that no model sees: folding, bend radii, spacings."""
+    """Layout choices that no model sees: routing bend radii, spacings.
 
-    section_max_um: float = SECTION_MAX_UM  # longest straight electrode section of an EO segment
-    eo_bend_radius_um: float = LN_RADIUS_UM  # bends between EO sections (thin-film LN ridge)
+    The EO segments' folding (section length, bend radius) is not here: it sets
+    their loss and delay, so it is a device parameter of
+    :class:`photonics.phase_shifter_eo.PhaseShifterEO` that the cell reads.
+    """
+
     route_radius_um: float = STRIP_RADIUS_UM  # bends of routing waveguides (silicon strip)
     clearance_um: float = 20.0  # between the LO route and anything else
     row_gap_um: float = 50.0  # between tile rows
@@ -100,7 +102,6 @@ def mmu_spec(mmu: MmuDesign) -> tuple:
         ("encoding", mmu.encoding),
         ("element", mmu.element),
         ("drive_max_v", float(mmu.drive_max_v)),
-        ("loss_db", float(mmu.loss_db)),
         ("eo", _pairs(mmu.eo)),
         ("ring", _pairs(mmu.ring)),
         ("heater", _pairs(mmu.heater)),
@@ -114,7 +115,6 @@ def mmu_from_spec(spec: tuple) -> MmuDesign:
         encoding=d["encoding"],
         element=d["element"],
         drive_max_v=d["drive_max_v"],
-        loss_db=d["loss_db"],
         eo=PhaseShifterEO(**dict(d["eo"])),
         ring=RingAllPass(**dict(d["ring"])),
         heater=Heater(**dict(d["heater"])),
@@ -133,8 +133,6 @@ def mdpu_spec(design: MdpuDesign, floorplan: Floorplan = Floorplan()) -> tuple:
         ("lo_fraction", float(design.lo_fraction)),
         ("lo_heater", _pairs(design.lo_heater)),
         ("route_waveguide", tuple(p for p in _pairs(design.routes.waveguide) if p[0] != "length_um")),
-        ("section_max_um", floorplan.section_max_um),
-        ("eo_bend_radius_um", floorplan.eo_bend_radius_um),
         ("route_radius_um", floorplan.route_radius_um),
         ("clearance_um", floorplan.clearance_um),
     )
@@ -212,11 +210,7 @@ def _expose_electrical(c: gf.Component, ref, prefix: str) -> None:
 
 
 @gf.cell
-def mmu(
-    mmu_design: tuple = mmu_spec(MmuDesign()),
-    section_max_um: float = _FP.section_max_um,
-    eo_bend_radius_um: float = _FP.eo_bend_radius_um,
-) -> gf.Component:
+def mmu(mmu_design: tuple = mmu_spec(MmuDesign())) -> gf.Component:
     """Modular multiplier unit: bias heater, then the B segments of the design, abutting.
 
     ```
@@ -224,17 +218,15 @@ def mmu(
     ```
     Straight element: EO segments whose electrode lengths are
     ``MmuDesign.segment_lengths_um()`` (binary-weighted or equal), folded into
-    serpentines of sections <= ``section_max_um``. Ring-assisted element: B
+    serpentines of sections <= the segment's ``section_max_um``. Ring-assisted element: B
     all-pass rings. Electrical ports: ``heater_e1``, ``seg{b}_e1`` (drive), ...
     """
     design = mmu_from_spec(mmu_design)
     c = gf.Component()
     first = _device(c, "heater", "heater", design.heater.settings())
     port, refs = first.ports["o2"], [first]
-    sectioned = design.element_rules.sectioned_electrodes
-    layout = {"section_max_um": section_max_um, "bend_radius_um": eo_bend_radius_um} if sectioned else {}
     for b, settings in enumerate(design.segment_settings()):
-        ref = _device(c, f"seg{b}", design.segment_model, settings, **layout)
+        ref = _device(c, f"seg{b}", design.segment_model, settings)
         ref.connect("o1", port)
         port = ref.ports["o2"]
         refs.append(ref)
@@ -253,8 +245,6 @@ def mdpu(
     lo_fraction: float = _MDPU.lo_fraction,
     lo_heater: tuple = _pairs(_MDPU.lo_heater),
     route_waveguide: tuple = tuple(p for p in _pairs(Straight()) if p[0] != "length_um"),
-    section_max_um: float = _FP.section_max_um,
-    eo_bend_radius_um: float = _FP.eo_bend_radius_um,
     route_radius_um: float = _FP.route_radius_um,
     clearance_um: float = _FP.clearance_um,
 ) -> gf.Component:
@@ -283,7 +273,7 @@ def mdpu(
     src_d, sig_d = front_role("source_splitter"), front_role("signal_splitter")
     src = device(src_d.name)
     port = src.ports[dict(src_d.ports)["arm_out"]]
-    arm = mmu(mmu_design, section_max_um, eo_bend_radius_um)
+    arm = mmu(mmu_design)
     for j in range(h):
         ref = c.add_ref(arm, name=f"mmu{j}")
         ref.connect("o1", port)

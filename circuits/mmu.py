@@ -72,20 +72,16 @@ class MmuDesign:
 
     ``encoding`` and ``element`` are names from :data:`ENCODINGS` and :data:`ELEMENTS`;
     :attr:`encoding_rules` and :attr:`element_rules` are their rule sets.
-    ``loss_db`` is the insertion loss of the MMU's whole segmented phase shifter
-    (all B straight segments together, split among them by length; the bias heater
-    and ring segments have their own loss models). A chip configuration takes it
-    from ``[devices.phase_shifter_eo] loss_db``, so that value is the loss of one
-    MMU, not of one segment.
+    A straight segment's loss follows its drawn geometry: ``eo.loss_db_cm`` over
+    its electrode sections and serpentine bends, plus ``eo.bend_loss_db`` per bend
+    (:func:`photonics.phase_shifter_eo.segment_loss_db`); the bias heater and ring
+    segments have their own loss models.
     """
 
     modulus: int = 31
     encoding: str = DEFAULT_ENCODING
     element: str = DEFAULT_ELEMENT
     drive_max_v: float = 4.0  # the DAC's full-scale drive, reached at level m-1 (straight element)
-    loss_db: float = (
-        k.PHASE_SHIFTER_LOSS_DB
-    )  # insertion loss of the whole segmented phase shifter of one MMU (straight element)
     eo: PhaseShifterEO = field(default_factory=PhaseShifterEO)
     ring: RingAllPass = field(default_factory=default_ring)
     heater: Heater = field(default_factory=Heater)
@@ -99,8 +95,6 @@ class MmuDesign:
             raise UsageError(f"element must be one of {', '.join(ELEMENTS)} (got {self.element!r})")
         if not self.drive_max_v > 0:
             raise UsageError(f"drive_max_v must be > 0 V (got {self.drive_max_v})")
-        if not self.loss_db >= 0:
-            raise UsageError(f"loss_db must be >= 0 dB (got {self.loss_db})")
 
     @property
     def encoding_rules(self) -> Encoding:
@@ -171,19 +165,14 @@ class MmuDesign:
     def segment_settings(self) -> list[dict]:
         """Settings of each segment instance, without the voltage (which the drive sets).
 
-        Length-scaled segments get their electrode length and their share of
-        ``loss_db`` (the whole phase shifter's loss) in proportion to length.
+        Length-scaled segments get their electrode length; their loss, passive
+        phase and delay follow from it and the segment's folding (the model's
+        :func:`photonics.phase_shifter_eo.optical_path_um`).
         """
         device = self.segment_device
         if not self.element_rules.length_scaled:
             return [device.settings() for _ in range(self.segments)]
-        lengths = self.segment_lengths_um()
-        out = []
-        for length in lengths:
-            s = device.settings()
-            s.update(length_um=float(length), loss_db=self.loss_db * float(length / lengths.sum()))
-            out.append(s)
-        return out
+        return [{**device.settings(), "length_um": float(length)} for length in self.segment_lengths_um()]
 
     def segment_footprint_um(self) -> np.ndarray:
         """(B,) length each segment occupies along the arm (for device placement)."""

@@ -11,8 +11,9 @@ laser, receiver noise), so the two compare on equal terms.
    the rest to the signal, which a 1:h splitter spreads over the h inputs. Input
    j passes an amplitude modulator set to x_j/q_max and a weight element set to
    w_j/q_max (signed: coherent, a pi phase for negative values); each of these
-   ``ELEMENTS_PER_PATH`` elements loses the EO phase shifter's insertion loss
-   (``config.phase_shifter_eo.loss_db``), amplitude t in all. An h:1 coherent
+   ``ELEMENTS_PER_PATH`` elements loses the insertion loss of one EO phase shifter
+   as configured (``config.phase_shifter_eo.insertion_loss_db``: its ``length_um``
+   of folded LN ridge), amplitude t in all. An h:1 coherent
    combiner of equal-weight inputs passes the amplitude sum over sqrt(h), so
 
        E_s = sqrt((1 - f) P / h) * t * sum_j (x_j w_j / q_max**2) / sqrt(h)
@@ -127,7 +128,7 @@ def analog_receiver(config: ChipConfig, noise: bool | None = None) -> AnalogRece
     if not readout.laser.power_mw > 0:
         raise UsageError(f"laser.power_mw must be > 0 for the analog baseline (got {readout.laser.power_mw})")
     q_max = bfp.q_max_of(config.bfp.mantissa_bits)
-    t = 10 ** (-ELEMENTS_PER_PATH * config.phase_shifter_eo.loss_db / 20)
+    t = 10 ** (-ELEMENTS_PER_PATH * config.phase_shifter_eo.insertion_loss_db / 20)
     unranged = AnalogReceiver(readout.laser, readout.detector, config.tile.h, q_max, t)
     full_scale_ua = readout.adc_headroom * unranged.current_per_product_a * unranged.full_scale_products * 1e6
     return replace(unranged, detector=replace(readout.detector, adc_full_scale_ua=full_scale_ua))

@@ -144,13 +144,7 @@ class DevicesConfig:
 
     phase_shifter_eo: Annotated[
         PhaseShifterEO,
-        Device(
-            PhaseShifterEO,
-            docs={
-                "loss_db": "insertion loss of one MMU's whole segmented phase shifter "
-                "(all its segments together, shared among them by length)"
-            },
-        ),
+        Device(PhaseShifterEO),
         doc("the Pockels segments of each MMU (straight element)"),
     ] = Field(default_factory=PhaseShifterEO)
     heater: Annotated[Heater, Device(Heater), doc("thermo-optic heaters: each MMU's bias heater and the LO arm's")] = (
@@ -227,7 +221,6 @@ class ChipConfig:
             eo=self.phase_shifter_eo,
             ring=self.ring,
             heater=self.heater,
-            loss_db=self.phase_shifter_eo.loss_db,  # one MMU's whole segmented phase shifter (see DevicesConfig)
         )
         return MdpuDesign(mmu=mmu, h=self.tile.h, lo_heater=self.heater)
 

@@ -6,9 +6,10 @@ import gdsfactory as gf
 
 from photonics.cells._common import WIDTH_UM
 from photonics.layers import LAYER
+from photonics.phase_shifter_eo import LN_BEND_RADIUS_UM
 
 STRIP_RADIUS_UM = 10.0  # bends of the silicon strip
-LN_RADIUS_UM = 50.0  # bends of the thin-film LN ridge
+LN_RADIUS_UM = LN_BEND_RADIUS_UM  # bends of the thin-film LN ridge (declared with the segment model)
 
 
 def strip(width_um: float = WIDTH_UM) -> gf.CrossSection:

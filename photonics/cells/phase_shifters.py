@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import math
-
 import gdsfactory as gf
 
 from photonics.cells._common import GRID_UM, WIDTH_UM, arc, box, draw, electrical_port, flat, model_arguments, pad
-from photonics.cells.cross_sections import LN_RADIUS_UM, ridge_ln, strip
+from photonics.cells.cross_sections import ridge_ln, strip
 from photonics.errors import UsageError
 from photonics.heater import Heater
 from photonics.layers import LAYER
-from photonics.phase_shifter_eo import PhaseShifterEO
-
-SECTION_MAX_UM = 5000.0  # longest straight electrode section of an EO segment, unless the layout asks otherwise
+from photonics.phase_shifter_eo import PhaseShifterEO, section_count
 
 
 def eo_sections_um(length_um: float, section_max_um: float) -> list[float]:
     """Lengths of the straight electrode sections a segment of ``length_um`` folds into.
 
     An even number n of sections (so the segment leaves where it enters, on the
-    same axis), each at most ``section_max_um``, on the 1 nm grid. The two
+    same axis), each at most ``section_max_um``
+    (:func:`photonics.phase_shifter_eo.section_count`, as the model counts them), on the 1 nm grid. The two
     sections joined by a top bend share a length; pairs differ by at most 1 nm,
     and the sum is within 1.5 nm of ``length_um`` (pairs make the step 2 nm).
     """
@@ -28,7 +25,7 @@ def eo_sections_um(length_um: float, section_max_um: float) -> list[float]:
         raise UsageError(
             f"phase_shifter_eo cell: length_um and section_max_um must be > 0 (got {length_um}, {section_max_um})"
         )
-    pairs = max(1, math.ceil(length_um / (2 * section_max_um)))
+    pairs = int(section_count(length_um, section_max_um)) // 2
     total_nm = round(length_um / GRID_UM)
     base, extra = divmod(total_nm // 2, pairs)  # nm per section, pairs that get one nm more
     return [(base + (i < extra)) * GRID_UM for i in range(pairs) for _ in range(2)]
@@ -40,8 +37,6 @@ def phase_shifter_eo(
     p: PhaseShifterEO,
     *,
     width_um: float = WIDTH_UM,
-    section_max_um: float = SECTION_MAX_UM,
-    bend_radius_um: float = LN_RADIUS_UM,
     electrode_gap_um: float = 4.0,
     electrode_width_um: float = 15.0,
     bus_width_um: float = 20.0,
@@ -60,14 +55,14 @@ def phase_shifter_eo(
     GDS coordinates are int32 nm (2.1 m), and a row holds h of them. The
     sections carry the electrode; the 180-degree bends of radius
     ``bend_radius_um`` between them carry none. The guide is one path of the
-    LN ridge cross-section. The model (``length_um``, ``loss_db``) treats the
-    bends as part of the segment: their passive phase is a fixed offset that
-    the MMU's bias heater trims, and their loss is inside the segment's
-    ``loss_db``. ``info["electrode_length_um"]`` is the drawn electrode
-    length, within 1.5 nm of ``length_um``.
+    LN ridge cross-section. The model counts the same sections and bends
+    (:func:`photonics.phase_shifter_eo.optical_path_um`): the voltage acts on
+    the electrode length, loss, passive phase and delay follow the whole path.
+    ``info["electrode_length_um"]`` is the drawn electrode length, within
+    1.5 nm of ``length_um``; ``info["path_um"]`` the drawn guide's length.
     """
-    sections = eo_sections_um(p.length_um, section_max_um)
-    r, w, g, ew = bend_radius_um, width_um, electrode_gap_um, electrode_width_um
+    sections = eo_sections_um(p.length_um, p.section_max_um)
+    r, w, g, ew = p.bend_radius_um, width_um, electrode_gap_um, electrode_width_um
     if not 2 * r > w + 2 * (g + ew):
         raise UsageError(f"phase_shifter_eo cell: bend_radius_um = {r} leaves no room for the electrodes")
     n = len(sections)
@@ -82,6 +77,7 @@ def phase_shifter_eo(
     _eo_electrodes(c, [r + 2 * r * i for i in range(n)], sections, r, w, g, ew, bus_width_um)
     c.info["sections"] = n
     c.info["electrode_length_um"] = round(sum(sections), 6)
+    c.info["path_um"] = round(float(path.length()), 6)
     return flat(c)
 
 

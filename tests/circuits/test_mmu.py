@@ -1,5 +1,7 @@
 """The MMU: segment levels, segment phases, ring pre-distortion, design validation, the encoding registry."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -42,9 +44,16 @@ def test_straight_segment_phase_steps_by_2pi_over_m(encoding):
         np.testing.assert_allclose(np.exp(1j * step), np.exp(2j * np.pi * np.arange(31) * scale / 31), atol=1e-9)
 
 
-def test_straight_loss_is_split_by_length_to_the_mmu_budget():
+def test_straight_loss_follows_the_folded_length():
+    """Each segment loses loss_db_cm over its electrode and its serpentine's half-turns, plus bend_loss_db per turn."""
     d = MmuDesign()
-    assert sum(s["loss_db"] for s in d.segment_settings()) == pytest.approx(0.91)
+    eo = d.eo
+    for settings, length in zip(d.segment_settings(), d.segment_lengths_um(), strict=True):
+        assert settings["length_um"] == pytest.approx(length)
+        n = 2 * max(1, math.ceil(length / (2 * eo.section_max_um)))  # even, each section <= section_max_um
+        loss_db = eo.loss_db_cm * (length + n * math.pi * eo.bend_radius_um) * 1e-4 + n * eo.bend_loss_db
+        t = photonics.evaluate("phase_shifter_eo", **settings)["o1", "o2"]
+        assert -20 * np.log10(abs(complex(np.asarray(t)))) == pytest.approx(loss_db, rel=1e-9)
 
 
 @pytest.mark.parametrize("m", [2, 5, 31, 64])

@@ -91,7 +91,7 @@ def analytic_sigma_products(cfg, s: float, repeats: int = 1) -> float:
     """rms error of a reading of chunk sum s, from the device figures (independent of mvm.analog)."""
     las, det = cfg.laser, cfg.detector
     h, q_max = cfg.tile.h, 2 ** (cfg.bfp.mantissa_bits - 1) - 1
-    t = 10 ** (-2 * cfg.phase_shifter_eo.loss_db / 20)  # modulator + weight element
+    t = 10 ** (-2 * cfg.phase_shifter_eo.insertion_loss_db / 20)  # modulator + weight element
     p_w = las.power_mw * 1e-3
     e_s = math.sqrt(p_w / 2) * t * s / (h * q_max**2)  # half the power to the signal, sqrt(W)
     e_lo = math.sqrt(p_w / 2)

@@ -81,14 +81,19 @@ def test_a_device_table_overrides_only_its_keys():
 def test_phase_shifter_loss_reaches_every_mmu():
     from circuits.compiled import compile_mdpu
 
-    lossy = config_from_dict({"devices": {"phase_shifter_eo": {"loss_db": 3.0}}})
-    assert lossy.mdpu_design(31).mmu.loss_db == 3.0
-    # the zero-input transmission of one MMU's segments falls by the extra 3 - 0.91 dB
+    lossy = config_from_dict({"devices": {"phase_shifter_eo": {"loss_db_cm": 1.0}}})
+    eo = lossy.mdpu_design(31).mmu.eo
+    assert eo.loss_db_cm == 1.0
+    # the zero-input transmission of one MMU's segments falls by the extra 0.75 dB/cm over their optical path:
+    # each segment's electrode folded into an even number of sections <= 5 mm, a half-turn of radius r per section
+    lengths = ChipConfig().mdpu_design(31).mmu.segment_lengths_um()
+    sections = 2 * np.maximum(1, np.ceil(lengths / (2 * eo.section_max_um)))
+    path_cm = (lengths + sections * np.pi * eo.bend_radius_um).sum() * 1e-4
     t = [abs(compile_mdpu(c.mdpu_design(31)).segment_t[0, :, 0].prod()) for c in (ChipConfig(), lossy)]
-    assert 20 * np.log10(t[0] / t[1]) == pytest.approx(3.0 - 0.91, rel=1e-6)
+    assert 20 * np.log10(t[0] / t[1]) == pytest.approx((1.0 - ChipConfig().phase_shifter_eo.loss_db_cm) * path_cm)
     # and the file says so
-    line = next(line for line in default_toml().splitlines() if line.startswith("loss_db = "))
-    assert "one MMU's whole segmented phase shifter" in line
+    line = next(line for line in default_toml().splitlines() if line.startswith("loss_db_cm = "))
+    assert "propagation loss of the LN ridge" in line
 
 
 @pytest.mark.parametrize(
@@ -148,7 +153,7 @@ def test_the_calibration_layers_sections_are_let_through():
         ({"tile": {"drive_max_v": True}}, "[tile] drive_max_v: must be a number, got true"),
         ({"tile": {"drive_max_v": 0}}, "[tile] drive_max_v: must be > 0, got 0"),
         ({"tile": 3}, "[tile]: must be a table, got 3"),
-        ({"tile": {"encoding": "unary"}}, '[tile] encoding: must be one of binary-length, modular-drive, got "unary"'),
+        ({"tile": {"encoding": "unary"}}, '[tile] encoding: must be one of binary-length, modular-drive, digital-product, got "unary"'),
         ({"bfp": {"mantissa_bits": 1}}, "[bfp] mantissa_bits: must be >= 2, got 1"),
         ({"bfp": {"rounding": "up"}}, '[bfp] rounding: must be one of nearest, stochastic, got "up"'),
         ({"rns": {"moduli": [30, 32, 33]}}, "[rns] moduli: must be pairwise coprime: 30 and 32 share the factor 2"),

@@ -11,6 +11,7 @@ import photonics
 from circuits.mmu import MmuDesign, default_ring
 from photonics import cells, layers, pdk
 from photonics.layers import LAYER
+from photonics.phase_shifter_eo import PhaseShifterEO
 
 pdk.activate()
 
@@ -113,7 +114,12 @@ def test_eo_segment_folds_a_long_electrode_into_sections_and_keeps_its_length():
     strips = kdb.Region(component.kdb_cell.begin_shapes_rec(layout.layer(*LAYER.ELECTRODE)))
     assert sum(p.bbox().height() for p in strips.each()) * layout.dbu / 2 == pytest.approx(length, abs=1.5e-3)
     o1, o2 = component.ports["o1"], component.ports["o2"]
-    assert o1.center[1] == o2.center[1] == 0 and o2.center[0] == pytest.approx(2 * 50.0 * len(sections))
+    radius = PhaseShifterEO().bend_radius_um
+    assert o1.center[1] == o2.center[1] == 0 and o2.center[0] == pytest.approx(2 * radius * len(sections))
+    # the drawn guide is the path the model propagates over: the sections plus one half-turn per section
+    path_um = length + len(sections) * math.pi * radius
+    assert component.info["path_um"] == pytest.approx(path_um, rel=1e-6)  # arcs drawn as chords (2 nm sagitta)
+    assert PhaseShifterEO(length_um=length).optical_path_um == pytest.approx(path_um, rel=1e-12)
     assert component.dbbox().height() < 5300  # folded: no longer than a section plus bends and buses
 
 

@@ -13,7 +13,7 @@ LOSSLESS = {
     "straight": dict(loss_db_cm=0.0, length_um=123.0, temperature_k=320.0),
     "coupler": dict(kappa=0.3),
     "mmi2x2": dict(kappa=0.5),
-    "phase_shifter_eo": dict(loss_db=0.0, voltage_v=3.3),
+    "phase_shifter_eo": dict(loss_db_cm=0.0, bend_loss_db=0.0, voltage_v=3.3),
     "heater": dict(loss_db_cm=0.0, power_mw=7.0),
     "mzi": dict(loss_db_cm=0.0, coupler_loss_db=0.0, kappa1=0.4, delta_length_um=12.0, heater_power_mw=3.0),
     "ring_allpass": dict(loss_db_cm=0.0, kappa=0.1, voltage_v=1.0),
