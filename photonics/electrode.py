@@ -17,7 +17,14 @@ electrodes that the phase-shifter and ring models (:mod:`photonics.phase_shifter
   electro-optic S21, 20*log10 m). Random unipolar NRZ drive keeps the line at V
   half the time: E = V**2/(2*Z0) * T per symbol (the power delivered into the
   line, dissipated in its RF loss and the termination).
-- **Optical transit** of a segment: L * n_g / c.
+- **Segmented electrode**: the segment's electrode cut into lumped sections of
+  at most a declared length (the serpentine's straight sections,
+  ``PhaseShifterEO.section_max_um``), each charged by its own driver through R;
+  the drivers are retimed along the row to the light's arrival (a pipeline), so
+  a symbol has to settle only over one section: f_3dB = 1/(2*pi*R*C_section) of
+  the longest section, E = C*V**2/4 summed over all sections (random NRZ), and
+  the optical transit that matters is one section's.
+- **Optical transit** of a segment (or of one section): L * n_g / c.
 
 Units: lengths in um, capacitance in pF, frequencies in GHz, energies in pJ,
 times in ns (pF * V**2 = pJ; V**2/ohm * ns = nJ).
@@ -81,6 +88,11 @@ def rc_bandwidth_ghz(capacitance_pf, resistance_ohm) -> np.ndarray:
     c = np.asarray(capacitance_pf, dtype=float)
     with np.errstate(divide="ignore"):
         return 1e3 / (2 * np.pi * resistance_ohm * c)  # 1/(ohm * pF) = 1e12 Hz = 1e3 GHz
+
+
+def segmented_bandwidth_ghz(electrode: Electrode, section_um) -> np.ndarray:
+    """-3 dB frequency of a lumped section ``section_um`` long on its own driver: 1/(2*pi*R*C'*L_section)."""
+    return rc_bandwidth_ghz(capacitance_pf(electrode, section_um), electrode.source_impedance_ohm)
 
 
 def lumped_energy_pj(capacitance_pf, swing_v) -> np.ndarray:
