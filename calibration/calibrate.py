@@ -9,19 +9,20 @@ takes the angle. Three procedures, per tile and for all rows at once:
    map it back to a centred circle: this removes the balanced pairs' offsets
    (responsivity mismatch against the strong LO) and the hybrid's gain and
    quadrature errors. Every later measurement reads through this correction.
-1. Ring locking and pre-distortion (elements whose trim is ``Trim.RING_LOCK``,
-   the ring-assisted element): sweep each ring's drive, find its resonance
-   (the steepest phase), move it back to where the drive table expects it with
-   the ring's heater, sweep again and invert the measured phase curve to get
-   each level's drive.
+1. Ring-assisted elements (``Trim.RING_LOCK``) are refused (:data:`RING_REFUSAL`,
+   with the measured figures): no procedure through their actuators calibrated them.
 2. Gain trim (elements whose trim is ``Trim.DRIVE_GAIN``, Pockels segments):
-   drive one segment at levels 0, 1, 2, 4, ..., m-1 and refine its
-   phase-per-level estimate level by level (each step predicts the next phase,
-   so wrapping never aliases); scale its drive by nominal / measured.
+   drive one segment at levels 0, 1, 2, 4, ..., m-1 (only 0 and m-1 where the
+   drive is binary) and refine its phase-per-level estimate level by level (each
+   step predicts the next phase, so wrapping never aliases). Each declared trim
+   DAC ([actuators] drive_trim: none, per-column, per-mmu or per-segment) then
+   sets the least-squares gain over the segments it drives, quantised to its
+   resolution and clipped to its range.
 3. Bias trim: measure every row's phase at zero input and the response of
    every row to every LO bias heater (the crosstalk matrix), and solve for the
-   heater powers that null all rows at once (powers stay >= 0 by adding 2*pi to
-   a row's target where needed); repeat with fresh measurements.
+   heater powers that null all rows at once (powers stay in [0, lo_heater_max_mw]
+   by moving a row's target one turn where needed, else clipped and counted);
+   repeat with fresh measurements.
 
 Measurements use the laser at the calibration power (10 mW by default), which
 may differ from the operating power: the trims are properties of the devices
@@ -52,9 +53,13 @@ from calibration.chip import (
 )
 from calibration.config import CalibrationSettings, StudyConfig
 from circuits.compiled import CompiledMdpu, IqCorrection, compile_rows, iq
+from circuits.mdpu import lo_heater_powers_mw
 from circuits.mmu_design import Trim
 from circuits.readout import Readout, phase_sigma_rad, ranged_detector, read
+from mvm.actuators import ActuatorBudget, actuator_budget, drive_trim_groups, quantise_gain
+from mvm.config import ChipConfig
 from mvm.gemm import Chip
+from photonics.errors import UsageError
 from photonics.photodetector import adc_lsb_a, mean_current_a, noise_variance_a2
 
 BIAS_STEP_MW = 2.0
@@ -62,6 +67,18 @@ BIAS_STEP_MW = 2.0
 # cannot remove the quantisation of I and Q, and calibration stalls at the ADC's phase resolution
 # (measured: 0.17 code leaves 0.05 rad at 7 bits; 0.34 code reaches 0.012 rad at 8 bits).
 DITHER_NOISE_CODES = 0.3
+
+
+# Measured on a 2 x 2 ring-assisted tile (default moduli, seed 0) with lock and drive-table inversion
+# from measured sweeps: see the message.
+RING_REFUSAL = (
+    "[tile] element: ring-assisted chips cannot be calibrated through their actuators: locking each ring "
+    "from a measured drive sweep and inverting its phase curve took the phase error from 1.84 to 1.85 rad "
+    "at the default variation, 1.76 to 1.85 rad at a tenth of it, and from 0 to 1.29 rad on a chip without "
+    "variation (locking alone: 1.56 rad); the receiver noise is 0.07 ADC codes rms (it does not dither the "
+    "ADC) and a sweep step of 0.48 V moves the round-trip phase by 0.019 rad, so no resonance is "
+    "located finely enough; use element = straight"
+)
 
 
 @dataclass(frozen=True)
@@ -72,6 +89,9 @@ class CalibrationReport:
     lo_bias_change_mw: float  # rms change of the LO bias powers
     ring_lock_k: float  # rms ring temperature correction
     noise_per_adc_code: float  # median rms noise of I in ADC codes while calibrating (see DITHER_NOISE_CODES)
+    trims_clipped: int = 0  # drive trim DACs whose least-squares gain lay outside their range
+    lo_heaters_clipped: int = 0  # rows whose LO bias target lay outside [0, lo_heater_max_mw]
+    static_power_mw: float = 0.0  # actuators' static power in the calibrated state (calibrated_budget)
 
     def as_dict(self) -> dict:
         return {k: float(v) for k, v in self.__dict__.items()}
@@ -152,15 +172,32 @@ def probe_phase_error(rows: list[CompiledMdpu], rng: np.random.Generator, probes
     return np.stack([np.angle(iq(row.detector_fields(x, w), row.iq_correction) * np.exp(-1j * ideal)) for row in rows])
 
 
-def _gain_trim(rows, volts: np.ndarray, readout: Readout, rng, repeats: int) -> np.ndarray:
-    """(R, h, B, m) drive voltages after trimming each segment's phase per level."""
-    mmu = rows[0].design.mmu
+def measured_levels(mmu) -> np.ndarray:
+    """Drive levels a segment can be measured at: 0, 1, 2, 4, ..., m-1; only 0 and m-1 with binary drive.
+
+    A binary-drive segment (``MmuDesign.binary_drive``: the digital-product encoding) is
+    switched between 0 V and the full swing by a digital driver, so it sits only at
+    levels 0 and m-1.
+    """
     m = mmu.modulus
-    ideal = 2 * np.pi / m * mmu.ideal_level_slopes()
+    if getattr(mmu, "binary_drive", False):
+        return np.array([0, m - 1])
     levels = np.unique(np.concatenate([[0], 2 ** np.arange(int(np.log2(m - 1)) + 1 if m > 2 else 1), [m - 1]]))
-    levels = levels[levels < m]
-    out = volts.copy()
-    for r, row in enumerate(rows):
+    return levels[levels < m]
+
+
+def _measured_slopes(rows, readout: Readout, rng, repeats: int) -> np.ndarray:
+    """(R, h, B) measured phase per drive level of every segment at its present drive.
+
+    Each segment is driven alone at the levels of :func:`measured_levels`; the
+    estimate is refined level by level (each step predicts the next phase, so
+    wrapping never aliases).
+    """
+    mmu = rows[0].design.mmu
+    ideal = 2 * np.pi / mmu.modulus * mmu.ideal_level_slopes()
+    levels = measured_levels(mmu)
+    out = []
+    for row in rows:
         seg = row.segment_t  # (h, B, m)
         arm = _arm0(row) * seg[..., levels] / seg[..., :1]  # one segment driven, the rest at level 0
         drive = _drive_sigma(readout, row, levels)
@@ -169,8 +206,36 @@ def _gain_trim(rows, volts: np.ndarray, readout: Readout, rng, repeats: int) -> 
         for i, k in enumerate(levels[1:], start=1):
             error = np.angle(np.exp(1j * (phase[..., i] - phase[..., 0] - slope * k)))
             slope += error / k
-        out[r] = volts[r] * (ideal / slope)[..., None]
-    return out
+        out.append(slope)
+    return np.array(out)
+
+
+def shared_gains(slope: np.ndarray, ideal: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """(R, h, B) least-squares gain of each trim DAC over the segments it drives, spread back to them.
+
+    A trim scales the drive of every segment in its group by one gain g; the phase
+    error of segment b at level L is (g * slope_b - ideal_b) * L, so the gain that
+    minimises the summed squared error of the group is sum(slope * ideal) / sum(slope**2).
+    """
+    ideal = np.broadcast_to(ideal, slope.shape)
+    num = np.bincount(groups.ravel(), (slope * ideal).ravel())
+    den = np.bincount(groups.ravel(), (slope * slope).ravel())
+    return (num / np.where(den > 0, den, 1.0))[groups]
+
+
+def _gain_trim(rows, volts: np.ndarray, readout: Readout, rng, repeats: int, actuators) -> tuple[np.ndarray, int]:
+    """(R, h, B, m) drive voltages through the declared drive trims, and how many trims hit their range.
+
+    Each trim DAC ([actuators] drive_trim) sets the least-squares gain over the
+    segments it drives, quantised to its resolution and clipped to its range.
+    """
+    mmu = rows[0].design.mmu
+    groups = drive_trim_groups(actuators, volts.shape[:3], mmu.shared_drive)
+    if groups is None:
+        return volts, 0
+    slope = _measured_slopes(rows, readout, rng, repeats)
+    gain, clipped = quantise_gain(shared_gains(slope, 2 * np.pi / mmu.modulus * mmu.ideal_level_slopes(), groups), actuators)
+    return volts * gain[..., None], int(len(np.unique(groups[clipped])))
 
 
 def _row_sensitivity(sample: ChipSample, index: int, trims: Trims) -> np.ndarray:
@@ -203,79 +268,39 @@ def _read_phase0(row: CompiledMdpu) -> float:
     return float(np.angle(iq(_zero_fields(row), row.iq_correction)))
 
 
-def _bias_trim(sample, index, trims, readout, rng, repeats, rounds: int = 3) -> np.ndarray:
-    """LO bias powers (R,) nulling every row's zero-input phase through the measured crosstalk matrix."""
+def _bias_trim(sample, index, trims, readout, rng, repeats, max_mw: float, rounds: int = 3) -> tuple[np.ndarray, int]:
+    """LO bias powers (R,) nulling every row's zero-input phase through the measured crosstalk matrix.
+
+    Powers stay in [0, ``max_mw``] ([actuators] lo_heater_max_mw; a heater only
+    heats): a row whose power would go negative takes its target one turn
+    further, one above the maximum one turn back; a row that still cannot be
+    reached is clipped. Returns the powers and the number of rows clipped.
+    """
     rows = tile_rows(sample, index, trims, level_zero_only=True)
     x_true = _row_sensitivity(sample, index, trims)
     sigma = np.array([float(phase_sigma_rad(r, _zero_fields(r), readout)) for r in rows]) / np.sqrt(repeats)
     x_meas = x_true + rng.standard_normal(x_true.shape) * np.sqrt(2) * sigma[:, None] / BIAS_STEP_MW
-    power = trims.lo_bias_power_mw[index].copy()
+    power = np.clip(trims.lo_bias_power_mw[index], 0, max_mw)
+    turn = 2 * np.pi * np.sign(np.diag(x_meas))
     for _ in range(rounds):
         phi0 = np.array([_measure(r, np.array([_arm0(r)]), readout, rng, repeats)[0] for r in rows])
         target = -phi0  # the read phase must move by -phi0 (mod 2*pi)
-        for _ in range(16):  # a row whose power would go negative takes the target one turn further
+        moved = np.zeros(len(target))
+        for _ in range(16):  # move each out-of-range row's target by one turn until all fit (or cannot)
             new = power + np.linalg.solve(x_meas, target)
-            low = new < 0
-            if not low.any():
+            low, high = new < 0, new > max_mw
+            step = low.astype(float) - high * (moved > -1)  # a row pushed up once and still high is left to clip
+            if not step.any():
                 break
-            target = target + 2 * np.pi * low * np.sign(np.diag(x_meas))
-        power = np.clip(new, 0, None)
+            moved += step
+            target = target + turn * step
+        clipped = int(np.sum((new < 0) | (new > max_mw)))
+        power = np.clip(new, 0, max_mw)
         t = replace(
             trims, lo_bias_power_mw=tuple(power if i == index else p for i, p in enumerate(trims.lo_bias_power_mw))
         )
         rows = tile_rows(sample, index, t, level_zero_only=True)
-    return power
-
-
-def _ring_trim(sample, index, trims, readout, rng, repeats, points: int = 96):
-    """Ring temperature offsets (R, h, B) and drive tables (R, h, B, m) from measured phase sweeps."""
-    from circuits.ring_predistortion import tuning_rad_per_v
-
-    cfg = sample.config
-    mmu = cfg.mdpu_design(sample.tiles[index].modulus).mmu
-    m, ring = mmu.modulus, mmu.ring
-    nominal = mmu.level_voltages_v()
-    span = 1.5 * np.abs(nominal).max()
-    grid = np.linspace(-span, span, points)
-    g = tuning_rad_per_v(ring)
-    phase_per_k = 2 * np.pi * ring.dn_dt_per_k * ring.circumference_um / ring.wl0_um
-
-    def sweep(t: Trims):
-        rows = tile_rows(
-            sample,
-            index,
-            replace(
-                t,
-                level_voltages_v=tuple(
-                    np.broadcast_to(grid, v.shape[:3] + (points,)) if i == index else v
-                    for i, v in enumerate(t.level_voltages_v)
-                ),
-            ),
-        )
-        # Each ring swept alone: the others sit at their level-0 drive of the current table.
-        out = []
-        for r, row in enumerate(tile_rows(sample, index, t)):
-            swept = rows[r].segment_t  # (h, B, points)
-            arm = _arm0(row) * swept / row.segment_t[..., :1]
-            # the sweep's voltages lie between the levels: each ring's steepest level slope stands for its drive noise
-            drive = _drive_sigma(readout, row)
-            out.append(np.unwrap(_measure(row, arm, readout, rng, repeats, drive), axis=-1))
-        return np.array(out)  # (R, h, B, points)
-
-    phase = sweep(trims)
-    steepest = grid[np.argmax(np.abs(np.diff(phase, axis=-1)), axis=-1)]  # resonance voltage of each ring
-    v_res_nominal = nominal[(m - 1) // 2] if m % 2 else 0.5 * (nominal[m // 2 - 1] + nominal[m // 2])
-    offset = trims.ring_offset_k[index] - (steepest - v_res_nominal) * g / phase_per_k
-    locked = replace(trims, ring_offset_k=tuple(offset if i == index else o for i, o in enumerate(trims.ring_offset_k)))
-    phase = sweep(locked)
-    centre = np.argmax(np.abs(np.diff(phase, axis=-1)), axis=-1)
-    rho = 2 * np.pi * (np.arange(m) - (m - 1) / 2) / m
-    volts = np.empty(phase.shape[:3] + (m,))
-    for idx in np.ndindex(phase.shape[:3]):
-        p = phase[idx] - 0.5 * (phase[idx][centre[idx]] + phase[idx][centre[idx] + 1])
-        p = p if p[-1] > p[0] else -p
-        volts[idx] = np.interp(rho, p, grid)
-    return offset, volts
+    return power, clipped
 
 
 def calibrate(
@@ -291,6 +316,8 @@ def calibrate(
     """
     cfg = sample.config
     trim = cfg.mdpu_design(cfg.all_moduli[0]).mmu.element_rules.trim  # the element's, the same for every modulus
+    if trim is Trim.RING_LOCK:
+        raise UsageError(RING_REFUSAL)
     readout = cfg.readout(True).with_laser_power(laser_power_mw)
     trims = nominal_trims(cfg)
     before = [tile_rows(sample, i, trims) for i in range(len(sample.tiles))]
@@ -298,14 +325,16 @@ def calibrate(
     err_before = np.concatenate([probe_phase_error(rows, np.random.default_rng(probe_seed)).ravel() for rows in before])
     volts, bias, rings = list(trims.level_voltages_v), list(trims.lo_bias_power_mw), list(trims.ring_offset_k)
     iqc = [tuple(_iq_fit(row, readout, rng, repeats) for row in rows) for rows in before]
+    act = cfg.actuators
+    gains_clipped = bias_clipped = 0
     for i in range(len(sample.tiles)):
         t = Trims(tuple(volts), tuple(bias), tuple(rings), tuple(iqc))
-        if trim is Trim.RING_LOCK:
-            rings[i], volts[i] = _ring_trim(sample, i, t, readout, rng, repeats)
-        elif trim is Trim.DRIVE_GAIN:
-            volts[i] = _gain_trim(tile_rows(sample, i, t), volts[i], readout, rng, repeats)
+        if trim is Trim.DRIVE_GAIN:
+            volts[i], n = _gain_trim(tile_rows(sample, i, t), volts[i], readout, rng, repeats, act)
+            gains_clipped += n
         t = Trims(tuple(volts), tuple(bias), tuple(rings), tuple(iqc))
-        bias[i] = _bias_trim(sample, i, t, readout, rng, repeats)
+        bias[i], n = _bias_trim(sample, i, t, readout, rng, repeats, act.lo_heater_max_mw)
+        bias_clipped += n
     trimmed = Trims(tuple(volts), tuple(bias), tuple(rings), tuple(iqc))
     after = [tile_rows(sample, i, trimmed) for i in range(len(sample.tiles))]
     err_after = np.concatenate([probe_phase_error(rows, np.random.default_rng(probe_seed)).ravel() for rows in after])
@@ -327,8 +356,23 @@ def calibrate(
         ),
         ring_lock_k=float(np.sqrt(np.mean(np.concatenate([r.ravel() for r in rings]) ** 2))),
         noise_per_adc_code=float(np.median([noise_per_adc_code(row, readout) for rows in before for row in rows])),
+        trims_clipped=gains_clipped,
+        lo_heaters_clipped=bias_clipped,
+        static_power_mw=calibrated_budget(cfg, trimmed).static_power_mw,
     )
     return trimmed, report
+
+
+def calibrated_budget(config: ChipConfig, trims: Trims) -> ActuatorBudget:
+    """Static power (mW) and area (mm^2) of the chip's actuators at ``trims`` (every tile).
+
+    Heater powers: every LO-arm heater of every row (the bias heater as trimmed, the
+    quarter-wave heater as drawn); no ring heaters (ring-assisted chips are refused).
+    """
+    lo = sum(
+        float(np.sum(list(lo_heater_powers_mw(config.heater.p_pi_mw, b).values()))) for b in trims.lo_bias_power_mw
+    )
+    return actuator_budget(config, lo_heater_power_mw=lo, ring_heater_power_mw=0.0)
 
 
 def varied_chip(study: StudyConfig, rng: np.random.Generator, calibrated: bool = True) -> Chip:

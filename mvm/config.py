@@ -1,7 +1,7 @@
 """Chip configuration: one TOML file describes a chip; every command takes it.
 
 The sections below are the file's schema: [rns], [bfp], [tile], [laser],
-[detector], [noise], [design] and [devices.<name>] (phase_shifter_eo, heater,
+[detector], [noise], [design], [actuators] and [devices.<name>] (phase_shifter_eo, heater,
 ring, electrode). Each
 field's description is the comment that ``mirage config --default`` prints
 next to its key (:func:`default_toml`); device sections take their keys,
@@ -25,6 +25,7 @@ from circuits.mmu import ELEMENTS, ENCODINGS, MmuDesign, default_ring
 from circuits.mmu_electrodes import ELECTRODE_KINDS, electrode_figures
 from circuits.readout import Readout
 from mvm import schema
+from mvm.actuators import ActuatorsConfig
 from mvm.bfp import MAX_BITS, ROUNDINGS
 from mvm.schema import Device, IntList, Invalid, PositiveInt, default_of, doc, one_of, section
 from photonics.constants import CLOCK_GHZ
@@ -174,6 +175,9 @@ class ChipConfig:
         default_factory=DesignConfig
     )
     devices: Annotated[DevicesConfig, doc("device parameters")] = Field(default_factory=DevicesConfig)
+    actuators: Annotated[ActuatorsConfig, doc("what calibration may set: drive trims, LO bias and ring heaters")] = (
+        Field(default_factory=ActuatorsConfig)
+    )
 
     @model_validator(mode="after")
     def _fits(self) -> ChipConfig:

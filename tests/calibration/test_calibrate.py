@@ -15,9 +15,16 @@ from mvm.config import ChipConfig
 from photonics.laser import Laser
 
 
+def per_segment_trims(config: ChipConfig) -> ChipConfig:
+    """The chip with a 12-bit trim DAC on every segment: the hardware these tests calibrate through."""
+    return dataclasses.replace(
+        config, actuators=dataclasses.replace(config.actuators, drive_trim="per-segment", trim_bits=12)
+    )
+
+
 @pytest.fixture(scope="module")
 def calibrated():
-    config = ChipConfig()
+    config = per_segment_trims(ChipConfig())
     out = []
     for seed in (11, 12):
         sample = sample_chip(config, VariationConfig(), np.random.default_rng(seed))
@@ -37,7 +44,7 @@ def test_calibration_restores_error_rate_near_the_ideal_chip_at_the_same_laser_p
     config = ChipConfig()
     # a laser power at which the ideal chip misreads about 1 % of residues
     power = link_budget(compile_mdpu(config.mdpu_design(31)), config.readout(), 1e-2).laser_power_mw
-    config = dataclasses.replace(config, laser=Laser(power_mw=power))
+    config = per_segment_trims(dataclasses.replace(config, laser=Laser(power_mw=power)))
     ideal = sample_chip(config, VariationConfig.zero(), np.random.default_rng(0))
     ideal_rate = residue_error_rate(ideal, nominal_trims(config), np.random.default_rng(1))
     sample = sample_chip(config, VariationConfig(), np.random.default_rng(21))
