@@ -142,17 +142,15 @@ class CompiledMdpu:
     def drive_variance_table(self) -> np.ndarray:
         """(h, m, m): signal-arm phase variance of MMU j per unit drive-voltage variance (rad^2/V^2) at (x, w).
 
-        Every active segment (weight bit set) moves by d(phase)/dV * dV. Segments
-        sharing one drive (``MmuDesign.shared_drive``: one DAC per MMU) move together,
-        so their slopes add before squaring; separate DACs are independent, so their
+        Every active segment (``MmuDesign.active_table``: weight bit set, or a digital
+        driver switched on) moves by d(phase)/dV * dV. Segments sharing one drive
+        (``MmuDesign.shared_drive``: one DAC per MMU) move together, so their slopes
+        add before squaring; separate DACs or drivers are independent, so their
         squares add. An inactive segment is not driven.
         """
-        mmu, m = self.design.mmu, self.design.modulus
-        x, w = np.meshgrid(np.arange(m), np.arange(m), indexing="ij")
-        levels = mmu.segment_levels(x, w)  # (m, m, B)
-        active = (w[..., None] >> np.arange(mmu.segments)) & 1
+        mmu = self.design.mmu
         b = np.arange(mmu.segments)
-        slopes = self.segment_phase_slope_rad_per_v[:, b, levels] * active  # (h, m, m, B)
+        slopes = self.segment_phase_slope_rad_per_v[:, b, mmu.level_table] * mmu.active_table  # (h, m, m, B)
         if mmu.shared_drive:
             return slopes.sum(-1) ** 2
         return (slopes**2).sum(-1)
@@ -186,11 +184,8 @@ def check_table_memory(design: MdpuDesign, rows: int = 1) -> None:
 
 def mmu_tables(segment_t: np.ndarray, heater_t: np.ndarray, design: MdpuDesign) -> np.ndarray:
     """(h, m, m) table of each MMU's transmission for every (x, w) pair."""
-    m = design.modulus
-    x, w = np.meshgrid(np.arange(m), np.arange(m), indexing="ij")
-    levels = design.mmu.segment_levels(x, w)  # (m, m, B)
     b = np.arange(segment_t.shape[1])
-    return np.prod(segment_t[:, b, levels], axis=-1) * heater_t[:, None, None]
+    return np.prod(segment_t[:, b, design.mmu.level_table], axis=-1) * heater_t[:, None, None]
 
 
 def _segment_tables(design: MdpuDesign) -> tuple[np.ndarray, np.ndarray]:

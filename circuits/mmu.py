@@ -6,8 +6,10 @@ adds a slow bias phase. How the product is split between segment lengths and
 drive levels (the encoding) and what one segment is (the element) are rule sets
 in :mod:`circuits.mmu_design`; :class:`MmuDesign` names them by string and
 combines them: segment b has phase per level s_b (:meth:`MmuDesign.ideal_level_slopes`)
-and is driven at level L_b(x) = (x * 2**b / s_b) mod m, so the segments sum to
-2*pi*x*w/m modulo 2*pi. An inactive segment (bit clear) sits at level 0.
+and sits at the encoding's level level[x, w, b] (:attr:`MmuDesign.level_table`), so
+the segments sum to 2*pi*x*w/m modulo 2*pi: for binary-length and modular-drive
+L_b = bit_b(w) * ((x * 2**b / s_b) mod m), for digital-product 0 or full swing by
+the digits of (x*w) mod m.
 """
 
 from __future__ import annotations
@@ -116,39 +118,89 @@ class MmuDesign:
 
     def segment_lengths_um(self) -> np.ndarray:
         """Electrode length of each straight segment: the encoding's length scales in unit lengths."""
-        return self.unit_length_um * self.encoding_rules.length_scales(self.segments)
+        return self.unit_length_um * self.encoding_rules.length_scales(self.segments, self.modulus)
 
     def ideal_level_slopes(self) -> np.ndarray:
-        """(B,) phase per drive level of each segment, in levels (2*pi/m): s_b, an integer."""
+        """(B,) phase per drive level of each segment, in levels (2*pi/m): s_b (1 on elements without length)."""
         if self.element_rules.length_scaled:
-            return np.asarray(self.encoding_rules.length_scales(self.segments), dtype=float)
+            return np.asarray(self.encoding_rules.length_scales(self.segments, self.modulus), dtype=float)
         return np.ones(self.segments)
 
-    def level_multipliers(self) -> np.ndarray:
-        """(B,) integers k_b = 2**b / s_b: segment b is driven at level (x * k_b) mod m."""
-        return (2 ** np.arange(self.segments)) // self.ideal_level_slopes().astype(np.int64)
+    @cached_property
+    def level_table(self) -> np.ndarray:
+        """(m, m, B) int64: the drive level of every segment for every (x, w), from the encoding, computed once."""
+        table = np.asarray(self.encoding_rules.levels(self.modulus, self.ideal_level_slopes()), dtype=np.int64)
+        table.flags.writeable = False
+        return table
+
+    def segment_levels(self, x, w) -> np.ndarray:
+        """Drive level of every segment, shape broadcast(x, w).shape + (B,), for residues x and w."""
+        return self.level_table[np.asarray(x, dtype=np.intp), np.asarray(w, dtype=np.intp)]
+
+    @cached_property
+    def drive_levels(self) -> np.ndarray:
+        """(m, B): the level of segment b for input x when bit b of the weight is set (its x-term).
+
+        Meaningful where :attr:`factorises`; then level[x, w, b] = bit_b(w) * drive_levels[x, b].
+        """
+        b = np.arange(self.segments)
+        return self.level_table[:, 2**b, b]  # 2**(B-1) < m, so every single-bit weight is a residue
+
+    @cached_property
+    def factorises(self) -> bool:
+        """The phase is sum_b bit_b(w) * xterm_b(x) * s_b: each segment's level is its weight bit times a
+        function of x alone (the GEMM's fast path computes with these x-terms)."""
+        w = np.arange(self.modulus)
+        bits = (w[:, None] >> np.arange(self.segments)) & 1  # (m, B)
+        return bool(np.array_equal(self.level_table, bits[None] * self.drive_levels[:, None, :]))
 
     @property
     def shared_drive(self) -> bool:
         """Every active segment is driven at level x: one drive (DAC) per MMU, one x-term per MAC."""
-        return bool(np.all(self.level_multipliers() == 1))
+        x = np.arange(self.modulus)[:, None]
+        return self.factorises and bool(np.all(self.drive_levels == x))
+
+    @cached_property
+    def binary_drive(self) -> bool:
+        """The encoding's digital drive (:attr:`Encoding.binary_drive`): every segment only ever sits at
+        level 0 or at its one on-level (:meth:`on_levels`), switched by its own digital driver, no DAC.
+        For digital-product on straight segments the on-level is m - 1, the full swing ``drive_max_v``."""
+        if not self.encoding_rules.binary_drive:
+            return False
+        table = self.level_table.reshape(-1, self.segments)
+        if not np.all((table == 0) | (table == table.max(axis=0))):
+            raise ValueError(f"the {self.encoding} encoding declares a binary drive but its segments take more levels")
+        return True
+
+    def on_levels(self) -> np.ndarray:
+        """(B,) the highest level each segment reaches (its one on-level where :attr:`binary_drive`)."""
+        return self.level_table.reshape(-1, self.segments).max(axis=0)
 
     @property
     def dacs_per_mmu(self) -> int:
-        """Input DACs one MMU needs: one shared drive, else one per segment."""
+        """Input DACs one MMU needs: none with a binary drive, one shared drive, else one per segment."""
+        if self.binary_drive:
+            return 0
         return 1 if self.shared_drive else self.segments
 
-    def segment_levels(self, x, w) -> np.ndarray:
-        """Drive level of every segment, shape x.shape + (B,), for residues x and w."""
-        w = np.asarray(w, dtype=np.int64)[..., None]
-        bit = (w >> np.arange(self.segments)) & 1
-        return bit * self.drive_levels[np.asarray(x, dtype=np.intp)]
+    @property
+    def terms_per_mac(self) -> int:
+        """x-terms per MAC on the GEMM's fast path (where :attr:`factorises`): 1 with a shared drive, else B."""
+        return 1 if self.shared_drive else self.segments
 
     @cached_property
-    def drive_levels(self) -> np.ndarray:
-        """(m, B): the level (x * k_b) mod m of each segment for every input residue x, computed once."""
-        x = np.arange(self.modulus, dtype=np.int64)[:, None]
-        return (x * self.level_multipliers()) % self.modulus
+    def active_table(self) -> np.ndarray:
+        """(m, m, B) bool: segment b is connected to a varying drive at (x, w), so drive noise reaches it.
+
+        Where DACs drive a factorising encoding, a segment whose weight bit is set
+        follows its DAC (even at level 0) and the others are switched off; otherwise
+        (a binary drive) a segment is live only while it is on (level > 0).
+        """
+        if self.factorises and not self.binary_drive:
+            w = np.arange(self.modulus)
+            bits = ((w[:, None] >> np.arange(self.segments)) & 1).astype(bool)
+            return np.broadcast_to(bits[None], self.level_table.shape)
+        return self.level_table > 0
 
     @property
     def segment_device(self):

@@ -1,23 +1,27 @@
 """The GEMM's fast path for Pockels tiles with an ideal hybrid: residues from chunk sums.
 
 A chunk's read phase, in level units t = phase * m / (2*pi), is
-t = sum_k xterm_k * s_k + t0 with integer x-terms (the segments' drive levels
-before the weight bits: x when the MMU design shares one drive, else
-(x * k_b) mod m per segment, see :meth:`circuits.mmu.MmuDesign.segment_levels`)
-and per-device slopes s_k whose ideal values are the design's integer
-:meth:`~circuits.mmu.MmuDesign.ideal_level_slopes`. Writing s_k = ideal_k + delta_k and t0 = 0 +
-delta_0, t = S + m*q + E where S is the exact chunk sum of the mantissas, q an
-integer and E = delta_0 + sum_k xterm_k * delta_k the device error. So the read
-residue is (S + rint(E)) mod m, and the readout is provably correct (up to the
-noise bound of :meth:`ModulusTile.safe_margin_rad`) when E stays clear of the
-half-integers by that margin.
+t = sum_k level_k * s_k + t0 over the chunk's segments, with levels in [0, m)
+(:attr:`circuits.mmu.MmuDesign.level_table`) and per-device slopes s_k whose
+ideal values are the design's :meth:`~circuits.mmu.MmuDesign.ideal_level_slopes`;
+the ideal part sums to the chunk's products mod m. Writing s_k = ideal_k + delta_k
+and t0 = 0 + delta_0, t = S + m*q + E where S is the exact chunk sum of the
+mantissas, q an integer and E = delta_0 + sum_k level_k * delta_k the device
+error. So the read residue is (S + rint(E)) mod m, and the readout is provably
+correct (up to the noise bound of :meth:`ModulusTile.safe_margin_rad`) when E
+stays clear of the half-integers by that margin.
 
 - :func:`tile_error_bound` bounds |E| over every possible input from the
-  device deviations alone; when bound + margin < 1/2 for every row, every
-  readout of the tile reads S mod m exactly and nothing needs computing.
-- Otherwise :func:`error_levels` computes E for every readout as a float32
-  matrix product of the x-terms with the deviations (small numbers, so float32
-  is accurate; :func:`float32_slack_levels` bounds its error).
+  device deviations alone (every level is at most m - 1, whatever the
+  encoding); when bound + margin < 1/2 for every row, every readout of the
+  tile reads S mod m exactly and nothing needs computing.
+- Otherwise, where the encoding's phase factorises (:attr:`~circuits.mmu.MmuDesign.factorises`:
+  level_k = bit_k(w) * xterm_k(x), the x-terms being x when the MMU design shares one
+  drive, else (x * k_b) mod m per segment), :func:`error_levels` computes E
+  for every readout as a float32 matrix product of the x-terms with the
+  weight-selected deviations (small numbers, so float32 is accurate;
+  :func:`float32_slack_levels` bounds its error). Encodings whose levels do not
+  factorise (digital-product) take the GEMM's exact gather path instead.
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ def float32_slack_levels(h: int, modulus: int, terms: int, bound: float) -> floa
 
 def deviation_weights(tile, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """(Kb * terms, N) float64 deviations multiplying each x-term, (N,) offsets, terms per MAC."""
+    _check_factorises(tile.mmu)
     delta, delta0 = deviations(tile)
     n = w.shape[1]
     rows = np.arange(n) % tile.size
@@ -71,11 +76,16 @@ def deviation_weights(tile, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]
 
 
 def x_terms(x: np.ndarray, mmu) -> np.ndarray:
-    """(M, Kb * terms) integer x-terms: x for a shared drive, else (x * k_b) mod m for each segment b."""
+    """(M, Kb * terms) integer x-terms: x for a shared drive, else each segment's drive level for x."""
+    _check_factorises(mmu)
     if mmu.shared_drive:
         return x
-    xi = x.astype(np.int64)[..., None]
-    return ((xi * mmu.level_multipliers()) % mmu.modulus).reshape(x.shape[0], -1)
+    return mmu.drive_levels[x.astype(np.intp)].reshape(x.shape[0], -1)
+
+
+def _check_factorises(mmu) -> None:
+    if not mmu.factorises:
+        raise ValueError(f"the {mmu.encoding} encoding's phase does not factorise into x-terms: use the gather path")
 
 
 @partial(jax.jit, static_argnames=("h", "modulus"))

@@ -20,7 +20,9 @@ atan2 (the margin covers the laser's and the drive's phase noise too, see
 :meth:`ModulusTile.safe_margin_rad`; one laser frequency drift is drawn per
 product, common to every tile). Tiles without that
 structure (ring-assisted elements) take the exact gather path through their
-compiled tables, every readout in full.
+compiled tables, every readout in full; so do Pockels tiles whose encoding's
+phase does not factorise into x-terms (digital-product), unless the error
+bound proves every readout exact.
 """
 
 from __future__ import annotations
@@ -145,7 +147,7 @@ class FastPlan:
 
 def fast_plan(tile: ModulusTile, readout: Readout, skip_probability: float) -> FastPlan:
     m = tile.modulus
-    terms = tile.mmu.dacs_per_mmu  # one x-term per drive
+    terms = tile.mmu.terms_per_mac
     bound = tile_error_bound(tile)
     margin = tile.safe_margin_rad(readout, skip_probability) * (m / (2 * np.pi))
     margin = margin + float32_slack_levels(tile.h, m, terms, float(bound.max()))
@@ -205,10 +207,12 @@ def read_chunk_residues(
 
     ``exact`` holds the exact chunk sums (C, M, N); ``plan`` is the tile's
     :func:`fast_plan`, or None for tiles without the fast path's structure.
+    A tile whose encoding does not factorise (:attr:`MmuDesign.factorises`)
+    uses its plan only to skip a provably exact tile, else gathers.
     ``drift_hz``: the laser's frequency offset for this product (None: off).
     Returns None for the residues when every readout provably reads exact mod m.
     """
-    if plan is not None:
+    if plan is not None and (plan.proven or tile.mmu.factorises):
         return _fast_residues(tile, plan, x, w, exact, readout, rng, drift_hz)
     return _gather_residues(tile, x, w, readout, rng, drift_hz)
 
