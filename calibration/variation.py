@@ -17,7 +17,29 @@ lithium niobate, after:
   spread by nanometres across a wafer, dominated by silicon thickness;
 - neff sensitivities of a 500 x 220 nm strip guide at 1550 nm: about 2e-3 per
   nm of width and 4e-3 per nm of thickness (ring shifts of ~0.8 and ~1.5 nm per
-  nm), used for every guide here.
+  nm), used for the silicon guides (heaters, splitters, hybrids, routes).
+
+The thin-film lithium-niobate devices (the MMUs' Pockels segments and rings)
+vary with the film instead: its thickness and the ridge's etch depth (and the
+width, which lithography sets for both materials). Sigmas:
+- film thickness: ion-sliced X-cut films vary by about +-10 nm across a wafer,
+  which broadens quasi-phase matching wafer-wide (Li et al., "Advancing
+  large-scale thin-film PPLN nonlinear photonics with segmented tunable
+  micro-heaters", arXiv:2312.09568 (2023)), and by a few
+  nm along a centimetre of waveguide (Chen et al., "Adapted poling to break the
+  nonlinear efficiency limit in nanophotonic lithium niobate waveguides",
+  Nat. Nanotechnol. 19, 44 (2024), who map it and pole to it): 5 nm chip to
+  chip, 1 nm device to device;
+- etch depth: timed Ar+ milling of LN has no etch stop; its depth spreads by a
+  few percent of the ~300 nm etch across a wafer (Zhu et al., "Integrated
+  photonics on thin-film lithium niobate", Adv. Opt. Photon. 13, 242 (2021),
+  review the etch processes): 5 nm chip to chip, 1 nm device to device.
+neff sensitivities of the 1.2 um wide ridge etched 300 nm into a 600 nm X-cut
+film (silica clad, TE, 1550 nm) are computed by :mod:`calibration.ln_ridge`'s
+mode solver: 7.0e-5 per nm of width, 4.4e-4 per nm of film, -1.35e-4 per nm of
+etch depth (a deeper etch thins the slab). With ng = 2.3 an LN ring's resonance
+moves lambda*dneff/ng = 0.30 nm per nm of film, against ~1.5 nm per nm of
+silicon for a silicon ring.
 Coupling, Pockels efficiency, heater efficiency and responsivity spread by a
 few percent (relative sigmas).
 """
@@ -62,6 +84,8 @@ class VariationConfig:
     ] = 2000.0
     width_nm: Spread = _spread(4.0, 2.0, "waveguide width")
     thickness_nm: Spread = _spread(1.5, 0.5, "silicon thickness")
+    ln_film_nm: Spread = _spread(5.0, 1.0, "thin-film LN thickness")
+    ln_etch_nm: Spread = _spread(5.0, 1.0, "thin-film LN ridge etch depth")
     coupling_rel: Spread = _spread(0.02, 0.01, "power coupling and split ratios (relative)")
     eo_efficiency_rel: Spread = _spread(0.02, 0.01, "Pockels efficiency 1/VpiL (relative)")
     length_rel: Spread = _spread(0.0, 0.001, "electrode length (relative)")
@@ -79,8 +103,15 @@ class VariationConfig:
             "(exp(-d/30um) there, a silicon chip without isolation trenches); 0 switches it off"
         ),
     ] = 0.035
-    dneff_dwidth_per_nm: Annotated[NonNegative, doc("effective-index change per nm of width")] = 2e-3
-    dneff_dthickness_per_nm: Annotated[NonNegative, doc("effective-index change per nm of thickness")] = 4e-3
+    dneff_dwidth_per_nm: Annotated[NonNegative, doc("silicon: effective-index change per nm of width")] = 2e-3
+    dneff_dthickness_per_nm: Annotated[NonNegative, doc("silicon: effective-index change per nm of thickness")] = 4e-3
+    ln_dneff_dwidth_per_nm: Annotated[NonNegative, doc("LN ridge: effective-index change per nm of width")] = 7.0e-5
+    ln_dneff_dfilm_per_nm: Annotated[NonNegative, doc("LN ridge: effective-index change per nm of film thickness")] = (
+        4.4e-4
+    )
+    ln_dneff_detch_per_nm: Annotated[
+        StrictFloat, doc("LN ridge: effective-index change per nm of etch depth (negative: a deeper etch lowers it)")
+    ] = -1.35e-4
     coupling_decay_nm: Annotated[NonNegative, doc("power coupling ~ exp(-gap / decay)")] = 60.0
 
     @field_validator("*", mode="before")
