@@ -6,13 +6,16 @@
 resulting temperatures (ambient offset, optional drift, heater crosstalk), and
 returns an :class:`mvm.gemm.Chip` that the GEMM driver runs like any other.
 
-How deviations reach the models: width and thickness shift every guide's neff;
+How deviations reach the models: width and thickness shift every guide's neff
+(the MMU segments, thin-film LN ridges, with the LN film thickness and etch
+depth and the LN sensitivities; the silicon guides with the silicon thickness
+and the silicon sensitivities, :mod:`calibration.variation`);
 coupling deviations scale couplers' and splitters' power coupling; Pockels
 efficiency scales 1/VpiL; length deviations scale electrode length; heater
 efficiency scales 1/P_pi; ring radius and gap move resonance and coupling
 (kappa ~ exp(-gap/decay)); responsivity scales each detector, which is the
 same as scaling its field by sqrt(R/R0) (mean current and shot noise both
-follow). neff sensitivities are those of a silicon strip, used for every guide.
+follow).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from calibration.geometry import TileGeometry, default_geometry
+from calibration.geometry import TileGeometry, default_geometry, row_pitch_um
 from calibration.thermal import coupling_matrix, self_rise_k_per_mw, temperature_rise_k
 from calibration.variation import VariationConfig, correlation_factor, sample_field, standard_draws
 from circuits.compiled import RowParams, compile_mdpu, compile_rows
@@ -81,14 +84,9 @@ def geometry_of(config: ChipConfig, index: int, layout: str | None = None) -> Ti
                 f"the chip needs {expected}; lay it out with the same configuration"
             )
         return TileGeometry(p.segment_xy, p.heater_xy, p.front_xy)
-    design = config.mdpu_design(config.all_moduli[index])
-    return default_geometry(
-        design.mmu.segment_footprint_um(),
-        config.heater.length_um,
-        config.tile.rows,
-        config.tile.h,
-        y0_um=index * (config.tile.rows * 100.0 + 500.0),
-    )
+    mmus = [config.mdpu_design(m).mmu for m in config.all_moduli]
+    y0 = sum(config.tile.rows * row_pitch_um(mmu) for mmu in mmus[:index])  # the moduli's tiles stack in y
+    return default_geometry(mmus[index], config.tile.rows, config.tile.h, y0_um=y0)
 
 
 @lru_cache(maxsize=8)
@@ -128,9 +126,17 @@ def sample_chip(
             return geom.split(sample_field(rng, factor, variation, s[name]))  # noqa: B023
 
         width, thick = field("width_nm"), field("thickness_nm")
-        dneff = [
+        film, etch = field("ln_film_nm"), field("ln_etch_nm")
+        # segments are thin-film LN ridges (Pockels segments, rings); MMU heaters and the front end are silicon
+        ln = (
+            variation.ln_dneff_dwidth_per_nm * width[0]
+            + variation.ln_dneff_dfilm_per_nm * film[0]
+            + variation.ln_dneff_detch_per_nm * etch[0]
+        )
+        silicon = [
             variation.dneff_dwidth_per_nm * w + variation.dneff_dthickness_per_nm * t for w, t in zip(width, thick)
         ]
+        dneff = [ln, silicon[1], silicon[2]]
         coupling, eo, length, eff = (
             field("coupling_rel"),
             field("eo_efficiency_rel"),

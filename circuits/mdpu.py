@@ -69,24 +69,29 @@ class FrontDevice:
 # (calibration.geometry, circuits.layout). The detectors are ports of the netlist
 # (the balanced pairs' fields: the port each hangs on), drawn as photodetector cells
 # by the layout. The layout draws the first hybrid (and the LO heater feeding it)
-# north of the signal lane, the second south. The two quadrature heaters sit
-# 150 um apart in the default geometry so that one barely warms the other.
+# north of the signal lane, the second south. ``sketch_um`` are the devices' box
+# centres as circuits.layout draws them, to the nearest um (the quadrature heaters 48 um apart).
 FRONT_END = (
-    FrontDevice("src", "splitter", "source_splitter", ports=(("in", "o1"), ("arm_out", "o2"))),
+    FrontDevice("src", "splitter", "source_splitter", ports=(("in", "o1"), ("arm_out", "o2")), sketch_um=(25, -10)),
     FrontDevice(
-        "sig_split", "splitter", "signal_splitter", ports=(("arm_in", "o1"),), sketch_um=(50, 0), past_arm=True
+        "sig_split", "splitter", "signal_splitter", ports=(("arm_in", "o1"),), sketch_um=(25, 0), past_arm=True
     ),
     FrontDevice(
-        "lo_split", "splitter", "lo_splitter", (Feed("o1", "lo_bias,o2", ("route_lo", "lo_um")),), sketch_um=(150, 20)
+        "lo_split",
+        "splitter",
+        "lo_splitter",
+        (Feed("o1", "lo_bias,o2", ("route_lo", "lo_um")),),
+        sketch_um=(216, 0),
+        past_arm=True,
     ),
-    FrontDevice("lo_bias", "heater", "lo_bias", (Feed("o1", "src,o3"),), sketch_um=(100, 20)),
+    FrontDevice("lo_bias", "heater", "lo_bias", (Feed("o1", "src,o3"),), sketch_um=(101, -34)),
     FrontDevice(
         "lo_i",
         "heater",
         "hybrid_heater",
         (Feed("o1", "lo_split,o2"),),
         lo_phase_pi=0.5,
-        sketch_um=(100, 20),
+        sketch_um=(141, 24),
         past_arm=True,
     ),
     FrontDevice(
@@ -95,7 +100,7 @@ FRONT_END = (
         "hybrid_heater",
         (Feed("o1", "lo_split,o3"),),
         lo_phase_pi=0.0,
-        sketch_um=(250, 20),
+        sketch_um=(141, -24),
         past_arm=True,
     ),
     FrontDevice(
@@ -103,7 +108,7 @@ FRONT_END = (
         "mmi2x2",
         "hybrid",
         (Feed("o1", "sig_split,o2", ("route_sig_i", "hybrid_um")), Feed("o2", "lo_i,o2", ("route_lo_i", "hybrid_um"))),
-        sketch_um=(200, 0),
+        sketch_um=(71, 81),
         past_arm=True,
     ),
     FrontDevice(
@@ -111,13 +116,13 @@ FRONT_END = (
         "mmi2x2",
         "hybrid",
         (Feed("o1", "sig_split,o3", ("route_sig_q", "hybrid_um")), Feed("o2", "lo_q,o2", ("route_lo_q", "hybrid_um"))),
-        sketch_um=(350, 40),
+        sketch_um=(71, -81),
         past_arm=True,
     ),
-    FrontDevice("i_p", "photodetector", "detector", (Feed("o1", "hyb_i,o3"),), sketch_um=(300, -10), past_arm=True),
-    FrontDevice("i_n", "photodetector", "detector", (Feed("o1", "hyb_i,o4"),), sketch_um=(300, 10), past_arm=True),
-    FrontDevice("q_p", "photodetector", "detector", (Feed("o1", "hyb_q,o4"),), sketch_um=(450, 30), past_arm=True),
-    FrontDevice("q_n", "photodetector", "detector", (Feed("o1", "hyb_q,o3"),), sketch_um=(450, 50), past_arm=True),
+    FrontDevice("i_p", "photodetector", "detector", (Feed("o1", "hyb_i,o3"),), sketch_um=(81, 151), past_arm=True),
+    FrontDevice("i_n", "photodetector", "detector", (Feed("o1", "hyb_i,o4"),), sketch_um=(61, 151), past_arm=True),
+    FrontDevice("q_p", "photodetector", "detector", (Feed("o1", "hyb_q,o4"),), sketch_um=(61, -151), past_arm=True),
+    FrontDevice("q_n", "photodetector", "detector", (Feed("o1", "hyb_q,o3"),), sketch_um=(81, -151), past_arm=True),
 )
 FRONT = tuple(d.name for d in FRONT_END)
 FRONT_ROLES = {d.name: d.role for d in FRONT_END}
