@@ -38,9 +38,12 @@ LN_LOSS_DB_CM = 0.25
 # LNOI platform, project-elena.eu, lists "small bending radii (~30 um)"), where the radiation loss is negligible
 # next to the scattering loss, which is in loss_db_cm; what remains is the mode mismatch at each straight-bend
 # joint, a few thousandths of a dB (Zhang et al., Optica 4, 1536 (2017): intrinsic Q of 1e7 in 80 um rings).
-LN_BEND_RADIUS_UM = 30.0
+LN_BEND_RADIUS_UM = 30.0  # Krasnokutska et al., Sci. Rep. 9, 11086 (2019): LNOI microrings of 30 um radius
 LN_BEND_LOSS_DB = 0.005  # per 180-degree bend: two joints
-SECTION_MAX_UM = 5000.0  # longest straight electrode section of a segment
+# Longest straight electrode section of a segment: <= 3 mm keeps a segmented electrode section (1.5 pF/cm, 50 ohm)
+# at >= 7 GHz (10 GBd); 0.8 mm gives the smallest digital-product tile at a 30 um bend radius (docs/physics/phase-shifters.md).
+# 5 mm keeps the binary-length MMU's 30 cm of electrode within GDS coordinates (it folds 16x wider at 0.8 mm).
+SECTION_MAX_UM = 5000.0
 
 
 def section_count(length_um, section_max_um):

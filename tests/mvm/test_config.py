@@ -85,7 +85,7 @@ def test_phase_shifter_loss_reaches_every_mmu():
     eo = lossy.mdpu_design(31).mmu.eo
     assert eo.loss_db_cm == 1.0
     # the zero-input transmission of one MMU's segments falls by the extra 0.75 dB/cm over their optical path:
-    # each segment's electrode folded into an even number of sections <= 5 mm, a half-turn of radius r per section
+    # each segment's electrode folded into an even number of sections <= section_max_um, a half-turn of radius r each
     lengths = ChipConfig().mdpu_design(31).mmu.segment_lengths_um()
     sections = 2 * np.maximum(1, np.ceil(lengths / (2 * eo.section_max_um)))
     path_cm = (lengths + sections * np.pi * eo.bend_radius_um).sum() * 1e-4

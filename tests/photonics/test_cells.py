@@ -107,7 +107,7 @@ def test_eo_segment_folds_a_long_electrode_into_sections_and_keeps_its_length():
     sections = cells.eo_sections_um(length, 5000.0)
     assert len(sections) % 2 == 0 and max(sections) <= 5000.0
     assert abs(sum(sections) - length) <= 1.5e-3
-    component = cells.phase_shifter_eo(length_um=length)
+    component = cells.phase_shifter_eo(length_um=length, section_max_um=5000.0)
     assert component.settings.model_dump()["length_um"] == length  # the model's length, exactly
     assert component.info["sections"] == len(sections) == 32
     layout = component.kcl.layout
@@ -119,7 +119,7 @@ def test_eo_segment_folds_a_long_electrode_into_sections_and_keeps_its_length():
     # the drawn guide is the path the model propagates over: the sections plus one half-turn per section
     path_um = length + len(sections) * math.pi * radius
     assert component.info["path_um"] == pytest.approx(path_um, rel=1e-6)  # arcs drawn as chords (2 nm sagitta)
-    assert PhaseShifterEO(length_um=length).optical_path_um == pytest.approx(path_um, rel=1e-12)
+    assert PhaseShifterEO(length_um=length, section_max_um=5000.0).optical_path_um == pytest.approx(path_um, rel=1e-12)
     assert component.dbbox().height() < 5300  # folded: no longer than a section plus bends and buses
 
 

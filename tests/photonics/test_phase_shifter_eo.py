@@ -19,10 +19,10 @@ def test_path_is_the_sections_plus_one_half_turn_each(length_um, sections):
     p = PhaseShifterEO(length_um=length_um, section_max_um=5000.0, bend_radius_um=30.0)
     assert p.optical_path_um == pytest.approx(length_um + sections * math.pi * 30.0, rel=1e-12)
     loss = 0.25 * p.optical_path_um * 1e-4 + 0.005 * sections
-    assert PhaseShifterEO(length_um=length_um, loss_db_cm=0.25, bend_loss_db=0.005).insertion_loss_db == (
-        pytest.approx(loss, rel=1e-12)
-    )
-    t = s21(length_um=length_um, loss_db_cm=0.25, bend_loss_db=0.005)
+    assert PhaseShifterEO(
+        length_um=length_um, section_max_um=5000.0, loss_db_cm=0.25, bend_loss_db=0.005
+    ).insertion_loss_db == (pytest.approx(loss, rel=1e-12))
+    t = s21(length_um=length_um, section_max_um=5000.0, loss_db_cm=0.25, bend_loss_db=0.005)
     assert -20 * math.log10(abs(t)) == pytest.approx(loss, rel=1e-9)
 
 
