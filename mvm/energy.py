@@ -9,7 +9,9 @@ of one dot-product unit (an MDPU row, or an analog unit) and h MACs.
 
 Per readout and per modulus, the RNS tile spends
 - 2 ADCs and 2 TIAs: I and Q, each a balanced pair of detectors;
-- the row's laser, ``config.laser.power_mw`` (LO included);
+- the row's laser: ``config.laser.power_mw`` reaches the row (LO included)
+  through its edge coupler (``[devices.edge_coupler]``), so the laser emits
+  that over the coupler's transmission;
 - input DACs: the MMU design's ``dacs_per_mmu``: one per MMU where every
   active segment shares one drive (binary-length Pockels segments), else one
   per segment (B = ceil(log2 m): modular-drive, or ring-assisted elements,
@@ -19,7 +21,21 @@ Per readout and per modulus, the RNS tile spends
 - weights: stationary. Loading one weight (an MMU's residue bits) costs one TX
   conversion, and one load serves ``weight_reuse`` readouts (rows of A); its
   holding power is neglected (capacitive electrodes).
-The tile's energy is the sum over every modulus (``config.all_moduli``).
+- electrode drive: the energy per symbol that one MMU's electrodes draw
+  (:func:`circuits.mmu_electrodes.electrode_figures` with the chip's ``[tile]
+  electrode``: C*V**2/4 per lumped electrode or section for random NRZ drive,
+  V**2/(2*Z0)*T on a terminated line), h MMUs per readout;
+- product logic: an encoding with a binary drive (digital-product) forms
+  p = (x*w) mod m in CMOS beside every MMU, one B-bit modular multiply per MAC
+  and modulus (``multiply_8bit_pj`` scaled as (B/8)**2, twice: multiply and
+  reduce);
+- heaters and trim DACs: the static power of every actuator calibration may set
+  (:func:`mvm.actuators.actuator_budget`: the LO-arm heaters at their expected
+  power, ring heaters, the drive trim DACs), shared by the R * h MACs that the
+  chip's rows finish per clock cycle.
+The tile's energy is the sum over every modulus (``config.all_moduli``). The
+caller may give the power each laser must emit instead (``mirage design`` gives
+the link budget's).
 
 The analog unit spends 1 ADC and 1 TIA (one balanced pair), the same laser,
 h input DACs (one per input, same fanout) and one weight DAC per element (same
@@ -31,8 +47,11 @@ out of both.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
 
+from circuits.mmu_electrodes import electrode_figures
+from mvm.actuators import actuator_budget
 from mvm.analog import validate_repeats
 from mvm.config import ChipConfig
 from mvm.validation import is_int
@@ -50,9 +69,13 @@ class EnergyModel:
     tia_power_mw: float = 0.75  # one TIA, behind one balanced detector pair
     dac_fanout: int | None = None  # rows one input DAC drives; None: the tile's rows (broadcast)
     weight_reuse: int = 128  # readouts served by one weight load (rows of A per tile pass)
+    # A B-bit modular product formed in CMOS (binary-drive encodings): a B x B multiply and a reduction of the
+    # same size, each scaled from an 8-bit integer multiply, 0.2 pJ at 45 nm (Horowitz, ISSCC 2014, "Computing's
+    # energy problem"), as (B/8)**2: 2 * 0.2 * (B/8)**2 pJ, 0.08 pJ at B = 5.
+    multiply_8bit_pj: float = 0.2
 
     def __post_init__(self):
-        for name in ("clock_ghz", "tx_power_mw", "adc_power_mw", "tia_power_mw"):
+        for name in ("clock_ghz", "tx_power_mw", "adc_power_mw", "tia_power_mw", "multiply_8bit_pj"):
             value = getattr(self, name)
             if name == "clock_ghz" and value is None:
                 continue
@@ -88,19 +111,60 @@ def _per_mac(readout_pj: dict[str, float], h: int) -> dict[str, float]:
     return out
 
 
-def rns_breakdown_pj_per_mac(config: ChipConfig, model: EnergyModel | None = None) -> dict[str, float]:
-    """RNS tile: pJ per MAC by part (adc, tia, laser, input_dac, weight_dac) and the total, all moduli."""
+def emitted_power_mw(config: ChipConfig, row_power_mw: float | None = None) -> float:
+    """Optical power a row's laser emits so that ``row_power_mw`` (default ``[laser] power_mw``) passes its edge coupler."""
+    row = config.laser.power_mw if row_power_mw is None else row_power_mw
+    return row / config.edge_coupler.transmission
+
+
+def electrode_energy_pj(config: ChipConfig, modulus: int, model: EnergyModel | None = None) -> float:
+    """Drive energy per symbol of one MMU's electrodes (the tile for ``modulus``, the chip's electrode kind)."""
+    model = model or EnergyModel()
+    figures = electrode_figures(
+        config.mdpu_design(modulus).mmu,
+        config.tile.electrode,
+        config.electrode,
+        symbol_rate_ghz=model.clock(config),
+        loads_per_driver=model.fanout(config),
+    )
+    return figures.energy_pj
+
+
+def product_logic_pj(config: ChipConfig, modulus: int, model: EnergyModel | None = None) -> float:
+    """Energy of forming one MMU's product (x*w) mod m in CMOS, where the encoding does (a binary drive); else 0."""
+    model = model or EnergyModel()
+    mmu = config.mdpu_design(modulus).mmu
+    return 2 * model.multiply_8bit_pj * (mmu.segments / 8) ** 2 if mmu.binary_drive else 0.0
+
+
+def rns_breakdown_pj_per_mac(
+    config: ChipConfig, model: EnergyModel | None = None, laser_power_mw: Mapping[int, float] | None = None
+) -> dict[str, float]:
+    """RNS tile: pJ per MAC by part and the total, all moduli (parts: the module docstring).
+
+    ``laser_power_mw``: the optical power each row's laser emits, by modulus; None (or a
+    modulus missing): what it emits for ``config.laser.power_mw`` to reach the row.
+    """
     model = model or EnergyModel()
     h = config.tile.h
-    laser_pj = model.energy_pj(electrical_power_mw(config.laser), config)
+    emitted = {m: (laser_power_mw or {}).get(m, emitted_power_mw(config)) for m in config.all_moduli}
     tx_pj = model.energy_pj(model.tx_power_mw, config)
-    parts = dict(adc=0.0, tia=0.0, laser=0.0, input_dac=0.0, weight_dac=0.0)
+    budget = actuator_budget(config)  # static power of every tile's heaters and trim DACs
+    macs_per_cycle = config.tile.rows * h  # the chip's R rows each finish h MACs (all moduli) per cycle
+    parts = dict(
+        adc=0.0, tia=0.0, laser=0.0, input_dac=0.0, weight_dac=0.0, electrode_drive=0.0, product_logic=0.0
+    )
     for m in config.all_moduli:  # energy of one readout (one row, one cycle, h MACs) per modulus
         parts["adc"] += 2 * model.energy_pj(model.adc_power_mw, config)
         parts["tia"] += 2 * model.energy_pj(model.tia_power_mw, config)
-        parts["laser"] += laser_pj
+        parts["laser"] += model.energy_pj(electrical_power_mw(replace(config.laser, power_mw=emitted[m])), config)
         parts["input_dac"] += h * input_dacs_per_mmu(config, m) * tx_pj / model.fanout(config)
         parts["weight_dac"] += h * tx_pj / model.weight_reuse
+        parts["electrode_drive"] += h * electrode_energy_pj(config, m, model)
+        parts["product_logic"] += h * product_logic_pj(config, m, model)
+    heaters_mw = budget.lo_heater_power_mw + budget.ring_heater_power_mw
+    parts["heaters"] = h * model.energy_pj(heaters_mw, config) / macs_per_cycle
+    parts["trim_dacs"] = h * model.energy_pj(budget.trim_power_mw, config) / macs_per_cycle
     return _per_mac(parts, h)
 
 
@@ -114,7 +178,7 @@ def analog_breakdown_pj_per_mac(
     parts = dict(
         adc=repeats * model.energy_pj(model.adc_power_mw, config),
         tia=repeats * model.energy_pj(model.tia_power_mw, config),
-        laser=repeats * model.energy_pj(electrical_power_mw(config.laser), config),
+        laser=repeats * model.energy_pj(electrical_power_mw(replace(config.laser, power_mw=emitted_power_mw(config))), config),
         input_dac=repeats * h * model.energy_pj(model.tx_power_mw, config) / model.fanout(config),
         weight_dac=h * model.energy_pj(model.tx_power_mw, config) / model.weight_reuse,
     )
@@ -131,9 +195,13 @@ def analog_energy_per_mac_pj(config: ChipConfig, repeats: int = 1, model: Energy
     return analog_breakdown_pj_per_mac(config, repeats, model)["total"]
 
 
-def matched_repeats(config: ChipConfig, model: EnergyModel | None = None) -> int:
-    """The largest K >= 1 whose analog energy per MAC does not exceed the RNS tile's (1 if even K = 1 does)."""
-    rns = rns_energy_per_mac_pj(config, model)
+def matched_repeats(config: ChipConfig, model: EnergyModel | None = None, rns_pj: float | None = None) -> int:
+    """The largest K >= 1 whose analog energy per MAC does not exceed the RNS tile's (1 if even K = 1 does).
+
+    ``rns_pj``: the RNS tile's energy per MAC where the caller has it (the design report's); else the
+    tile at the file's laser power.
+    """
+    rns = rns_energy_per_mac_pj(config, model) if rns_pj is None else rns_pj
     fixed = analog_energy_per_mac_pj(config, 1, model)
     step = analog_energy_per_mac_pj(config, 2, model) - fixed  # energy per MAC of one more repeat
     if step <= 0:

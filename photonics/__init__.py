@@ -20,6 +20,7 @@ from photonics import mzi  # noqa: E402,F401
 from photonics import ring  # noqa: E402,F401
 from photonics import photodetector  # noqa: E402,F401
 from photonics import laser  # noqa: E402,F401
+from photonics import edge_coupler  # noqa: E402,F401
 from photonics import electrode  # noqa: E402,F401
 from photonics.registry import Device, devices, evaluate, get_device, models  # noqa: E402
 

@@ -37,7 +37,6 @@ DC_KAPPA_DISPERSION = 3.0
 HEATER_P_PI_MW = 20.0  # silicon thermo-optic class
 
 RING_LOSS_DB = 0.2  # reported for Mirage
-EDGE_COUPLER_LOSS_DB = 0.2  # reported for Mirage
 
 PD_RESPONSIVITY_A_PER_W = 1.1  # reported for Mirage
 TIA_NOISE_UA_RMS = 1.128  # estimate for Mirage's TIA at 10 GHz
