@@ -226,8 +226,21 @@ def _cmd_mac(args) -> None:
 
 
 def _cmd_design(args) -> int:
-    from mvm.design import design_report, text
+    from mvm.design import design_report, design_space, space_table, text
 
+    if args.space:
+        reports = design_space(_config(args))
+        table = space_table(reports)
+        if args.out:
+            from pathlib import Path
+
+            from calibration.files import atomic_path
+
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(args.out) as tmp:
+                tmp.write_text(table + "\n")
+        print(json.dumps(reports) if args.json else table)
+        return 1 if args.strict and all(r["violations"] for r in reports) else 0
     report = design_report(_config(args))
     print(json.dumps(report) if args.json else text(report))
     return 1 if args.strict and report["violations"] else 0
@@ -345,6 +358,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--strict", action="store_true", help="exit 1 when the design violates a constraint of its file")
+    p.add_argument(
+        "--space",
+        action="store_true",
+        help="every encoding x element x electrode on the file's chip: a markdown table (--strict: exit 1 if none passes)",
+    )
+    p.add_argument("--out", metavar="FILE.md", help="with --space: also write the table here")
     p.set_defaults(run=_cmd_design)
 
     training = _Parser(add_help=False)

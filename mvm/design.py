@@ -36,14 +36,16 @@ every modulus of ``config.all_moduli`` (redundant ones included). Per modulus:
 The tile's area is the bounding box of the whole layout (:func:`circuits.layout.tile_cell`:
 every modulus's R rows, the heaters' pads and the routes included).
 
-**Energy per MAC** (pJ): the parts of :func:`mvm.energy.rns_breakdown_pj_per_mac`
-(adc, tia, laser, input_dac, weight_dac), plus ``electrode_drive``: the energy
-per symbol that the electrodes of one MMU draw (``ElectrodeFigures.energy_pj``:
-C*V**2/4 for random NRZ on a lumped electrode, V**2/(2*Z0)*T on a terminated
-line), one symbol per MAC, summed over the moduli; ``total`` is the sum of the
-parts. Not yet costed: the heaters' static power (MMU bias and LO heaters) and
-the trim DACs, which come with the calibration-actuator work, and digital work
-(BFP, CRT, accumulation).
+**Energy per MAC** (pJ): :func:`chip_energy_pj_per_mac`, the parts of
+:func:`mvm.energy.rns_breakdown_pj_per_mac` (converters, TIAs, laser, input and
+weight DACs, electrode drive, static heaters) with each row's laser emitting
+the link budget's power through its edge coupler; ``total`` is their sum. The
+training table reports the same figure. Digital work (BFP, CRT, accumulation)
+is left out.
+
+**Laser power**: ``[laser] power_mw`` is the power that reaches each row, past
+its edge coupler (``[devices.edge_coupler]``); ``laser_power_mw_per_row`` is
+what the laser must emit for the target, the coupler's loss included.
 
 Figures that differ by modulus are reported for the worst modulus at the top
 level and for each modulus under ``moduli``.
@@ -52,11 +54,12 @@ level and for each modulus under ``moduli``.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 
 from mvm.config import ChipConfig
-from mvm.energy import EnergyModel, rns_breakdown_pj_per_mac
+from mvm.energy import EnergyModel, emitted_power_mw, rns_breakdown_pj_per_mac
 from photonics.errors import UsageError
 
 SOURCES = ("receiver", "laser_phase_noise", "frequency_drift", "drive")  # phase_variances_rad2's keys
@@ -71,7 +74,7 @@ def modulus_figures(config: ChipConfig, modulus: int) -> dict:
     """The figures of one modulus's MDPU as laid out (see the module docstring)."""
     from circuits.compiled import compile_mdpu
     from circuits.layout import layout_design
-    from circuits.link_budget import link_budget, mean_predicted_error_rate, workload_residues
+    from circuits.link_budget import mean_predicted_error_rate, workload_residues
     from circuits.mmu_electrodes import electrode_figures
     from circuits.readout import drive_phase_sigma_rad, phase_variances_rad2
 
@@ -89,13 +92,7 @@ def modulus_figures(config: ChipConfig, modulus: int) -> dict:
     drive = drive_phase_sigma_rad(compiled, x, w, readout)  # each readout's own drive noise
     variances = {k: float(np.mean(v)) for k, v in phase_variances_rad2(compiled, fields, readout, drive).items()}
     arm_power = np.abs(compiled.src_to_arm) ** 2 * np.mean(np.abs(compiled.arm_transmission(x, w)) ** 2)
-    try:
-        budget_mw, budget_error = (
-            float(link_budget(compiled, readout, config.design.target_error_rate).laser_power_mw),
-            None,
-        )
-    except UsageError as exc:
-        budget_mw, budget_error = None, str(exc)
+    budget_mw, budget_error = row_power_for_target_mw(config, compiled, readout)
     volts = mmu.level_voltages_v()
     transit = figures.transit_time_ns
     longest = int(np.argmax(transit))
@@ -113,12 +110,52 @@ def modulus_figures(config: ChipConfig, modulus: int) -> dict:
         "signal_arm_loss_db": float(-10 * np.log10(arm_power)),
         "lo_delay_mismatch_ps": compiled.delay_mismatch_s() * 1e12,
         "drive_swing_v": float(volts.max() - volts.min()),
-        "laser_power_mw_per_row": budget_mw,
+        "row_power_mw_for_target": budget_mw,
+        "laser_power_mw_per_row": None if budget_mw is None else emitted_power_mw(config, budget_mw),
         "link_budget_error": budget_error,
         "predicted_residue_error_rate": mean_predicted_error_rate(compiled, readout, fields, drive),
         "noise_rad": {k: math.sqrt(variances[k]) for k in SOURCES},
         "phase_sigma_rad": math.sqrt(sum(variances[k] for k in SOURCES)),
     }
+
+
+def row_power_for_target_mw(config: ChipConfig, compiled, readout) -> tuple[float | None, str | None]:
+    """(least power into a row that meets ``[design] target_error_rate``, None) or (None, why none does)."""
+    from circuits.link_budget import link_budget
+
+    try:
+        return float(link_budget(compiled, readout, config.design.target_error_rate).laser_power_mw), None
+    except UsageError as exc:
+        return None, str(exc)
+
+
+@lru_cache(maxsize=8)
+def laser_power_needed_mw(config: ChipConfig) -> dict[int, float | None]:
+    """Per modulus, the power each row's laser must emit for the target error rate (None: unreachable).
+
+    Cached per chip (training asks once per backend); do not mutate the result.
+    """
+    from circuits.compiled import compile_mdpu
+    from circuits.layout import layout_design
+
+    out = {}
+    for m in config.all_moduli:
+        compiled = compile_mdpu(layout_design(config.mdpu_design(m)))
+        row, _ = row_power_for_target_mw(config, compiled, config.readout(noise=True))
+        out[m] = None if row is None else emitted_power_mw(config, row)
+    return out
+
+
+def chip_energy_pj_per_mac(config: ChipConfig, laser_power_mw: dict[int, float | None] | None = None) -> dict:
+    """The chip's energy per MAC by part and ``total``, the laser sized by the link budget.
+
+    ``laser_power_mw``: each modulus's emitted laser power where already known (the
+    report's), else computed; a modulus no power serves keeps the file's power. This
+    is the one energy figure the design report, the training table and any system
+    model use.
+    """
+    needed = laser_power_mw if laser_power_mw is not None else laser_power_needed_mw(config)
+    return rns_breakdown_pj_per_mac(config, laser_power_mw={m: p for m, p in needed.items() if p is not None})
 
 
 def tile_extent_mm(config: ChipConfig) -> tuple[float, float]:
@@ -127,14 +164,6 @@ def tile_extent_mm(config: ChipConfig) -> tuple[float, float]:
 
     box = tile_cell([config.mdpu_design(m) for m in config.all_moduli], config.tile.rows).dbbox()
     return box.width() * 1e-3, box.height() * 1e-3
-
-
-def energy_pj_per_mac(config: ChipConfig, electrode_energy_pj: dict[int, float]) -> dict[str, float]:
-    """pJ per MAC by part: the energy model's parts and the electrodes' drive, and their sum as ``total``."""
-    parts = {k: v for k, v in rns_breakdown_pj_per_mac(config).items() if k != "total"}
-    parts["electrode_drive"] = sum(electrode_energy_pj[m] for m in config.all_moduli)  # one symbol per MAC
-    parts["total"] = sum(parts.values())
-    return parts
 
 
 def violations(config: ChipConfig, report: dict) -> list[str]:
@@ -231,11 +260,50 @@ def design_report(config: ChipConfig) -> dict:
         "worst_modulus": worst["modulus"],
         "noise_rad": dict(worst["noise_rad"]),
         "phase_sigma_rad": worst["phase_sigma_rad"],
-        "energy_pj_per_mac": energy_pj_per_mac(config, {m: f["electrode_energy_pj"] for m, f in per.items()}),
+        "energy_pj_per_mac": chip_energy_pj_per_mac(config, {m: f["laser_power_mw_per_row"] for m, f in per.items()}),
         "moduli": {str(m): f for m, f in per.items()},
     }
     report["violations"] = violations(config, report)
     return report
+
+
+def design_space(config: ChipConfig) -> list[dict]:
+    """The report of ``config`` with every encoding x element x electrode kind in turn, the rest as the file says."""
+    from dataclasses import replace
+
+    from circuits.mmu_design import ELEMENTS, ENCODINGS
+    from circuits.mmu_electrodes import ELECTRODE_KINDS
+
+    out = []
+    for element in ELEMENTS:
+        for encoding in ENCODINGS:
+            for kind in ELECTRODE_KINDS:
+                tile = replace(config.tile, encoding=encoding, element=element, electrode=kind)
+                out.append({"encoding": encoding, "element": element} | design_report(replace(config, tile=tile)))
+    return out
+
+
+def _violated(report: dict) -> str:
+    """The constraints a report violates, by name (each violation line starts with it)."""
+    names = dict.fromkeys(v.split(":", 1)[0] for v in report["violations"])
+    return ", ".join(names) or "none"
+
+
+def space_table(reports: list[dict]) -> str:
+    """Markdown table of :func:`design_space`: one line per design, its figures and what it violates."""
+    head = (
+        "| element | encoding | electrode | max clock (GBd) | tile (mm^2) | arm loss (dB) | swing (V) "
+        "| laser for target (mW/row) | error rate at file power | energy (pJ/MAC) | violates |"
+    )
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in reports:
+        lines.append(
+            f"| {r['element']} | {r['encoding']} | {r['electrode']} | {_fmt(r['max_clock_ghz'], '.3g', 'unlimited')} "
+            f"| {r['tile_area_mm2']:.4g} | {r['signal_arm_loss_db']:.3g} | {r['drive_swing_v']:.3g} "
+            f"| {_fmt(r['laser_power_mw_per_row'], '.3g')} | {r['predicted_residue_error_rate']:.2g} "
+            f"| {r['energy_pj_per_mac']['total']:.4g} | {_violated(r)} |"
+        )
+    return "\n".join(lines)
 
 
 def _fmt(value, spec: str = ".4g", missing: str = "unreachable") -> str:

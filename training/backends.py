@@ -105,24 +105,25 @@ def _fp32(study, rng, repeats):
 )
 def _rns(study, rng, repeats):
     from calibration.calibrate import varied_chip
-    from mvm.energy import rns_energy_per_mac_pj
+    from mvm.design import chip_energy_pj_per_mac
 
     info = {
         "moduli": list(study.chip.all_moduli),
         "variation_scale": study.variation.scale,
         "calibrated": True,
-        "energy_per_mac_pj": rns_energy_per_mac_pj(study.chip),
+        "energy_per_mac_pj": chip_energy_pj_per_mac(study.chip)["total"],
     }
     return RnsEngine(varied_chip(study, rng)), info
 
 
 def _analog(study, repeats: int) -> tuple[Engine, dict]:
-    from mvm.energy import analog_energy_per_mac_pj, rns_energy_per_mac_pj
+    from mvm.design import chip_energy_pj_per_mac
+    from mvm.energy import analog_energy_per_mac_pj
 
     info = {
         "repeats": repeats,
         "energy_per_mac_pj": analog_energy_per_mac_pj(study.chip, repeats),
-        "rns_energy_per_mac_pj": rns_energy_per_mac_pj(study.chip),
+        "rns_energy_per_mac_pj": chip_energy_pj_per_mac(study.chip)["total"],
     }
     return AnalogEngine(study, repeats), info
 
@@ -138,9 +139,10 @@ def _analog_once(study, rng, repeats):
 
 @backend_kind("analog-repeat", _describe_analog, takes_repeats=True)
 def _analog_repeat(study, rng, repeats):
+    from mvm.design import chip_energy_pj_per_mac
     from mvm.energy import matched_repeats
 
-    return _analog(study, repeats or matched_repeats(study.chip))
+    return _analog(study, repeats or matched_repeats(study.chip, rns_pj=chip_energy_pj_per_mac(study.chip)["total"]))
 
 
 def backend_names() -> tuple[str, ...]:
