@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, fields, replace
+from functools import lru_cache
 from pathlib import Path
 
 import gdsfactory as gf
@@ -53,7 +54,7 @@ from circuits.mdpu import (
 )
 from circuits.mmu import MmuDesign
 from photonics import cells, pdk
-from photonics.cells.cross_sections import STRIP_RADIUS_UM
+from photonics.cells.cross_sections import LN_RADIUS_UM, STRIP_RADIUS_UM
 from photonics.errors import UsageError
 from photonics.heater import Heater
 from photonics.phase_shifter_eo import PhaseShifterEO
@@ -77,6 +78,10 @@ class Floorplan:
     route_radius_um: float = STRIP_RADIUS_UM  # bends of routing waveguides (silicon strip)
     clearance_um: float = 20.0  # between the LO route and anything else
     row_gap_um: float = 50.0  # between tile rows
+    # Centre-to-centre pitch of the matched LO's LN delay spiral. A deep-etched TFLN ridge's evanescent field
+    # decays within about 1 um, so that directional couplers of these ridges need gaps below ~1 um (Wang et al.,
+    # Nature 562, 101 (2018)); at 10 um the turns of the spiral do not couple over the row's length.
+    lo_spiral_pitch_um: float = 10.0
 
     def __post_init__(self):
         for f in fields(self):
@@ -135,6 +140,9 @@ def mdpu_spec(design: MdpuDesign, floorplan: Floorplan = Floorplan()) -> tuple:
         ("route_waveguide", tuple(p for p in _pairs(design.routes.waveguide) if p[0] != "length_um")),
         ("route_radius_um", floorplan.route_radius_um),
         ("clearance_um", floorplan.clearance_um),
+        ("lo_path", design.lo_path),
+        ("lo_waveguide", tuple(p for p in _pairs(design.lo_route_waveguide) if p[0] != "length_um")),
+        ("lo_spiral_pitch_um", floorplan.lo_spiral_pitch_um),
     )
 
 
@@ -196,6 +204,44 @@ def _manhattan(start, heading: tuple[int, int], corners: list, end, radius: floa
     return steps
 
 
+def _path_um(points: list, radius: float) -> float:
+    """Length of a Manhattan polyline drawn with quarter bends of ``radius`` at its inner points."""
+    pts = np.asarray(points, float)
+    return float(np.abs(np.diff(pts, axis=0)).sum() - (len(pts) - 2) * (2 - np.pi / 2) * radius)
+
+
+def _spiral_corners(cx: float, top: float, half_width: float, loops: int, pitch: float, radius: float) -> list:
+    """Corners of a rectangular double spiral entered heading east along y = ``top`` and left heading east along its
+    bottom edge, centred on x = ``cx``.
+
+    ```
+        ──────────────────────╮       in: along the top, inward clockwise (A);
+        ╭──────────────────╮  │       at the centre an S (right, then left turn);
+        │ ╭──────────────╮ │  │       out: anticlockwise (B = A turned by 180 degrees),
+        │ │  ────────╮   │ │  │       interleaved with A at ``pitch``;
+        │ │  ╰───────┼── ╯ │  │       left along the bottom edge, heading east.
+        │ ╰────────────────╯  │
+        ╰─────────────────────┼────
+    ```
+    Its height is 2*(radius + 2*pitch*loops): the S needs 2*radius. Every corner is a quarter bend of ``radius``,
+    so neighbouring corners (a pitch apart diagonally) come within 0.94 pitch of each other near their ends.
+    """
+    X, p = half_width, pitch
+    Y = radius + 2 * p * loops
+    cy = top - Y
+    a = []
+    for k in range(loops):
+        a += [
+            (X - 2 * p * k, Y - 2 * p * k),
+            (X - 2 * p * k, -Y + p + 2 * p * k),
+            (-X + p + 2 * p * k, -Y + p + 2 * p * k),
+            (-X + p + 2 * p * k, Y - 2 * p * (k + 1)),
+        ]
+    a.append((0.0, Y - 2 * p * loops))
+    path = a + [(-x, -y) for x, y in reversed(a)]
+    return [(cx + x, cy + y) for x, y in path]
+
+
 def _same_port(p, q) -> bool:
     return abs(p.center[0] - q.center[0]) < 2e-3 and abs(p.center[1] - q.center[1]) < 2e-3
 
@@ -247,6 +293,10 @@ def mdpu(
     route_waveguide: tuple = tuple(p for p in _pairs(Straight()) if p[0] != "length_um"),
     route_radius_um: float = _FP.route_radius_um,
     clearance_um: float = _FP.clearance_um,
+    lo_path: str = _MDPU.lo_path,
+    lo_waveguide: tuple = tuple(p for p in _pairs(Straight()) if p[0] != "length_um"),
+    lo_spiral_pitch_um: float = _FP.lo_spiral_pitch_um,
+    lo_route_um: float = 0.0,
 ) -> gf.Component:
     """Modular dot-product unit: source splitter, h MMUs, LO arm, 90-degree hybrid, four detectors.
 
@@ -255,6 +305,10 @@ def mdpu(
     lo_i, lo_q, hyb_i, hyb_q), detectors are named i_p, i_n, q_p, q_n, and
     route pieces route_<name>_<k>. Port o1 is the laser input.
     ``info`` holds the drawn route lengths (lo_route_um, hybrid_route_um).
+
+    The LO route is ``lo_waveguide``: the routing strip for ``lo_path`` "direct"; for "matched" the LN ridge
+    (its model parameters, bends of its radius ``LN_RADIUS_UM``; drawn on the guide layer as every guide) and, where ``lo_route_um`` > 0, a double spiral under the
+    lane (:func:`_spiral_corners`, turns ``lo_spiral_pitch_um`` apart) that makes the route exactly that long.
     """
     devices = front_end_netlist(lo_fraction, Heater(**dict(lo_heater)))["instances"]  # the schematic's settings
     placed = {}
@@ -313,15 +367,18 @@ def mdpu(
         c.add_ref(cells.photodetector(), name=name).connect(feed.port, at(feed.source))
 
     box = c.dbbox()
-    x_end = box.right + clearance_um + radius
-    y_lane = box.bottom - clearance_um - radius
+    matched = lo_path == "matched"
+    r_lo = LN_RADIUS_UM if matched else radius
+    x_end = box.right + clearance_um + r_lo
+    y_lane = box.bottom - clearance_um - r_lo
     (lo_route_feed,) = FRONT_DEVICE[split_name].feeds
     start, finish = at(lo_route_feed.source), lo_split.ports[lo_route_feed.port]
     (xs, ys), (xf, yf) = start.center, finish.center
-    steps = _manhattan(
-        (xs, ys), (1, 0), [(xs + radius, ys), (xs + radius, y_lane), (x_end, y_lane), (x_end, yf)], (xf, yf), radius
+    corners = _lo_corners(
+        (xs, ys), (xf, yf), x_end, y_lane, r_lo, lo_spiral_pitch_um, lo_route_um if matched else 0.0
     )
-    end, lo_route = _route(c, lo_route_feed.route[0], start, steps, wg, radius)
+    steps = _manhattan((xs, ys), (1, 0), corners, (xf, yf), r_lo)
+    end, lo_route = _route(c, lo_route_feed.route[0], start, steps, dict(lo_waveguide), r_lo)
     if not _same_port(end, finish):
         raise RuntimeError("mdpu: the LO route does not end at lo_split")
 
@@ -331,6 +388,36 @@ def mdpu(
     c.info["lo_route_um"] = lo_route
     c.info["hybrid_route_um"] = hybrid_um[0]
     return c
+
+
+def _lo_corners(start, finish, x_end: float, y_lane: float, radius: float, pitch: float, length_um: float) -> list:
+    """Corners of the LO route: down to the lane under the row, east, up to lo_split; with a spiral in the lane
+    where ``length_um`` > 0, sized so that the route is that long (to the drawing grid)."""
+    (xs, ys), (_, yf) = start, finish
+    direct = [(xs + radius, ys), (xs + radius, y_lane), (x_end, y_lane), (x_end, yf)]
+    if length_um <= 0:
+        return direct
+    x0, x1 = xs + 3 * radius, x_end - 2 * radius  # room for the spiral along the lane
+    cx, room = (x0 + x1) / 2, (x1 - x0) / 2
+
+    def corners(loops: int, half_width: float) -> list:
+        spiral = _spiral_corners(cx, y_lane, half_width, loops, pitch, radius)
+        return [*direct[:2], *spiral, (x_end, spiral[-1][1]), (x_end, yf)]
+
+    def length(loops: int, half_width: float) -> float:
+        return _path_um([start, *corners(loops, half_width), finish], radius)
+
+    for loops in range(1, 1000):
+        if length(loops, room) >= length_um:
+            break
+    else:
+        raise RuntimeError(f"mdpu: an LO route of {length_um:.1f} um does not fit under the row")
+    smallest = 2 * pitch * loops + 2 * radius  # the innermost line of the spiral needs two bends' room
+    a, b = length(loops, smallest), length(loops, room)
+    half_width = smallest + (length_um - a) * (room - smallest) / (b - a)  # the route's length is linear in it
+    if half_width < smallest:
+        raise RuntimeError(f"mdpu: the LO route cannot be as short as {length_um:.1f} um with a spiral")
+    return corners(loops, half_width)
 
 
 @gf.cell
@@ -366,21 +453,60 @@ def tile(mdpus: tuple = (mdpu_spec(MdpuDesign()),), rows: int = 1, row_gap_um: f
 
 
 def mdpu_cell(design: MdpuDesign, floorplan: Floorplan = Floorplan()) -> gf.Component:
-    return mdpu(**dict(mdpu_spec(design, floorplan)))
+    return mdpu(**dict(_placed_spec(design, floorplan)))
+
+
+def _placed_spec(design: MdpuDesign, floorplan: Floorplan) -> tuple:
+    """:func:`mdpu_spec` with the LO route's length where the layout sets it (a matched LO)."""
+    return (*mdpu_spec(design, floorplan), ("lo_route_um", matched_lo_route_um(design, floorplan)))
 
 
 def tile_cell(designs, rows: int, floorplan: Floorplan = Floorplan()) -> gf.Component:
     """The tile of R rows per design (one design per modulus)."""
     if isinstance(rows, bool) or not isinstance(rows, (int, np.integer)) or rows < 1:
         raise UsageError(f"rows must be an integer >= 1 (got {rows!r})")
-    return tile(tuple(mdpu_spec(d, floorplan) for d in designs), int(rows), floorplan.row_gap_um)
+    return tile(tuple(_placed_spec(d, floorplan) for d in designs), int(rows), floorplan.row_gap_um)
+
+
+def _routed(design: MdpuDesign, info) -> MdpuDesign:
+    lo_waveguide = None if design.lo_path == "direct" else design.lo_route_waveguide
+    routes = replace(
+        design.routes,
+        lo_um=float(info["lo_route_um"]),
+        hybrid_um=float(info["hybrid_route_um"]),
+        lo_waveguide=lo_waveguide,
+    )
+    return replace(design, routes=routes)
 
 
 def layout_design(design: MdpuDesign, floorplan: Floorplan = Floorplan()) -> MdpuDesign:
     """The design with the routes this layout draws: the schematic the layout must match."""
-    info = mdpu_cell(design, floorplan).info
-    routes = replace(design.routes, lo_um=float(info["lo_route_um"]), hybrid_um=float(info["hybrid_route_um"]))
-    return replace(design, routes=routes)
+    return _routed(design, mdpu_cell(design, floorplan).info)
+
+
+def matched_lo_route_um(design: MdpuDesign, floorplan: Floorplan = Floorplan()) -> float:
+    """Length of the LO route whose group delay equals the signal arm's (0 for a direct LO: the layout decides).
+
+    The LO route drawn direct in the LN ridge gives both arms' group delays
+    (:func:`circuits.compiled.arm_group_delays_s`, the signal arm at the drive levels furthest from the LO); the
+    route then grows by the mismatch times c/n_g. What remains is the signal arm's level-dependent delay
+    (phase/omega of its Pockels phases, below 0.1 ps), which no fixed length matches for every input.
+    """
+    if design.lo_path == "direct":
+        return 0.0
+    key = replace(design, lo_bias_power_mw=None, routes=replace(design.routes, lo_um=0.0, hybrid_um=0.0))
+    return _matched_lo_route_um(key, floorplan)
+
+
+@lru_cache(maxsize=32)
+def _matched_lo_route_um(design: MdpuDesign, floorplan: Floorplan) -> float:
+    from circuits.compiled import arm_group_delays_s
+    from circuits.mdpu import with_lo_bias
+    from photonics.constants import C_UM_PER_S
+
+    direct = _routed(design, mdpu(**dict(mdpu_spec(design, floorplan))).info)
+    signal_s, lo_s = arm_group_delays_s(with_lo_bias(direct, 0.0))
+    return direct.routes.lo_um + (signal_s - lo_s) * C_UM_PER_S / design.lo_route_waveguide.ng
 
 
 # --- the device list --------------------------------------------------------------------------

@@ -146,6 +146,15 @@ def front_role(role: str) -> FrontDevice:
     return device
 
 
+(LO_ROUTE,) = (f.route[0] for f in front_role("lo_splitter").feeds if f.route)  # the LO arm's long route
+
+# How the LO reaches the hybrid: "direct", a silicon strip route along the row (the signal arm's thin-film-LN
+# path delays the signal by about 1.2 ns more); "matched", a thin-film-LN delay line of the signal arm's guide
+# whose length the layout sets so that both arms delay the light alike, and the laser's phase noise and
+# frequency drift cancel to first order (circuits.layout.layout_design).
+LO_PATHS = ("direct", "matched")
+
+
 def _detector_ports() -> dict[str, str]:
     """The balanced pairs' ports: each detector's name -> the port it hangs on."""
     return {n: FRONT_DEVICE[n].feeds[0].source for n in DETECTORS}
@@ -182,12 +191,15 @@ class MdpuRoutes:
         lo_i ─[route_lo_i]─ hyb_i,o2                  lo_q ─[route_lo_q]─ hyb_q,o2
     ```
     The four hybrid routes share ``hybrid_um``. Bends are modelled as straight
-    guide of their path length; ``waveguide`` holds every other parameter.
+    guide of their path length; ``waveguide`` holds every other parameter, and
+    ``lo_waveguide`` those of the LO route where it differs (a path-matched LO:
+    :attr:`MdpuDesign.lo_route_waveguide`).
     """
 
     lo_um: float = 0.0
     hybrid_um: float = 0.0
     waveguide: Straight = field(default_factory=Straight)
+    lo_waveguide: Straight | None = None  # None: the LO route is ``waveguide`` too
 
     def __post_init__(self):
         for name in ("lo_um", "hybrid_um"):
@@ -195,6 +207,10 @@ class MdpuRoutes:
             number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
             if not number or not value >= 0:
                 raise UsageError(f"routes.{name} must be >= 0 um (got {value!r})")
+
+    def waveguide_of(self, route: str) -> Straight:
+        """The guide a route instance is made of: ``lo_waveguide`` for the LO route where set."""
+        return self.lo_waveguide if route == LO_ROUTE and self.lo_waveguide is not None else self.waveguide
 
     def lengths_um(self) -> dict[tuple[str, str], tuple[str, float]]:
         """Connection (from, to) -> (route instance name, length) for every route (FRONT_END's routed feeds)."""
@@ -217,8 +233,11 @@ class MdpuDesign:
     lo_bias_power_mw: float | None = None  # None: trimmed so that a zero input reads phase 0
     wl_um: float = 1.55
     routes: MdpuRoutes = field(default_factory=MdpuRoutes)  # routing a layout adds; none by default
+    lo_path: str = "direct"  # LO_PATHS
 
     def __post_init__(self):
+        if self.lo_path not in LO_PATHS:
+            raise UsageError(f"lo_path must be one of {', '.join(LO_PATHS)} (got {self.lo_path!r})")
         if isinstance(self.h, bool) or not isinstance(self.h, (int, np.integer)) or self.h < 1:
             raise UsageError(f"h must be an integer >= 1 (got {self.h!r})")
         if not 0 < self.lo_fraction < 1:
@@ -229,6 +248,25 @@ class MdpuDesign:
     @property
     def modulus(self) -> int:
         return self.mmu.modulus
+
+    @property
+    def lo_route_waveguide(self) -> Straight:
+        """The LO route's guide: the routing strip, or for a matched LO the signal arm's LN ridge without electrodes.
+
+        The matched delay line takes the EO segment's guide (``mmu.eo``): its group index, so that equal
+        delays mean equal lengths of LN, its loss per cm and its thermo-optic coefficient.
+        """
+        if self.lo_path == "direct":
+            return self.routes.waveguide
+        eo = self.mmu.eo
+        return Straight(
+            wl0_um=eo.wl0_um,
+            neff=eo.neff,
+            ng=eo.ng,
+            loss_db_cm=eo.loss_db_cm,
+            temperature_k=eo.temperature_k,
+            dn_dt_per_k=eo.dn_dt_per_k,
+        )
 
     def check_residues(self, x, w) -> tuple[np.ndarray, np.ndarray]:
         """x and w as int64 arrays of shape (..., h) with entries in [0, m); refuses anything else."""
@@ -272,7 +310,7 @@ def _insert_routes(instances: dict, connections: dict, routes: MdpuRoutes) -> No
     for (a, b), (name, length) in routes.lengths_um().items():
         if length > 0:
             connections.pop(a)
-            settings = {**routes.waveguide.settings(), "length_um": length}
+            settings = {**routes.waveguide_of(name).settings(), "length_um": length}
             instances[name] = {"component": "straight", "settings": settings}
             connections[a] = f"{name},o1"
             connections[f"{name},o2"] = b
