@@ -73,15 +73,15 @@ def exhaustive(compiled, readout, rng) -> dict:
 
 
 def _budget(compiled, readout, target_error_rate: float) -> dict:
-    """The link budget, or {target_error_rate, unreachable: True} where no laser power reaches the target."""
+    """The link budget, or {target_error_rate, unreachable: True, reason} where no laser power reaches the target."""
     from circuits.link_budget import link_budget
 
     try:
         return link_budget(compiled, readout, target_error_rate).as_dict()
-    except UsageError:
+    except UsageError as exc:
         if not 0 < target_error_rate < 1:
             raise
-        return {"target_error_rate": target_error_rate, "unreachable": True}
+        return {"target_error_rate": target_error_rate, "unreachable": True, "reason": str(exc)}
 
 
 def trials(compiled, readout, count: int, rng, target_error_rate: float) -> dict:
@@ -147,8 +147,13 @@ def plot(path: str, compiled, readout, trial_count: int, seed: int) -> None:
     import matplotlib.pyplot as plt
 
     from circuits.compiled import compile_mdpu
-    from circuits.link_budget import link_budget
-    from circuits.readout import drive_phase_sigma_rad, phase_sigma_rad, predicted_error_rate, read
+    from circuits.readout import (
+        drive_phase_sigma_rad,
+        phase_sigma_rad,
+        predicted_error_rate,
+        read,
+        saturation_laser_power_mw,
+    )
     from mirage.sweep import prepare_path
 
     m, h = compiled.design.modulus, compiled.design.h
@@ -168,8 +173,9 @@ def plot(path: str, compiled, readout, trial_count: int, seed: int) -> None:
     if readout.noise:
         ax = axes[0, 1]
         rng = np.random.default_rng(seed)
-        lo = link_budget(compiled, readout, 0.5).laser_power_mw
-        hi = link_budget(compiled, readout, 1e-6).laser_power_mw
+        hi = saturation_laser_power_mw(compiled, readout.detector)  # the sweep ends where the detectors saturate
+        lo = min(_power_for(compiled, readout, 0.5, hi), hi / 100)
+        hi = _power_for(compiled, readout, 1e-6, hi)
         powers = np.geomspace(lo, hi, 12)
         x, w = rng.integers(0, m, (trial_count, h)), rng.integers(0, m, (trial_count, h))
         fields = compiled.detector_fields(x, w)
@@ -191,6 +197,16 @@ def plot(path: str, compiled, readout, trial_count: int, seed: int) -> None:
     plt.close(fig)
 
 
+def _power_for(compiled, readout, target_error_rate: float, unreachable_mw: float) -> float:
+    """The link budget's laser power for a target, or ``unreachable_mw`` where no power reaches it."""
+    from circuits.link_budget import link_budget
+
+    try:
+        return link_budget(compiled, readout, target_error_rate).laser_power_mw
+    except UsageError:
+        return unreachable_mw
+
+
 def text(result: dict) -> str:
     if "x" in result:
         ok = "correct" if result["residue"] == result["exact"] else "WRONG"
@@ -202,8 +218,7 @@ def text(result: dict) -> str:
         return f"m = {result['modulus']}: {result['errors']} errors in {result['pairs']} (x, w) pairs"
     b = result["link_budget"]
     budget = (
-        f"link budget: error rate {b['target_error_rate']:g} is unreachable at any laser power "
-        "(the phase-noise floor of laser, drift and drive, or the ADC's quantisation, lies above it)"
+        f"link budget: {b['reason']}"
         if b.get("unreachable")
         else f"link budget: {b['laser_power_mw']:.3g} mW of laser ({b['laser_electrical_power_mw']:.3g} mW electrical) "
         f"for error rate {b['target_error_rate']:g}; signal arm loss {b['signal_arm_loss_db']:.2f} dB"

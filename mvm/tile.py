@@ -21,9 +21,9 @@ import numpy as np
 from circuits.compiled import CompiledMdpu, compile_mdpu, iq
 from circuits.mdpu import MdpuDesign
 from circuits.mmu import MmuDesign
-from circuits.readout import Readout, laser_phase_variances_rad2, ranged_detector
+from circuits.readout import Readout, brightest_detector_power, laser_phase_variances_rad2, ranged_detector
 from photonics.laser import rin_relative_rms
-from photonics.photodetector import adc_lsb_a, mean_current_a, noise_variance_a2
+from photonics.photodetector import adc_lsb_a, balanced_noise_variance_a2, limit_current_a, mean_current_a
 
 # Relative tolerance of the fast-path structure checks. Long Pockels segments
 # carry ~1e6 rad of propagation phase, so their tables hold ~1e-10 rad of float64
@@ -91,7 +91,8 @@ class ModulusTile:
         The ADC moves the point (I, Q) by at most lsb/sqrt(2); the receiver noise,
         a 2-D Gaussian of rms sigma per axis, moves it by more than
         sigma*sqrt(2*ln(1/p)) with probability p; RIN scales the amplitude A by
-        (1 +/- 8 sigma_rin) at worst. A wedge of half-angle theta around the
+        (1 +/- 8 sigma_rin) at worst, and photodiode compression by at most its
+        smallest small-signal gain sech**2(R*P/I_s) at the brightest detector. A wedge of half-angle theta around the
         phasor contains every point within A*sin(theta) of it, so a readout whose
         phase is further than asin((shift)/A) from a boundary reads the same
         residue as without noise, except with probability below ``skip_probability``.
@@ -110,15 +111,16 @@ class ModulusTile:
             phase_margin = phase_sigma * np.sqrt(2 * np.log(1 / p))
             detector = ranged_detector(row, readout)
             power_w = readout.laser.power_mw * 1e-3
-            amp_a = detector.responsivity_a_per_w * power_w * abs(gain) * a
+            bright_a = detector.responsivity_a_per_w * power_w * brightest_detector_power(row)
+            compression = 1 / np.cosh(bright_a / limit_current_a(detector)) ** 2  # the tanh limit's least slope
+            amp_a = detector.responsivity_a_per_w * power_w * abs(gain) * a * compression
             shift = adc_lsb_a(detector) / np.sqrt(2)
             rin = rin_relative_rms(readout.laser, detector.bandwidth_ghz) if readout.noise else 0.0
             if readout.noise:
                 # Pair powers of an ideal hybrid do not depend on the phase: take them at zero input.
-                var = noise_variance_a2(
-                    mean_current_a(readout.laser.power_mw * np.abs(row.zero_input_fields()) ** 2, detector), detector
-                )
-                sigma = np.sqrt(max(var[0] + var[1], var[2] + var[3]))
+                mean = mean_current_a(readout.laser.power_mw * np.abs(row.zero_input_fields()) ** 2, detector)
+                # each balanced pair: both detectors' shot noise and one TIA's
+                sigma = np.sqrt(max(balanced_noise_variance_a2(mean[p], mean[p + 1], detector) for p in (0, 2)))
                 shift += sigma * np.sqrt(2 * np.log(1 / p))
             low = amp_a * (1 - RIN_SIGMAS * rin)
             clips = amp_a * (1 + RIN_SIGMAS * rin) + shift > detector.adc_full_scale_ua * 1e-6

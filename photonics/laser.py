@@ -6,7 +6,16 @@ optical power over the wall-plug efficiency. A Lorentzian linewidth dnu makes
 the optical phase a Wiener process: over a delay tau (much shorter than the
 coherence time 1/(pi dnu)) it moves by a Gaussian of variance 2*pi*dnu*tau. A
 frequency offset delta_nu between calibration and use turns a delay tau into a
-static phase 2*pi*delta_nu*tau. Both default to 0 (off).
+static phase 2*pi*delta_nu*tau. Setting either to 0 turns it off.
+
+Defaults: a narrow-linewidth external-cavity laser of 10 kHz (Wyatt and Devlin,
+Electron. Lett. 19, 110, 1983: a 10 kHz InGaAs external-cavity laser at 1.5 um;
+commercial planar ECLs reach 1.5 kHz, Smid et al., Sensors 15, 1342, 2015), and
+1.5 MHz rms of frequency drift between recalibrations (justified, not measured:
+an ECL's frequency follows its external grating, whose Bragg wavelength moves
+about 13 pm/K at 1550 nm (Kersey et al., J. Lightwave Technol. 15, 1442, 1997),
+i.e. 1.6 GHz/K; a TEC loop holds the laser to about 1 mK over the seconds between
+recalibrations, leaving about 1.6 MHz).
 """
 
 from __future__ import annotations
@@ -29,10 +38,10 @@ class Laser(Params):
     wall_plug_efficiency: float = param(k.LASER_WALL_PLUG_EFFICIENCY, "1", "optical out / electrical in", gt=0, le=1)
     wl_um: float = param(k.WL_UM, "um", "emission wavelength", gt=0)
     linewidth_khz: float = param(
-        0.0, "kHz", "Lorentzian linewidth (0: off; external-cavity lasers 10-100 kHz, DFB about 1000 kHz)", ge=0
+        10.0, "kHz", "Lorentzian linewidth (0: off; external-cavity lasers 1-100 kHz, DFB about 1000 kHz)", ge=0
     )
     frequency_drift_mhz_rms: float = param(
-        0.0, "MHz", "rms frequency offset between calibration and use, one draw per run (0: off)", ge=0
+        1.5, "MHz", "rms frequency offset between calibration and use, one draw per run (0: off)", ge=0
     )
 
 

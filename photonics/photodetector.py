@@ -41,13 +41,12 @@ class Photodetector(Params):
     tia_noise_ua_rms: float = param(k.TIA_NOISE_UA_RMS, "uA", "TIA input-referred rms noise current", ge=0)
     adc_bits: int = param(8, "bit", "ADC resolution", ge=1, le=24, integer=True)
     adc_full_scale_ua: float = param(1000.0, "uA", "ADC full scale (+/-), referred to the TIA input", gt=0)
-    # Ge-on-Si PIN photodiodes lose their response at a few mA: Jiang et al., Nanomaterials 15, 398 (2025)
-    # measure the bandwidth of a vertical Ge-on-Si PD falling from carrier-velocity saturation above 2.5 mW of
-    # incident power (about 2.5 mA at ~1 A/W) and from space-charge shielding above 3 mW; a dedicated Si/Ge
-    # uni-travelling-carrier design reaches a 20 mA 1-dB saturation current (Piels and Bowers, Opt. Express 20,
-    # 7488, 2012). The default is the plain PIN's 2.5 mA.
+    # A Si/Ge uni-travelling-carrier photodiode made for analog and coherent receivers: 20 GHz bandwidth and a
+    # 20 mA large-signal 1-dB saturation current at -3 V (Piels and Bowers, Opt. Express 20, 7488, 2012). A plain
+    # vertical Ge-on-Si PIN saturates near 2.5 mA (its bandwidth collapses above about 2.5 mW of incident power:
+    # Jiang et al., Nanomaterials 15, 398, 2025); set 2.5 for that detector.
     saturation_current_ma: float = param(
-        2.5, "mA", "photocurrent at 1 dB of compression (soft tanh limit above it)", gt=0
+        20.0, "mA", "photocurrent at 1 dB of compression (soft tanh limit above it)", gt=0
     )
 
 

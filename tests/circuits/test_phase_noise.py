@@ -1,4 +1,11 @@
-"""Signal-arm phase noise: laser phase noise and frequency drift over the delay mismatch, drive noise."""
+"""Signal-arm phase noise: laser phase noise and frequency drift over the delay mismatch, drive noise; and the
+receiver, each made dominant in turn against the prediction that `mirage mac --trials` and `mirage design` use.
+
+Statistics of the per-source tests: 20,000 dot products at a predicted rate p in [5e-3, 1e-1] give at least
+100 expected errors; a binomial count of mean 100 has sd 10, so the 2x window (50..200) lies 5 sd below and
+10 sd above it: a correct model fails with probability below 3e-7. With drift on, the 20,000 trials share 1000
+drift draws (one per run), a weaker but still ample sample (the rate averages over 1000 Gaussian offsets).
+"""
 
 import dataclasses
 
@@ -7,21 +14,24 @@ import pytest
 from scipy.special import erfcinv
 
 from circuits.compiled import C_UM_PER_S, compile_mdpu
+from circuits.link_budget import link_budget
 from circuits.mdpu import MdpuDesign, MdpuRoutes
 from circuits.mmu import MmuDesign
 from circuits.readout import (
     Readout,
     drive_phase_sigma_rad,
     phase_sigma_rad,
+    phase_variances_rad2,
     predicted_error_rate,
     ranged_detector,
     read,
+    saturation_laser_power_mw,
 )
 from mirage import mac
 from mvm.config import ChipConfig, NoiseConfig
 from mvm.gemm import build_chip, rns_gemm
-from photonics.laser import Laser
 from photonics.photodetector import adc_codes, codes_to_current_a
+from tests.circuits.noise_cases import receiver_only, with_laser
 
 M = 31
 TARGET_RATE = 3e-2
@@ -64,18 +74,18 @@ def test_drive_variance_table_against_pockels_slopes():
             np.testing.assert_allclose(c.drive_variance_table[1, x], expected, rtol=1e-5)
 
 
-def test_defaults_leave_read_as_the_receiver_alone(mdpu4):
-    """Every new source off: read draws exactly the receiver's samples and returns the same residues."""
+def test_phase_sources_at_zero_leave_read_as_the_receiver_alone(mdpu4):
+    """Laser phase noise, drift and drive noise at 0: read draws exactly the receiver's samples."""
     rng = np.random.default_rng(5)
     x, w = rng.integers(0, M, (2000, 4)), rng.integers(0, M, (2000, 4))
     fields = mdpu4.detector_fields(x, w)
-    readout = Readout().with_laser_power(0.05)
+    readout = receiver_only(0.05)
     got = read(mdpu4, fields, readout, np.random.default_rng(9))
     ref_rng = np.random.default_rng(9)
     detector = ranged_detector(mdpu4, readout)
     rin = np.sqrt(10 ** (readout.laser.rin_db_per_hz / 10) * detector.bandwidth_ghz * 1e9)
     power = readout.laser.power_mw * (1 + rin * ref_rng.standard_normal(fields.shape[:-1]))
-    limit = 2.5e-3 / 0.6124646942440785  # the tanh limit whose 1-dB point is the 2.5 mA saturation current
+    limit = 20e-3 / 0.6124646942440785  # the tanh limit whose 1-dB point is the 20 mA saturation current
     current = limit * np.tanh(1.1e-3 * power[..., None] * np.abs(fields) ** 2 / limit) + 10e-9  # + dark
     shot = 2 * 1.602176634e-19 * current * 10e9
     pairs = []
@@ -91,19 +101,27 @@ def test_defaults_leave_read_as_the_receiver_alone(mdpu4):
 
 
 def readout_with(compiled, source: str) -> Readout:
-    """A 10 mW readout where ``source`` alone gives about TARGET_SIGMA of phase noise."""
+    """A readout where ``source`` dominates with about TARGET_SIGMA of phase noise, every other source small.
+
+    The phase sources at 10 mW (receiver noise far below them); the receiver alone at the power whose
+    predicted rate is TARGET_RATE.
+    """
     tau = compiled.delay_mismatch_s()
+    quiet = receiver_only(10.0)
+    if source == "receiver":
+        return receiver_only(link_budget(compiled, quiet, TARGET_RATE).laser_power_mw)
     if source == "laser_phase_noise":
-        return Readout(laser=Laser(linewidth_khz=TARGET_SIGMA**2 / (2 * np.pi * tau) / 1e3))
+        return with_laser(quiet, linewidth_khz=TARGET_SIGMA**2 / (2 * np.pi * tau) / 1e3)
     if source == "frequency_drift":
-        return Readout(laser=Laser(frequency_drift_mhz_rms=TARGET_SIGMA / (2 * np.pi * tau) / 1e6))
+        return with_laser(quiet, frequency_drift_mhz_rms=TARGET_SIGMA / (2 * np.pi * tau) / 1e6)
     mean_variance = compiled.drive_variance_table.mean(axis=(1, 2)).sum()
-    return Readout(drive_noise_mv_rms=TARGET_SIGMA / np.sqrt(mean_variance) * 1e3)
+    return dataclasses.replace(quiet, drive_noise_mv_rms=TARGET_SIGMA / np.sqrt(mean_variance) * 1e3)
 
 
 @pytest.mark.parametrize(
     "source, encoding",
     [
+        ("receiver", "binary-length"),
         ("laser_phase_noise", "binary-length"),
         ("frequency_drift", "binary-length"),
         ("drive", "binary-length"),
@@ -115,6 +133,8 @@ def test_each_source_alone_gives_its_predicted_error_rate(source, encoding):
     readout = readout_with(compiled, source)
     r = mac.trials(compiled, readout, 20_000, np.random.default_rng(1), 1e-2)
     assert r["phase_variance_share"][source] > 0.9
+    assert set(r["phase_variance_share"]) == {"receiver", "laser_phase_noise", "frequency_drift", "drive"}
+    assert sum(r["phase_variance_share"].values()) == pytest.approx(1.0)
     assert 5e-3 < r["predicted_error_rate"] < 1e-1
     assert r["predicted_error_rate"] / 2 <= r["error_rate"] <= 2 * r["predicted_error_rate"]
     assert r["delay_mismatch_s"] == compiled.delay_mismatch_s()
@@ -130,24 +150,26 @@ def test_drift_is_one_static_offset_per_read_call(mdpu4):
         phase = np.angle(np.exp(1j * read(mdpu4, fields, readout, rng).phase_rad))
         spreads.append(phase.std())
         means.append(phase.mean())
-    receiver = float(phase_sigma_rad(mdpu4, fields[:1], Readout())[0])
+    receiver = float(phase_sigma_rad(mdpu4, fields[:1], receiver_only(10.0))[0])
     assert np.median(spreads) < 2 * receiver  # within one call only the receiver's noise
     assert np.std(means) == pytest.approx(TARGET_SIGMA, rel=0.35)  # between calls the drift
 
 
 def test_drive_noise_needs_the_residues(mdpu4):
-    readout = Readout(drive_noise_mv_rms=1.0)
+    readout = dataclasses.replace(receiver_only(), drive_noise_mv_rms=1.0)
     fields = mdpu4.zero_input_fields()[None]
     with pytest.raises(ValueError, match="drive_sigma_rad"):
         read(mdpu4, fields, readout, np.random.default_rng(0))
-    assert drive_phase_sigma_rad(mdpu4, np.zeros((1, 4), int), np.zeros((1, 4), int), Readout()) is None
+    assert drive_phase_sigma_rad(mdpu4, np.zeros((1, 4), int), np.zeros((1, 4), int), receiver_only()) is None
 
 
 def test_gemm_with_laser_noise_reads_at_the_predicted_rate():
-    base = ChipConfig()
+    base = dataclasses.replace(ChipConfig(), noise=NoiseConfig(drive_noise_mv_rms=0.0))  # the laser's noise alone
     compiled = [compile_mdpu(base.mdpu_design(m)) for m in base.all_moduli]
     tau = np.mean([c.delay_mismatch_s() for c in compiled])
-    laser = dataclasses.replace(base.laser, linewidth_khz=TARGET_SIGMA**2 / (2 * np.pi * tau) / 1e3)
+    laser = dataclasses.replace(
+        base.laser, linewidth_khz=TARGET_SIGMA**2 / (2 * np.pi * tau) / 1e3, frequency_drift_mhz_rms=0.0
+    )
     chip = build_chip(dataclasses.replace(base, laser=laser))
     rng = np.random.default_rng(4)
     a, b = rng.standard_normal((8, 256)), rng.standard_normal((256, 16))
@@ -167,7 +189,25 @@ def _rate(compiled, readout):
 def test_config_carries_drive_noise():
     cfg = dataclasses.replace(ChipConfig(), noise=NoiseConfig(drive_noise_mv_rms=2.0))
     assert cfg.readout().drive_noise_mv_rms == 2.0
-    assert ChipConfig().readout().drive_noise_mv_rms == 0.0
+    assert ChipConfig().readout().drive_noise_mv_rms == Readout().drive_noise_mv_rms > 0  # declared once, on
+
+
+def test_a_chip_file_turns_every_phase_source_off_with_zeros():
+    from mvm.config import config_from_dict
+
+    default = ChipConfig().readout()
+    assert default.laser.linewidth_khz > 0 and default.laser.frequency_drift_mhz_rms > 0
+    off = config_from_dict(
+        {"laser": {"linewidth_khz": 0, "frequency_drift_mhz_rms": 0}, "noise": {"drive_noise_mv_rms": 0}}
+    ).readout()
+    assert (off.laser.linewidth_khz, off.laser.frequency_drift_mhz_rms, off.drive_noise_mv_rms) == (0, 0, 0)
+    compiled = compile_mdpu(MdpuDesign(h=2, mmu=MmuDesign(modulus=M)))
+    fields = compiled.zero_input_fields()[None]
+    x = np.zeros((1, 2), dtype=np.int64)
+    v = phase_variances_rad2(compiled, fields, off, drive_phase_sigma_rad(compiled, x, x, off))
+    assert v["laser_phase_noise"] == v["frequency_drift"] == v["drive"] == 0
+    on = phase_variances_rad2(compiled, fields, default, drive_phase_sigma_rad(compiled, x, x, default))
+    assert min(on["laser_phase_noise"], on["frequency_drift"]) > 0
 
 
 def test_identical_rows_get_identical_margins():
@@ -189,7 +229,7 @@ def test_the_link_budget_weighs_each_readout_at_its_own_drive_noise(mdpu4):
     from circuits.link_budget import mean_predicted_error_rate, workload_residues
     from circuits.readout import drive_phase_sigma_rad
 
-    readout = Readout(drive_noise_mv_rms=0.3).with_laser_power(10.0)
+    readout = dataclasses.replace(receiver_only(10.0), drive_noise_mv_rms=0.3)
     x, w = workload_residues(mdpu4)
     fields = mdpu4.detector_fields(x, w)
     drive = drive_phase_sigma_rad(mdpu4, x, w, readout)
@@ -224,3 +264,68 @@ def test_a_ring_arm_delay_is_bounded_over_the_drive_levels():
     # the bound takes every ring at its slowest level (guides, heaters and hybrid only add to it)
     assert signal >= rings * per_level.max() * (1 - 1e-6)
     assert signal - lo > 0.9 * rings * per_level.max()  # level 0 alone would give a few ps
+
+
+def test_tenfold_linewidth_raises_the_laser_phase_noise_by_sqrt_10():
+    """sigma**2 = 2*pi*linewidth*|tau| over the arms' own delay mismatch (tau from L*ng/c of each arm's guides)."""
+    design = MdpuDesign(h=3, mmu=MmuDesign(modulus=13))
+    compiled = compile_mdpu(design)
+    fields = compiled.zero_input_fields()[None]
+    tau = path_delay_s(design)
+    assert abs(tau) > 1e-10
+    sigmas = []
+    for linewidth_khz in (10.0, 100.0):
+        readout = with_laser(receiver_only(10.0), linewidth_khz=linewidth_khz)
+        sigma = float(np.sqrt(phase_variances_rad2(compiled, fields, readout)["laser_phase_noise"][0]))
+        assert sigma**2 == pytest.approx(2 * np.pi * linewidth_khz * 1e3 * abs(tau), rel=1e-3)
+        sigmas.append(sigma)
+    assert sigmas[1] / sigmas[0] == pytest.approx(np.sqrt(10), rel=1e-9)
+
+
+def test_a_path_matched_lo_has_no_laser_phase_noise():
+    """An LO route as long (in group delay) as the signal arm cancels the linewidth and the drift."""
+    base = MdpuDesign(h=3, mmu=MmuDesign(modulus=13), routes=MdpuRoutes(lo_um=0.0, hybrid_um=300.0))
+    lo_um = path_delay_s(base) * C_UM_PER_S / base.routes.waveguide.ng  # the LO length that matches the delay
+    matched = compile_mdpu(dataclasses.replace(base, routes=MdpuRoutes(lo_um=lo_um, hybrid_um=300.0)))
+    assert abs(matched.delay_mismatch_s()) < 1e-12  # the drive levels and heaters leave about 0.1 ps
+    readout = with_laser(receiver_only(10.0), linewidth_khz=1000.0, frequency_drift_mhz_rms=100.0)
+    v = phase_variances_rad2(matched, matched.zero_input_fields()[None], readout)
+    unmatched = compile_mdpu(base)
+    u = phase_variances_rad2(unmatched, unmatched.zero_input_fields()[None], readout)
+    assert np.sqrt(u["laser_phase_noise"][0]) > 0.1 and np.sqrt(u["frequency_drift"][0]) > 0.1
+    for source in ("laser_phase_noise", "frequency_drift"):  # variance ~ |tau| and ~ tau**2: both collapse
+        assert v[source][0] < 1e-3 * u[source][0]
+
+
+def test_receiver_at_its_saturation_power_reads_at_the_predicted_rate():
+    """The receiver dominant, its brightest detector at 1 dB of compression: the compressed amplitude lowers the
+    signal and the measured rate still follows the prediction (within 2x, 20,000 trials, see the module)."""
+    compiled = compile_mdpu(MdpuDesign(h=4, mmu=MmuDesign(modulus=M)))
+    linear = readout_with(compiled, "receiver")
+    power = linear.laser.power_mw
+    default_saturation_mw = saturation_laser_power_mw(compiled, linear.detector)
+    detector = dataclasses.replace(
+        linear.detector, saturation_current_ma=linear.detector.saturation_current_ma * power / default_saturation_mw
+    )
+    saturated = dataclasses.replace(linear, detector=detector)
+    assert saturation_laser_power_mw(compiled, detector) == pytest.approx(power, rel=1e-9)
+    r = mac.trials(compiled, saturated, 20_000, np.random.default_rng(2), 1e-2)
+    assert r["saturation_laser_power_mw"] == pytest.approx(power, rel=1e-9)
+    assert r["predicted_error_rate"] > 1.3 * TARGET_RATE  # compression costs: the linear readout predicts 3e-2
+    assert 5e-3 < r["predicted_error_rate"] < 2e-1
+    assert r["predicted_error_rate"] / 2 <= r["error_rate"] <= 2 * r["predicted_error_rate"]
+
+
+def test_the_link_budget_stays_below_saturation():
+    compiled = compile_mdpu(MdpuDesign(h=4, mmu=MmuDesign(modulus=M)))
+    readout = receiver_only()
+    power = link_budget(compiled, readout, 1e-6).laser_power_mw
+    cap = dataclasses.replace(
+        readout.detector,
+        saturation_current_ma=readout.detector.saturation_current_ma
+        * 0.5
+        * power
+        / saturation_laser_power_mw(compiled, readout.detector),
+    )
+    with pytest.raises(ValueError, match="unreachable.*photodiode saturation"):
+        link_budget(compiled, dataclasses.replace(readout, detector=cap), 1e-6)

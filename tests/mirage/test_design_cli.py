@@ -7,7 +7,12 @@ import pytest
 from tests.mirage.test_cli import run
 
 SMALL = "[tile]\nh = 4\nrows = 2\n"  # a chip small enough to report in a few seconds
-RELAXED = "[tile]\nh = 4\nrows = 2\nclock_ghz = 0.01\n\n[design]\nmax_area_mm2 = 1e5\n"
+# relaxed: a slow clock, a large area and (on this binary-length chip's nanoseconds of LO delay mismatch and
+# 46 rad/V drive slopes) the laser's phase noise, its drift and the drive noise at 0
+RELAXED = (
+    "[tile]\nh = 4\nrows = 2\nclock_ghz = 0.01\n\n[design]\nmax_area_mm2 = 1e5\n\n"
+    "[laser]\nlinewidth_khz = 0\nfrequency_drift_mhz_rms = 0\n\n[noise]\ndrive_noise_mv_rms = 0\n"
+)
 
 
 def _file(tmp_path, text: str):

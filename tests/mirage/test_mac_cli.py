@@ -27,14 +27,21 @@ def test_exhaustive_without_noise_has_no_errors(capsys):
     assert r == {"modulus": 13, "pairs": 169, "errors": 0, "error_rate": 0.0, "noise": False, "laser_power_mw": 10.0}
 
 
-def test_trials_report_measured_and_predicted_rates(capsys):
-    r = mac_json(capsys, "--modulus", "31", "--h", "16", "--trials", "40000", "--laser-power-mw", "0.4", "--seed", "3")
+RECEIVER_ONLY = "[laser]\nlinewidth_khz = 0\nfrequency_drift_mhz_rms = 0\n\n[noise]\ndrive_noise_mv_rms = 0\n"
+
+
+def test_trials_report_measured_and_predicted_rates(capsys, tmp_path):
+    chip = tmp_path / "receiver_only.toml"
+    chip.write_text(RECEIVER_ONLY)  # a chip file sets the laser's phase noise, drift and drive noise to 0
+    args = ("--modulus", "31", "--h", "16", "--trials", "40000", "--laser-power-mw", "0.4", "--seed", "3")
+    r = mac_json(capsys, *args, "--config", str(chip))
     assert r["trials"] == 40000 and r["errors"] == round(r["error_rate"] * 40000)
     assert 1e-3 < r["predicted_error_rate"] < 1e-1
     assert r["predicted_error_rate"] / 2 <= r["error_rate"] <= 2 * r["predicted_error_rate"]
     assert r["link_budget"]["target_error_rate"] == 1e-6
     assert r["link_budget"]["laser_power_mw"] > 0.4
-    # The laser's phase noise, drift and drive noise are off by default: the receiver is all of the variance.
+    assert r["link_budget"]["laser_power_mw"] < r["saturation_laser_power_mw"]
+    # The other sources at 0: the receiver is all of the variance.
     assert r["phase_variance_share"] == {
         "receiver": 1.0,
         "laser_phase_noise": 0.0,
@@ -42,6 +49,18 @@ def test_trials_report_measured_and_predicted_rates(capsys):
         "drive": 0.0,
     }
     assert 1e-9 < r["delay_mismatch_s"] < 1e-6
+
+
+def test_trials_share_the_variance_among_every_default_source(capsys):
+    r = mac_json(capsys, "--modulus", "31", "--h", "4", "--trials", "2000", "--seed", "3")
+    shares, variances = r["phase_variance_share"], r["phase_variance_rad2"]
+    assert set(shares) == {"receiver", "laser_phase_noise", "frequency_drift", "drive"}
+    assert all(v > 0 for v in variances.values())  # every source is on by default
+    total = sum(variances.values())
+    for source, share in shares.items():
+        assert share == pytest.approx(variances[source] / total, rel=1e-12)
+    # the laser's phase noise over the arms' delay: 2*pi*linewidth*|tau| (10 kHz default laser)
+    assert variances["laser_phase_noise"] == pytest.approx(2 * 3.141592653589793 * 10e3 * r["delay_mismatch_s"])
 
 
 def test_same_seed_same_result(capsys):
