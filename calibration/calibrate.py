@@ -55,14 +55,17 @@ from calibration.config import CalibrationSettings, StudyConfig
 from circuits.compiled import CompiledMdpu, IqCorrection, compile_rows, iq
 from circuits.mdpu import lo_heater_powers_mw
 from circuits.mmu_design import Trim
-from circuits.readout import Readout, phase_sigma_rad, ranged_detector, read
+from circuits.readout import Readout, drive_phase_sigma_rad, phase_sigma_rad, ranged_detector, read
 from mvm.actuators import ActuatorBudget, actuator_budget, drive_trim_groups, quantise_gain
 from mvm.config import ChipConfig
 from mvm.gemm import Chip
 from photonics.errors import UsageError
 from photonics.photodetector import adc_lsb_a, mean_current_a, noise_variance_a2
 
-BIAS_STEP_MW = 2.0
+# The crosstalk matrix is measured with each LO bias heater stepped by this much: the response is linear, so a
+# larger step measures it with more signal; 10 mW moves a row by about 1-1.6 rad (P_pi 20 mW, less the share of the
+# heat that reaches the signal arm), inside one half-turn so the difference does not wrap.
+BIAS_STEP_MW = 10.0
 # Below this rms noise (in ADC codes) the receiver noise no longer dithers the ADC: averaging
 # cannot remove the quantisation of I and Q, and calibration stalls at the ADC's phase resolution
 # (measured: 0.17 code leaves 0.05 rad at 7 bits; 0.34 code reaches 0.012 rad at 8 bits).
@@ -120,21 +123,26 @@ def _measure(
     fields = row.lo_to_det + (row.arm_to_det * row.src_to_arm) * arm[..., None]
     reps = np.broadcast_to(fields, (repeats,) + fields.shape)
     drive = np.broadcast_to(drive_sigma_rad, reps.shape[:-1]) if readout.drive_noise_mv_rms > 0 else None
-    r = read(row, reps, readout, rng, drive_sigma_rad=drive)
+    r = read(row, reps, readout, rng, drive_sigma_rad=drive, drift_hz=0.0)  # calibration sets the reference frequency
     return np.angle(r.i_a.mean(0) + 1j * r.q_a.mean(0))
 
 
 def _iq_fit(row: CompiledMdpu, readout: Readout, rng, repeats: int) -> IqCorrection:
-    """Ellipse fit of averaged readings with segment 0 of MMU 0 at every level."""
-    m = row.segment_t.shape[-1]
-    arm = _arm0(row) * row.segment_t[0, 0] / row.segment_t[0, 0, 0]
-    fields = row.lo_to_det + (row.arm_to_det * row.src_to_arm) * arm[:, None]
+    """Ellipse fit of averaged readings with MMU 0 at every product p = x*w (x = 1, w = p), the others at zero.
+
+    The products 0..m-1 put the signal arm's phase around the whole circle in any
+    encoding (a single segment need not: a digital-product segment only switches on).
+    """
+    m, h = row.design.modulus, row.design.h
+    x, w = np.zeros((m, h), dtype=np.int64), np.zeros((m, h), dtype=np.int64)
+    x[:, 0], w[:, 0] = 1, np.arange(m)
+    fields = row.detector_fields(x, w)
     raw = replace(row, iq_correction=None)
     reps = np.broadcast_to(fields, (repeats,) + fields.shape)
-    drive = None
-    if readout.drive_noise_mv_rms > 0:  # segment 0 of MMU 0 driven at each level
-        drive = np.broadcast_to(_drive_sigma(readout, row, np.arange(m))[0, 0], reps.shape[:-1])
-    r = read(raw, reps, readout, rng, drive_sigma_rad=drive)
+    drive = drive_phase_sigma_rad(row, x, w, readout)
+    if drive is not None:
+        drive = np.broadcast_to(drive, reps.shape[:-1])
+    r = read(raw, reps, readout, rng, drive_sigma_rad=drive, drift_hz=0.0)
     scale = readout.detector.responsivity_a_per_w * readout.laser.power_mw * 1e-3
     i, q = r.i_a.mean(0) / scale, r.q_a.mean(0) / scale
     if m < 5:  # a conic needs five points
@@ -268,34 +276,55 @@ def _read_phase0(row: CompiledMdpu) -> float:
     return float(np.angle(iq(_zero_fields(row), row.iq_correction)))
 
 
+def _reach(power, target, x, turn, max_mw) -> tuple[np.ndarray, int]:
+    """Heater powers in [0, max_mw] that move each row's phase by ``target`` (mod 2*pi) through ``x`` (rad/mW).
+
+    A row whose power would leave the range takes its target one turn the other way
+    (once); a row that still cannot be reached is held at the nearer bound, and the
+    others are solved with it held, so its miss does not spread through ``x``.
+    Returns the powers and the number of rows held.
+    """
+    target = np.array(target, dtype=float)
+    moved = np.zeros(len(target), dtype=bool)
+    held = np.zeros(len(target), dtype=bool)
+    new = power.copy()
+    for _ in range(2 * len(target) + 1):
+        free = ~held
+        if not free.any():
+            break
+        fixed_shift = new[held] - power[held]
+        rhs = target[free] - x[np.ix_(free, held)] @ fixed_shift
+        new[free] = power[free] + np.linalg.solve(x[np.ix_(free, free)], rhs)
+        out = free & ((new < 0) | (new > max_mw))
+        if not out.any():
+            break
+        first = out & ~moved  # take the target one turn towards the range
+        target[first] += turn[first] * np.where(new[first] < 0, 1.0, -1.0)
+        moved |= first
+        again = out & ~first  # already moved once: hold at the nearer bound
+        new[again] = np.clip(new[again], 0, max_mw)
+        held |= again
+    return np.clip(new, 0, max_mw), int(held.sum())
+
+
 def _bias_trim(sample, index, trims, readout, rng, repeats, max_mw: float, rounds: int = 3) -> tuple[np.ndarray, int]:
     """LO bias powers (R,) nulling every row's zero-input phase through the measured crosstalk matrix.
 
     Powers stay in [0, ``max_mw``] ([actuators] lo_heater_max_mw; a heater only
-    heats): a row whose power would go negative takes its target one turn
-    further, one above the maximum one turn back; a row that still cannot be
-    reached is clipped. Returns the powers and the number of rows clipped.
+    heats), as :func:`_reach` finds them. Returns the powers and the number of
+    rows that could not be reached.
     """
     rows = tile_rows(sample, index, trims, level_zero_only=True)
     x_true = _row_sensitivity(sample, index, trims)
-    sigma = np.array([float(phase_sigma_rad(r, _zero_fields(r), readout)) for r in rows]) / np.sqrt(repeats)
+    steady = replace(readout, laser=replace(readout.laser, frequency_drift_mhz_rms=0.0))  # calibration: no drift
+    sigma = np.array([float(phase_sigma_rad(r, _zero_fields(r), steady)) for r in rows]) / np.sqrt(repeats)
     x_meas = x_true + rng.standard_normal(x_true.shape) * np.sqrt(2) * sigma[:, None] / BIAS_STEP_MW
     power = np.clip(trims.lo_bias_power_mw[index], 0, max_mw)
     turn = 2 * np.pi * np.sign(np.diag(x_meas))
     for _ in range(rounds):
         phi0 = np.array([_measure(r, np.array([_arm0(r)]), readout, rng, repeats)[0] for r in rows])
-        target = -phi0  # the read phase must move by -phi0 (mod 2*pi)
-        moved = np.zeros(len(target))
-        for _ in range(16):  # move each out-of-range row's target by one turn until all fit (or cannot)
-            new = power + np.linalg.solve(x_meas, target)
-            low, high = new < 0, new > max_mw
-            step = low.astype(float) - high * (moved > -1)  # a row pushed up once and still high is left to clip
-            if not step.any():
-                break
-            moved += step
-            target = target + turn * step
-        clipped = int(np.sum((new < 0) | (new > max_mw)))
-        power = np.clip(new, 0, max_mw)
+        new, clipped = _reach(power, -phi0, x_meas, turn, max_mw)
+        power = new
         t = replace(
             trims, lo_bias_power_mw=tuple(power if i == index else p for i, p in enumerate(trims.lo_bias_power_mw))
         )

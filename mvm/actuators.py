@@ -64,12 +64,14 @@ class ActuatorsConfig:
         StrictFloat, Field(ge=0), doc("static power of one trim DAC (uW), counted in the energy per MAC")
     ] = 130.0
     trim_dac_area_um2: Annotated[StrictFloat, Field(ge=0), doc("area of one trim DAC (um^2)")] = 133_000.0
-    # A heater must reach a full turn (2 P_pi = 40 mW at the default P_pi of 20 mW) plus the crosstalk
-    # of its neighbours; TiN heaters on silicon run at P_pi ~ 20-25 mW over more than 2*pi
-    # (Harris et al., Opt. Express 22, 10487, 2014: P_pi of about 25 mW); 60 mW = 3 P_pi.
+    # A heater must move its row's read phase by a full turn. On its own guide that is 2 P_pi = 40 mW at the
+    # default P_pi of 20 mW, but part of its heat reaches the signal arm's first devices, which turn the other
+    # way: in the default layout a row turns by about 0.097 rad/mW, so a full turn takes about 65 mW. TiN
+    # heaters on silicon run at P_pi ~ 20-25 mW over more than 2*pi (Harris et al., Opt. Express 22, 10487,
+    # 2014); 80 mW = 4 P_pi covers the turn with margin.
     lo_heater_max_mw: Annotated[
         StrictFloat, Field(gt=0), doc("most power of one LO bias heater (mW); heaters only heat")
-    ] = 60.0
+    ] = 80.0
     # Liu et al., Opt. Lett. 45, 6318 (2020): a thin-film-LN ring with thermal-isolation trenches tuned
     # over a full free spectral range with 14.9 mW.
     ring_heater_max_mw: Annotated[

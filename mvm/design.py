@@ -81,7 +81,7 @@ def modulus_figures(config: ChipConfig, modulus: int) -> dict:
     design = layout_design(config.mdpu_design(modulus))
     mmu = design.mmu
     kind = config.tile.electrode
-    fanout = EnergyModel().fanout(config)
+    fanout = EnergyModel().loads_per_driver(config, mmu)
     figures = electrode_figures(
         mmu, kind, config.electrode, symbol_rate_ghz=config.tile.clock_ghz, loads_per_driver=fanout
     )
@@ -103,6 +103,7 @@ def modulus_figures(config: ChipConfig, modulus: int) -> dict:
         "max_clock_ghz": _finite(figures.max_symbol_rate_gbaud),
         "linewidth_ghz": _finite(figures.linewidth_ghz),
         "driver_capacitance_pf": figures.driver_capacitance_pf,
+        "loads_per_driver": fanout,
         "electrode_energy_pj": figures.energy_pj,
         "longest_transit_ns": float(transit[longest]),
         "longest_transit_segment": longest,
@@ -174,7 +175,9 @@ def violations(config: ChipConfig, report: dict) -> list[str]:
     if slow["max_clock_ghz"] is not None and tile.clock_ghz > slow["max_clock_ghz"]:
         why = f"{tile.electrode} electrodes"
         if tile.electrode == "lumped":
-            why += f", one input DAC driving {tile.rows} rows ({slow['driver_capacitance_pf']:.3g} pF)"
+            loads = slow["loads_per_driver"]
+            who = f"one input DAC driving {loads} rows" if loads > 1 else "one driver per segment"
+            why += f", {who} ({slow['driver_capacitance_pf']:.3g} pF)"
         if slow["linewidth_ghz"] is not None:
             why += f", ring linewidth {slow['linewidth_ghz']:.3g} GHz"
         out.append(

@@ -99,6 +99,10 @@ class EnergyModel:
     def fanout(self, config: ChipConfig) -> int:
         return config.tile.rows if self.dac_fanout is None else self.dac_fanout
 
+    def loads_per_driver(self, config: ChipConfig, mmu) -> int:
+        """MMUs one driver charges: an input DAC's fanout, or 1 where each MMU drives itself (a binary drive)."""
+        return 1 if mmu.binary_drive else self.fanout(config)
+
 
 def input_dacs_per_mmu(config: ChipConfig, modulus: int) -> int:
     """Input DACs of one MMU of the tile for ``modulus``: one shared drive, else one per segment."""
@@ -120,12 +124,13 @@ def emitted_power_mw(config: ChipConfig, row_power_mw: float | None = None) -> f
 def electrode_energy_pj(config: ChipConfig, modulus: int, model: EnergyModel | None = None) -> float:
     """Drive energy per symbol of one MMU's electrodes (the tile for ``modulus``, the chip's electrode kind)."""
     model = model or EnergyModel()
+    mmu = config.mdpu_design(modulus).mmu
     figures = electrode_figures(
-        config.mdpu_design(modulus).mmu,
+        mmu,
         config.tile.electrode,
         config.electrode,
         symbol_rate_ghz=model.clock(config),
-        loads_per_driver=model.fanout(config),
+        loads_per_driver=model.loads_per_driver(config, mmu),
     )
     return figures.energy_pj
 
