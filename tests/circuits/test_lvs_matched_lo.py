@@ -71,10 +71,16 @@ def test_the_spiral_does_not_overlap_itself_and_keeps_its_pitch():
         region += r
     merged = region.merged()
     assert merged.area() == pytest.approx(area, rel=1e-4)  # no piece overlaps another: no crossing
-    # Straight runs sit at the pitch; two corners of one radius, a pitch apart diagonally, come within 0.94 of it
-    # near their ends (centre lines; 9.4 um at 10 um).
-    gap_um = 0.9 * Floorplan().lo_spiral_pitch_um - 0.5  # the guides' edges
-    assert merged.space_check(round(gap_um / layout.dbu)).count() == 0
+    # Facing edges (projection metric: the S at the centre faces nothing) keep the pitch less the guide's width;
+    # two corners of one radius, a pitch apart diagonally, come within 0.94 of it near their ends.
+    gap_um = 0.9 * Floorplan().lo_spiral_pitch_um - 0.5
+    assert merged.space_check(round(gap_um / layout.dbu), False, kdb.Metrics.Projection).count() == 0
+    assert (
+        merged.space_check(
+            round(1.05 * Floorplan().lo_spiral_pitch_um / layout.dbu), False, kdb.Metrics.Projection
+        ).count()
+        > 0
+    )
 
 
 def test_lvs_passes_with_the_matched_lo():
