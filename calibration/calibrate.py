@@ -370,9 +370,9 @@ def calibrate(
     nominal = nominal_trims(cfg)
     gain = np.zeros(1)
     if trim is Trim.DRIVE_GAIN:
-        gain = np.concatenate(
+        gain = np.concatenate(  # each segment's swing (top level minus level 0) against the drawing's
             [
-                (v / np.where(n == 0, 1, n))[..., 1:].ravel() - 1
+                ((v[..., -1] - v[..., 0]) / (n[..., -1] - n[..., 0])).ravel() - 1
                 for v, n in zip(volts, nominal.level_voltages_v, strict=True)
             ]
         )

@@ -107,6 +107,7 @@ def mmu_spec(mmu: MmuDesign) -> tuple:
         ("encoding", mmu.encoding),
         ("element", mmu.element),
         ("drive_max_v", float(mmu.drive_max_v)),
+        ("drive", mmu.drive),
         ("eo", _pairs(mmu.eo)),
         ("ring", _pairs(mmu.ring)),
         ("heater", _pairs(mmu.heater)),
@@ -120,6 +121,7 @@ def mmu_from_spec(spec: tuple) -> MmuDesign:
         encoding=d["encoding"],
         element=d["element"],
         drive_max_v=d["drive_max_v"],
+        drive=d["drive"],
         eo=PhaseShifterEO(**dict(d["eo"])),
         ring=RingAllPass(**dict(d["ring"])),
         heater=Heater(**dict(d["heater"])),
@@ -402,7 +404,8 @@ def _lo_corners(start, finish, x_end: float, y_lane: float, radius: float, pitch
 
     def corners(loops: int, half_width: float) -> list:
         spiral = _spiral_corners(cx, y_lane, half_width, loops, pitch, radius)
-        return [*direct[:2], *spiral, (x_end, spiral[-1][1]), (x_end, yf)]
+        # on the drawing grid, so that the pieces' rounded lengths add up to the corners exactly
+        return [(round(x, 3), round(y, 3)) for x, y in (*direct[:2], *spiral, (x_end, spiral[-1][1]), (x_end, yf))]
 
     def length(loops: int, half_width: float) -> float:
         return _path_um([start, *corners(loops, half_width), finish], radius)

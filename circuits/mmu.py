@@ -63,6 +63,13 @@ def resonant_radius_um(ring: RingAllPass) -> float:
     return order * ring.wl0_um / (2 * math.pi * ring.neff)
 
 
+# How the drivers meet a segment's two electrodes: "single-ended" drives the signal electrode against a
+# grounded one; "differential" drives both from antiphase drivers (a CMOS differential output), so the gap sees
+# twice one driver's swing and the segment needs half the length for the same phase (and, per symbol, the same
+# C * V_gap**2 / 4 of energy on half the capacitance: twice the single-ended energy per unit of phase).
+DRIVES = ("single-ended", "differential")
+
+
 def segment_count(modulus: int) -> int:
     """B = ceil(log2 m) segments, at least one."""
     return max(1, math.ceil(math.log2(modulus)))
@@ -83,7 +90,8 @@ class MmuDesign:
     modulus: int = 31
     encoding: str = DEFAULT_ENCODING
     element: str = DEFAULT_ELEMENT
-    drive_max_v: float = 4.0  # the DAC's full-scale drive, reached at level m-1 (straight element)
+    drive_max_v: float = 4.0  # one driver's full swing (DAC or digital driver), reached at level m-1
+    drive: str = "single-ended"  # DRIVES: how the drivers meet a segment's two electrodes
     eo: PhaseShifterEO = field(default_factory=PhaseShifterEO)
     ring: RingAllPass = field(default_factory=default_ring)
     heater: Heater = field(default_factory=Heater)
@@ -97,6 +105,13 @@ class MmuDesign:
             raise UsageError(f"element must be one of {', '.join(ELEMENTS)} (got {self.element!r})")
         if not self.drive_max_v > 0:
             raise UsageError(f"drive_max_v must be > 0 V (got {self.drive_max_v})")
+        if self.drive not in DRIVES:
+            raise UsageError(f"drive must be one of {', '.join(DRIVES)} (got {self.drive!r})")
+
+    @property
+    def gap_swing_v(self) -> float:
+        """Swing of the voltage across a segment's electrode gap: one driver's, or two in antiphase (differential)."""
+        return self.drive_max_v * (2 if self.drive == "differential" else 1)
 
     @property
     def encoding_rules(self) -> Encoding:
@@ -112,8 +127,8 @@ class MmuDesign:
 
     @property
     def unit_length_um(self) -> float:
-        """Straight element: length whose phase step per level is 2*pi/m at V_unit."""
-        v_unit = self.drive_max_v / (self.modulus - 1)
+        """Straight element: length whose phase step per level is 2*pi/m at V_unit (of the gap swing)."""
+        v_unit = self.gap_swing_v / (self.modulus - 1)
         return 2 * self.eo.vpil_v_cm / (self.modulus * v_unit) * 1e4
 
     def segment_lengths_um(self) -> np.ndarray:
@@ -194,8 +209,11 @@ class MmuDesign:
 
         Where DACs drive a factorising encoding, a segment whose weight bit is set
         follows its DAC (even at level 0) and the others are switched off; otherwise
-        (a binary drive) a segment is live only while it is on (level > 0).
+        (a binary drive) a segment is live only while it is on (level > 0). A differential
+        drive holds one of its two drivers high in every state, so every segment is live.
         """
+        if self.drive == "differential":
+            return np.ones(self.level_table.shape, dtype=bool)
         if self.factorises and not self.binary_drive:
             w = np.arange(self.modulus)
             bits = ((w[:, None] >> np.arange(self.segments)) & 1).astype(bool)
@@ -208,10 +226,16 @@ class MmuDesign:
         return self.element_rules.device(self)
 
     def level_voltages_v(self) -> np.ndarray:
-        """Voltage of each drive level 0..m-1 (the same for every segment of the design)."""
+        """Voltage across the electrode gap at each drive level 0..m-1 (the same for every segment of the design).
+
+        Single-ended: 0 .. drive_max_v. Differential: the two electrodes' drivers swing in
+        antiphase, so the gap goes from -drive_max_v to +drive_max_v (the offset is a static
+        phase that the LO bias trims).
+        """
         predistort = self.element_rules.predistort
         if predistort is None:
-            return np.arange(self.modulus) * self.drive_max_v / (self.modulus - 1)
+            start = -self.drive_max_v if self.drive == "differential" else 0.0
+            return start + np.arange(self.modulus) * self.gap_swing_v / (self.modulus - 1)
         return predistort(self.segment_device, self.modulus)
 
     def segment_settings(self) -> list[dict]:

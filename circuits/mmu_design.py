@@ -231,5 +231,5 @@ ELEMENT_RULES: dict[str, Element] = _registry(
 
 ENCODINGS = tuple(ENCODING_RULES)  # the names, for config validation and CLI choices
 ELEMENTS = tuple(ELEMENT_RULES)
-DEFAULT_ENCODING = "binary-length"  # what an MMU design (and a chip configuration) uses unless told
+DEFAULT_ENCODING = "digital-product"  # what an MMU design (and a chip configuration) uses unless told
 DEFAULT_ELEMENT = "straight"

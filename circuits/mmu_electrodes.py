@@ -90,7 +90,7 @@ class ElectrodeFigures:
 
 def electrode_figures(
     design: MmuDesign,
-    kind: str = "lumped",
+    kind: str = "segmented",
     electrode: el.Electrode | None = None,
     *,
     symbol_rate_ghz: float = k.CLOCK_GHZ,

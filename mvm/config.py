@@ -20,8 +20,8 @@ from typing import Annotated
 
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, model_validator
 
-from circuits.mdpu import MdpuDesign
-from circuits.mmu import ELEMENTS, ENCODINGS, MmuDesign, default_ring
+from circuits.mdpu import LO_PATHS, MdpuDesign
+from circuits.mmu import DRIVES, ELEMENTS, ENCODINGS, MmuDesign, default_ring
 from circuits.mmu_electrodes import ELECTRODE_KINDS, electrode_figures
 from circuits.readout import Readout
 from mvm import schema
@@ -29,6 +29,7 @@ from mvm.actuators import ActuatorsConfig
 from mvm.bfp import MAX_BITS, ROUNDINGS
 from mvm.schema import Device, IntList, Invalid, PositiveInt, default_of, doc, one_of, section
 from photonics.constants import CLOCK_GHZ
+from photonics.edge_coupler import EdgeCoupler
 from photonics.electrode import Electrode
 from photonics.heater import Heater
 from photonics.laser import Laser
@@ -95,9 +96,16 @@ class TileConfig:
     element: Annotated[one_of(ELEMENTS), doc(f"the MMU's phase element: {' | '.join(ELEMENTS)}")] = default_of(
         MmuDesign, "element"
     )
-    drive_max_v: Annotated[StrictFloat, Field(gt=0), doc("the DAC's full-scale drive, reached at level m-1")] = (
-        default_of(MmuDesign, "drive_max_v")
-    )
+    drive_max_v: Annotated[
+        StrictFloat, Field(gt=0), doc("one driver's full swing (DAC or digital driver), reached at level m-1")
+    ] = default_of(MmuDesign, "drive_max_v")
+    drive: Annotated[
+        one_of(DRIVES),
+        doc(
+            f"how drivers meet a segment's electrodes: {' | '.join(DRIVES)} "
+            "(differential: two antiphase drivers, twice the swing across the gap, half the length)"
+        ),
+    ] = "differential"  # the chip's drive; a bare MmuDesign keeps "single-ended"
     clock_ghz: Annotated[
         StrictFloat, Field(gt=0), doc("the clock: symbols per ns of the input drive, and the ADC sample rate")
     ] = CLOCK_GHZ
@@ -105,6 +113,10 @@ class TileConfig:
         one_of(ELECTRODE_KINDS),
         doc(f"the segments' electrodes: {' | '.join(ELECTRODE_KINDS)} (their figures: mirage design)"),
     ] = inspect.signature(electrode_figures).parameters["kind"].default
+    lo_path: Annotated[
+        one_of(LO_PATHS),
+        doc(f"how the LO reaches the hybrid: {' | '.join(LO_PATHS)} (matched: an LN delay line, equal group delays)"),
+    ] = "matched"  # the chip's LO as laid out; a bare MdpuDesign has no routes and keeps "direct"
 
 
 @section
@@ -157,6 +169,11 @@ class DevicesConfig:
     electrode: Annotated[
         Electrode, Device(Electrode), doc("the electrodes of the segments (kind: [tile] electrode)")
     ] = Field(default_factory=Electrode)
+    edge_coupler: Annotated[
+        EdgeCoupler,
+        Device(EdgeCoupler),
+        doc("each row's fibre-to-chip input: [laser] power_mw is what passes it (mirage design)"),
+    ] = Field(default_factory=EdgeCoupler)
 
 
 @section
@@ -209,6 +226,10 @@ class ChipConfig:
         return self.devices.electrode
 
     @property
+    def edge_coupler(self) -> EdgeCoupler:
+        return self.devices.edge_coupler
+
+    @property
     def group(self) -> int:
         return self.bfp.group or self.tile.h
 
@@ -222,11 +243,12 @@ class ChipConfig:
             encoding=self.tile.encoding,
             element=self.tile.element,
             drive_max_v=self.tile.drive_max_v,
+            drive=self.tile.drive,
             eo=self.phase_shifter_eo,
             ring=self.ring,
             heater=self.heater,
         )
-        return MdpuDesign(mmu=mmu, h=self.tile.h, lo_heater=self.heater)
+        return MdpuDesign(mmu=mmu, h=self.tile.h, lo_heater=self.heater, lo_path=self.tile.lo_path)
 
     def readout(self, noise: bool | None = None) -> Readout:
         return Readout(

@@ -110,7 +110,7 @@ def modulus_figures(config: ChipConfig, modulus: int) -> dict:
         "signal_arm_length_mm": design.h * float(np.sum(mmu.element_rules.footprint_um(mmu))) * 1e-3,
         "signal_arm_loss_db": float(-10 * np.log10(arm_power)),
         "lo_delay_mismatch_ps": compiled.delay_mismatch_s() * 1e12,
-        "drive_swing_v": float(volts.max() - volts.min()),
+        "drive_swing_v": float(volts.max() - volts.min()) * mmu.drive_max_v / mmu.gap_swing_v,  # one driver's
         "row_power_mw_for_target": budget_mw,
         "laser_power_mw_per_row": None if budget_mw is None else emitted_power_mw(config, budget_mw),
         "link_budget_error": budget_error,

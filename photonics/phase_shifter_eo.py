@@ -42,8 +42,8 @@ LN_BEND_RADIUS_UM = 30.0  # Krasnokutska et al., Sci. Rep. 9, 11086 (2019): LNOI
 LN_BEND_LOSS_DB = 0.005  # per 180-degree bend: two joints
 # Longest straight electrode section of a segment: <= 3 mm keeps a segmented electrode section (1.5 pF/cm, 50 ohm)
 # at >= 7 GHz (10 GBd); 0.8 mm gives the smallest digital-product tile at a 30 um bend radius (docs/physics/phase-shifters.md).
-# 5 mm keeps the binary-length MMU's 30 cm of electrode within GDS coordinates (it folds 16x wider at 0.8 mm).
-SECTION_MAX_UM = 5000.0
+# (A binary-length MMU's 30 cm of electrode folds 16x wider at 0.8 mm; its example file folds at 5 mm.)
+SECTION_MAX_UM = 800.0
 
 
 def section_count(length_um, section_max_um):
