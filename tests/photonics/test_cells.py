@@ -103,7 +103,8 @@ def test_waveguide_layer_has_no_zero_width_no_overlap_and_no_near_touching(case)
 
 
 def test_eo_segment_folds_a_long_electrode_into_sections_and_keeps_its_length():
-    length = float(MmuDesign().segment_lengths_um()[-1])  # 15.5 cm, the longest default segment
+    # a long electrode to fold: the longest segment of a binary-length MMU (15.5 cm), in 5 mm sections
+    length = float(MmuDesign(encoding="binary-length").segment_lengths_um()[-1])
     sections = cells.eo_sections_um(length, 5000.0)
     assert len(sections) % 2 == 0 and max(sections) <= 5000.0
     assert abs(sum(sections) - length) <= 1.5e-3
