@@ -70,8 +70,14 @@ def test_tile_error_bound_holds_and_is_reached_on_digital_product():
     x, w = rng.integers(0, m, (4000, h)), rng.integers(0, m, (4000, h))
     x[0], w[0] = 1, m - 1  # every segment of every MMU at full swing
     for r, row in enumerate(varied.rows):
+        # The bound holds in exact arithmetic; the compiled tables carry float64 round-off of their large
+        # propagation phases (~1e-10 rad a segment), which the bound cannot see. Measure it from the tables
+        # (each segment's largest departure from a straight line in the level) and allow exactly that.
+        turns = np.unwrap(np.angle(row.segment_t / row.segment_t[..., :1]), axis=-1)
+        roundoff = np.abs(turns - turns[..., 1:2] * np.arange(m)).max(-1).sum() * m / (2 * np.pi)
+        assert roundoff < 1e-6  # round-off, not a non-linear element
         t = np.angle(iq(row.detector_fields(x, w), row.iq_correction)) * m / (2 * np.pi)
         error = t - (x * w).sum(-1)
         error = error - m * np.rint(error / m)
-        assert np.all(np.abs(error) <= bound[r] + 1e-9)
+        assert np.all(np.abs(error) <= bound[r] + roundoff + 1e-12)
         assert abs(error[0]) == pytest.approx(bound[r], rel=1e-6)
