@@ -27,10 +27,12 @@ def config_of(**sections) -> ChipConfig:
 
 
 def electrode_pj_by_hand(cfg: ChipConfig, m: int) -> float:
-    """One MMU's drive energy per symbol: C' * (its electrode length) * V**2 / 4 (lumped or segmented)."""
+    """One MMU's drive energy per symbol: C' * (its electrode length) * V_gap**2 / 4 (lumped or segmented), the gap
+    swinging by one driver's swing, or two (differential: two antiphase drivers)."""
     mmu = cfg.mdpu_design(m).mmu
     c_pf = cfg.electrode.capacitance_pf_per_cm * mmu.segment_lengths_um().sum() * 1e-4
-    return c_pf * cfg.tile.drive_max_v**2 / 4
+    gap_v = cfg.tile.drive_max_v * (2 if cfg.tile.drive == "differential" else 1)
+    return c_pf * gap_v**2 / 4
 
 
 def static_pj_by_hand(cfg: ChipConfig, clock_ghz: float = 10.0) -> float:
