@@ -22,15 +22,23 @@ laser, receiver noise), so the two compare on equal terms.
    real and signed; the rest of the light leaves the combiner's other ports.
 3. Coherent detection: a 50:50 coupler mixes E_s with the LO field
    E_lo = sqrt(f P) onto a balanced pair, detector fields (E_s +/- E_lo)/sqrt(2), so
-   I = R (|E+|**2 - |E-|**2) = 2 R E_s E_lo = g * S with g = 2 R P t sqrt(f (1 - f)) / (h q_max**2).
-   Each detector adds shot and TIA noise, the laser's RIN scales both arms
-   (:mod:`photonics.photodetector`, :mod:`photonics.laser`: the model of the RNS
-   readout in :mod:`circuits.readout`).
+   far below saturation I = R (|E+|**2 - |E-|**2) = 2 R E_s E_lo = g * S with
+   g = 2 R P t sqrt(f (1 - f)) / (h q_max**2). The receiver is the RNS readout's
+   (:mod:`circuits.readout`, :mod:`photonics.photodetector`): each photocurrent is
+   softly limited, I_s tanh(R P_d / I_s), at the detector's 1-dB compression
+   current; the pair is wired into ONE TIA, so its noise is both detectors' shot
+   noise (on the compressed currents) plus one TIA's thermal noise; the laser's RIN
+   scales the power of both detectors before the limit.
 4. The TIA gain puts the ADC's full scale at ``adc_headroom`` (1.25) times the
-   largest |I|, g * h * q_max**2 (every product at full scale), as
+   small-signal |I| at full scale, g * h * q_max**2 (every product at full scale), as
    :func:`circuits.readout.ranged_detector` does for the RNS readout; the ADC
-   (``config.detector.adc_bits``) then digitises I. A small dot product keeps
-   only a few of the ADC's codes: the precision the analog baseline loses.
+   (``config.detector.adc_bits``) then digitises I and the reading over g estimates S.
+   A small dot product keeps only a few of the ADC's codes: the precision the
+   analog baseline loses. The reading is decoded linearly, so the detectors'
+   compression is a systematic error of the baseline (a shortfall of about
+   (R P_d / I_s)**2 / 3 at the brightest detector: 3.5 % at full scale at the
+   default 10 mW, ``AnalogReport.full_scale_compression``); like the RNS readout,
+   the baseline is meant to run below :func:`circuits.readout.saturation_laser_power_mw`.
 5. ``repeats`` = K > 1 is the analog-repeat (redundant coding) baseline: each
    readout is repeated K times with independent noise and the K ADC readings
    averaged (noise far below one ADC code dithers the averaged reading only
@@ -57,10 +65,11 @@ from photonics.photodetector import (
     Photodetector,
     adc_codes,
     adc_lsb_a,
+    balanced_current_a,
+    balanced_noise_variance_a2,
     codes_to_current_a,
+    limit_current_a,
     mean_current_a,
-    noise_variance_a2,
-    sample_current_a,
 )
 
 LO_FRACTION = 0.5  # share of the laser power sent to the LO (as the RNS MDPU's default lo_fraction)
@@ -107,18 +116,32 @@ class AnalogReceiver:
         lo = math.sqrt(self.lo_fraction)
         return np.stack([signal + lo, signal - lo], axis=-1) / math.sqrt(2)
 
-    def noise_sigma_products(self, s, *, repeats: int = 1) -> np.ndarray:
-        """Analytic rms error of the K-averaged reading of chunk sums s, in units of S.
+    def detector_powers_mw(self, s) -> np.ndarray:
+        """Optical powers (..., 2) on the + and - detectors for chunk sums s."""
+        return self.laser.power_mw * np.abs(self.detector_fields(s)) ** 2
 
-        Shot and TIA noise of both detectors and RIN on the balanced current,
-        divided by K, plus ADC quantisation lsb**2/12 (which averaging does not
-        reduce when the noise is far below one lsb).
+    def mean_reading_products(self, s) -> np.ndarray:
+        """Noiseless reading (before the ADC) of chunk sums s, in units of S: below s where the detectors compress."""
+        p = self.detector_powers_mw(s)
+        return balanced_current_a(p[..., 0], p[..., 1], self.detector, None) / self.current_per_product_a
+
+    def noise_sigma_products(self, s, *, repeats: int = 1) -> np.ndarray:
+        """Analytic rms error of the K-averaged reading of chunk sums s about its mean, in units of S.
+
+        Both detectors' shot noise (on their compressed currents) and one TIA's
+        thermal noise on the balanced pair, and RIN through the pair's slope
+        d(I+ - I-)/d(ln P), R P sech**2(R P / I_s) per detector, all divided by K;
+        plus ADC quantisation lsb**2/12 (which averaging does not reduce when the
+        noise is far below one lsb).
         """
-        mean = mean_current_a(self.laser.power_mw * np.abs(self.detector_fields(s)) ** 2, self.detector)
-        diff = mean[..., 0] - mean[..., 1]
-        rin = rin_relative_rms(self.laser, self.detector.bandwidth_ghz)
-        var = noise_variance_a2(mean, self.detector).sum(-1) + (rin * diff) ** 2
-        var_a2 = var / repeats + adc_lsb_a(self.detector) ** 2 / 12
+        det = self.detector
+        power = self.detector_powers_mw(s)
+        mean = mean_current_a(power, det)
+        linear_a = det.responsivity_a_per_w * power * 1e-3
+        slope = linear_a / np.cosh(linear_a / limit_current_a(det)) ** 2  # dI/d(ln P) of each detector
+        rin = rin_relative_rms(self.laser, det.bandwidth_ghz)
+        var = balanced_noise_variance_a2(mean[..., 0], mean[..., 1], det) + (rin * (slope[..., 0] - slope[..., 1])) ** 2
+        var_a2 = var / repeats + adc_lsb_a(det) ** 2 / 12
         return np.sqrt(var_a2) / self.current_per_product_a
 
 
@@ -137,16 +160,15 @@ def analog_receiver(config: ChipConfig, noise: bool | None = None) -> AnalogRece
 def read_chunks(receiver: AnalogReceiver, s: np.ndarray, *, repeats: int, noise: bool, rng) -> np.ndarray:
     """Estimates of chunk sums s (any shape, exact integers as floats) read through the analog unit."""
     det = receiver.detector
-    power_mw = receiver.laser.power_mw * np.abs(receiver.detector_fields(s)) ** 2
+    power_mw = receiver.detector_powers_mw(s)
     if not noise:  # deterministic: every repeat reads the same code
-        currents = mean_current_a(power_mw, det)
-        codes = adc_codes(currents[..., 0] - currents[..., 1], det).astype(float)
+        codes = adc_codes(balanced_current_a(power_mw[..., 0], power_mw[..., 1], det, None), det).astype(float)
     else:
         codes = np.zeros(np.shape(s))
         for _ in range(repeats):
             rin = sample_power_mw(receiver.laser, det.bandwidth_ghz, rng, np.shape(s)) / receiver.laser.power_mw
-            currents = sample_current_a(power_mw * rin[..., None], det, rng)
-            codes += adc_codes(currents[..., 0] - currents[..., 1], det)
+            pair = balanced_current_a(power_mw[..., 0] * rin, power_mw[..., 1] * rin, det, rng)  # one TIA per pair
+            codes += adc_codes(pair, det)
         codes /= repeats
     return codes_to_current_a(codes, det) / receiver.current_per_product_a
 
@@ -164,6 +186,7 @@ class AnalogReport:
     noise_sigma_products: float = 0.0  # analytic rms error of one (K-averaged) chunk reading at S = 0, in units of S
     signal_to_noise_db: float = 0.0  # full-scale chunk sum over noise_sigma_products
     signal_loss_db: float = 0.0  # laser to combiner output at full scale (LO split and element losses)
+    full_scale_compression: float = 0.0  # 1 - noiseless reading / S at full scale: the detectors' compression
 
     @property
     def macs(self) -> int:
@@ -231,6 +254,9 @@ def analog_gemm(
         noise_sigma_products=sigma,
         signal_to_noise_db=20 * math.log10(receiver.full_scale_products / sigma),
         signal_loss_db=-10 * math.log10((1 - receiver.lo_fraction) * receiver.path_amplitude**2),
+        full_scale_compression=float(
+            1 - receiver.mean_reading_products(receiver.full_scale_products) / receiver.full_scale_products
+        ),
     )
     report.seconds = time.perf_counter() - start
     return out, report
