@@ -17,15 +17,16 @@ def build(
 ):
     """The compiled MDPU and its readout: the chip configuration, with the CLI's overrides."""
     from circuits.compiled import compile_mdpu
+    from circuits.layout import layout_design
 
     if laser_power_mw is not None and not laser_power_mw >= 0:
         raise UsageError(f"--laser-power-mw must be >= 0 (got {laser_power_mw:g})")
-    design = config.mdpu_design(modulus)
+    design = config.mdpu_design(modulus, routed=False)
     mmu = replace(design.mmu, encoding=encoding or design.mmu.encoding, element=element or design.mmu.element)
     readout = config.readout(noise)
     if laser_power_mw is not None:
         readout = readout.with_laser_power(laser_power_mw)
-    return compile_mdpu(replace(design, mmu=mmu, h=h)), readout
+    return compile_mdpu(layout_design(replace(design, mmu=mmu, h=h))), readout  # routed as the layout draws it
 
 
 def single(compiled, readout, x: int, w: int, rng) -> dict:

@@ -15,6 +15,7 @@ lets them through.
 from __future__ import annotations
 
 import inspect
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
@@ -237,7 +238,10 @@ class ChipConfig:
     def all_moduli(self) -> tuple[int, ...]:
         return tuple(self.rns.moduli) + tuple(self.rns.redundant_moduli)
 
-    def mdpu_design(self, modulus: int) -> MdpuDesign:
+    def mdpu_design(self, modulus: int, routed: bool = True) -> MdpuDesign:
+        """The MDPU of ``modulus`` as the layout draws it: with its routes (the LO route, a matched LO's delay
+        line, the hybrid's bends), so that every simulation sees their loss and delay. ``routed=False``: the
+        schematic without routes (what the layout starts from)."""
         mmu = MmuDesign(
             modulus=modulus,
             encoding=self.tile.encoding,
@@ -248,7 +252,8 @@ class ChipConfig:
             ring=self.ring,
             heater=self.heater,
         )
-        return MdpuDesign(mmu=mmu, h=self.tile.h, lo_heater=self.heater, lo_path=self.tile.lo_path)
+        design = MdpuDesign(mmu=mmu, h=self.tile.h, lo_heater=self.heater, lo_path=self.tile.lo_path)
+        return _laid_out(design) if routed else design
 
     def readout(self, noise: bool | None = None) -> Readout:
         return Readout(
@@ -257,6 +262,13 @@ class ChipConfig:
             noise=self.noise.enabled if noise is None else noise,
             drive_noise_mv_rms=self.noise.drive_noise_mv_rms,
         )
+
+
+@lru_cache(maxsize=64)
+def _laid_out(design: MdpuDesign) -> MdpuDesign:
+    from circuits.layout import layout_design  # imported on use: gdsfactory
+
+    return layout_design(design)
 
 
 def config_from_dict(data: dict, source: str = "config") -> ChipConfig:

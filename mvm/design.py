@@ -73,12 +73,11 @@ def _finite(value: float) -> float | None:
 def modulus_figures(config: ChipConfig, modulus: int) -> dict:
     """The figures of one modulus's MDPU as laid out (see the module docstring)."""
     from circuits.compiled import compile_mdpu
-    from circuits.layout import layout_design
     from circuits.link_budget import mean_predicted_error_rate, workload_residues
     from circuits.mmu_electrodes import electrode_figures
     from circuits.readout import drive_phase_sigma_rad, phase_variances_rad2
 
-    design = layout_design(config.mdpu_design(modulus))
+    design = config.mdpu_design(modulus)  # as laid out, routes included
     mmu = design.mmu
     kind = config.tile.electrode
     fanout = EnergyModel().loads_per_driver(config, mmu)
@@ -137,11 +136,10 @@ def laser_power_needed_mw(config: ChipConfig) -> dict[int, float | None]:
     Cached per chip (training asks once per backend); do not mutate the result.
     """
     from circuits.compiled import compile_mdpu
-    from circuits.layout import layout_design
 
     out = {}
     for m in config.all_moduli:
-        compiled = compile_mdpu(layout_design(config.mdpu_design(m)))
+        compiled = compile_mdpu(config.mdpu_design(m))
         row, _ = row_power_for_target_mw(config, compiled, config.readout(noise=True))
         out[m] = None if row is None else emitted_power_mw(config, row)
     return out
