@@ -64,14 +64,17 @@ FAMILIES = (
     "rows, h, moduli", [(1, 1, (31,)), (2, 3, (31,)), (3, 4, (31,)), (1, 1, (31, 32, 33)), (3, 4, (31, 32, 33))]
 )
 def test_gds_reads_back_with_the_expected_cells_and_instances(tmp_path, rows, h, moduli):
-    summary = write_tile(tmp_path / "tile.gds", designs(moduli, h), rows)
+    summary = write_tile(tmp_path / "tile.gds", designs(moduli, h, encoding="digital-product"), rows)
     layout = read_gds(tmp_path / "tile.gds")
     assert layout.cells() == summary["cells"]
     assert len(list(layout.each_top_cell())) == 1
     segments = {m: math.ceil(math.log2(m)) for m in moduli}
     names = [c.name for c in layout.each_cell()]
     assert sum(n.startswith("mdpu_") for n in names) == sum(n.startswith("mmu_") for n in names) == len(moduli)
-    assert sum(n.startswith("phase_shifter_eo_") for n in names) == sum(segments.values())  # one per binary length
+    # one cell per distinct segment length: the digital-product digits 1, 2, .., 2**(B-2) and m - 2**(B-1)
+    # units (m = 33: 1, 2, 4, 8, 16 and 1, so two segments share a cell)
+    digits = {m: {*(2**b for b in range(segments[m] - 1)), m - 2 ** (segments[m] - 1)} for m in moduli}
+    assert sum(n.startswith("phase_shifter_eo_") for n in names) == sum(len(d) for d in digits.values())
     counts = collections.Counter(family for family, _ in leaf_instances(layout))
     assert counts["phase_shifter_eo"] == rows * h * sum(segments.values())
     assert counts["heater"] == rows * len(moduli) * (h + FRONT_END["heater"])

@@ -9,6 +9,7 @@ from circuits.lvs import extract_netlist, layout_fields, lvs_mdpu
 from circuits.mdpu import MdpuDesign, SaxMdpu, with_lo_bias
 from circuits.mmu import MmuDesign
 from photonics import cells
+from tests.circuits.fold_2023 import fold_2023
 
 
 def random_inputs(m, h, n, seed):
@@ -23,10 +24,12 @@ def random_inputs(m, h, n, seed):
         ("binary-length", "straight", 16),
         ("modular-drive", "straight", 4),
         ("binary-length", "ring-assisted", 4),
+        ("digital-product", "straight", 16),
     ],
 )
 def test_layout_fields_match_the_schematic_and_segment_lengths_read_back(encoding, element, h):
-    design = MdpuDesign(mmu=MmuDesign(modulus=31, encoding=encoding, element=element), h=h)
+    # binary-length straight MMUs (30 cm of electrode each) folded as the 2023 chip folds them
+    design = MdpuDesign(mmu=MmuDesign(modulus=31, encoding=encoding, element=element, **fold_2023(encoding)), h=h)
     x, w, lo_bias_mw = random_inputs(31, h, 300, seed=h)
     report = lvs_mdpu(design, x, w, lo_bias_power_mw=lo_bias_mw)
     assert report.max_field_error < 1e-9

@@ -179,8 +179,33 @@ def test_a_new_encoding_is_one_registry_entry(monkeypatch):
 
 
 def test_default_mmu_electrodes_by_hand():
-    """Binary-length straight MMU, m = 31, 4 V: 31 unit lengths of 4*30/(31*4) cm = 30 cm of 1.5 pF/cm."""
+    """Digital-product straight MMU, m = 31, 4 V single-ended, segmented in <= 0.8 mm sections.
+
+    Unit u = 2*VpiL/(m*V) = 4/(31*4) cm = 322.6 um; digits 1, 2, 4, 8, 15 units (30 in all, 0.97 cm).
+    Sections: the least even count of <= 800 um: 2, 2, 2, 4 and 8 (15u = 4839 um needs 7, so 8).
+    """
     d = MmuDesign()
+    f = electrode_figures(d)
+    assert f.kind == "segmented"
+    u_cm = 2 * 2.0 / (31 * 4.0)
+    np.testing.assert_allclose(f.electrode_um, np.array([1, 2, 4, 8, 15]) * u_cm * 1e4, rtol=1e-12)
+    np.testing.assert_allclose(f.section_um, np.array([1 / 2, 2 / 2, 4 / 2, 8 / 4, 15 / 8]) * u_cm * 1e4, rtol=1e-12)
+    assert f.capacitance_total_pf == pytest.approx(1.5 * 30 * u_cm, rel=1e-12)  # 1.45 pF against 45
+    # the longest section, 2u = 645 um of 1.5 pF/cm on its own 50 ohm driver: 33 GHz, above the 10 GHz clock
+    assert f.driver_capacitance_pf == pytest.approx(1.5 * 2 * u_cm, rel=1e-12)
+    assert f.bandwidth_ghz == pytest.approx(1 / (2 * np.pi * 50 * 1.5 * 2 * u_cm * 1e-12) / 1e9, rel=1e-12)
+    assert f.bandwidth_ghz == pytest.approx(32.9, abs=0.1)
+    assert f.energy_pj == pytest.approx(1.5 * 30 * u_cm * 4.0**2 / 4, rel=1e-12)  # C V**2 / 4 = 5.8 pJ per symbol
+    assert f.transit_time_ns.max() == pytest.approx(2 * u_cm * 2.3 / 2.99792458e10 * 1e9, rel=1e-12)  # 5 ps
+    # differential: 8 V across the gap, half the length; C*V_gap**2/4 on half the capacitance is twice the energy
+    fd = electrode_figures(MmuDesign(drive="differential"))
+    np.testing.assert_allclose(fd.electrode_um, f.electrode_um / 2, rtol=1e-12)
+    assert fd.energy_pj == pytest.approx(1.5 * 15 * u_cm * 8.0**2 / 4, rel=1e-12) == pytest.approx(2 * f.energy_pj)
+
+
+def test_binary_length_mmu_electrodes_by_hand():
+    """Binary-length straight MMU (the 2023 chip), m = 31, 4 V: 31 unit lengths of 4*30/(31*4) cm = 30 cm of 1.5 pF/cm."""
+    d = MmuDesign(encoding="binary-length")
     f = electrode_figures(d, "lumped")
     total_cm = 31 * (2 * 2.0 / (31 * 4.0 / 30))
     assert total_cm == pytest.approx(30.0)

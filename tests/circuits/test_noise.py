@@ -50,9 +50,12 @@ def test_ring_assisted_error_rate_follows_prediction():
 
 
 def test_error_rate_falls_with_laser_power_and_rises_with_h(mdpu16):
-    rates = [measure(mdpu16, p, n_inputs=50_000)[0] for p in (0.15, 0.25, 0.35, 0.5)]
+    # The default row (about 1 cm of TFLN per MMU) reads at 1e-1 near 0.07 mW and 1e-3 near 0.15 mW at h = 16
+    # (link_budget): powers across that range give rates from about 0.25 down to a few 1e-3, all measurable.
+    rates = [measure(mdpu16, p, n_inputs=50_000)[0] for p in (0.05, 0.075, 0.1, 0.13)]
     assert all(a > b for a, b in zip(rates, rates[1:])), rates
-    by_h = [measure(compile_mdpu(MdpuDesign(h=h)), 0.2, n_inputs=50_000)[0] for h in (2, 8, 16)]
+    assert rates[-1] > 0, rates  # still errors to count at the highest power
+    by_h = [measure(compile_mdpu(MdpuDesign(h=h)), 0.06, n_inputs=50_000)[0] for h in (2, 8, 16)]
     assert all(a < b for a, b in zip(by_h, by_h[1:])), by_h
 
 

@@ -31,6 +31,7 @@ from mirage import mac
 from mvm.config import ChipConfig, NoiseConfig
 from mvm.gemm import build_chip, rns_gemm
 from photonics.photodetector import adc_codes, codes_to_current_a
+from tests.circuits.fold_2023 import fold_2023
 from tests.circuits.noise_cases import receiver_only, with_laser
 
 M = 31
@@ -45,9 +46,16 @@ def mdpu4():
 
 
 def path_delay_s(design: MdpuDesign) -> float:
-    """Analytic signal-minus-LO group delay of a straight design: sum of L*ng/c over each arm's guides."""
+    """Analytic signal-minus-LO group delay of a straight design: sum of L*ng/c over each arm's guides.
+
+    A segment's guide is its electrode length L folded into n straight sections of at most section_max_um (n the
+    least even count, at least 2) joined by n half-turns of radius r: L + n*pi*r of thin-film LN.
+    """
     mmu = design.mmu
-    per_mmu = mmu.segment_lengths_um().sum() * mmu.eo.ng + mmu.heater.length_um * mmu.heater.ng
+    lengths = mmu.segment_lengths_um()
+    sections = 2 * np.maximum(1, np.ceil(lengths / (2 * mmu.eo.section_max_um)))
+    guides_um = lengths + sections * np.pi * mmu.eo.bend_radius_um
+    per_mmu = guides_um.sum() * mmu.eo.ng + mmu.heater.length_um * mmu.heater.ng
     lo = 2 * design.lo_heater.length_um * design.lo_heater.ng  # lo_bias, then lo_i or lo_q
     lo += design.routes.lo_um * design.routes.waveguide.ng
     return (design.h * per_mmu - lo) / C_UM_PER_S
@@ -103,13 +111,17 @@ def test_phase_sources_at_zero_leave_read_as_the_receiver_alone(mdpu4):
 def readout_with(compiled, source: str) -> Readout:
     """A readout where ``source`` dominates with about TARGET_SIGMA of phase noise, every other source small.
 
-    The phase sources at 10 mW (receiver noise far below them); the receiver alone at the power whose
-    predicted rate is TARGET_RATE.
+    The receiver alone at the power P_rx whose predicted rate is TARGET_RATE; the phase sources at 10 mW or
+    30 P_rx if more (a lossy row, such as the 2023 chip's 32 dB binary-length one, needs P_rx of about 3 mW),
+    where the receiver's variance is at most 1/30 of TARGET_SIGMA**2 (shot-limited; less where thermal),
+    below the photodiodes' saturation.
     """
     tau = compiled.delay_mismatch_s()
-    quiet = receiver_only(10.0)
+    receiver_mw = link_budget(compiled, receiver_only(), TARGET_RATE).laser_power_mw
     if source == "receiver":
-        return receiver_only(link_budget(compiled, quiet, TARGET_RATE).laser_power_mw)
+        return receiver_only(receiver_mw)
+    quiet = receiver_only(max(10.0, 30 * receiver_mw))
+    assert quiet.laser.power_mw < saturation_laser_power_mw(compiled, quiet.detector)
     if source == "laser_phase_noise":
         return with_laser(quiet, linewidth_khz=TARGET_SIGMA**2 / (2 * np.pi * tau) / 1e3)
     if source == "frequency_drift":
@@ -126,10 +138,16 @@ def readout_with(compiled, source: str) -> Readout:
         ("frequency_drift", "binary-length"),
         ("drive", "binary-length"),
         ("drive", "modular-drive"),
+        ("receiver", "digital-product"),
+        ("laser_phase_noise", "digital-product"),
+        ("frequency_drift", "digital-product"),
+        ("drive", "digital-product"),
     ],
 )
 def test_each_source_alone_gives_its_predicted_error_rate(source, encoding):
-    compiled = compile_mdpu(MdpuDesign(h=4, mmu=MmuDesign(modulus=M, encoding=encoding)))
+    # binary-length folded as the 2023 chip: in 0.8 mm sections its 4 MMUs lose 41 dB and the receiver's noise
+    # at 10 mW would no longer be small next to the source under test
+    compiled = compile_mdpu(MdpuDesign(h=4, mmu=MmuDesign(modulus=M, encoding=encoding, **fold_2023(encoding))))
     readout = readout_with(compiled, source)
     r = mac.trials(compiled, readout, 20_000, np.random.default_rng(1), 1e-2)
     assert r["phase_variance_share"][source] > 0.9
@@ -288,7 +306,9 @@ def test_a_path_matched_lo_has_no_laser_phase_noise():
     lo_um = path_delay_s(base) * C_UM_PER_S / base.routes.waveguide.ng  # the LO length that matches the delay
     matched = compile_mdpu(dataclasses.replace(base, routes=MdpuRoutes(lo_um=lo_um, hybrid_um=300.0)))
     assert abs(matched.delay_mismatch_s()) < 1e-12  # the drive levels and heaters leave about 0.1 ps
-    readout = with_laser(receiver_only(10.0), linewidth_khz=1000.0, frequency_drift_mhz_rms=100.0)
+    # tau is about 0.24 ns here (three 1 cm digital-product MMUs): a 10 MHz linewidth gives sqrt(2 pi dv tau)
+    # = 0.12 rad and a 100 MHz drift 2 pi df tau = 0.15 rad unmatched
+    readout = with_laser(receiver_only(10.0), linewidth_khz=10_000.0, frequency_drift_mhz_rms=100.0)
     v = phase_variances_rad2(matched, matched.zero_input_fields()[None], readout)
     unmatched = compile_mdpu(base)
     u = phase_variances_rad2(unmatched, unmatched.zero_input_fields()[None], readout)
