@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-slow lint format docs demo bench accuracy-table clean
+.PHONY: install test test-slow lint format docs demo bench accuracy-table design-table clean
 
 install: $(STAMP)
 
@@ -38,7 +38,7 @@ demo: $(STAMP)
 	$(VENV)/bin/mirage sweep ring_allpass --wl-start 1.54 --wl-stop 1.56 --points 2001 --csv out/ring_allpass.csv --plot out/ring_allpass.png
 	$(VENV)/bin/mirage sweep mzi --set delta_length_um=20 --csv out/mzi.csv --plot out/mzi.png
 	$(VENV)/bin/mirage mac --modulus 31 --x 5 --w 7
-	$(VENV)/bin/mirage mac --modulus 31 --h 16 --trials 100000 --laser-power-mw 0.4 --plot out/mac.png
+	$(VENV)/bin/mirage mac --modulus 31 --h 16 --trials 100000 --laser-power-mw 0.1 --plot out/mac.png
 	$(VENV)/bin/mirage gemm --m 256 --k 256 --n 256 --out out/c.npy
 	$(VENV)/bin/mirage gemm --m 256 --k 256 --n 256 --no-noise
 	$(VENV)/bin/mirage layout --rows 2 --h 4 --out out/tile.gds
@@ -55,6 +55,10 @@ bench: $(STAMP)
 # The README's accuracy table: every backend, seeds 0, 1, 2, 20 epochs (about 8 minutes).
 accuracy-table: $(STAMP)
 	$(VENV)/bin/mirage train-table --seeds 0,1,2 --epochs 20 --out out/accuracy
+
+# The README's design-space table: every encoding x element x electrode on the default chip (about 5 minutes).
+design-table: $(STAMP)
+	$(VENV)/bin/mirage design --space --out out/design-space.md
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
