@@ -242,7 +242,9 @@ def _gain_trim(rows, volts: np.ndarray, readout: Readout, rng, repeats: int, act
     if groups is None:
         return volts, 0
     slope = _measured_slopes(rows, readout, rng, repeats)
-    gain, clipped = quantise_gain(shared_gains(slope, 2 * np.pi / mmu.modulus * mmu.ideal_level_slopes(), groups), actuators)
+    gain, clipped = quantise_gain(
+        shared_gains(slope, 2 * np.pi / mmu.modulus * mmu.ideal_level_slopes(), groups), actuators
+    )
     return volts * gain[..., None], int(len(np.unique(groups[clipped])))
 
 

@@ -376,9 +376,7 @@ def mdpu(
     (lo_route_feed,) = FRONT_DEVICE[split_name].feeds
     start, finish = at(lo_route_feed.source), lo_split.ports[lo_route_feed.port]
     (xs, ys), (xf, yf) = start.center, finish.center
-    corners = _lo_corners(
-        (xs, ys), (xf, yf), x_end, y_lane, r_lo, lo_spiral_pitch_um, lo_route_um if matched else 0.0
-    )
+    corners = _lo_corners((xs, ys), (xf, yf), x_end, y_lane, r_lo, lo_spiral_pitch_um, lo_route_um if matched else 0.0)
     steps = _manhattan((xs, ys), (1, 0), corners, (xf, yf), r_lo)
     end, lo_route = _route(c, lo_route_feed.route[0], start, steps, dict(lo_waveguide), r_lo)
     if not _same_port(end, finish):

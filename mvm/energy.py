@@ -156,9 +156,7 @@ def rns_breakdown_pj_per_mac(
     tx_pj = model.energy_pj(model.tx_power_mw, config)
     budget = actuator_budget(config)  # static power of every tile's heaters and trim DACs
     macs_per_cycle = config.tile.rows * h  # the chip's R rows each finish h MACs (all moduli) per cycle
-    parts = dict(
-        adc=0.0, tia=0.0, laser=0.0, input_dac=0.0, weight_dac=0.0, electrode_drive=0.0, product_logic=0.0
-    )
+    parts = dict(adc=0.0, tia=0.0, laser=0.0, input_dac=0.0, weight_dac=0.0, electrode_drive=0.0, product_logic=0.0)
     for m in config.all_moduli:  # energy of one readout (one row, one cycle, h MACs) per modulus
         parts["adc"] += 2 * model.energy_pj(model.adc_power_mw, config)
         parts["tia"] += 2 * model.energy_pj(model.tia_power_mw, config)
@@ -183,7 +181,8 @@ def analog_breakdown_pj_per_mac(
     parts = dict(
         adc=repeats * model.energy_pj(model.adc_power_mw, config),
         tia=repeats * model.energy_pj(model.tia_power_mw, config),
-        laser=repeats * model.energy_pj(electrical_power_mw(replace(config.laser, power_mw=emitted_power_mw(config))), config),
+        laser=repeats
+        * model.energy_pj(electrical_power_mw(replace(config.laser, power_mw=emitted_power_mw(config))), config),
         input_dac=repeats * h * model.energy_pj(model.tx_power_mw, config) / model.fanout(config),
         weight_dac=h * model.energy_pj(model.tx_power_mw, config) / model.weight_reuse,
     )

@@ -157,7 +157,10 @@ def test_the_calibration_layers_sections_are_let_through():
         ({"tile": {"drive_max_v": True}}, "[tile] drive_max_v: must be a number, got true"),
         ({"tile": {"drive_max_v": 0}}, "[tile] drive_max_v: must be > 0, got 0"),
         ({"tile": 3}, "[tile]: must be a table, got 3"),
-        ({"tile": {"encoding": "unary"}}, '[tile] encoding: must be one of binary-length, modular-drive, digital-product, got "unary"'),
+        (
+            {"tile": {"encoding": "unary"}},
+            '[tile] encoding: must be one of binary-length, modular-drive, digital-product, got "unary"',
+        ),
         ({"bfp": {"mantissa_bits": 1}}, "[bfp] mantissa_bits: must be >= 2, got 1"),
         ({"bfp": {"rounding": "up"}}, '[bfp] rounding: must be one of nearest, stochastic, got "up"'),
         ({"rns": {"moduli": [30, 32, 33]}}, "[rns] moduli: must be pairwise coprime: 30 and 32 share the factor 2"),

@@ -127,7 +127,11 @@ def test_the_default_chip_meets_every_constraint_of_its_file(default_report):
     assert r["laser_power_mw_per_row"] <= r["max_laser_power_mw_per_row"] == 10
     assert {"laser_phase_noise", "drive"} <= set(r["noise_rad"]) and r["noise_rad"]["drive"] > 0
     config = ChipConfig()
-    assert config.laser.linewidth_khz > 0 and config.laser.frequency_drift_mhz_rms > 0 and config.noise.drive_noise_mv_rms > 0
+    assert (
+        config.laser.linewidth_khz > 0
+        and config.laser.frequency_drift_mhz_rms > 0
+        and config.noise.drive_noise_mv_rms > 0
+    )
 
 
 def test_the_old_default_kept_as_an_example_fails_as_the_review_found():
@@ -218,7 +222,8 @@ def test_a_drive_above_drive_max_v_is_a_violation():
 def test_travelling_wave_electrodes_are_faster_and_skip_the_transit_check():
     old = {**OLD, "tile": {**OLD["tile"], "clock_ghz": 10.0}}  # 15 cm segments: light crosses one in 1.2 ns
     lumped, tw = (
-        design_report(_small({**old, "tile": {**old["tile"], "electrode": kind}})) for kind in ("lumped", "travelling-wave")
+        design_report(_small({**old, "tile": {**old["tile"], "electrode": kind}}))
+        for kind in ("lumped", "travelling-wave")
     )
     assert tw["max_clock_ghz"] > lumped["max_clock_ghz"]
     assert any(v.startswith("transit:") for v in lumped["violations"])

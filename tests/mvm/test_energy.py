@@ -39,7 +39,9 @@ def static_pj_by_hand(cfg: ChipConfig, clock_ghz: float = 10.0) -> float:
     """Heaters and trim DACs per MAC: each modulus's row spends 1.5 P_pi (LO bias at its mean P_pi, the quarter-wave
     heater at P_pi/2) and, with per-MMU trims, h DACs of 0.13 mW, over h MACs per cycle."""
     p_pi, h = cfg.heater.p_pi_mw, cfg.tile.h
-    per_row_mw = 1.5 * p_pi + (h * cfg.actuators.trim_dac_power_uw * 1e-3 if cfg.actuators.drive_trim == "per-mmu" else 0)
+    per_row_mw = 1.5 * p_pi + (
+        h * cfg.actuators.trim_dac_power_uw * 1e-3 if cfg.actuators.drive_trim == "per-mmu" else 0
+    )
     return len(cfg.all_moduli) * per_row_mw / clock_ghz / h
 
 
@@ -76,7 +78,9 @@ def test_digital_product_has_no_dac_and_pays_its_cmos_product():
     # 2 * 0.2 pJ * (B/8)**2 per MAC and modulus: B = 5, 5, 6
     assert parts["product_logic"] == pytest.approx(0.4 * (2 * (5 / 8) ** 2 + (6 / 8) ** 2), rel=1e-12)
     # segmented sections sum to the whole electrode: C' * L * V**2 / 4, whatever the section length
-    assert parts["electrode_drive"] == pytest.approx(sum(electrode_pj_by_hand(cfg, m) for m in cfg.all_moduli), rel=1e-9)
+    assert parts["electrode_drive"] == pytest.approx(
+        sum(electrode_pj_by_hand(cfg, m) for m in cfg.all_moduli), rel=1e-9
+    )
     assert parts["total"] == pytest.approx(sum(v for n, v in parts.items() if n != "total"), rel=1e-12)
 
 

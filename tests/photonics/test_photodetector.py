@@ -88,7 +88,9 @@ def test_balanced_pair_cancels_dark_current_and_has_one_tia():
         expected, rel=1e-9
     )
     # two detectors each on their own TIA would add the thermal noise twice: that variance is refused
-    separate = sample_current_a(p_plus, pd, np.random.default_rng(4)) - sample_current_a(p_minus, pd, np.random.default_rng(5))
+    separate = sample_current_a(p_plus, pd, np.random.default_rng(4)) - sample_current_a(
+        p_minus, pd, np.random.default_rng(5)
+    )
     assert separate.var(ddof=1) > 1.2 * i.var(ddof=1)
 
 
