@@ -30,8 +30,18 @@ def _calibrated(config: ChipConfig, seed: int = 3):
 
 
 def _gains(config, trims):
-    nominal = nominal_trims(config).level_voltages_v
-    return [(v[..., 1:] / n[..., 1:]) for v, n in zip(trims.level_voltages_v, nominal, strict=True)]
+    """(R, h, B, levels) gain of every driven level's voltage over the drawing's.
+
+    A trim scales a segment's whole drive; with a differential drive (-V..+V) the middle level is 0 V, which no
+    gain moves, so only the levels the drawing drives away from 0 V carry a ratio.
+    """
+    out = []
+    for v, n in zip(trims.level_voltages_v, nominal_trims(config).level_voltages_v, strict=True):
+        driven = np.abs(n[0, 0, 0]) > 1e-12
+        assert driven.sum() >= 2
+        np.testing.assert_array_equal(v[..., ~driven], n[..., ~driven])  # 0 V stays 0 V
+        out.append(v[..., driven] / n[..., driven])
+    return out
 
 
 def test_no_drive_trim_leaves_every_drive_as_drawn():
@@ -59,8 +69,12 @@ def test_per_mmu_trims_one_quantised_gain_per_mmu_within_range():
 def test_per_column_trims_share_one_gain_over_the_rows():
     config = _chip(drive_trim="per-column")
     trims, _ = _calibrated(config)
-    for g in _gains(config, trims):
-        np.testing.assert_allclose(g, np.broadcast_to(g[:1, :, :1, :1], g.shape), rtol=1e-12)
+    for m, g in zip(config.all_moduli, _gains(config, trims), strict=True):
+        np.testing.assert_allclose(g, np.broadcast_to(g[:1], g.shape), rtol=1e-12)  # the rows share it
+        np.testing.assert_allclose(g, np.broadcast_to(g[..., :1], g.shape), rtol=1e-12)  # over every level
+        if config.mdpu_design(m).mmu.shared_drive:  # one input drive per column: one trim over its segments too
+            np.testing.assert_allclose(g, np.broadcast_to(g[:, :, :1], g.shape), rtol=1e-12)
+        # a digital-product column drives each segment from its own digital driver, so each has its own trim
 
 
 def test_lo_bias_heaters_stay_within_their_power_and_clipping_is_reported():

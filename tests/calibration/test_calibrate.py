@@ -15,6 +15,11 @@ from mvm.config import ChipConfig
 from photonics.laser import Laser
 
 
+def small(config: ChipConfig, rows: int = 4, h: int = 4) -> ChipConfig:
+    """The chip on a rows x h tile per modulus: every procedure is per row and per MMU, so it calibrates alike."""
+    return dataclasses.replace(config, tile=dataclasses.replace(config.tile, rows=rows, h=h))
+
+
 def per_segment_trims(config: ChipConfig) -> ChipConfig:
     """The chip with a 12-bit trim DAC on every segment: the hardware these tests calibrate through."""
     return dataclasses.replace(
@@ -24,13 +29,61 @@ def per_segment_trims(config: ChipConfig) -> ChipConfig:
 
 @pytest.fixture(scope="module")
 def calibrated():
-    config = per_segment_trims(ChipConfig())
+    config = per_segment_trims(small(ChipConfig()))
     out = []
     for seed in (11, 12):
         sample = sample_chip(config, VariationConfig(), np.random.default_rng(seed))
         trims, report = calibrate(sample, np.random.default_rng(seed + 100))
         out.append((sample, trims, report))
     return out
+
+
+def assert_only_declared_actuators(config: ChipConfig, trims) -> None:
+    """The trims set nothing the chip file does not declare, each within its range and resolution.
+
+    Drive: one gain per trim DAC of the declared granularity on its DAC's grid (2**bits codes over
+    1 -+ range), scaling the drawn voltages (0 V stays 0 V); LO bias heaters in [0, lo_heater_max_mw]
+    (they only heat); no ring offsets (no ring heaters on a straight chip).
+    """
+    act = config.actuators
+    assert act.drive_trim in ("per-mmu", "per-column")  # the cases written out below
+    steps = 2**act.trim_bits - 1
+    nominal = nominal_trims(config)
+    for i, m in enumerate(config.all_moduli):
+        v, n = trims.level_voltages_v[i], nominal.level_voltages_v[i]
+        driven = np.abs(n) > 1e-12
+        np.testing.assert_array_equal(v[~driven], n[~driven])
+        gain = np.where(driven, v / np.where(driven, n, 1.0), np.nan)
+        one = np.nanmean(gain, axis=(2, 3), keepdims=True) if act.drive_trim == "per-mmu" else None
+        if act.drive_trim == "per-column":
+            axes = (0, 3) if not config.mdpu_design(m).mmu.shared_drive else (0, 2, 3)
+            one = np.nanmean(gain, axis=axes, keepdims=True)
+        np.testing.assert_allclose(gain[driven], np.broadcast_to(one, gain.shape)[driven], rtol=1e-12)
+        code = (one - (1 - act.trim_range_rel)) / (2 * act.trim_range_rel) * steps
+        np.testing.assert_allclose(code, np.round(code), atol=1e-6)
+        assert np.all((code > -1e-6) & (code < steps + 1e-6))
+        bias = trims.lo_bias_power_mw[i]
+        assert np.all((bias >= 0) & (bias <= act.lo_heater_max_mw))
+        np.testing.assert_array_equal(trims.ring_offset_k[i], 0)
+
+
+def _default_chip_calibrates(config: ChipConfig, seed: int) -> None:
+    """Sampled at the default variation and calibrated with the default settings, through the declared actuators."""
+    sample = sample_chip(config, VariationConfig(), np.random.default_rng(seed))
+    trims, report = calibrate(sample, np.random.default_rng(seed + 1))
+    assert_only_declared_actuators(config, trims)
+    assert report.phase_error_before_rad > 1.0
+    assert report.phase_error_after_rad <= 0.02, report
+
+
+def test_a_reduced_default_chip_calibrates_to_0_02_rad_through_its_declared_actuators():
+    _default_chip_calibrates(small(ChipConfig()), seed=0)
+
+
+@pytest.mark.slow
+def test_the_default_chip_calibrates_to_0_02_rad_through_its_declared_actuators():
+    """Issue 12's acceptance: the full default tile (3 moduli x 16 x 16) at the default variation."""
+    _default_chip_calibrates(ChipConfig(), seed=0)
 
 
 def test_calibration_lowers_residual_phase_error_tenfold(calibrated):
@@ -41,7 +94,7 @@ def test_calibration_lowers_residual_phase_error_tenfold(calibrated):
 
 
 def test_calibration_restores_error_rate_near_the_ideal_chip_at_the_same_laser_power():
-    config = ChipConfig()
+    config = small(ChipConfig())
     # a laser power at which the ideal chip misreads about 1 % of residues
     power = link_budget(compile_mdpu(config.mdpu_design(31)), config.readout(), 1e-2).laser_power_mw
     config = per_segment_trims(dataclasses.replace(config, laser=Laser(power_mw=power)))
@@ -57,29 +110,37 @@ def test_calibration_restores_error_rate_near_the_ideal_chip_at_the_same_laser_p
 
 
 def test_iq_fit_turns_the_readings_into_a_centred_circle(calibrated):
+    """Fitted on MMU 0's products (x = 1, w = p), the correction maps every dot product of the row onto one circle
+    about the origin: the signal arm's amplitude does not depend on the drive, only its phase does."""
     sample = calibrated[0][0]
     readout = sample.config.readout(True)
+    m, h = 31, sample.config.tile.h
+    x0, w0 = np.zeros((m, h), dtype=np.int64), np.zeros((m, h), dtype=np.int64)
+    x0[:, 0], w0[:, 0] = 1, np.arange(m)  # the products 0..m-1: phases evenly round the circle
+    x, w = (np.random.default_rng(5).integers(0, m, (200, h)) for _ in range(2))  # any dot products
+
+    def spread(z, centre):
+        return np.std(np.abs(z - centre)) / np.mean(np.abs(z - centre))
+
     for row in tile_rows(sample, 0, nominal_trims(sample.config))[:4]:
-        seg = row.segment_t[0, 0]
-        arm = np.prod(row.segment_t[..., 0]) * np.prod(row.heater_t) * seg / seg[0]
-        fields = row.lo_to_det + (row.arm_to_det * row.src_to_arm) * arm[:, None]
-        raw = iq(fields)
-        corrected = iq(fields, _iq_fit(row, readout, np.random.default_rng(0), 32))
-
-        def spread(z):
-            return np.std(np.abs(z - z.mean())) / np.mean(np.abs(z - z.mean()))
-
-        assert spread(corrected) < spread(raw) / 3
-        assert abs(corrected.mean()) < 0.05 * np.abs(corrected).mean()
+        fit = _iq_fit(row, readout, np.random.default_rng(0), 32)
+        sweep, raw = iq(row.detector_fields(x0, w0)), iq(row.detector_fields(x, w))  # noiseless fields
+        corrected_sweep, corrected = iq(row.detector_fields(x0, w0), fit), iq(row.detector_fields(x, w), fit)
+        # evenly spread phases: their mean is the circle's centre
+        assert spread(corrected_sweep, corrected_sweep.mean()) < spread(sweep, sweep.mean()) / 3
+        assert abs(corrected_sweep.mean()) < 0.05 * np.abs(corrected_sweep).mean()
+        # any products: a circle about the origin (the raw readings are an offset ellipse)
+        assert spread(corrected, 0) < min(spread(raw, 0) / 10, 0.005)
 
 
 def test_calibrated_drive_gains_match_the_devices(calibrated):
     sample, trims, _ = calibrated[0]
     rows = tile_rows(sample, 0, trims)
     m = 31
-    ideal = 2 * np.pi / m * 2.0 ** np.arange(5)
+    # digital-product segments at m = 31 hold d = 1, 2, 4, 8, 15 units of 2*pi/m at full swing (issue 12)
+    ideal_top = 2 * np.pi / m * np.array([1, 2, 4, 8, 15])
     for row in rows:
-        top = np.angle(row.segment_t[..., -1] / row.segment_t[..., 0] * np.exp(-1j * ideal * (m - 1)))
+        top = np.angle(row.segment_t[..., -1] / row.segment_t[..., 0] * np.exp(-1j * ideal_top))
         assert np.abs(top).max() < 0.03  # phase error at the top level after the gain trim
 
 
@@ -102,9 +163,13 @@ def test_calibration_noise_in_adc_codes_matches_sampled_currents(adc_bits, power
 def test_calibrate_cli_flags_an_undithered_adc(capsys, tmp_path):
     from tests.mirage.test_cli import run
 
+    # the default chip on a 4 x 4 tile (quick); the 6-bit ADC is undithered there too
+    small_tile = "[tile]\nh = 4\nrows = 4\n"
     path = tmp_path / "adc6.toml"
-    path.write_text("[detector]\nadc_bits = 6\n")
+    path.write_text(small_tile + "\n[detector]\nadc_bits = 6\n")
     code, out, _ = run(capsys, "calibrate", "--config", str(path))
     assert code == 0 and "does not dither the ADC" in out
-    code, out, _ = run(capsys, "calibrate")
+    path = tmp_path / "small.toml"
+    path.write_text(small_tile)
+    code, out, _ = run(capsys, "calibrate", "--config", str(path))
     assert code == 0 and "ADC codes rms" in out and "does not dither" not in out
