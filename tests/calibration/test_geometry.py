@@ -32,10 +32,15 @@ def test_default_positions_agree_with_the_written_layout(written):
             assert gap.max() < LAYOUT_TOLERANCE_UM, (m, name, gap.max())
 
 
-def test_a_default_row_is_folded_not_metres_long():
-    # The default chip's binary-length MMU holds 30 cm of electrode; folded into 5 mm sections a row of 16 MMUs
-    # spans a few cm along the lane (the straight placement put it at 4.8 m).
-    config = ChipConfig()
+def test_a_binary_length_row_is_folded_not_metres_long():
+    # The 2023 chip's binary-length MMU (examples/mirage_2023.toml) holds 30 cm of electrode; folded into its file's
+    # 5 mm sections a row of 16 MMUs spans a few cm along the lane (the straight placement put it at 4.8 m).
+    from pathlib import Path
+
+    from mvm.config import load_config
+
+    config = load_config(Path(__file__).parents[2] / "examples" / "mirage_2023.toml")
+    assert config.tile.encoding == "binary-length" and config.tile.h == 16
     geometry = geometry_of(config, 0)
     mmu = config.mdpu_design(config.all_moduli[0]).mmu
     electrode_um = mmu.segment_lengths_um().sum() * config.tile.h

@@ -27,10 +27,14 @@ def test_uniform_temperature_rise_shifts_every_phase_by_dn_dt(sample):
     cold = tile_rows(sample, 0, trims)
     warm = tile_rows(sample, 0, trims, extra_heat_k=1.0)
     eo = config.phase_shifter_eo
-    lengths = config.mdpu_design(31).mmu.segment_lengths_um()[None, :] * (1 + sample.tiles[0].seg["length_rel"])
+    electrode = config.mdpu_design(31).mmu.segment_lengths_um()[None, :]
+    # the light heats along the whole folded guide: n electrode sections (the least even n >= 2 with sections of at
+    # most section_max_um) joined by n half-turns of the bend radius, L + n*pi*r
+    sections = 2 * np.maximum(1, np.ceil(electrode / (2 * eo.section_max_um)))
+    path = electrode * (1 + sample.tiles[0].seg["length_rel"]) + sections * np.pi * eo.bend_radius_um
     for r, (c, w) in enumerate(zip(cold, warm)):
         shift = np.angle(w.segment_t / c.segment_t)  # the same at every level
-        predicted = 2 * np.pi * eo.dn_dt_per_k * lengths[r] / WL
+        predicted = 2 * np.pi * eo.dn_dt_per_k * path[r] / WL
         np.testing.assert_allclose(
             np.exp(1j * shift), np.exp(1j * predicted[..., None]) * np.ones_like(shift), atol=1e-6
         )
