@@ -33,13 +33,14 @@ RECEIVER_ONLY = "[laser]\nlinewidth_khz = 0\nfrequency_drift_mhz_rms = 0\n\n[noi
 def test_trials_report_measured_and_predicted_rates(capsys, tmp_path):
     chip = tmp_path / "receiver_only.toml"
     chip.write_text(RECEIVER_ONLY)  # a chip file sets the laser's phase noise, drift and drive noise to 0
-    args = ("--modulus", "31", "--h", "16", "--trials", "40000", "--laser-power-mw", "0.4", "--seed", "3")
+    # 0.1 mW: about 2 % of residues wrong on the default ~1 cm row (its 1e-6 takes about twice the power)
+    args = ("--modulus", "31", "--h", "16", "--trials", "40000", "--laser-power-mw", "0.1", "--seed", "3")
     r = mac_json(capsys, *args, "--config", str(chip))
     assert r["trials"] == 40000 and r["errors"] == round(r["error_rate"] * 40000)
     assert 1e-3 < r["predicted_error_rate"] < 1e-1
     assert r["predicted_error_rate"] / 2 <= r["error_rate"] <= 2 * r["predicted_error_rate"]
     assert r["link_budget"]["target_error_rate"] == 1e-6
-    assert r["link_budget"]["laser_power_mw"] > 0.4
+    assert r["link_budget"]["laser_power_mw"] > 0.1
     assert r["link_budget"]["laser_power_mw"] < r["saturation_laser_power_mw"]
     # The other sources at 0: the receiver is all of the variance.
     assert r["phase_variance_share"] == {
@@ -48,7 +49,9 @@ def test_trials_report_measured_and_predicted_rates(capsys, tmp_path):
         "frequency_drift": 0.0,
         "drive": 0.0,
     }
-    assert 1e-9 < r["delay_mismatch_s"] < 1e-6
+    # the default path-matched LO leaves only the drive levels' own delay: tens of fs at h = 16, not the direct
+    # route's nanoseconds
+    assert 0 < abs(r["delay_mismatch_s"]) < 1e-12
 
 
 def test_trials_share_the_variance_among_every_default_source(capsys):
@@ -60,7 +63,7 @@ def test_trials_share_the_variance_among_every_default_source(capsys):
     for source, share in shares.items():
         assert share == pytest.approx(variances[source] / total, rel=1e-12)
     # the laser's phase noise over the arms' delay: 2*pi*linewidth*|tau| (10 kHz default laser)
-    assert variances["laser_phase_noise"] == pytest.approx(2 * 3.141592653589793 * 10e3 * r["delay_mismatch_s"])
+    assert variances["laser_phase_noise"] == pytest.approx(2 * 3.141592653589793 * 10e3 * abs(r["delay_mismatch_s"]))
 
 
 def test_same_seed_same_result(capsys):
