@@ -25,7 +25,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from calibration.geometry import TileGeometry, default_geometry, row_pitch_um
+from calibration.geometry import TileGeometry, default_geometry, segment_boxes_um
 from calibration.thermal import coupling_matrix, self_rise_k_per_mw, temperature_rise_k
 from calibration.variation import VariationConfig, correlation_factor, sample_field, standard_draws
 from circuits.compiled import RowParams, compile_mdpu, compile_rows
@@ -85,8 +85,28 @@ def geometry_of(config: ChipConfig, index: int, layout: str | None = None) -> Ti
             )
         return TileGeometry(p.segment_xy, p.heater_xy, p.front_xy)
     mmus = [config.mdpu_design(m).mmu for m in config.all_moduli]
-    y0 = sum(config.tile.rows * row_pitch_um(mmu) for mmu in mmus[:index])  # the moduli's tiles stack in y
-    return default_geometry(mmus[index], config.tile.rows, config.tile.h, y0_um=y0)
+    frames = [_row_frame_um(config.mdpu_design(m, routed=False)) for m in config.all_moduli]
+    y0 = sum(config.tile.rows * pitch for _, pitch in frames[:index])  # the moduli's tiles stack in y
+    below, pitch = frames[index]
+    above = pitch - below - float(segment_boxes_um(mmus[index])[2].max())
+    return default_geometry(
+        mmus[index], config.tile.rows, config.tile.h, y0_um=y0, below_lane_um=below, above_segments_um=above
+    )
+
+
+@lru_cache(maxsize=16)
+def _row_frame_um(design) -> tuple[float, float]:
+    """(lane height above the tile's bottom, lane-to-lane pitch) of this MDPU's rows, read off a two-row tile
+    as the layout draws it (front end, LO route, a matched LO's spiral and the row gap included)."""
+    from circuits.layout import mdpu_cell, tile_cell  # imported on use: gdsfactory
+    from circuits.mdpu import front_role
+
+    src = front_role("source_splitter")
+    row = mdpu_cell(design)
+    arm_y = float(row.insts[src.name].ports[dict(src.ports)["arm_out"]].center[1])  # the MMU chain's lane
+    cell = tile_cell([design], 2)
+    inputs = sorted(float(cell.ports[p].center[1]) for p in ("o1", "o2"))
+    return arm_y - float(row.dbbox().bottom), inputs[1] - inputs[0]
 
 
 @lru_cache(maxsize=8)

@@ -392,11 +392,24 @@ def mdpu(
 
 def _lo_corners(start, finish, x_end: float, y_lane: float, radius: float, pitch: float, length_um: float) -> list:
     """Corners of the LO route: down to the lane under the row, east, up to lo_split; with a spiral in the lane
-    where ``length_um`` > 0, sized so that the route is that long (to the drawing grid)."""
+    where ``length_um`` > 0, sized so that the route is that long (to the drawing grid). A row too short to hold
+    the spiral (a few compact MMUs) has its lane extended east until the spiral fits."""
     (xs, ys), (_, yf) = start, finish
     direct = [(xs + radius, ys), (xs + radius, y_lane), (x_end, y_lane), (x_end, yf)]
     if length_um <= 0:
         return direct
+    spiral_height = 2 * (radius + 2 * pitch) * 8  # extend the lane rather than stack more than ~8 loops
+    while True:
+        found = _spiral_route(start, finish, x_end, y_lane, radius, pitch, length_um, max_height=spiral_height)
+        if found is not None:
+            return found
+        x_end += length_um / (4 * 8)  # a longer lane: each loop of the spiral gains about four times this
+
+
+def _spiral_route(start, finish, x_end, y_lane, radius, pitch, length_um, max_height) -> list | None:
+    """:func:`_lo_corners` for one lane length; None where no spiral of at most ``max_height`` fits it."""
+    (xs, ys), (_, yf) = start, finish
+    direct = [(xs + radius, ys), (xs + radius, y_lane), (x_end, y_lane), (x_end, yf)]
     x0, x1 = xs + 3 * radius, x_end - 2 * radius  # room for the spiral along the lane
     cx, room = (x0 + x1) / 2, (x1 - x0) / 2
 
@@ -408,17 +421,18 @@ def _lo_corners(start, finish, x_end: float, y_lane: float, radius: float, pitch
     def length(loops: int, half_width: float) -> float:
         return _path_um([start, *corners(loops, half_width), finish], radius)
 
-    for loops in range(1, 1000):
-        if length(loops, room) >= length_um:
-            break
-    else:
-        raise RuntimeError(f"mdpu: an LO route of {length_um:.1f} um does not fit under the row")
-    smallest = 2 * pitch * loops + 2 * radius  # the innermost line of the spiral needs two bends' room
-    a, b = length(loops, smallest), length(loops, room)
-    half_width = smallest + (length_um - a) * (room - smallest) / (b - a)  # the route's length is linear in it
-    if half_width < smallest:
-        raise RuntimeError(f"mdpu: the LO route cannot be as short as {length_um:.1f} um with a spiral")
-    return corners(loops, half_width)
+    def smallest_of(loops: int) -> float:
+        return 2 * pitch * loops + 2 * radius  # the innermost line of the spiral needs two bends' room
+
+    loops = 1
+    while 2 * (radius + 2 * pitch * loops) <= max(max_height, 2 * (radius + 2 * pitch)):
+        if smallest_of(loops) <= room and length(loops, smallest_of(loops)) <= length_um <= length(loops, room):
+            smallest = smallest_of(loops)
+            a, b = length(loops, smallest), length(loops, room)
+            half_width = smallest + (length_um - a) * (room - smallest) / (b - a)  # the length is linear in it
+            return corners(loops, half_width)
+        loops += 1
+    return None
 
 
 @gf.cell

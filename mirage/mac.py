@@ -16,7 +16,7 @@ def build(
     config, modulus: int, h: int, encoding: str | None, element: str | None, laser_power_mw: float | None, noise: bool
 ):
     """The compiled MDPU and its readout: the chip configuration, with the CLI's overrides."""
-    from circuits.compiled import compile_mdpu
+    from circuits.compiled import check_table_memory, compile_mdpu
     from circuits.layout import layout_design
 
     if laser_power_mw is not None and not laser_power_mw >= 0:
@@ -26,7 +26,9 @@ def build(
     readout = config.readout(noise)
     if laser_power_mw is not None:
         readout = readout.with_laser_power(laser_power_mw)
-    return compile_mdpu(layout_design(replace(design, mmu=mmu, h=h))), readout  # routed as the layout draws it
+    design = replace(design, mmu=mmu, h=h)
+    check_table_memory(design)  # refuse a modulus too large before laying it out
+    return compile_mdpu(layout_design(design)), readout  # routed as the layout draws it
 
 
 def single(compiled, readout, x: int, w: int, rng) -> dict:
