@@ -9,7 +9,8 @@ every modulus of ``config.all_moduli`` (redundant ones included). Per modulus:
 - **speed**: :func:`circuits.mmu_electrodes.electrode_figures` of the MMU with
   the file's electrode (``[tile] electrode``, ``[devices.electrode]``); a lumped
   electrode's driver is one input DAC charging the MMUs of a column in all R
-  rows (``loads_per_driver = R``, as the energy model shares it); a ring's
+  rows (``loads_per_driver = R``, as the energy model shares it), or, with a
+  binary drive (digital-product), each MMU's own digital drivers; a ring's
   optical linewidth caps its bandwidth. The highest symbol rate is
   bandwidth / 0.7; ``max_clock_ghz`` is that of the slowest modulus.
 - **optical transit**: a lumped electrode switches along its whole length at
