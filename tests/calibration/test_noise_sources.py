@@ -25,14 +25,14 @@ def small_chip(**noise) -> ChipConfig:
 def test_calibration_measures_through_the_drive_noise():
     """Same chip, same seeds: drive noise on the measured segments leaves a larger phase error after calibration."""
     after = {}
-    # a digital-product segment moves ~0.4 rad/V (2*pi*15/31 over 8 V): 10 mV rms is a few mrad per reading,
+    # a digital-product segment moves ~0.4 rad/V (2*pi*15/31 over 8 V): 50 mV rms is ~0.02 rad per reading,
     # comparable with the receiver's (the 1 mV default is lost under it)
-    for mv in (0.0, 10.0):
+    for mv in (0.0, 50.0):
         sample = sample_chip(small_chip(drive_noise_mv_rms=mv), VariationConfig(), np.random.default_rng(3))
         _, report = calibrate(sample, np.random.default_rng(4))
         after[mv] = report.phase_error_after_rad
         assert report.phase_error_after_rad < report.phase_error_before_rad / 10  # it still calibrates
-    assert after[10.0] > 1.2 * after[0.0]
+    assert after[50.0] > 1.2 * after[0.0]
 
 
 def test_monte_carlo_probes_see_the_drive_noise():
