@@ -188,7 +188,7 @@ def measured_levels(mmu) -> np.ndarray:
     levels 0 and m-1.
     """
     m = mmu.modulus
-    if getattr(mmu, "binary_drive", False):
+    if mmu.binary_drive:
         return np.array([0, m - 1])
     levels = np.unique(np.concatenate([[0], 2 ** np.arange(int(np.log2(m - 1)) + 1 if m > 2 else 1), [m - 1]]))
     return levels[levels < m]

@@ -17,8 +17,8 @@
 - **LO bias heaters** (one per row, with the LO arm's other heaters): powers in
   [0, ``lo_heater_max_mw``]; a heater only heats.
 - **Ring heaters** (ring-assisted element, one per ring): powers in
-  [0, ``ring_heater_max_mw``], which moves the resonance by
-  ``ring_tuning_range_fsr`` free spectral ranges at most (heating only).
+  [0, ``ring_heater_max_mw``], one free spectral range at most (heating only);
+  costed in the budget, though calibration refuses ring-assisted chips today.
 
 :func:`actuator_budget` gives the static power and area of a chip's actuators
 for given heater powers (the calibrated state, from
@@ -77,9 +77,6 @@ class ActuatorsConfig:
     ring_heater_max_mw: Annotated[
         StrictFloat, Field(gt=0), doc("most power of one ring heater (mW); heaters only heat")
     ] = 15.0
-    ring_tuning_range_fsr: Annotated[
-        StrictFloat, Field(gt=0), doc("resonance shift of a ring heater at its most power (free spectral ranges)")
-    ] = 1.0
 
 
 def drive_trim_groups(actuators: ActuatorsConfig, shape: tuple[int, int, int], shared_drive: bool) -> np.ndarray | None:
@@ -132,10 +129,6 @@ class ActuatorBudget:
     @property
     def static_power_mw(self) -> float:
         return self.trim_power_mw + self.lo_heater_power_mw + self.ring_heater_power_mw
-
-    def per_row_mw(self, config: ChipConfig) -> float:
-        """Static power per MDPU row, every modulus' row together (the power one readout of each modulus shares)."""
-        return self.static_power_mw / config.tile.rows
 
     def as_dict(self) -> dict:
         return {
