@@ -28,7 +28,7 @@ import numpy as np
 from calibration.geometry import TileGeometry, default_geometry, segment_boxes_um
 from calibration.thermal import coupling_matrix, self_rise_k_per_mw, temperature_rise_k
 from calibration.variation import VariationConfig, correlation_factor, sample_field, standard_draws
-from circuits.compiled import RowParams, compile_mdpu, compile_rows
+from circuits.compiled import RowParams, compile_mdpu, compile_rows, delay_mismatches_s
 from circuits.mdpu import DETECTORS, FRONT, HYBRIDS, LO_HEATERS, SPLITTERS, front_end_netlist, lo_heater_powers_mw
 from mvm.config import ChipConfig
 from mvm.gemm import Chip
@@ -256,6 +256,7 @@ def tile_rows(
     """
     design, params = row_params(sample, index, trims, with_drift, extra_heat_k, level_zero_only)
     rows = compile_rows(design, params)
+    delay_mismatches_s([row.design for row in rows])  # the rows' LO biases in one solve, remembered for their reads
     if trims.iq_correction is not None:
         rows = [replace(row, iq_correction=c) for row, c in zip(rows, trims.iq_correction[index])]
     return rows

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from functools import cached_property, partial
+from functools import cached_property, lru_cache, partial
 
 import jax
 import jax.numpy as jnp
@@ -114,51 +114,71 @@ class CompiledMdpu:
 
     @cached_property
     def _delay_mismatch_s(self) -> float:
-        signal, lo = arm_group_delays_s(self.design)
-        return signal - lo
+        return float(delay_mismatches_s([self.design])[0])
 
-    @cached_property
+    @property
     def segment_phase_slope_rad_per_v(self) -> np.ndarray:
         """(h, B, m): d(phase)/dV of each segment at each drive level, by central difference of its model.
 
         From the design's nominal segments and level voltages (rows with their own
-        device parameters use the nominal slope: a few-percent change of a small term).
+        device parameters use the nominal slope: a few-percent change of a small term);
+        solved once per design (:func:`segment_phase_slopes_rad_per_v`).
         """
-        import photonics
+        return segment_phase_slopes_rad_per_v(replace(self.design, lo_bias_power_mw=None))
 
-        mmu = self.design.mmu
-        model = photonics.models()[mmu.segment_model]
-        volts = mmu.level_voltages_v()
-        rows = []
-        for settings in mmu.segment_settings():
-            t = [
-                np.asarray(model(wl=self.design.wl_um, **{**settings, "voltage_v": volts + d})[("o1", "o2")])
-                for d in (DRIVE_STEP_V, -DRIVE_STEP_V)
-            ]
-            rows.append(np.angle(t[0] / t[1]) / (2 * DRIVE_STEP_V))
-        return np.broadcast_to(np.stack(rows), (self.design.h, mmu.segments, mmu.modulus))
-
-    @cached_property
+    @property
     def drive_variance_table(self) -> np.ndarray:
         """(h, m, m): signal-arm phase variance of MMU j per unit drive-voltage variance (rad^2/V^2) at (x, w).
 
-        Every active segment (``MmuDesign.active_table``: weight bit set, or a digital
-        driver switched on) moves by d(phase)/dV * dV. Segments sharing one drive
-        (``MmuDesign.shared_drive``: one DAC per MMU) move together, so their slopes
-        add before squaring; separate DACs or drivers are independent, so their
-        squares add. An inactive segment is not driven.
+        See :func:`drive_variance_tables` (from the design's nominal segments, once per design).
         """
-        mmu = self.design.mmu
-        b = np.arange(mmu.segments)
-        slopes = self.segment_phase_slope_rad_per_v[:, b, mmu.level_table] * mmu.active_table  # (h, m, m, B)
-        if mmu.shared_drive:
-            return slopes.sum(-1) ** 2
-        return (slopes**2).sum(-1)
+        return drive_variance_tables(replace(self.design, lo_bias_power_mw=None))
 
     def drive_phase_variance(self, x, w) -> np.ndarray:
         """Signal-arm phase variance per unit drive-voltage variance (rad^2/V^2) for residues (..., h)."""
         x, w = np.asarray(x, dtype=np.intp), np.asarray(w, dtype=np.intp)
         return self.drive_variance_table[np.arange(self.design.h), x, w].sum(-1)
+
+
+@lru_cache(maxsize=32)
+def segment_phase_slopes_rad_per_v(design: MdpuDesign) -> np.ndarray:
+    """(h, B, m): d(phase)/dV of each of the design's nominal segments at each drive level (read-only).
+
+    By central difference of the segment's model; it does not depend on the LO
+    bias, so callers key it on the design without one (one solve per design).
+    """
+    import photonics
+
+    mmu = design.mmu
+    model = photonics.models()[mmu.segment_model]
+    volts = mmu.level_voltages_v()
+    rows = []
+    for settings in mmu.segment_settings():
+        t = [
+            np.asarray(model(wl=design.wl_um, **{**settings, "voltage_v": volts + d})[("o1", "o2")])
+            for d in (DRIVE_STEP_V, -DRIVE_STEP_V)
+        ]
+        rows.append(np.angle(t[0] / t[1]) / (2 * DRIVE_STEP_V))
+    return np.broadcast_to(np.stack(rows), (design.h, mmu.segments, mmu.modulus))
+
+
+@lru_cache(maxsize=32)
+def drive_variance_tables(design: MdpuDesign) -> np.ndarray:
+    """(h, m, m): signal-arm phase variance of MMU j per unit drive-voltage variance (rad^2/V^2) at (x, w).
+
+    Every active segment (``MmuDesign.active_table``: weight bit set, or a digital
+    driver switched on) moves by d(phase)/dV * dV. Segments sharing one drive
+    (``MmuDesign.shared_drive``: one DAC per MMU) move together, so their slopes
+    add before squaring; separate DACs or drivers are independent, so their
+    squares add. An inactive segment is not driven. Read-only, one per design
+    (without its LO bias, which it does not depend on).
+    """
+    mmu = design.mmu
+    b = np.arange(mmu.segments)
+    slopes = segment_phase_slopes_rad_per_v(design)[:, b, mmu.level_table] * mmu.active_table  # (h, m, m, B)
+    table = slopes.sum(-1) ** 2 if mmu.shared_drive else (slopes**2).sum(-1)
+    table.flags.writeable = False
+    return table
 
 
 @partial(jax.jit, static_argnums=5)
@@ -227,23 +247,81 @@ def arm_group_delays_s(design: MdpuDesign) -> tuple[float, float]:
     """
     if design.lo_bias_power_mw is None:
         raise ValueError("arm_group_delays_s needs a design with lo_bias_power_mw set (see compile_mdpu)")
+    signal, lo = _arm_group_delays_s(replace(design, lo_bias_power_mw=None), np.array([design.lo_bias_power_mw]))
+    return float(signal[0]), float(lo[0])
+
+
+def _delay_step(design: MdpuDesign) -> tuple[tuple[float, float], float]:
+    """The two wavelengths of the central difference and their angular-frequency step."""
     wls = (design.wl_um - GROUP_DELAY_STEP_UM, design.wl_um + GROUP_DELAY_STEP_UM)
+    return wls, 2 * np.pi * C_UM_PER_S * (1 / wls[0] - 1 / wls[1])
+
+
+@lru_cache(maxsize=32)
+def _mmu_chain_delays_s(design: MdpuDesign) -> tuple[np.ndarray, np.ndarray]:
+    """Group delays (s) of the MMUs' bias heaters (h,) and of every segment at every level (h, B, m).
+
+    The MMUs do not depend on the LO bias: solved once per design (keyed without it).
+    """
+    wls, d_omega = _delay_step(design)
+    (seg0, heat0), (seg1, heat1) = (_segment_tables(replace(design, wl_um=wl)) for wl in wls)
+    return np.angle(heat0 / heat1) / d_omega, np.angle(seg0 / seg1) / d_omega
+
+
+def _arm_group_delays_s(design: MdpuDesign, powers_mw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`arm_group_delays_s` for each LO bias power in ``powers_mw`` (n,): the front end solved once for all."""
+    wls, d_omega = _delay_step(design)
+    heaters, segments = _mmu_chain_delays_s(design)
+    circuit = front_end_circuit(design.lo_fraction, design.lo_heater, design.routes)
+    n = len(powers_mw)
     parts = []
     for wl in wls:
-        d = replace(design, wl_um=wl)
-        segment_t, heater_t = _segment_tables(d)
-        parts.append((segment_t, heater_t, *_front_end(d, design.lo_bias_power_mw)))
-    (seg0, heat0, src0, arm0, lo0), (seg1, heat1, src1, arm1, lo1) = parts
-    d_omega = 2 * np.pi * C_UM_PER_S * (1 / wls[0] - 1 / wls[1])
+        s = circuit(wl=wl, lo_bias={"power_mw": np.asarray(powers_mw, dtype=float)})
+        parts.append(
+            (
+                np.broadcast_to(np.asarray(s[("arm_out", "in")]), (n,)),
+                np.stack([np.broadcast_to(np.asarray(s[(d, "arm_in")]), (n,)) for d in DETECTORS], -1),
+                np.stack([np.broadcast_to(np.asarray(s[(d, "in")]), (n,)) for d in DETECTORS], -1),
+            )
+        )
+    (src0, arm0, lo0), (src1, arm1, lo1) = parts
 
     def delay(a, b):
-        return np.angle(np.asarray(a) / np.asarray(b)) / d_omega
+        return np.angle(a / b) / d_omega
 
-    lo = float(delay(lo0, lo1).mean())
-    segments = delay(seg0, seg1)  # (h, B, m): every segment at every level
-    fixed = delay(src0, src1) + delay(heat0, heat1).sum() + delay(arm0, arm1).mean()
+    lo = delay(lo0, lo1).mean(-1)
+    fixed = delay(src0, src1) + heaters.sum() + delay(arm0, arm1).mean(-1)
     longest, shortest = fixed + segments.max(-1).sum(), fixed + segments.min(-1).sum()
-    return float(longest if abs(longest - lo) >= abs(shortest - lo) else shortest), lo
+    return np.where(np.abs(longest - lo) >= np.abs(shortest - lo), longest, shortest), lo
+
+
+_DELAY_MISMATCH_S: dict = {}  # design (LO bias set) -> signal minus LO group delay (s); see delay_mismatches_s
+DELAY_CACHE_DESIGNS = 1 << 14  # designs remembered before the cache starts again
+
+
+def delay_mismatches_s(designs) -> np.ndarray:
+    """Signal minus LO arm group delay (s) of each design (LO bias set), as :func:`arm_group_delays_s` gives them.
+
+    Designs not yet solved are solved together: one vectorised front-end pass per
+    design without its bias, all their LO biases at once (padded to a power of two
+    so that few array shapes are compiled); results are remembered per design.
+    """
+    designs = list(designs)
+    missing: dict = {}
+    for d in designs:
+        if d not in _DELAY_MISMATCH_S:
+            if d.lo_bias_power_mw is None:
+                raise ValueError("delay_mismatches_s needs designs with lo_bias_power_mw set (see compile_mdpu)")
+            missing.setdefault(replace(d, lo_bias_power_mw=None), {})[d] = d.lo_bias_power_mw
+    if missing and len(_DELAY_MISMATCH_S) > DELAY_CACHE_DESIGNS:
+        _DELAY_MISMATCH_S.clear()
+    for base, group in missing.items():
+        powers = np.array(list(group.values()), dtype=float)
+        n = len(powers)
+        padded = np.pad(powers, (0, (1 << max(4, (n - 1).bit_length())) - n), mode="edge")
+        signal, lo = _arm_group_delays_s(base, padded)
+        _DELAY_MISMATCH_S.update(zip(group, (signal - lo)[:n].tolist(), strict=True))
+    return np.array([_DELAY_MISMATCH_S[d] for d in designs])
 
 
 def iq(fields: np.ndarray, correction: IqCorrection | None = None) -> np.ndarray:
