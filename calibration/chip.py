@@ -27,7 +27,7 @@ import numpy as np
 
 from calibration.geometry import TileGeometry, default_geometry, segment_boxes_um
 from calibration.thermal import coupling_matrix, self_rise_k_per_mw, temperature_rise_k
-from calibration.variation import VariationConfig, correlation_factor, sample_field, standard_draws
+from calibration.variation import VariationConfig, compact_factor, correlation_factor, sample_fields, standard_draws
 from circuits.compiled import RowParams, compile_mdpu, compile_rows, delay_mismatches_s
 from circuits.mdpu import DETECTORS, FRONT, HYBRIDS, LO_HEATERS, SPLITTERS, front_end_netlist, lo_heater_powers_mw
 from mvm.config import ChipConfig
@@ -110,8 +110,25 @@ def _row_frame_um(design) -> tuple[float, float]:
 
 
 @lru_cache(maxsize=8)
-def _factor(config: ChipConfig, index: int, length_um: float, layout: str | None) -> np.ndarray:
-    return correlation_factor(geometry_of(config, index, layout).all_xy(), length_um)
+def _factor(config: ChipConfig, index: int, length_um: float, layout: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """The tile's correlation factor, compact (the same for every chip)."""
+    return compact_factor(correlation_factor(geometry_of(config, index, layout).all_xy(), length_um))
+
+
+# The varied quantities in the order each chip draws them (the order of the random stream).
+SAMPLED = (
+    "width_nm",
+    "thickness_nm",
+    "ln_film_nm",
+    "ln_etch_nm",
+    "coupling_rel",
+    "eo_efficiency_rel",
+    "length_rel",
+    "heater_efficiency_rel",
+    "ring_radius_nm",
+    "ring_gap_nm",
+    "responsivity_rel",
+)
 
 
 @lru_cache(maxsize=8)
@@ -139,11 +156,13 @@ def sample_chip(
     tiles = []
     for i, m in enumerate(config.all_moduli):
         geom = geometry_of(config, i, layout)
-        factor = _factor(config, i, variation.correlation_length_um, layout)
+        factor, columns = _factor(config, i, variation.correlation_length_um, layout)
         s = variation.spreads()
+        drawn = sample_fields(rng, factor, variation, [s[name] for name in SAMPLED], columns)
+        fields = {name: geom.split(values) for name, values in zip(SAMPLED, drawn, strict=True)}
 
-        def field(name: str) -> tuple:  # called within this iteration only
-            return geom.split(sample_field(rng, factor, variation, s[name]))  # noqa: B023
+        def field(name: str) -> tuple:
+            return fields[name]  # noqa: B023 (called within this iteration only)
 
         width, thick = field("width_nm"), field("thickness_nm")
         film, etch = field("ln_film_nm"), field("ln_etch_nm")

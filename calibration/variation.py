@@ -152,18 +152,51 @@ def standard_draws(rng: np.random.Generator, shape, config: VariationConfig) -> 
 
 
 def correlation_factor(positions_um: np.ndarray, length_um: float) -> np.ndarray:
-    """L with L @ L.T the squared-exponential correlation of the positions (N, 2)."""
+    """L (N, N) with L @ L.T the squared-exponential correlation of the positions (N, 2).
+
+    Eigenvalues below the numerical-rank tolerance (N * eps * the largest, the one
+    ``numpy.linalg.matrix_rank`` uses) are the decomposition's rounding, not
+    correlation: their columns are zero (:func:`compact_factor` then skips them;
+    on the default tile about 420 of 1728 remain), which moves each drawn field by
+    about 1e-5 of its sigma.
+    """
     n = len(positions_um)
     if length_um == 0 or n == 1:
         return np.eye(n)
     d2 = cdist(positions_um, positions_um, "sqeuclidean")
     corr = np.exp(-d2 / (2 * length_um**2))
     w, v = np.linalg.eigh(corr)  # eigh: robust where the kernel is numerically singular
-    return v * np.sqrt(np.clip(w, 0, None))
+    return v * np.sqrt(np.where(w > n * np.finfo(float).eps * w.max(), w, 0.0))
+
+
+def compact_factor(factor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the factor's nonzero columns, their indices): the same fields from fewer products (see :func:`sample_fields`)."""
+    keep = np.flatnonzero(np.any(factor != 0, axis=0))
+    return np.ascontiguousarray(factor[:, keep]), keep
+
+
+def sample_fields(
+    rng: np.random.Generator,
+    factor: np.ndarray,
+    config: VariationConfig,
+    spreads: list[Spread],
+    columns: np.ndarray | None = None,
+) -> np.ndarray:
+    """(len(spreads), N): each quantity at every device, drawn as successive :func:`sample_field` calls draw them.
+
+    ``factor`` may be compact (``columns``: which of the N standard draws its columns
+    take, :func:`compact_factor`); the local fields are then one matrix product.
+    """
+    n = factor.shape[0]  # one standard draw per device, whichever columns the factor keeps
+    g, z = np.empty(len(spreads)), np.empty((len(spreads), n))
+    for i, spread in enumerate(spreads):  # the draws in sample_field's order: global, then local
+        g[i] = standard_draws(rng, (), config) * spread.global_sigma
+        z[i] = standard_draws(rng, n, config)
+    local = (z if columns is None else z[:, columns]) @ factor.T
+    local *= np.array([s.local_sigma for s in spreads])[:, None]
+    return config.scale * (g[:, None] + local)
 
 
 def sample_field(rng: np.random.Generator, factor: np.ndarray, config: VariationConfig, spread: Spread) -> np.ndarray:
     """One quantity at every device: global draw plus spatially correlated local field, scaled."""
-    g = standard_draws(rng, (), config) * spread.global_sigma
-    local = factor @ standard_draws(rng, factor.shape[1], config) * spread.local_sigma
-    return config.scale * (g + local)
+    return sample_fields(rng, factor, config, [spread])[0]
