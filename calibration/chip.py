@@ -208,8 +208,12 @@ def sample_chip(
     return ChipSample(config, variation, tuple(tiles), ambient, drift, layout)
 
 
+@lru_cache(maxsize=8)
 def nominal_trims(config: ChipConfig) -> Trims:
-    """The trims of the drawing: design drive voltages, the ideal chip's LO bias, no ring offsets."""
+    """The trims of the drawing: design drive voltages, the ideal chip's LO bias, no ring offsets.
+
+    Solved once per configuration; its arrays are read-only (trims are replaced, never edited).
+    """
     volts, bias, ring = [], [], []
     r, h = config.tile.rows, config.tile.h
     for m in config.all_moduli:
@@ -218,6 +222,8 @@ def nominal_trims(config: ChipConfig) -> Trims:
         volts.append(np.broadcast_to(v, (r, h, design.mmu.segments, m)).copy())
         bias.append(np.full(r, compile_mdpu(design).design.lo_bias_power_mw))
         ring.append(np.zeros((r, h, design.mmu.segments)))
+    for a in (*volts, *bias, *ring):
+        a.flags.writeable = False
     return Trims(tuple(volts), tuple(bias), tuple(ring))
 
 
@@ -271,14 +277,38 @@ def tile_rows(
     """The compiled rows of tile ``index`` as fabricated and trimmed.
 
     ``level_zero_only`` solves only level 0 of every segment (enough for
-    zero-input readings, far cheaper).
+    zero-input readings, far cheaper). The last few tiles compiled are remembered
+    by their inputs (the sample, the tile's trims and the conditions), so a state
+    asked for again (calibration starts from the chip as fabricated, and ends
+    where the evaluation of the calibrated chip begins) is not solved twice.
     """
-    design, params = row_params(sample, index, trims, with_drift, extra_heat_k, level_zero_only)
-    rows = compile_rows(design, params)
-    delay_mismatches_s([row.design for row in rows])  # the rows' LO biases in one solve, remembered for their reads
+    key = (
+        index,
+        *(np.ascontiguousarray(t[index]).tobytes() for t in (trims.level_voltages_v, trims.lo_bias_power_mw)),
+        np.ascontiguousarray(trims.ring_offset_k[index]).tobytes(),
+        bool(with_drift),
+        float(extra_heat_k),
+        bool(level_zero_only),
+    )
+    held = _COMPILED.get(id(sample))
+    if held is None or held[0] is not sample:
+        held = _COMPILED[id(sample)] = (sample, {})
+        while len(_COMPILED) > COMPILED_SAMPLES:
+            _COMPILED.pop(next(iter(_COMPILED)))
+    rows = held[1].get(key)
+    if rows is None:
+        design, params = row_params(sample, index, trims, with_drift, extra_heat_k, level_zero_only)
+        rows = held[1][key] = compile_rows(design, params)
+        delay_mismatches_s([row.design for row in rows])  # the rows' LO biases in one solve, remembered for reads
     if trims.iq_correction is not None:
         rows = [replace(row, iq_correction=c) for row, c in zip(rows, trims.iq_correction[index])]
     return rows
+
+
+# Compiled tiles remembered per sample (by tile_rows), for the last COMPILED_SAMPLES samples: a chip's evaluation
+# and calibration ask for the same states of its tiles more than once (about 35 MB per default chip).
+COMPILED_SAMPLES = 1
+_COMPILED: dict = {}
 
 
 def stack_params(params: list[RowParams]) -> RowParams:

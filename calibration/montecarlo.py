@@ -178,8 +178,13 @@ def run_montecarlo(study: StudyConfig, chips: int, out_dir: str | Path, workers:
         bar.update()
 
     if workers == 1:
-        for i in todo:
-            save(run_chip(study, seed, i))
+        from threadpoolctl import threadpool_limits
+
+        # One BLAS thread, as in the workers (SINGLE_THREAD): a chip's products are small, and a BLAS pool
+        # spinning for them on shared cores cost more than the products (1.7 s of 2.7 s a chip, measured).
+        with threadpool_limits(limits=1, user_api="blas"):
+            for i in todo:
+                save(run_chip(study, seed, i))
     else:
         import multiprocessing
 

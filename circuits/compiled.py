@@ -361,6 +361,17 @@ class RowParams:
     detector_gain: np.ndarray  # (R, 4): responsivity / nominal responsivity of each detector
 
 
+@lru_cache(maxsize=None)
+def _jitted_transmission(model):
+    """A two-port sax model's o1 -> o2 transmission as one jitted function of (wl, settings).
+
+    Models are jittable (the sax convention); jitted, a tile's devices cost one
+    fused pass instead of one dispatch per array operation (compiled once per
+    shape of the settings).
+    """
+    return jax.jit(lambda wl, settings: model(wl=wl, **settings)[("o1", "o2")])
+
+
 def compile_rows(design: MdpuDesign, p: RowParams) -> list[CompiledMdpu]:
     """R compiled rows with their own device parameters, every device solved once per level."""
     import photonics
@@ -372,10 +383,12 @@ def compile_rows(design: MdpuDesign, p: RowParams) -> list[CompiledMdpu]:
     seg = np.empty((rows, h, b_count, m), dtype=complex)
     for b, nominal in enumerate(mmu.segment_settings()):
         settings = {**nominal, **{k: np.asarray(v)[:, :, b, None] for k, v in p.segment.items()}}
-        s = models[mmu.segment_model](wl=design.wl_um, **{**settings, "voltage_v": p.level_voltages_v[:, :, b, :]})
-        seg[:, :, b, :] = np.broadcast_to(np.asarray(s[("o1", "o2")]), (rows, h, m))
+        s = _jitted_transmission(models[mmu.segment_model])(
+            design.wl_um, {**settings, "voltage_v": p.level_voltages_v[:, :, b, :]}
+        )
+        seg[:, :, b, :] = np.broadcast_to(np.asarray(s), (rows, h, m))
     heater = np.broadcast_to(
-        np.asarray(models["heater"](wl=design.wl_um, **{**mmu.heater.settings(), **p.mmu_heater})[("o1", "o2")]),
+        np.asarray(_jitted_transmission(models["heater"])(design.wl_um, {**mmu.heater.settings(), **p.mmu_heater})),
         (rows, h),
     )
     circuit = front_end_circuit(design.lo_fraction, design.lo_heater, design.routes)
