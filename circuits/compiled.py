@@ -361,7 +361,7 @@ class RowParams:
     detector_gain: np.ndarray  # (R, 4): responsivity / nominal responsivity of each detector
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=64)
 def _jitted_transmission(model):
     """A two-port sax model's o1 -> o2 transmission as one jitted function of (wl, settings).
 
