@@ -23,7 +23,6 @@ def test_zero_variation_reproduces_the_ideal_chip_exactly(config):
     sample = sample_chip(config, VariationConfig.zero(), np.random.default_rng(3))
     chip, ideal = build_chip(sample, nominal_trims(config)), ideal_chip(config)
     for t, ti in zip(chip.tiles, ideal.tiles):
-        assert t.linear and t.ideal_hybrid
         for r, ri in zip(t.rows, ti.rows):
             np.testing.assert_array_equal(r.segment_t, ri.segment_t)
             np.testing.assert_array_equal(r.lo_to_det, ri.lo_to_det)

@@ -234,17 +234,15 @@ def test_a_chip_file_turns_every_phase_source_off_with_zeros():
 
 def test_identical_rows_get_identical_margins():
     """The skip probability is split between the receiver and the phase noise once per row, not once per row seen."""
+    from mvm.engine import tile_engine
+    from mvm.tile import ModulusTile
+
     laser = dataclasses.replace(ChipConfig().laser, linewidth_khz=1.0)
     config = dataclasses.replace(ChipConfig(), laser=laser)
-    tile = build_chip(config).tiles[0]
-    tile = dataclasses.replace(
-        tile,
-        rows=(tile.rows[0],) * 4,
-        iq_gain=tile.iq_gain[:1].repeat(4),
-        arm_amplitude=tile.arm_amplitude[:1].repeat(4),
-    )
-    margins = tile.safe_margin_rad(config.readout(), config.noise.skip_probability)
+    tile = ModulusTile.from_rows([build_chip(config).tiles[0].rows[0]] * 4)
+    margins = tile_engine(tile, config.readout(), config.noise.skip_probability).receiver.margin_levels
     np.testing.assert_array_equal(margins, np.full(4, margins[0]))
+    assert 0 < margins[0] < 0.5
 
 
 def test_the_link_budget_weighs_each_readout_at_its_own_drive_noise(mdpu4):

@@ -8,7 +8,7 @@ import pytest
 from circuits.link_budget import link_budget
 from mvm import bfp
 from mvm.config import BfpConfig, ChipConfig, RnsConfig, TileConfig
-from mvm.gemm import Chip, build_chip, rns_gemm
+from mvm.gemm import READ_PATHS, Chip, build_chip, rns_gemm
 from mvm.reference import bfp_matmul_reference
 from mvm.tile import ModulusTile
 from photonics.laser import Laser
@@ -85,37 +85,39 @@ def test_default_noise_stays_within_10_percent_of_bfp_error(default_chip):
     assert report.readouts == 3 * 16 * 256 * 256
 
 
-def skewed(chip: Chip, error_per_level_rad: float) -> tuple[Chip, Chip]:
-    """The chip with every segment's phase off by a fixed amount per level (as a VpiL error would
-    make it), on the fast path and forced onto the exact gather path."""
-    tiles, forced = [], []
+def skewed(chip: Chip, error_per_level_rad: float) -> Chip:
+    """The chip with every segment's phase off by a fixed amount per level (as a VpiL error would make it)."""
+    tiles = []
     for tile in chip.tiles:
         rows = []
         for row in tile.rows:
             levels = np.arange(row.segment_t.shape[-1])
             seg = row.segment_t * np.exp(1j * error_per_level_rad * levels)
             rows.append(dataclasses.replace(row, segment_t=seg))
-        t = ModulusTile.from_rows(rows)
-        tiles.append(t)
-        forced.append(dataclasses.replace(t, linear=False))
-    return dataclasses.replace(chip, tiles=tuple(tiles)), dataclasses.replace(chip, tiles=tuple(forced))
+        tiles.append(ModulusTile.from_rows(rows))
+    return dataclasses.replace(chip, tiles=tuple(tiles), prepared={})
 
 
-def test_fast_path_matches_full_simulation_on_an_imperfect_chip():
-    # A factorising encoding: its fast path computes each readout's device error and simulates only those near a
-    # decision boundary (digital-product tiles take the gather path: tests/mvm/test_gemm_digital_product.py).
+def test_engine_matches_the_reference_on_an_imperfect_chip():
+    # The engine computes every readout's arm from the device tables and simulates in full only those near a
+    # decision boundary; the reference simulates every readout through the compiled tables.
     # Modular-drive, not binary-length: the latter's 15 cm arm loses ~80-170 dB with loss from the geometry.
-    chip = chip_of(tile=TileConfig(rows=4, encoding="modular-drive"), laser=Laser(power_mw=2.0))
-    fast, full = skewed(chip, 0.004)
-    assert all(t.linear and t.ideal_hybrid for t in fast.tiles)
+    chip = skewed(chip_of(tile=TileConfig(rows=4, encoding="modular-drive"), laser=Laser(power_mw=2.0)), 0.004)
     a, b = operands((24, 64, 20), seed=9)
-    c_fast, r_fast = rns_gemm(a, b, fast, noise=False)
-    c_full, r_full = rns_gemm(a, b, full, noise=False)
+    c_fast, r_fast = rns_gemm(a, b, chip, noise=False)
+    c_full, r_full = rns_gemm(a, b, chip, noise=False, path="reference")
     np.testing.assert_array_equal(c_fast, c_full)
     assert r_fast.residue_errors == r_full.residue_errors > 0  # the skew makes systematic errors
     assert 0 < r_fast.simulated_readouts < r_fast.readouts  # near-boundary readouts were simulated
-    rates = [rns_gemm(a, b, ch, noise=True, seed=s)[1].residue_error_rate for ch in (fast, full) for s in (1, 2)]
+    assert r_fast.deterministic_readouts == r_fast.readouts
+    assert r_full.simulated_readouts == r_full.readouts
+    rates = [rns_gemm(a, b, chip, noise=True, seed=s, path=p)[1].residue_error_rate for p in READ_PATHS for s in (1, 2)]
     assert np.mean(rates[:2]) == pytest.approx(np.mean(rates[2:]), rel=0.15)
+
+
+def test_an_unknown_read_path_is_refused(default_chip):
+    with pytest.raises(ValueError, match="path must be one of engine, reference"):
+        rns_gemm(np.ones((2, 2)), np.ones((2, 2)), default_chip, path="fast")
 
 
 def test_low_laser_power_gives_errors_that_redundant_rns_corrects(default_chip):

@@ -1,0 +1,127 @@
+"""The GEMM's digital periphery: exact chunk sums, CRT decoding with redundant-RNS correction, BFP accumulation.
+
+The exact chunk sums are what an ideal chip would read; the decoder counts
+residue and chunk errors against them (the simulator's report), never uses
+them in place of a read residue.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from mvm.rns import RedundantRns, from_residues
+
+CRT_LIMIT = 1 << 24  # dynamic ranges up to this are decoded in int32 by garner_crt
+SAFE_EXPONENT = 500  # |exponent| below this: scaling by 2**ea then 2**eb is exact, as ldexp is
+
+
+@jax.jit
+def exact_chunk_sums(am, bm):
+    """(C, M, N) chunk sums of integer mantissas (C, M, h) x (C, h, N), as float32 (exact: |sums| < 2**24)."""
+    return jnp.matmul(am.astype(jnp.float32), bm.astype(jnp.float32))
+
+
+def _mod(v, m: int):
+    """v mod m for int32 v of moderate size, without integer division."""
+    q = jnp.floor(v.astype(jnp.float32) * (1.0 / m)).astype(jnp.int32)
+    r = v - q * m
+    r = jnp.where(r < 0, r + m, r)
+    return jnp.where(r >= m, r - m, r)
+
+
+def _fmod(v, m: int):
+    """v mod m for float32 integers v below 2**24 in magnitude (exact: one correction step each way)."""
+    r = v - m * jnp.floor(v * (1.0 / m))
+    r = jnp.where(r >= m, r - m, r)
+    return jnp.where(r < 0, r + m, r)
+
+
+@partial(jax.jit, static_argnames=("moduli",))
+def garner_crt(residues, exact, *, moduli):
+    """Signed chunk sums (int32) from residues (a sequence of (C, M, N)) by Garner's algorithm, and a mask of
+    those that differ from the exact sums.
+
+    Every partial sum stays below the product of the moduli so far (at most
+    ``CRT_LIMIT`` = 2**24), so float32 holds it exactly; elementwise only (XLA's
+    reductions are slow on CPU: callers count the mask in numpy).
+    """
+    x = residues[0].astype(jnp.float32)
+    prefix = moduli[0]
+    for r, m in zip(residues[1:], moduli[1:]):
+        inverse = pow(prefix % m, -1, m)
+        digit = _fmod((r.astype(jnp.float32) - _fmod(x, m)) * inverse, m)
+        x = x + digit * prefix
+        prefix *= m
+    x = jnp.where(x > (prefix - 1) // 2, x - prefix, x)
+    return x.astype(jnp.int32), x != exact
+
+
+@partial(jax.jit, static_argnames=("moduli",))
+def residue_mismatches(residues, exact, *, moduli):
+    """Per modulus, a mask of the residues (a sequence of (C, M, N)) that differ from those of the exact sums."""
+    return tuple(r != _fmod(exact, m) for r, m in zip(residues, moduli))
+
+
+def decode(residues, exact, info: tuple[int, ...], rrns: RedundantRns | None, counts: dict):
+    """Signed chunk sums (C, M, N) from the read residues (n, C, M, N) of every modulus (info, then redundant).
+
+    Adds residue_errors, chunk_errors and (with redundant moduli) detected,
+    corrected and uncorrected to ``counts``.
+    """
+    moduli = info + (rrns.redundant_moduli if rrns else ())
+    if rrns is None and int(np.prod(info)) <= CRT_LIMIT:
+        values, wrong = garner_crt(tuple(residues), exact, moduli=info)
+        chunk_errors = int(np.count_nonzero(np.asarray(wrong)))
+        if chunk_errors:  # CRT is one-to-one: without a wrong value there is no wrong residue
+            wrong = residue_mismatches(tuple(residues), exact, moduli=info)
+            counts["residue_errors"] += sum(int(np.count_nonzero(np.asarray(w))) for w in wrong)
+            counts["chunk_errors"] += chunk_errors
+        return values
+    exact = np.asarray(exact).astype(np.int64)
+    stacked = np.stack([np.asarray(r) for r in residues]).astype(np.int64)
+    counts["residue_errors"] += sum(int(np.count_nonzero(r != np.mod(exact, m))) for r, m in zip(stacked, moduli))
+    if rrns is None:
+        values = from_residues(stacked, info)
+    else:
+        decoded = rrns.decode(stacked)
+        values = decoded.values
+        counts["detected"] += decoded.detected_count
+        counts["corrected"] += decoded.corrected_count
+        counts["uncorrected"] += decoded.uncorrected_count
+    counts["chunk_errors"] += int(np.count_nonzero(values != exact))
+    return values.astype(np.int32)
+
+
+@partial(jax.jit, static_argnames=("per_group", "by_product"))
+def _accumulate(values, exp_a, exp_b, out, *, per_group, by_product):
+    def group_sum(g):  # exact integers (float32 or int32 chunk values), converted one group at a time
+        chunk = jax.lax.dynamic_slice_in_dim(values, g * per_group, per_group)
+        return chunk.sum(axis=0).astype(jnp.float64)
+
+    if by_product:  # multiplying by powers of two is exact while nothing over- or underflows
+        scale_a, scale_b = jnp.ldexp(1.0, exp_a), jnp.ldexp(1.0, exp_b)
+
+        def add(g, acc):
+            return acc + (group_sum(g) * scale_a[:, g][:, None]) * scale_b[g][None, :]
+    else:
+
+        def add(g, acc):
+            return acc + jnp.ldexp(group_sum(g), exp_a[:, g][:, None] + exp_b[g][None, :])
+
+    return jax.lax.fori_loop(0, values.shape[0] // per_group, add, out)
+
+
+def accumulate(values, exp_a: np.ndarray, exp_b: np.ndarray, out, *, per_group: int):
+    """out + sum over groups, in order, of (sum of the group's chunk values) * 2**(exp_a + exp_b).
+
+    Groups are added one after another in float64, as the reference does, so the
+    result is bit-for-bit the reference's. Scaling uses two multiplications by
+    powers of two (exact, and far faster than XLA's ldexp) unless an exponent
+    is large enough for the intermediate product to over- or underflow.
+    """
+    by_product = bool(np.abs(exp_a).max(initial=0) < SAFE_EXPONENT and np.abs(exp_b).max(initial=0) < SAFE_EXPONENT)
+    return _accumulate(values, exp_a, exp_b, out, per_group=per_group, by_product=by_product)

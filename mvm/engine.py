@@ -1,0 +1,289 @@
+"""The readout engine: every readout of a tile solved from its devices, at the cost of a table lookup-sum.
+
+An MDPU row's signal arm is a product of its MMUs, so for the row r holding a
+weight column and MMU tables t_rj(x, w) (:attr:`circuits.compiled.CompiledMdpu.mmu_t`,
+each the exact product of its segments and heater, any encoding, element,
+variation, drift or trim):
+
+    log T_arm = base_r + 2j*pi/m * (S + sum_j eps_lv[r, j, x_j, w_j]) + sum_j eps_amp[r, j, x_j, w_j]
+
+with base_r = sum_j log t_rj(0, 0), S the exact integer chunk sum, and the
+device tables eps (:class:`TileTables`) what each MMU does beyond its ideal
+phase 2*pi*(x*w mod m)/m: phase in levels, wrapped to (-m/2, m/2], and log
+amplitude. This is an identity, not a linearisation. For a chunk of h MMUs,
+sum_j eps[r, j, x_j, w_j] is a lookup-sum: with the weights stationary, the
+table F[k, a, n] = eps[row(n), k mod h, a, w[k, n]] is gathered once per weight
+load, and then each readout adds h rows of it (``_arm_levels``), memory-bound
+at about the cost of the integer product itself.
+
+The receiver then reads each readout from its arm phase v = S + E through the
+row's :class:`mvm.receiver.ReceiverMap`; a readout further than the proven
+margin from a decision boundary reads the same residue with noise as without,
+so only the others are simulated in full (fields in float64 from the tables,
+then :func:`circuits.readout.read`). Tiles whose MMUs change amplitude with the
+drive (micro-rings) have no such map: every readout is simulated in full,
+from the same tables.
+
+Precision: E is summed in float32 from terms of at most m/2 levels, so it is
+off by at most (h + 2) * 2**-23 * sum_j max|eps_j| levels; that goes into the
+margin (:func:`float32_slack_levels`). A tile whose devices all equal the
+design to ``UNIFORM_LEVELS`` (an ideal chip: round-off only) has E = 0 to that
+bound and adds no lookup-sum.
+
+:func:`read_block` is the one entry point.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from circuits.readout import Readout, drive_phase_sigma_rad, read
+from mvm.receiver import ReceiverMap, receiver_map
+
+UNIFORM_LEVELS = 1e-7  # devices this close to the design (levels) are the design, to round-off
+AMPLITUDE_EXACT = 1e-8  # relative amplitude change below which an MMU's amplitude counts as constant
+F32_UNIT = 2.0**-24
+EVEN_SPREAD_LEVELS = 0.02  # receivers this close to even boundaries are decided without lookups
+EXACT_BATCH = 1 << 16  # readouts per batch on the float64 full-simulation path
+
+
+def float32_slack_levels(h: int, modulus: int, term_bound: float) -> float:
+    """Bound on the float32 error of a decision: v = (S mod m) + E summed in h + 2 roundings of sums of at most
+    m + ``term_bound`` levels, and the boundaries rounded to float32 (at most m levels)."""
+    return 2 * F32_UNIT * ((h + 2) * (modulus + term_bound) + modulus)
+
+
+@dataclass(frozen=True)
+class TileTables:
+    """A tile's devices in the engine's form, built once per tile (see the module docstring)."""
+
+    modulus: int
+    h: int
+    base: np.ndarray  # (R,) complex: log T_arm with every MMU at (0, 0)
+    eps_levels: np.ndarray  # (R, h, m, m) float64: phase beyond the ideal, levels, [r, j, x, w]
+    eps_log_amplitude: np.ndarray  # (R, h, m, m) float64
+    constant_amplitude: bool  # every MMU keeps its amplitude: the receiver map applies
+    uniform: bool  # every device equals the design to UNIFORM_LEVELS: E = 0 within the bound
+
+    @classmethod
+    def from_tile(cls, tile) -> TileTables:
+        m, h = tile.modulus, tile.h
+        t = np.stack([row.mmu_t for row in tile.rows])  # (R, h, m, m)
+        ref = t[:, :, :1, :1]
+        ratio = t / ref
+        ideal = np.mod(np.arange(m)[:, None] * np.arange(m)[None, :], m)
+        levels = np.angle(ratio) * (m / (2 * np.pi)) - ideal
+        levels = levels - m * np.rint(levels / m)
+        log_amp = np.log(np.abs(ratio))
+        base = np.log(np.abs(ref[..., 0, 0])).sum(1) + 1j * np.angle(ref[..., 0, 0]).sum(1)
+        return cls(
+            m,
+            h,
+            base,
+            levels,
+            log_amp,
+            bool(np.abs(log_amp).max() < AMPLITUDE_EXACT),
+            bool(np.abs(levels).max() < UNIFORM_LEVELS),
+        )
+
+    def term_bound(self) -> np.ndarray:
+        """(R,) sum over the row's MMUs of the largest |eps_lv|: a bound on |E| over every input."""
+        return np.abs(self.eps_levels).max(axis=(2, 3)).sum(1)
+
+    def arm_transmission(self, rows: np.ndarray, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """Exact T_arm (float64) of readouts on ``rows`` (...) for chunk residues x, w (..., h)."""
+        m, h = self.modulus, self.h
+        j = np.arange(h)
+        r = rows[..., None]
+        lv = self.eps_levels[r, j, x, w].sum(-1)
+        amp = self.eps_log_amplitude[r, j, x, w].sum(-1)
+        s = np.mod((x.astype(np.int64) * w).sum(-1), m)
+        return np.exp(self.base[rows] + amp + 2j * np.pi / m * (s + lv))
+
+
+@dataclass(frozen=True)
+class TileEngine:
+    """A tile's tables and receiver map for one readout configuration."""
+
+    tile: object  # mvm.tile.ModulusTile
+    tables: TileTables
+    receiver: ReceiverMap  # margins inf where nothing can be proven (amplitude following the drive)
+
+    def fields(self, rows: np.ndarray, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """Detector fields (..., 4) per unit input field of readouts on ``rows``, chunk residues x, w (..., h)."""
+        t = self.tables.arm_transmission(np.asarray(rows), np.asarray(x), np.asarray(w))
+        lo = np.stack([row.lo_to_det for row in self.tile.rows])
+        s = np.stack([row.arm_to_det * row.src_to_arm for row in self.tile.rows])
+        return lo[rows] + s[rows] * t[..., None]
+
+
+def tile_engine(tile, readout: Readout, skip_probability: float) -> TileEngine:
+    """The engine of a tile for a readout: its device tables and the receiver map with its margins."""
+    tables = TileTables.from_tile(tile)
+    bound = tables.term_bound()
+    slack = np.array([float32_slack_levels(tile.h, tables.modulus, b) for b in bound])
+    slack = slack + tile.h * np.abs(tables.eps_log_amplitude).max(axis=(1, 2, 3)) * tables.modulus / np.pi
+    if tables.uniform:
+        slack = slack + bound  # E is taken as 0
+    if tables.constant_amplitude:
+        receiver = receiver_map(tile.rows, readout, tables.base, skip_probability, slack)
+    else:  # amplitude follows the drive: no map from the phase alone, every readout in full
+        receiver = ReceiverMap.never(tables.modulus, tile.size)
+    return TileEngine(tile, tables, receiver)
+
+
+@partial(jax.jit, static_argnames=("chunks", "modulus"))
+def _weight_table(eps_rows, bm, *, chunks, modulus):
+    """F[chunk, j*m + a, n] = eps_lv[row(n), j, a, w[chunk*h + j, n]] (float32), w = mantissas bm (C*h, N) mod m.
+
+    ``eps_rows``: (R, h, m_w, m_a) phase tables, transposed so that a weight
+    selects a row of m values over the input. Built once per weight load, by a
+    jitted function of its own: fused into the lookup-sum, XLA would rebuild it
+    for every readout.
+    """
+    r_count, h, m = eps_rows.shape[:3]
+    n = bm.shape[1]
+    w = jnp.mod(bm.astype(jnp.int32), modulus)
+    cols = jnp.arange(n) % r_count
+    mmu = jnp.arange(chunks * h) % h
+    index = (cols[None, :] * h + mmu[:, None]) * m + w  # (C*h, N): row of eps_rows for each weight
+    table = eps_rows.reshape(r_count * h * m, m)[index]  # (C*h, N, m_a)
+    return table.transpose(0, 2, 1).reshape(chunks, h * m, n)
+
+
+@partial(jax.jit, static_argnames=("modulus",))
+def arm_levels(table, am, *, modulus):
+    """E (C, M, N), float32 levels: each readout's h table rows summed, for input mantissas am (M, C*h).
+
+    A jitted function of its own: fused into an elementwise consumer, XLA turns
+    the row gathers into scalar ones.
+    """
+    x = jnp.mod(am, modulus)
+    c = table.shape[0]
+    m_rows = x.shape[0]
+    h = x.shape[1] // c
+    lookup = x.reshape(m_rows, c, h).transpose(1, 0, 2) + jnp.arange(h) * (table.shape[1] // h)  # (C, M, h)
+    return jax.vmap(lambda f, i: f[i].sum(1))(table, lookup)
+
+
+@partial(jax.jit, static_argnames=("moduli", "rows", "even"))
+def _block_residues(exact, errors, receivers, *, moduli, rows, even):
+    """Each tile's residues (C, M, N), int16, and unsafe mask, for a chip's tiles.
+
+    ``exact``: exact chunk sums (C, M, N), float32; ``errors``: each tile's E
+    (:func:`arm_levels`), or None (uniform);
+    ``receivers``: each tile's receiver map arrays (see :func:`_device_receiver`).
+    """
+    cols = jnp.arange(exact.shape[2]) % rows
+    out = []
+    for m, e, arrays, is_even in zip(moduli, errors, receivers, even):
+        v = exact - m * jnp.floor(exact * (1.0 / m))  # S mod m, to within one turn (the receiver reads mod m)
+        if e is not None:
+            v = v + e
+        receiver = ReceiverMap(m, *arrays)
+        if is_even:
+            residue, distance = receiver.even_residues(v, cols, xp=jnp)
+        else:
+            residue, distance = receiver.residues(v, cols[None, None, :], xp=jnp)
+        out.append((residue.astype(jnp.int16), distance <= receiver.margin_levels[cols]))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class ChipEngine:
+    """Every tile's engine for one readout configuration: what :func:`read_block` needs, built once per chip."""
+
+    tiles: tuple[TileEngine, ...]
+
+    @classmethod
+    def of(cls, tiles, readout: Readout, skip_probability: float) -> ChipEngine:
+        return cls(tuple(tile_engine(t, readout, skip_probability) for t in tiles))
+
+
+def read_block(engine: ChipEngine, am, bm, exact, readout: Readout, rng, drift_hz: float | None = None):
+    """Residues of every tile (a list of (C, M, N)) for mantissas am (M, C*h), bm (C*h, N) with exact chunk sums (C, M, N),
+    and how many readouts were simulated in full.
+
+    Every readout's arm is solved from its tile's tables; readouts within the
+    receiver's proven margin are simulated in full (noise, ADCs, atan2), the
+    tiles in order, so that the draws do not depend on anything but the inputs.
+    """
+    tiles = engine.tiles
+    chunks = exact.shape[0]
+    am_j, bm_j = jnp.asarray(am, jnp.int32), jnp.asarray(bm, jnp.int32)
+    errors = tuple(
+        None
+        if t.tables.uniform
+        else arm_levels(
+            _weight_table(_eps_rows(t.tables), bm_j, chunks=chunks, modulus=t.tile.modulus),
+            am_j,
+            modulus=t.tile.modulus,
+        )
+        for t in tiles
+    )
+    read = _block_residues(
+        exact,
+        errors,
+        tuple(_device_receiver(t.receiver) for t in tiles),
+        moduli=tuple(t.tile.modulus for t in tiles),
+        rows=tiles[0].tile.size,
+        even=tuple(bool(np.max(t.receiver.spread) <= EVEN_SPREAD_LEVELS) for t in tiles),
+    )
+    residues = [r for r, _ in read]
+    unsafe = [np.asarray(u) for _, u in read]
+    simulated = 0
+    for i, t in enumerate(tiles):
+        if unsafe[i].any():
+            m = t.tile.modulus
+            residues[i] = np.array(residues[i])
+            simulated += _simulate(t, np.mod(am, m), np.mod(bm, m), unsafe[i], residues[i], readout, rng, drift_hz)
+    return residues, simulated
+
+
+def _simulate(engine: TileEngine, x, w, unsafe, residue, readout: Readout, rng, drift_hz) -> int:
+    """Readouts of one tile where ``unsafe``, simulated in full into ``residue``: exact float64 fields, then read.
+
+    Returns how many."""
+    tile, h = engine.tile, engine.tile.h
+    c_idx, i_idx, n_idx = np.nonzero(unsafe)
+    rows = n_idx % tile.size
+    for start in range(0, len(c_idx), EXACT_BATCH):
+        sl = slice(start, start + EXACT_BATCH)
+        k = c_idx[sl, None] * h + np.arange(h)
+        xs, ws = x[i_idx[sl, None], k], w[k, n_idx[sl, None]]
+        fields = engine.fields(rows[sl], xs, ws)
+        got = np.empty(len(xs), dtype=np.int64)
+        for r in np.unique(rows[sl]):
+            sel = rows[sl] == r
+            row = tile.rows[r]
+            drive = drive_phase_sigma_rad(row, xs[sel], ws[sel], readout)
+            got[sel] = read(row, fields[sel], readout, rng, drive_sigma_rad=drive, drift_hz=drift_hz).residue
+        residue[c_idx[sl], i_idx[sl], n_idx[sl]] = got
+    return len(c_idx)
+
+
+def _eps_rows(tables: TileTables) -> jnp.ndarray:
+    """The phase tables as (R, h, m_w, m_a) float32 (cached on the tables)."""
+    cached = tables.__dict__.get("_eps_rows")
+    if cached is None:
+        cached = jnp.asarray(np.ascontiguousarray(tables.eps_levels.transpose(0, 1, 3, 2)), dtype=jnp.float32)
+        object.__setattr__(tables, "_eps_rows", cached)
+    return cached
+
+
+def _device_receiver(rec: ReceiverMap) -> tuple:
+    """The receiver map's arrays as int32/float32 JAX arrays (cached on the map)."""
+    cached = rec.__dict__.get("_device")
+    if cached is None:
+        cached = (
+            jnp.asarray(rec.start_residue, dtype=jnp.int32),
+            *(jnp.asarray(a, dtype=jnp.float32) for a in (rec.inside, rec.below, rec.above, rec.margin_levels)),
+            *(jnp.asarray(a, dtype=jnp.float32) for a in (rec.offset, rec.spread, rec.centre_residue)),
+        )
+        object.__setattr__(rec, "_device", cached)
+    return cached

@@ -1,0 +1,286 @@
+"""The receiver of a tile row as a map from the arm's phase to a residue, with a proven noise margin.
+
+When every MMU keeps its amplitude whatever its drive (Pockels segments,
+heaters), the arm transmission of a readout is T = exp(base + 2j*pi*v/m) with v
+(in levels) the only thing that changes from readout to readout. The noiseless
+receiver (hybrid, detectors with their soft saturation, balanced pairs, the
+digital I/Q correction, atan2, rounding) is then a fixed function of v, and
+so is the residue it reads: it steps up by one at m boundaries b_0 < ... < b_{m-1}
+on the circle v mod m. :func:`receiver_map` finds them on the exact receiver
+model (a grid, then bisection to float64 round-off). The circle is cut into
+``BINS_PER_LEVEL`` bins per level, each holding at most one boundary, so a
+readout's residue is one lookup and one comparison, and its distance to the
+nearest boundary three; for an ideal hybrid the boundaries are equally spaced
+and this is rint.
+
+The margin (in levels) beyond which a readout provably reads the same residue
+with its noise and ADC as without, except with probability below
+``skip_probability``:
+
+- ADC quantisation moves (I, Q) by at most lsb/sqrt(2); the receiver noise, a
+  2-D Gaussian of rms sigma per axis (shot noise at the brightest pair
+  currents over the circle, one TIA per pair), by more than
+  sigma*sqrt(2*ln(1/p)) with probability p; the I/Q correction scales such a
+  shift by at most its matrix's largest singular value. A shift D moves the read
+  angle by at most asin(D/|z|), |z| the smallest corrected amplitude over the
+  circle, and that is at most asin(D/|z|)/min(dphi/dv) in v.
+- RIN scales all four detector powers together: the boundaries are found at
+  +/- ``RIN_SIGMAS`` sigma of RIN too, and their largest move is added (zero for
+  an ideal hybrid far from saturation); |z| is taken at the low end.
+- Laser phase noise, frequency drift and drive noise rotate the arm itself,
+  so they add sigma_phi*sqrt(2*ln(1/p)) directly in v; with them on, the
+  receiver and the phase each get half of ``skip_probability``.
+
+Rows whose receiver is not monotone in v, with two boundaries closer than a
+bin, or whose ADC could clip get an infinite margin: every readout of such a
+row is simulated in full.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from circuits.compiled import CompiledMdpu
+from circuits.readout import Readout, laser_phase_variances_rad2, ranged_detector
+from photonics.laser import rin_relative_rms
+from photonics.photodetector import adc_lsb_a, balanced_noise_variance_a2, mean_current_a
+
+GRID_PER_LEVEL = 64  # receiver samples per level when looking for the boundaries
+BISECTION_STEPS = 52  # halvings of a grid step: float64 round-off of v
+BOUNDARY_SLACK_LEVELS = 1e-9  # left of the bisection and of float64 fields
+PHASE_SLACK_RAD = 1e-6  # round-off of ~1e6 rad of propagation phase in the device tables
+RIN_SIGMAS = 8.0  # RIN excursions beyond 8 sigma have probability < 1e-15
+BINS_PER_LEVEL = 8  # decision bins per level: boundaries closer than 1/8 level send the row to full simulation
+
+
+@dataclass(frozen=True)
+class ReceiverMap:
+    """Per row of a tile: the residue read for arm phase v (levels) and the margin that proves it.
+
+    Bin q of a row covers v in [q, q + 1) / BINS_PER_LEVEL: ``start_residue`` is read at
+    its start, ``inside`` is the boundary in it (inf if none), ``below`` and ``above``
+    the nearest boundaries before and after it (unwrapped past 0 and m).
+    """
+
+    modulus: int
+    start_residue: np.ndarray  # (R, m * BINS_PER_LEVEL) int
+    inside: np.ndarray  # (R, m * BINS_PER_LEVEL)
+    below: np.ndarray  # (R, m * BINS_PER_LEVEL)
+    above: np.ndarray  # (R, m * BINS_PER_LEVEL)
+    margin_levels: np.ndarray  # (R,) distance from a boundary beyond which a readout is proven; inf: never
+    offset: np.ndarray  # (R,) boundaries lie within ``spread`` of k + 1/2 + offset
+    spread: np.ndarray  # (R,)
+    centre_residue: np.ndarray  # (R,) residue read at v = offset
+
+    @classmethod
+    def never(cls, modulus: int, rows: int) -> ReceiverMap:
+        """A map that proves nothing: every readout of every row is simulated in full."""
+        bins = (rows, modulus * BINS_PER_LEVEL)
+        inf = np.full(bins, np.inf)
+        zeros = np.zeros(rows)
+        return cls(
+            modulus, np.zeros(bins, np.int64), inf, -inf, inf, np.full(rows, np.inf), zeros, zeros + np.inf, zeros
+        )
+
+    def residues(self, v, rows, xp=np):
+        """Residues and distance to the nearest boundary (levels) for arm phases v of readouts on ``rows``."""
+        m = self.modulus
+        u = xp.mod(v, m)
+        q = xp.clip(xp.floor(u * BINS_PER_LEVEL).astype(xp.int32), 0, m * BINS_PER_LEVEL - 1)
+        inside = xp.asarray(self.inside, dtype=u.dtype)[rows, q]
+        residue = xp.mod(xp.asarray(self.start_residue)[rows, q] + (u >= inside), m)
+        below = xp.asarray(self.below, dtype=u.dtype)[rows, q]
+        above = xp.asarray(self.above, dtype=u.dtype)[rows, q]
+        return residue, xp.minimum(xp.abs(u - inside), xp.minimum(u - below, above - u))
+
+    def even_residues(self, v, rows, xp=np):
+        """As :meth:`residues`, without lookups: boundaries taken at k + 1/2 + offset, the distance less the spread.
+
+        Exact wherever the distance it returns is positive (the true boundary is
+        within ``spread`` of the even one); for rows whose boundaries are nearly
+        even (a calibrated or ideal receiver) it is the cheap form. Float
+        arithmetic throughout (integers below 2**22 are exact in float32).
+        """
+        m = self.modulus
+        u = v - xp.asarray(self.offset, dtype=v.dtype)[rows]
+        k = xp.rint(u)
+        residue = k + xp.asarray(self.centre_residue, dtype=v.dtype)[rows]
+        residue = residue - m * xp.floor(residue * (1.0 / m))
+        residue = xp.where(residue >= m, residue - m, residue)
+        residue = xp.where(residue < 0, residue + m, residue)
+        return residue, 0.5 - xp.abs(u - k) - xp.asarray(self.spread, dtype=v.dtype)[rows]
+
+
+def _bins(b: np.ndarray, first: int, m: int):
+    """(start residue, inside, below, above) per bin for ascending boundaries b in [0, m); None if two share a bin."""
+    count = m * BINS_PER_LEVEL
+    q = np.minimum(np.floor(b * BINS_PER_LEVEL).astype(np.int64), count - 1)
+    if len(np.unique(q)) != m:
+        return None
+    starts = np.arange(count) / BINS_PER_LEVEL
+    inside = np.full(count, np.inf)
+    inside[q] = b
+    # boundaries unwrapped over three turns, for the nearest one on either side of every bin
+    ext = np.concatenate([b - m, b, b + m])
+    below = ext[np.searchsorted(ext, starts, side="right") - 1]
+    above = ext[np.searchsorted(ext, starts + 1 / BINS_PER_LEVEL, side="left")]
+    k = np.arange(m)
+    below[q], above[q] = ext[m + k - 1], ext[m + k + 1]  # a bin with a boundary: its neighbours either side
+    # residue at each bin's start: first (read just above b_0) plus the boundaries passed since b_0, mod m
+    passed = np.searchsorted(b, starts, side="right")  # boundaries at or before the bin start
+    start = np.mod(first + passed - 1, m)
+    return start, inside, below, above
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """A tile's rows stacked for the receiver's arithmetic (every array leads with R)."""
+
+    modulus: int
+    base: np.ndarray  # (R,) log T_arm at v = 0
+    lo: np.ndarray  # (R, 4) LO part of the detector fields
+    signal: np.ndarray  # (R, 4) detector fields per unit T_arm
+    matrix: np.ndarray  # (R, 2, 2) I/Q correction (identity without one)
+    offset: np.ndarray  # (R, 2) its offset
+    corrected: bool
+
+    @classmethod
+    def of(cls, rows, bases) -> _Rows:
+        corrections = [row.iq_correction for row in rows]
+        return cls(
+            rows[0].design.modulus,
+            np.asarray(bases, dtype=complex),
+            np.stack([row.lo_to_det for row in rows]),
+            np.stack([row.arm_to_det * row.src_to_arm for row in rows]),
+            np.array([np.eye(2) if c is None else np.array(c.matrix) for c in corrections]),
+            np.array([np.zeros(2) if c is None else np.array(c.offset) for c in corrections]),
+            any(c is not None for c in corrections),
+        )
+
+    def z(self, readout: Readout, v: np.ndarray, rin: float):
+        """Noiseless corrected I + jQ (A) and the four mean detector currents for arm phases v (R, ...) in levels."""
+        extra = (slice(None),) + (None,) * (v.ndim - 1)
+        t = np.exp(self.base[extra] + 2j * np.pi * v / self.modulus)
+        fields = self.lo[extra] + self.signal[extra] * t[..., None]
+        # the ADC's range does not enter the mean current: the nominal detector serves every row
+        current = mean_current_a(readout.laser.power_mw * (1 + rin) * np.abs(fields) ** 2, readout.detector)
+        i, q = current[..., 0] - current[..., 1], current[..., 2] - current[..., 3]
+        if self.corrected:  # as circuits.readout.read applies it, in units of I + jQ per input power
+            scale = readout.detector.responsivity_a_per_w * readout.laser.power_mw * 1e-3
+            i0, q0 = i / scale - self.offset[extra + (0,)], q / scale - self.offset[extra + (1,)]
+            mat = self.matrix[extra]
+            i, q = (
+                (mat[..., 0, 0] * i0 + mat[..., 0, 1] * q0) * scale,
+                (mat[..., 1, 0] * i0 + mat[..., 1, 1] * q0) * scale,
+            )
+        return i + 1j * q, current
+
+
+def _read_residue(z: np.ndarray, m: int) -> np.ndarray:
+    phase = np.mod(np.angle(z), 2 * np.pi)  # as circuits.readout.read rounds it
+    return np.mod(np.round(phase * m / (2 * np.pi)).astype(np.int64), m)
+
+
+def _boundaries(rows: _Rows, readout: Readout, rin: float) -> tuple[np.ndarray, np.ndarray]:
+    """(R, m) arm phases (levels, ascending in [0, m)) where each row's residue steps up by one, and (R,) whether
+    the row's receiver is monotone (exactly m steps of one)."""
+    m, count = rows.modulus, len(rows.base)
+    v = np.broadcast_to(np.arange(m * GRID_PER_LEVEL) / GRID_PER_LEVEL, (count, m * GRID_PER_LEVEL))
+    res = _read_residue(rows.z(readout, v, rin)[0], m)
+    before = np.roll(res, 1, axis=1)
+    steps = np.mod(res - before, m)
+    monotone = (np.count_nonzero(steps, axis=1) == m) & np.all(steps <= 1, axis=1)
+    where = np.argsort(steps == 0, axis=1, kind="stable")[:, :m]  # the steps' grid points, in order
+    lo = np.take_along_axis(v, where, 1) - 1 / GRID_PER_LEVEL
+    hi = lo + 1 / GRID_PER_LEVEL
+    below = np.take_along_axis(before, where, 1)
+    for _ in range(BISECTION_STEPS):
+        mid = (lo + hi) / 2
+        same = _read_residue(rows.z(readout, mid, rin)[0], m) == below
+        lo, hi = np.where(same, mid, lo), np.where(same, hi, mid)
+    return np.sort(np.mod(hi, m), axis=1), monotone
+
+
+def receiver_map(
+    rows, readout: Readout, bases: np.ndarray, skip_probability: float, slack_levels: np.ndarray
+) -> ReceiverMap:
+    """The receiver map of every row: ``bases[r]`` = log T_arm at v = 0; ``slack_levels[r]`` joins the margin.
+
+    ``slack_levels`` carries what the caller's arithmetic may be off by (the
+    float32 sum of the arm phase, an arm amplitude that is constant only to
+    round-off).
+    """
+    stacked = _Rows.of(rows, bases)
+    m, count = stacked.modulus, len(rows)
+    b, ok = _boundaries(stacked, readout, 0.0)
+    above_first = ((b[:, 0] + b[:, 1 % m] + (m if m == 1 else 0)) / 2)[:, None]
+    first = _read_residue(stacked.z(readout, above_first, 0.0)[0], m)[:, 0]
+
+    detector = ranged_detector(rows[0], readout)
+    rin = rin_relative_rms(readout.laser, detector.bandwidth_ghz) if readout.noise else 0.0
+    grid = np.broadcast_to(np.arange(m * GRID_PER_LEVEL) / GRID_PER_LEVEL, (count, m * GRID_PER_LEVEL))
+    smallest, slowest, widest = np.full(count, np.inf), np.full(count, np.inf), np.zeros(count)
+    moved, noise_var = np.zeros(count), np.zeros(count)
+    for r in (0.0, -RIN_SIGMAS * rin, RIN_SIGMAS * rin) if rin > 0 else (0.0,):
+        z, current = stacked.z(readout, grid, r)
+        raw = np.stack([current[..., 0] - current[..., 1], current[..., 2] - current[..., 3]])
+        widest = np.maximum(widest, np.abs(raw).max(axis=(0, 2)))
+        smallest = np.minimum(smallest, np.abs(z).min(1))
+        angle = np.unwrap(np.angle(np.concatenate([z, z[:, :1]], 1)), axis=1)
+        slowest = np.minimum(slowest, np.diff(angle, axis=1).min(1) * GRID_PER_LEVEL * m / (2 * np.pi))
+        for q in (0, 2):
+            var = balanced_noise_variance_a2(current[..., q], current[..., q + 1], readout.detector).max(1)
+            noise_var = np.maximum(noise_var, var)
+        if r:
+            moved_b, moved_ok = _boundaries(stacked, readout, r)
+            ok &= moved_ok
+            moved = np.maximum(moved, np.abs(np.mod(moved_b - b + m / 2, m) - m / 2).max(1))
+
+    start = np.zeros((count, m * BINS_PER_LEVEL), np.int64)
+    inside = np.full((count, m * BINS_PER_LEVEL), np.inf)
+    below, above = -inside, inside.copy()
+    margin = np.full(count, np.inf)
+    for i, row in enumerate(rows):
+        binned = _bins(b[i], int(first[i]), m) if ok[i] else None
+        if binned is None:
+            continue
+        start[i], inside[i], below[i], above[i] = binned
+        detector = ranged_detector(row, readout)
+        phase_sigma = signal_phase_sigma_max_rad(row, readout)
+        p = skip_probability / 2 if phase_sigma > 0 else skip_probability
+        shift_a = adc_lsb_a(detector) / np.sqrt(2)  # (I, Q) shift before the correction
+        if readout.noise:
+            shift_a += np.sqrt(noise_var[i]) * np.sqrt(2 * np.log(1 / p))
+        if slowest[i] <= 0 or widest[i] + shift_a > detector.adc_full_scale_ua * 1e-6:
+            continue
+        shift = float(np.linalg.norm(stacked.matrix[i], 2)) * shift_a
+        if shift >= smallest[i]:
+            continue
+        angle_levels = (np.arcsin(shift / smallest[i]) + PHASE_SLACK_RAD) * m / (2 * np.pi) / slowest[i]
+        phase_levels = phase_sigma * np.sqrt(2 * np.log(1 / p)) * m / (2 * np.pi)
+        total = angle_levels + phase_levels + moved[i] + BOUNDARY_SLACK_LEVELS + slack_levels[i]
+        margin[i] = total if total < 0.5 else np.inf
+    # the even form: boundaries at k + 1/2 + offset (circular mean), spread the largest departure
+    offset = np.angle(np.mean(np.exp(2j * np.pi * (b - 0.5)), axis=1)) / (2 * np.pi)
+    departure = b - 0.5 - offset[:, None]
+    spread = np.where(np.isfinite(margin), np.abs(departure - np.rint(departure)).max(1), np.inf)
+    probe = ReceiverMap(m, start, inside, below, above, margin, offset, spread, np.zeros(count, np.int64))
+    centre = probe.residues(offset, np.arange(count))[0]
+    return dataclasses.replace(probe, centre_residue=centre)
+
+
+def signal_phase_sigma_max_rad(row: CompiledMdpu, readout: Readout) -> float:
+    """Largest rms signal-arm phase noise of any readout of a row: laser phase noise, drift and drive summed.
+
+    The drive's is the largest over every (x, w) of each MMU (every weight bit set
+    at worst), added over the MMUs. 0 with noise off or every source off.
+    """
+    if not readout.noise:
+        return 0.0
+    var = sum(laser_phase_variances_rad2(row, readout.laser))
+    if readout.drive_noise_v_rms > 0:
+        var += float(row.drive_variance_table.max(axis=(1, 2)).sum()) * readout.drive_noise_v_rms**2
+    return float(np.sqrt(var))
