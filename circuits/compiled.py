@@ -388,7 +388,7 @@ def compile_rows(design: MdpuDesign, p: RowParams) -> list[CompiledMdpu]:
         )
         seg[:, :, b, :] = np.broadcast_to(np.asarray(s), (rows, h, m))
     heater = np.broadcast_to(
-        np.asarray(_jitted_transmission(models["heater"])(design.wl_um, {**mmu.heater.settings(), **p.mmu_heater})),
+        np.asarray(models["heater"](wl=design.wl_um, **{**mmu.heater.settings(), **p.mmu_heater})[("o1", "o2")]),
         (rows, h),
     )
     circuit = front_end_circuit(design.lo_fraction, design.lo_heater, design.routes)
