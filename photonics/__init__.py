@@ -5,11 +5,9 @@ netlists use; ``photonics.devices()`` gives every device with its parameter
 dataclass; ``photonics.evaluate(name, wl=..., **settings)`` validates and evaluates.
 """
 
-import jax
+from photonics import jax_setup
 
-# The models need float64: unitarity to 1e-12 and sax's klu backend (which
-# crashes in float32) both depend on it. sax switches this on too on import.
-jax.config.update("jax_enable_x64", True)
+jax_setup.configure()  # float64, which every model needs
 
 # Import order is registration order, which is the order `mirage devices` lists.
 from photonics import waveguide  # noqa: E402,F401,I001

@@ -2,6 +2,7 @@
 
 import json
 
+import jax
 import numpy as np
 import pytest
 
@@ -98,3 +99,12 @@ def test_bad_operands_are_one_line_and_exit_2(capsys, tmp_path, arrays, message)
 def test_missing_sizes(capsys):
     code, _, err = run(capsys, "gemm", "--m", "3", "--k", "3")
     assert code == 2 and "--n must be a positive integer" in err
+
+
+def test_gemm_reports_compile_seconds_and_caches_in_mirage_jax_cache(capsys, jax_cache_dir):
+    r = gemm_json(capsys, "--m", "8", "--k", "16", "--n", "8")
+    assert r["seconds"] >= r["compile_seconds"] >= 0
+    # main enabled the persistent cache where the variable points (its writing: tests/photonics/test_jax_setup.py)
+    assert jax.config.jax_compilation_cache_dir == str(jax_cache_dir) and jax_cache_dir.is_dir()
+    code, out, _ = run(capsys, "gemm", "--m", "8", "--k", "16", "--n", "8")
+    assert code == 0 and "s of it compiling" in out
