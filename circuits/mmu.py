@@ -164,7 +164,7 @@ class MmuDesign:
     @cached_property
     def factorises(self) -> bool:
         """The phase is sum_b bit_b(w) * xterm_b(x) * s_b: each segment's level is its weight bit times a
-        function of x alone (the GEMM's fast path computes with these x-terms)."""
+        function of x alone, so DACs driven by x alone (one per segment, or one shared) can set it."""
         w = np.arange(self.modulus)
         bits = (w[:, None] >> np.arange(self.segments)) & 1  # (m, B)
         return bool(np.array_equal(self.level_table, bits[None] * self.drive_levels[:, None, :]))
@@ -196,11 +196,6 @@ class MmuDesign:
         """Input DACs one MMU needs: none with a binary drive, one shared drive, else one per segment."""
         if self.binary_drive:
             return 0
-        return 1 if self.shared_drive else self.segments
-
-    @property
-    def terms_per_mac(self) -> int:
-        """x-terms per MAC on the GEMM's fast path (where :attr:`factorises`): 1 with a shared drive, else B."""
         return 1 if self.shared_drive else self.segments
 
     @cached_property

@@ -114,7 +114,7 @@ class Encoding:
       at most two values per segment. False: the drive levels come from DACs.
 
     What follows from the table (derived by :class:`circuits.mmu.MmuDesign`): whether
-    the phase factorises into x-terms (the GEMM's fast path) and whether one DAC
+    the phase factorises into x-terms (DACs driven by x alone can set it) and whether one DAC
     serves every segment.
     """
 
