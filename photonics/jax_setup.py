@@ -12,11 +12,15 @@
 The cache directory is ``$MIRAGE_JAX_CACHE`` when that is set (empty or ``off``
 disables the cache), else ``$XDG_CACHE_HOME/mirage-photonics/jax`` with
 ``XDG_CACHE_HOME`` defaulting to ``~/.cache`` (the XDG Base Directory rule).
+Entries go in one subdirectory per CPU (:func:`machine_tag`), so that a home
+shared between machines never hands one CPU's code to another.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import platform
 import threading
 import warnings
 import weakref
@@ -60,16 +64,38 @@ def cache_dir() -> Path | None:
     return base / APP_DIR / "jax"
 
 
-def enable_persistent_cache() -> Path | None:
-    """Point JAX's persistent compilation cache at :func:`cache_dir`; return it, or None if disabled.
+def machine_tag() -> str:
+    """This CPU's architecture and a digest of its instruction-set features (Linux: /proc/cpuinfo flags)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            features = next((line for line in f if line.startswith(("flags", "Features"))), "")
+    except OSError:
+        features = ""
+    features = features or platform.processor()
+    return f"{platform.machine() or 'cpu'}-{hashlib.sha256(features.encode()).hexdigest()[:12]}"
 
-    Every compiled program is written (no minimum compile time or size): a GEMM
-    compiles many small programs whose sum is most of a fresh process's time. A
-    directory that cannot be created leaves the cache off, with a warning.
+
+def enable_persistent_cache() -> Path | None:
+    """Point JAX's persistent compilation cache at :func:`cache_dir`/:func:`machine_tag`; None if disabled.
+
+    Returns the directory. Every compiled program is written (no minimum compile
+    time or size): a GEMM compiles many small programs whose sum is most of a
+    fresh process's time. A directory that cannot be created leaves the cache
+    off, with a warning.
+
+    XLA:CPU logs an error and a warning for every program it loads from the
+    cache, because it counts two LLVM tuning preferences (+prefer-no-gather,
+    +prefer-no-scatter) among the CPU features a program needs and the host's
+    feature list never has them (jax-ml/jax#38445, openxla/xla#44565); the
+    program loads and runs. Since every entry here was compiled on this CPU (the
+    machine tag), XLA's C++ log is limited to fatal messages while the cache is
+    on, unless ``TF_CPP_MIN_LOG_LEVEL`` sets another level than JAX's default
+    (1, warnings); failures still raise.
     """
-    directory = cache_dir()
-    if directory is None:
+    base = cache_dir()
+    if base is None:
         return None
+    directory = base / machine_tag()
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -82,6 +108,10 @@ def enable_persistent_cache() -> Path | None:
         compilation_cache.reset_cache()  # a cache opened at another directory is reopened at this one
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+    if os.environ.get("TF_CPP_MIN_LOG_LEVEL", "1") == "1":  # `import jax` sets 1 unless the user chose
+        from jax._src.lib import utils
+
+        utils.absl_set_min_log_level(3)  # absl's levels: 0 info, 1 warning, 2 error, 3 fatal
     return directory
 
 

@@ -33,3 +33,6 @@ def jax_cache_dir(tmp_path, monkeypatch):
     for name, value in saved.items():
         jax.config.update(name, value)
     compilation_cache.reset_cache()
+    from jax._src.lib import utils
+
+    utils.absl_set_min_log_level(int(os.environ.get("TF_CPP_MIN_LOG_LEVEL", "1")))  # as `import jax` left it

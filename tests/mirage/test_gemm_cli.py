@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from mvm.config import ChipConfig, load_config
+from photonics.jax_setup import machine_tag
 from tests.mirage.test_cli import run
 
 
@@ -105,6 +106,7 @@ def test_gemm_reports_compile_seconds_and_caches_in_mirage_jax_cache(capsys, jax
     r = gemm_json(capsys, "--m", "8", "--k", "16", "--n", "8")
     assert r["seconds"] >= r["compile_seconds"] >= 0
     # main enabled the persistent cache where the variable points (its writing: tests/photonics/test_jax_setup.py)
-    assert jax.config.jax_compilation_cache_dir == str(jax_cache_dir) and jax_cache_dir.is_dir()
+    assert jax.config.jax_compilation_cache_dir == str(jax_cache_dir / machine_tag())
+    assert (jax_cache_dir / machine_tag()).is_dir()
     code, out, _ = run(capsys, "gemm", "--m", "8", "--k", "16", "--n", "8")
     assert code == 0 and "s of it compiling" in out

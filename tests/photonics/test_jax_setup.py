@@ -2,6 +2,7 @@
 
 import json
 import os
+import platform
 import subprocess
 import sys
 import threading
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 
 from photonics import jax_setup
-from photonics.jax_setup import CACHE_ENV, cache_dir, compile_timer, enable_persistent_cache
+from photonics.jax_setup import CACHE_ENV, cache_dir, compile_timer, enable_persistent_cache, machine_tag
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,7 +35,7 @@ def fresh(env: dict) -> dict:
     out = subprocess.run(
         [sys.executable, "-c", FRESH], cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, check=True
     )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return {**json.loads(out.stdout.strip().splitlines()[-1]), "stderr": out.stderr}
 
 
 def files(directory: Path) -> set[str]:
@@ -58,27 +59,36 @@ def test_cache_dir_follows_the_xdg_rule_and_the_override(monkeypatch, tmp_path):
         assert cache_dir() is None
 
 
-def test_a_second_fresh_process_loads_what_the_first_compiled(tmp_path):
+def test_a_second_fresh_process_loads_what_the_first_compiled(tmp_path, monkeypatch):
     directory = tmp_path / "cache"
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
     first = fresh({CACHE_ENV: str(directory)})
     written = files(directory)
-    assert first["dir"] == first["config"] == str(directory)
+    assert first["dir"] == first["config"] == str(directory / machine_tag())
     assert first["hits"] == 0 and written  # compiled, and written however short the compile
     second = fresh({CACHE_ENV: str(directory)})
     assert second["hits"] >= 1  # the jitted function came from the directory
     assert files(directory) == written  # and nothing had to be compiled again
+    assert "cpu_aot_loader" not in second["stderr"]  # XLA's false alarm on loading (see enable_persistent_cache)
+
+
+def test_machine_tag_names_the_architecture_and_is_stable():
+    tag = machine_tag()
+    arch, digest = tag.rsplit("-", 1)
+    assert arch == (platform.machine() or "cpu") and len(digest) == 12 and int(digest, 16) >= 0
+    assert machine_tag() == tag
 
 
 def test_off_disables_the_cache(tmp_path):
     home = tmp_path / "home"
     result = fresh({CACHE_ENV: "off", "HOME": str(home), "XDG_CACHE_HOME": str(tmp_path / "xdg")})
-    assert result == {"dir": None, "hits": 0, "config": None}
+    assert {k: result[k] for k in ("dir", "hits", "config")} == {"dir": None, "hits": 0, "config": None}
     assert not home.exists() and not (tmp_path / "xdg").exists()
 
 
 def test_enable_in_process_writes_to_the_directory(jax_cache_dir):
-    assert enable_persistent_cache() == jax_cache_dir
-    assert jax.config.jax_compilation_cache_dir == str(jax_cache_dir)
+    assert enable_persistent_cache() == jax_cache_dir / machine_tag()
+    assert jax.config.jax_compilation_cache_dir == str(jax_cache_dir / machine_tag())
     before = files(jax_cache_dir)
     jax.jit(lambda x: jnp.cos(x) - 2.5 * x)(jnp.arange(7.0)).block_until_ready()
     assert files(jax_cache_dir) - before
