@@ -1,0 +1,216 @@
+"""The readout engine against its independent references (issue 13, item 2).
+
+- residues: the compiled gather path (``path="reference"``, :mod:`mvm.gather`), every readout in full, with noise off
+  on varied (uncalibrated), calibrated, drifted and ring-assisted chips;
+- fields: the sax solution of the whole hierarchical netlist, fed each varied row's own device settings;
+- error rates with noise on: the reference's, within a binomial tolerance.
+
+Chips are small (4 rows per tile) and sampled once per module: sampling and compiling a varied chip is most of the
+time these tests take.
+"""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from calibration.calibrate import calibrate
+from calibration.chip import build_chip, nominal_trims, row_params, sample_chip
+from calibration.variation import VariationConfig
+from circuits.link_budget import link_budget
+from circuits.mdpu import DETECTORS, SaxMdpu
+from mvm.config import ChipConfig, TileConfig
+from mvm.digital import exact_chunk_sums
+from mvm.engine import TileEngine, TileTables, read_block
+from mvm.gather import read_block_gathered
+from mvm.gemm import Chip, rns_gemm
+from mvm.gemm import build_chip as ideal_chip
+
+# The default chip on 4 rows per tile (h = 16 as drawn).
+STRAIGHT = dataclasses.replace(ChipConfig(), tile=TileConfig(rows=4))
+# Ring-assisted MMUs on 4 rows; the direct LO spares the matched LO's layout (the engine does not depend on the LO).
+RING = dataclasses.replace(ChipConfig(), tile=TileConfig(rows=4, element="ring-assisted", lo_path="direct"))
+SHAPE = (16, 48, 24)
+CHIPS = ("uncalibrated", "calibrated", "drifted", "drifted_slightly", "ring_ideal", "ring_varied")
+# A fifth of the sample's drift (about 5 mK): a few residues move, many readouts come near a boundary.
+SLIGHT_DRIFT = 0.2
+
+
+@pytest.fixture(scope="module")
+def straight_sample():
+    return sample_chip(STRAIGHT, VariationConfig(), np.random.default_rng(1))
+
+
+@pytest.fixture(scope="module")
+def calibrated_trims(straight_sample):
+    trims, report = calibrate(straight_sample, np.random.default_rng(2))
+    assert report.phase_error_after_rad < 0.05, report  # calibrated for real: the chip the tests call calibrated
+    return trims
+
+
+@pytest.fixture(scope="module")
+def ring_sample():
+    return sample_chip(RING, VariationConfig(), np.random.default_rng(3))
+
+
+@pytest.fixture(scope="module")
+def chips(straight_sample, calibrated_trims, ring_sample) -> dict[str, Chip]:
+    return {
+        "uncalibrated": build_chip(straight_sample, nominal_trims(STRAIGHT)),
+        "calibrated": build_chip(straight_sample, calibrated_trims),
+        "drifted": build_chip(straight_sample, calibrated_trims, with_drift=True),
+        "drifted_slightly": build_chip(
+            dataclasses.replace(straight_sample, drift_k=SLIGHT_DRIFT * straight_sample.drift_k),
+            calibrated_trims,
+            with_drift=True,
+        ),
+        "ring_ideal": ideal_chip(RING),
+        "ring_varied": build_chip(ring_sample, nominal_trims(RING)),  # ring chips are refused by calibration
+    }
+
+
+def operands(shape, seed):
+    rng = np.random.default_rng(seed)
+    m, k, n = shape
+    return rng.standard_normal((m, k)) * rng.uniform(0.1, 10), rng.standard_normal((k, n))
+
+
+def mantissas(chip: Chip, shape, seed):
+    """Signed mantissas over the whole 6-bit range (every residue of every modulus) and their exact chunk sums."""
+    rng = np.random.default_rng(seed)
+    m, k, n = shape
+    top = 2 ** (chip.config.bfp.mantissa_bits - 1) - 1
+    am, bm = rng.integers(-top, top + 1, (m, k)), rng.integers(-top, top + 1, (k, n))
+    h = chip.config.tile.h
+    exact = exact_chunk_sums(am.reshape(m, k // h, h).transpose(1, 0, 2), bm.reshape(k // h, h, n))
+    return am, bm, exact
+
+
+@pytest.mark.parametrize("name", CHIPS)
+def test_engine_reads_the_references_residues_with_noise_off(chips, name):
+    chip = chips[name]
+    readout = chip.config.readout(False)
+    p = chip.config.noise.skip_probability
+    am, bm, exact = mantissas(chip, (12, 64, 20), seed=5)
+    got, simulated = read_block(chip.prepare("engine", readout, p), am, bm, exact, readout, None)[:2]
+    want, everyone = read_block_gathered(chip.prepare("reference", readout, p), am, bm, exact, readout, None)[:2]
+    for i, m in enumerate(chip.moduli):
+        differ = np.count_nonzero(np.asarray(got[i]) != want[i])
+        assert differ == 0, f"{name}: modulus {m}: {differ} of {want[i].size} residues differ from the reference"
+    assert everyone == sum(r.size for r in want)
+    if name == "calibrated":
+        assert simulated < everyone / 2, "the engine proves most readouts of a calibrated chip"
+
+
+@pytest.mark.parametrize("name", CHIPS)
+def test_engine_gemm_equals_the_reference_gemm_with_noise_off(chips, name):
+    chip = chips[name]
+    a, b = operands(SHAPE, seed=7)
+    c_engine, r_engine = rns_gemm(a, b, chip, noise=False)
+    c_ref, r_ref = rns_gemm(a, b, chip, noise=False, path="reference")
+    np.testing.assert_array_equal(c_engine, c_ref)
+    assert (r_engine.residue_errors, r_engine.chunk_errors) == (r_ref.residue_errors, r_ref.chunk_errors)
+    assert r_engine.deterministic_readouts == r_engine.readouts == r_ref.readouts
+    assert r_ref.simulated_readouts == r_ref.readouts
+    if name == "calibrated":
+        assert r_engine.simulated_readouts < r_engine.readouts
+    if name in ("uncalibrated", "drifted", "drifted_slightly", "ring_varied"):
+        assert r_ref.residue_errors > 0  # the devices are off enough to read wrong residues: those must agree too
+    if name == "drifted_slightly":
+        assert r_ref.residue_errors < r_ref.readouts / 2 and r_engine.simulated_readouts > 0
+
+
+def sax_fields(sample, index: int, trims, row: int, x, w) -> np.ndarray:
+    """Detector fields of one varied row from the sax solution of the whole netlist, every device's own settings.
+
+    The row's segment, MMU heater and front-end settings (:func:`calibration.chip.row_params`) are passed to the
+    hierarchical sax circuit instance by instance; detector responsivity scales each field by sqrt(R/R0).
+    """
+    design, p = row_params(sample, index, trims)
+    levels = design.mmu.segment_levels(x, w)  # (n, h, B)
+    h, segments = levels.shape[-2:]
+    volts = p.level_voltages_v[row][np.arange(h)[:, None], np.arange(segments)[None, :], levels]
+    settings = {}
+    for j in range(h):
+        mmu = {
+            f"seg{b}": {"voltage_v": volts[:, j, b], **{k: float(v[row, j, b]) for k, v in p.segment.items()}}
+            for b in range(segments)
+        }
+        mmu["heater"] = {k: float(v[row, j]) for k, v in p.mmu_heater.items()}
+        settings[f"mmu{j}"] = mmu
+    settings.update({name: {k: float(v[row]) for k, v in s.items()} for name, s in p.front.items()})
+    # the LO heaters' powers come with the settings, so one circuit serves every row's LO bias
+    s = SaxMdpu(dataclasses.replace(design, lo_bias_power_mw=0.0)).circuit(wl=design.wl_um, **settings)
+    fields = np.stack([np.broadcast_to(np.asarray(s[(d, "in")]), x.shape[:-1]) for d in DETECTORS], -1)
+    return fields * np.sqrt(p.detector_gain[row])
+
+
+@pytest.mark.parametrize("kind", ["straight", "ring"])
+def test_fields_of_varied_rows_match_the_sax_netlist(straight_sample, ring_sample, chips, kind):
+    sample, chip = (
+        (straight_sample, chips["uncalibrated"]) if kind == "straight" else (ring_sample, chips["ring_varied"])
+    )
+    tile = chip.tiles[0]
+    engine = TileEngine(tile, TileTables.from_tile(tile), None)
+    rng = np.random.default_rng(11)
+    m, h = tile.modulus, tile.h
+    x, w = rng.integers(0, m, (32, h)), rng.integers(0, m, (32, h))
+    nominal = ideal_chip(chip.config).tiles[0].rows[0].detector_fields(x, w)  # the drawing
+    for row in (0, 3):
+        want = sax_fields(sample, 0, nominal_trims(chip.config), row, x, w)
+        got = engine.fields(np.full(len(x), row), x, w)
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-9, err_msg=f"{kind} row {row}")
+        assert np.abs(want - nominal).max() > 1e-2  # the row is varied: its own settings did reach sax
+
+
+@pytest.mark.parametrize("name", ["calibrated", "drifted", "ring_varied"])
+def test_fields_equal_the_compiled_per_mmu_product(chips, name):
+    """Every row and tile: the engine's deviation tables rebuild the compiled product to round-off."""
+    rng = np.random.default_rng(13)
+    for tile in chips[name].tiles:
+        engine = TileEngine(tile, TileTables.from_tile(tile), None)
+        x, w = rng.integers(0, tile.modulus, (500, tile.h)), rng.integers(0, tile.modulus, (500, tile.h))
+        rows = rng.integers(0, tile.size, 500)
+        want = np.stack([tile.rows[r].detector_fields(x[i], w[i]) for i, r in enumerate(rows)])
+        got = engine.fields(rows, x, w)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * np.abs(want).max())
+
+
+def test_noisy_error_rates_equal_the_references(chips):
+    """At a laser power where about 1 % of residues are wrong, both paths err alike.
+
+    With one seed both paths quantise alike and draw the same laser drift (the product's first draw), so given
+    the drift each path's error count is a sum of independent Bernoulli trials: the difference of the two has a
+    variance of at most the sum of the counts. 4.5 standard errors: a false alarm about once in 1e5 runs.
+    """
+    calibrated = chips["calibrated"]
+    cfg = calibrated.config
+    budget = link_budget(calibrated.tiles[0].rows[0], cfg.readout(True), 1e-2)
+    laser = dataclasses.replace(cfg.laser, power_mw=budget.laser_power_mw)
+    chip = dataclasses.replace(calibrated, config=dataclasses.replace(cfg, laser=laser), prepared={})
+    a, b = operands((32, 128, 32), seed=17)
+    errors = {"engine": 0, "reference": 0}
+    readouts = 0
+    for seed in range(4):
+        for path in errors:
+            _, report = rns_gemm(a, b, chip, noise=True, seed=seed, path=path)
+            errors[path] += report.residue_errors
+        readouts += report.readouts
+    rate = errors["reference"] / readouts
+    assert 2e-3 < rate < 5e-2, f"the operating point is not near 1e-2 (reference rate {rate:.2e})"
+    tolerance = 4.5 * np.sqrt(errors["engine"] + errors["reference"])
+    assert abs(errors["engine"] - errors["reference"]) <= tolerance, (errors, readouts)
+
+
+def test_a_laser_without_power_reads_no_differently_on_either_path(chips):
+    """At a hundredth of the power nearly every readout is near a boundary: the engine simulates them, and the two
+    paths' error rates (about 1 - 1/m) agree within the binomial tolerance."""
+    chip = chips["calibrated"]
+    laser = dataclasses.replace(chip.config.laser, power_mw=1e-4)
+    low = dataclasses.replace(chip, config=dataclasses.replace(chip.config, laser=laser), prepared={})
+    a, b = operands(SHAPE, seed=19)
+    _, r_engine = rns_gemm(a, b, low, noise=True, seed=1)
+    _, r_ref = rns_gemm(a, b, low, noise=True, seed=1, path="reference")
+    assert r_engine.simulated_readouts == r_engine.readouts  # nothing can be proven at this power
+    tolerance = 4.5 * np.sqrt(r_engine.residue_errors + r_ref.residue_errors)
+    assert abs(r_engine.residue_errors - r_ref.residue_errors) <= tolerance

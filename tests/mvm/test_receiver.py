@@ -1,0 +1,166 @@
+"""The receiver map against brute-force reads: boundaries, residues, distances and the proven noise margin.
+
+The map (:func:`mvm.receiver.receiver_map`) turns a row's arm phase v (levels) into a residue through boundaries
+found by bisection. Its references here: the ideal receiver (round v to the nearest level), the noiseless receiver
+evaluated directly at each v (fields from T = exp(base + 2j*pi*v/m), mean detector currents, I/Q correction,
+atan2, rounding), and :func:`circuits.readout.read` itself, with its ADCs and noise.
+"""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from circuits.compiled import IqCorrection, compile_mdpu
+from circuits.mdpu import MdpuDesign
+from circuits.mmu import MmuDesign
+from circuits.readout import Readout, read
+from mvm.engine import TileTables
+from mvm.receiver import ReceiverMap, receiver_map
+from mvm.tile import ModulusTile
+from photonics.photodetector import mean_current_a
+
+M = 31
+SKIP = 1e-15  # the chip's default skip probability
+# An I/Q-imbalanced receiver: the I pair's positive detector takes 10 % more signal (a gain error and an offset),
+# the Q pair's signal is 0.12 rad off quadrature (0.6 level at m = 31: far from even boundaries).
+I_GAIN, Q_SKEW_RAD = 1.1, 0.12
+# A digital correction that is not the inverse of the skew (an arbitrary affine map that keeps the circle round
+# enough to stay monotone): the map must follow whatever correction the row carries.
+CORRECTION = IqCorrection(offset=(0.004, -0.006), matrix=((1.05, 0.08), (-0.03, 0.95)))
+
+
+@pytest.fixture(scope="module")
+def ideal_row():
+    return compile_mdpu(MdpuDesign(mmu=MmuDesign(modulus=M), h=4))
+
+
+def imbalanced(row, correction=None):
+    s = row.arm_to_det.copy()
+    s[0] *= I_GAIN
+    s[2:] *= np.exp(1j * Q_SKEW_RAD)
+    return dataclasses.replace(row, arm_to_det=s, iq_correction=correction)
+
+
+def base_of(row) -> complex:
+    return TileTables.from_tile(ModulusTile.from_rows([row])).base[0]
+
+
+def map_of(row, readout: Readout) -> ReceiverMap:
+    return receiver_map([row], readout, np.array([base_of(row)]), SKIP, np.zeros(1))
+
+
+def fields_at(row, v) -> np.ndarray:
+    t = np.exp(base_of(row) + 2j * np.pi * np.asarray(v) / M)
+    return row.lo_to_det + row.arm_to_det * row.src_to_arm * t[..., None]
+
+
+def noiseless_residue(row, readout: Readout, v) -> np.ndarray:
+    """The receiver without noise or ADC at arm phases v, straight from the row: currents, correction, atan2."""
+    current = mean_current_a(readout.laser.power_mw * np.abs(fields_at(row, v)) ** 2, readout.detector)
+    z = (current[..., 0] - current[..., 1]) + 1j * (current[..., 2] - current[..., 3])
+    if row.iq_correction is not None:
+        scale = readout.detector.responsivity_a_per_w * readout.laser.power_mw * 1e-3
+        z = row.iq_correction.apply(z / scale) * scale
+    return np.mod(np.round(np.mod(np.angle(z), 2 * np.pi) * M / (2 * np.pi)).astype(np.int64), M)
+
+
+def boundaries(rec: ReceiverMap) -> np.ndarray:
+    inside = rec.inside[0]
+    return np.sort(inside[np.isfinite(inside)])
+
+
+def test_an_ideal_row_rounds_the_arm_phase_at_evenly_spaced_boundaries(ideal_row):
+    # 1 mW: far below the detectors' compression, which bends the phase (about 2e-3 level at 10 mW)
+    readout = Readout().with_laser_power(1.0)
+    rec = map_of(ideal_row, readout)
+    b = boundaries(rec)
+    assert len(b) == M
+    gaps = np.diff(np.append(b, b[0] + M))
+    assert np.abs(gaps - 1).max() < 1e-3
+    assert rec.spread[0] < 1e-3
+    assert np.isfinite(rec.margin_levels[0])
+    v = np.random.default_rng(1).uniform(-M, 2 * M, 100_000)
+    rows = np.zeros(len(v), int)
+    residue, distance = rec.residues(v, rows)
+    off_half = np.abs(np.abs(v - np.rint(v)) - 0.5) > 1e-3
+    np.testing.assert_array_equal(residue[off_half], np.mod(np.rint(v[off_half]), M))
+    even, even_distance = rec.even_residues(v, rows)
+    assert np.mean(even_distance <= 0) < 0.01
+    np.testing.assert_array_equal(even[even_distance > 0], residue[even_distance > 0])
+    assert np.all(even_distance <= distance + 1e-12)  # the even form is never more confident than the map
+
+
+@pytest.mark.parametrize("correction", [None, CORRECTION], ids=["uncorrected", "corrected"])
+def test_the_map_reads_as_the_noiseless_receiver_on_an_imbalanced_row(ideal_row, correction):
+    row = imbalanced(ideal_row, correction)
+    readout = Readout().with_laser_power(1.0)
+    rec = map_of(row, readout)
+    assert len(boundaries(rec)) == M
+    assert rec.spread[0] > 0.1  # far from even: the binned form is the one under test
+    v = np.random.default_rng(2).uniform(-M, 2 * M, 100_000)
+    residue, distance = rec.residues(v, np.zeros(len(v), int))
+    sure = distance > 1e-9
+    assert sure.mean() > 0.999
+    want = noiseless_residue(row, readout, v)
+    wrong = np.count_nonzero(residue[sure] != want[sure])
+    assert wrong == 0, f"{wrong} of {sure.sum()} residues differ from the noiseless receiver"
+    # the distance is to the nearest boundary: the residue holds up to it and changes just past it on one side
+    sub = np.nonzero(sure)[0][:2000]
+    d = distance[sub]
+    for step in (-0.999, 0.999):
+        np.testing.assert_array_equal(noiseless_residue(row, readout, v[sub] + step * d), want[sub])
+    past = [noiseless_residue(row, readout, v[sub] + step * d + step * 1e-7) != want[sub] for step in (-1, 1)]
+    assert np.all(past[0] | past[1])
+
+
+@pytest.mark.parametrize("correction", [None, CORRECTION], ids=["uncorrected", "corrected"])
+def test_read_with_its_adc_agrees_beyond_the_noiseless_margin(ideal_row, correction):
+    row = imbalanced(ideal_row, correction)
+    readout = Readout(noise=False).with_laser_power(1.0)
+    rec = map_of(row, readout)
+    margin = rec.margin_levels[0]
+    assert 0 < margin < 0.5  # the ADC's quantisation, and nothing else with noise off
+    v = np.random.default_rng(3).uniform(0, M, 100_000)
+    residue, distance = rec.residues(v, np.zeros(len(v), int))
+    beyond = distance > margin
+    got = read(row, fields_at(row, v[beyond]), readout).residue
+    wrong = np.count_nonzero(got != residue[beyond])
+    assert wrong == 0, f"{wrong} of {beyond.sum()} ADC reads differ beyond the margin {margin:.3g}"
+
+
+def noisy_wrong(row, readout: Readout, rec: ReceiverMap, distance: float, draws: int, seed: int) -> int:
+    """Wrong residues among ``draws`` noisy reads at ``distance`` (levels) either side of every boundary.
+
+    Each read takes the largest drive-noise sigma of any input (the margin's worst case); ten calls, each with its
+    own laser frequency drift.
+    """
+    rng = np.random.default_rng(seed)
+    b = boundaries(rec)
+    v = np.concatenate([b - distance, b + distance])
+    want = noiseless_residue(row, readout, v)
+    drive = np.sqrt(row.drive_variance_table.max(axis=(1, 2)).sum()) * readout.drive_noise_v_rms
+    reps = -(-draws // (10 * len(v)))
+    wrong = 0
+    for _ in range(10):
+        fields = np.broadcast_to(fields_at(row, v), (reps, len(v), 4))
+        got = read(row, fields, readout, rng, drive_sigma_rad=np.full((reps, len(v)), drive)).residue
+        wrong += np.count_nonzero(got != want)
+    return wrong
+
+
+@pytest.mark.parametrize(
+    "kind, power_mw",
+    [("ideal", 1.0), ("imbalanced", 10.0)],  # the receiver's noise dominates; the laser's phase noise does
+)
+def test_noise_never_crosses_the_margin_and_does_cross_a_quarter_of_it(ideal_row, kind, power_mw):
+    row = ideal_row if kind == "ideal" else imbalanced(ideal_row, CORRECTION)
+    readout = Readout().with_laser_power(power_mw)
+    assert readout.noise and readout.laser.linewidth_khz > 0 and readout.drive_noise_v_rms > 0
+    rec = map_of(row, readout)
+    margin = rec.margin_levels[0]
+    assert np.isfinite(margin)
+    outside = noisy_wrong(row, readout, rec, margin * (1 + 1e-6), 200_000, seed=4)
+    assert outside == 0, f"{outside} of 2e5 noisy reads just outside the margin {margin:.3g} read another residue"
+    inside = noisy_wrong(row, readout, rec, margin / 4, 200_000, seed=5)
+    assert inside > 20, f"only {inside} noisy reads at a quarter of the margin erred: the noise is too weak to test"
