@@ -31,6 +31,10 @@ import jax
 CACHE_ENV = "MIRAGE_JAX_CACHE"
 CACHE_OFF = ("", "off")  # values of CACHE_ENV that disable the cache
 APP_DIR = "mirage-photonics"
+# The cache's size bound: beyond it, entries least recently read go first, down to half of it. JAX's own
+# bound (jax_compilation_cache_max_size) needs the `filelock` package; sax circuits on the klu backend add
+# entries that never hit (a KLU handle of the process is a constant of the program, so the key differs).
+CACHE_MAX_BYTES = 512 * 2**20
 
 # jax.monitoring events that time compilation, as named in JAX's dispatch module: tracing to a jaxpr,
 # lowering to an MLIR module, and the XLA compile, which includes looking up (and loading from) the
@@ -106,6 +110,7 @@ def enable_persistent_cache() -> Path | None:
 
         jax.config.update("jax_compilation_cache_dir", str(directory))
         compilation_cache.reset_cache()  # a cache opened at another directory is reopened at this one
+    prune(directory, CACHE_MAX_BYTES)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
     if os.environ.get("TF_CPP_MIN_LOG_LEVEL", "1") == "1":  # `import jax` sets 1 unless the user chose
@@ -113,6 +118,30 @@ def enable_persistent_cache() -> Path | None:
 
         utils.absl_set_min_log_level(3)  # absl's levels: 0 info, 1 warning, 2 error, 3 fatal
     return directory
+
+
+def prune(directory: Path, max_bytes: int) -> int:
+    """If the files in ``directory`` exceed ``max_bytes``, delete the least recently read (then modified) ones
+    until they fill at most half of it; return how many were deleted."""
+    entries = []
+    for path in directory.iterdir():
+        try:
+            st = path.stat()
+        except OSError:  # deleted meanwhile by another process
+            continue
+        if path.is_file():
+            entries.append((max(st.st_atime, st.st_mtime), st.st_size, path))
+    total = sum(size for _, size, _ in entries)
+    if total <= max_bytes:
+        return 0
+    deleted = 0
+    for _, size, path in sorted(entries, key=lambda e: e[0]):
+        if total <= max_bytes // 2:
+            break
+        path.unlink(missing_ok=True)
+        total -= size
+        deleted += 1
+    return deleted
 
 
 # thread id -> timers running on it; weak, so that a timer never stopped (an exception) goes with its owner

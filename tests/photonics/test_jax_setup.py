@@ -135,3 +135,13 @@ def test_union_of_spans_against_a_fine_grid():
         covered |= (grid >= s) & (grid < e)
     assert jax_setup._union_seconds(spans) == pytest.approx(covered.sum() * step, abs=30 * 2 * step)
     assert jax_setup._union_seconds([(0.0, 3.0), (1.0, 2.0), (2.5, 4.0)]) == pytest.approx(4.0)
+
+
+def test_prune_deletes_least_recently_read_entries_down_to_half(tmp_path):
+    for i in range(10):
+        path = tmp_path / f"entry{i}-cache"
+        path.write_bytes(b"x" * 100)
+        os.utime(path, (1_000_000 + i, 1_000_000 + i))  # entry0 read longest ago
+    assert jax_setup.prune(tmp_path, 1000) == 0  # at the bound: kept
+    assert jax_setup.prune(tmp_path, 900) == 6  # 1000 bytes > 900: down to 450 or less
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"entry{i}-cache" for i in range(6, 10)]
