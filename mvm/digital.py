@@ -40,8 +40,7 @@ def _fmod(v, m: int):
     return jnp.where(r < 0, r + m, r)
 
 
-@partial(jax.jit, static_argnames=("moduli",))
-def garner_crt(residues, exact, *, moduli):
+def garner(residues, exact, moduli: tuple[int, ...]):
     """Signed chunk sums (int32) from residues (a sequence of (C, M, N)) by Garner's algorithm, and a mask of
     those that differ from the exact sums.
 
@@ -60,10 +59,27 @@ def garner_crt(residues, exact, *, moduli):
     return x.astype(jnp.int32), x != exact
 
 
+garner_crt = jax.jit(garner, static_argnames=("moduli",))
+
+
 @partial(jax.jit, static_argnames=("moduli",))
 def residue_mismatches(residues, exact, *, moduli):
     """Per modulus, a mask of the residues (a sequence of (C, M, N)) that differ from those of the exact sums."""
     return tuple(r != _fmod(exact, m) for r, m in zip(residues, moduli))
+
+
+def can_decode_fused(info: tuple[int, ...], rrns: RedundantRns | None) -> bool:
+    """Whether decoding is :func:`garner` alone (no redundant moduli, a range within CRT_LIMIT)."""
+    return rrns is None and int(np.prod(info)) <= CRT_LIMIT
+
+
+def count_errors(residues, values, wrong, exact, info: tuple[int, ...], counts: dict) -> None:
+    """Add the chunk and residue errors of a decoded block (``wrong``: values != exact) to ``counts``."""
+    chunk_errors = int(np.count_nonzero(np.asarray(wrong)))
+    if chunk_errors:  # CRT is one-to-one: without a wrong value there is no wrong residue
+        mismatched = residue_mismatches(tuple(residues), exact, moduli=info)
+        counts["residue_errors"] += sum(int(np.count_nonzero(np.asarray(w))) for w in mismatched)
+        counts["chunk_errors"] += chunk_errors
 
 
 def decode(residues, exact, info: tuple[int, ...], rrns: RedundantRns | None, counts: dict):
@@ -73,13 +89,9 @@ def decode(residues, exact, info: tuple[int, ...], rrns: RedundantRns | None, co
     corrected and uncorrected to ``counts``.
     """
     moduli = info + (rrns.redundant_moduli if rrns else ())
-    if rrns is None and int(np.prod(info)) <= CRT_LIMIT:
+    if can_decode_fused(info, rrns):
         values, wrong = garner_crt(tuple(residues), exact, moduli=info)
-        chunk_errors = int(np.count_nonzero(np.asarray(wrong)))
-        if chunk_errors:  # CRT is one-to-one: without a wrong value there is no wrong residue
-            wrong = residue_mismatches(tuple(residues), exact, moduli=info)
-            counts["residue_errors"] += sum(int(np.count_nonzero(np.asarray(w))) for w in wrong)
-            counts["chunk_errors"] += chunk_errors
+        count_errors(residues, values, wrong, exact, info, counts)
         return values
     exact = np.asarray(exact).astype(np.int64)
     stacked = np.stack([np.asarray(r) for r in residues]).astype(np.int64)

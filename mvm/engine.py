@@ -43,6 +43,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from circuits.readout import Readout, drive_phase_sigma_rad, read
+from mvm.digital import garner
 from mvm.receiver import ReceiverMap, receiver_map
 
 UNIFORM_LEVELS = 1e-7  # devices this close to the design (levels) are the design, to round-off
@@ -171,9 +172,11 @@ def arm_levels(table, am, *, modulus):
     return jax.vmap(lambda f, i: f[i].sum(1))(table, lookup)
 
 
-@partial(jax.jit, static_argnames=("moduli", "rows", "even"))
-def _block_residues(exact, errors, receivers, *, moduli, rows, even):
-    """Each tile's residues (C, M, N), int16, and unsafe mask, for a chip's tiles.
+@partial(jax.jit, static_argnames=("moduli", "rows", "even", "crt"))
+def _block_residues(exact, errors, receivers, *, moduli, rows, even, crt):
+    """Each tile's residues (C, M, N), int16, and unsafe mask, for a chip's tiles; with ``crt`` (the
+    information moduli, the first tiles'), also the CRT of the residues as read (:func:`mvm.digital.garner`),
+    fused into the same pass.
 
     ``exact``: exact chunk sums (C, M, N), float32; ``errors``: each tile's E
     (:func:`arm_levels`), or None (uniform);
@@ -190,8 +193,9 @@ def _block_residues(exact, errors, receivers, *, moduli, rows, even):
             residue, distance = receiver.even_residues(v, cols, xp=jnp)
         else:
             residue, distance = receiver.residues(v, cols[None, None, :], xp=jnp)
-        out.append((residue.astype(jnp.int16), distance <= receiver.margin_levels[cols]))
-    return tuple(out)
+        out.append((residue, distance <= receiver.margin_levels[cols]))
+    decoded = garner(tuple(r for r, _ in out[: len(crt)]), exact, crt) if crt else None
+    return tuple((r.astype(jnp.int16), u) for r, u in out), decoded
 
 
 @dataclass(frozen=True)
@@ -205,9 +209,12 @@ class ChipEngine:
         return cls(tuple(tile_engine(t, readout, skip_probability) for t in tiles))
 
 
-def read_block(engine: ChipEngine, am, bm, exact, readout: Readout, rng, drift_hz: float | None = None):
-    """Residues of every tile (a list of (C, M, N)) for mantissas am (M, C*h), bm (C*h, N) with exact chunk sums (C, M, N),
-    and how many readouts were simulated in full.
+def read_block(
+    engine: ChipEngine, am, bm, exact, readout: Readout, rng, drift_hz: float | None = None, crt: tuple = ()
+) -> tuple[list, int, tuple | None]:
+    """Residues of every tile (a list of (C, M, N)) for mantissas am (M, C*h), bm (C*h, N) with exact chunk sums
+    (C, M, N), how many readouts were simulated in full, and, where ``crt`` names the information moduli and no
+    readout needed simulating, their decoded values and wrong mask (:func:`mvm.digital.garner`), else None.
 
     Every readout's arm is solved from its tile's tables; readouts within the
     receiver's proven margin are simulated in full (noise, ADCs, atan2), the
@@ -226,13 +233,14 @@ def read_block(engine: ChipEngine, am, bm, exact, readout: Readout, rng, drift_h
         )
         for t in tiles
     )
-    read = _block_residues(
+    read, decoded = _block_residues(
         exact,
         errors,
         tuple(_device_receiver(t.receiver) for t in tiles),
         moduli=tuple(t.tile.modulus for t in tiles),
         rows=tiles[0].tile.size,
         even=tuple(bool(np.max(t.receiver.spread) <= EVEN_SPREAD_LEVELS) for t in tiles),
+        crt=tuple(crt),
     )
     residues = [r for r, _ in read]
     unsafe = [np.asarray(u) for _, u in read]
@@ -242,7 +250,7 @@ def read_block(engine: ChipEngine, am, bm, exact, readout: Readout, rng, drift_h
             m = t.tile.modulus
             residues[i] = np.array(residues[i])
             simulated += _simulate(t, np.mod(am, m), np.mod(bm, m), unsafe[i], residues[i], readout, rng, drift_hz)
-    return residues, simulated
+    return residues, simulated, (decoded if simulated == 0 else None)
 
 
 def _simulate(engine: TileEngine, x, w, unsafe, residue, readout: Readout, rng, drift_hz) -> int:

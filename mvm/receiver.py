@@ -48,9 +48,12 @@ from circuits.readout import Readout, laser_phase_variances_rad2, ranged_detecto
 from photonics.laser import rin_relative_rms
 from photonics.photodetector import adc_lsb_a, balanced_noise_variance_a2, mean_current_a
 
-GRID_PER_LEVEL = 64  # receiver samples per level when looking for the boundaries
-BISECTION_STEPS = 52  # halvings of a grid step: float64 round-off of v
-BOUNDARY_SLACK_LEVELS = 1e-9  # left of the bisection and of float64 fields
+GRID_PER_LEVEL = 16  # receiver samples per level: they bracket the steps and sample the extremes
+GRID_SAFETY = 0.01  # relative widening of the sampled extremes (|z|, slope, currents) for what lies between samples
+NEWTON_STEPS = 5  # from a grid step of 1/16 level, quadratic convergence reaches float64 round-off
+DERIVATIVE_STEP = 1e-6  # levels, for the Newton slope
+BISECTION_STEPS = 52  # the fallback: halvings of a grid step to float64 round-off of v
+BOUNDARY_SLACK_LEVELS = 1e-9  # how far a found step may be from the true one (checked), and float64 fields
 PHASE_SLACK_RAD = 1e-6  # round-off of ~1e6 rad of propagation phase in the device tables
 RIN_SIGMAS = 8.0  # RIN excursions beyond 8 sigma have probability < 1e-15
 BINS_PER_LEVEL = 8  # decision bins per level: boundaries closer than 1/8 level send the row to full simulation
@@ -160,13 +163,15 @@ class _Rows:
             any(c is not None for c in corrections),
         )
 
-    def z(self, readout: Readout, v: np.ndarray, rin: float):
-        """Noiseless corrected I + jQ (A) and the four mean detector currents for arm phases v (R, ...) in levels."""
+    def z(self, readout: Readout, v: np.ndarray, rin):
+        """Noiseless corrected I + jQ (A) and the four mean detector currents for arm phases v (R, ...) in levels,
+        the laser off by a relative ``rin`` (broadcast against v's trailing axes)."""
         extra = (slice(None),) + (None,) * (v.ndim - 1)
         t = np.exp(self.base[extra] + 2j * np.pi * v / self.modulus)
         fields = self.lo[extra] + self.signal[extra] * t[..., None]
         # the ADC's range does not enter the mean current: the nominal detector serves every row
-        current = mean_current_a(readout.laser.power_mw * (1 + rin) * np.abs(fields) ** 2, readout.detector)
+        power = readout.laser.power_mw * np.asarray(1 + rin)[..., None] * np.abs(fields) ** 2
+        current = mean_current_a(power, readout.detector)
         i, q = current[..., 0] - current[..., 1], current[..., 2] - current[..., 3]
         if self.corrected:  # as circuits.readout.read applies it, in units of I + jQ per input power
             scale = readout.detector.responsivity_a_per_w * readout.laser.power_mw * 1e-3
@@ -184,24 +189,45 @@ def _read_residue(z: np.ndarray, m: int) -> np.ndarray:
     return np.mod(np.round(phase * m / (2 * np.pi)).astype(np.int64), m)
 
 
-def _boundaries(rows: _Rows, readout: Readout, rin: float) -> tuple[np.ndarray, np.ndarray]:
-    """(R, m) arm phases (levels, ascending in [0, m)) where each row's residue steps up by one, and (R,) whether
-    the row's receiver is monotone (exactly m steps of one)."""
-    m, count = rows.modulus, len(rows.base)
-    v = np.broadcast_to(np.arange(m * GRID_PER_LEVEL) / GRID_PER_LEVEL, (count, m * GRID_PER_LEVEL))
-    res = _read_residue(rows.z(readout, v, rin)[0], m)
-    before = np.roll(res, 1, axis=1)
+def _boundaries(rows: _Rows, readout: Readout, rins: np.ndarray, grid_z: np.ndarray):
+    """(R, K, m) arm phases (levels, ascending in [0, m)) where each row's residue steps up by one at each of K
+    relative laser powers ``rins``, and (R, K) whether the receiver is monotone there (exactly m steps of one).
+
+    ``grid_z``: the receiver on the grid (R, K, G), which brackets each step; Newton on the
+    read phase against its rounding threshold then finds it, and both sides of every
+    step are checked to read as they should within the slack (else bisection).
+    """
+    m = rows.modulus
+    v = np.arange(grid_z.shape[-1]) / GRID_PER_LEVEL
+    res = _read_residue(grid_z, m)
+    before = np.roll(res, 1, axis=-1)
     steps = np.mod(res - before, m)
-    monotone = (np.count_nonzero(steps, axis=1) == m) & np.all(steps <= 1, axis=1)
-    where = np.argsort(steps == 0, axis=1, kind="stable")[:, :m]  # the steps' grid points, in order
-    lo = np.take_along_axis(v, where, 1) - 1 / GRID_PER_LEVEL
-    hi = lo + 1 / GRID_PER_LEVEL
-    below = np.take_along_axis(before, where, 1)
-    for _ in range(BISECTION_STEPS):
-        mid = (lo + hi) / 2
-        same = _read_residue(rows.z(readout, mid, rin)[0], m) == below
-        lo, hi = np.where(same, mid, lo), np.where(same, hi, mid)
-    return np.sort(np.mod(hi, m), axis=1), monotone
+    monotone = (np.count_nonzero(steps, axis=-1) == m) & np.all(steps <= 1, axis=-1)
+    where = np.argsort(steps == 0, axis=-1, kind="stable")[..., :m]  # the steps' grid points, in order
+    lo = v[where] - 1 / GRID_PER_LEVEL
+    below = np.take_along_axis(before, where, -1)
+    rin = np.asarray(rins)[:, None]
+    target = np.exp(-1j * (below + 0.5) * (2 * np.pi / m))  # the rounding threshold (below + 1/2) * 2*pi/m
+
+    def read_at(x):
+        return rows.z(readout, x, rin)[0]
+
+    b = lo + 0.5 / GRID_PER_LEVEL
+    for _ in range(NEWTON_STEPS):
+        slope = (np.angle(read_at(b + DERIVATIVE_STEP) * target) - np.angle(read_at(b - DERIVATIVE_STEP) * target)) / (
+            2 * DERIVATIVE_STEP
+        )
+        b = np.clip(b - np.angle(read_at(b) * target) / np.where(slope > 0, slope, np.inf), lo, lo + 1 / GRID_PER_LEVEL)
+    left = _read_residue(read_at(b - BOUNDARY_SLACK_LEVELS / 2), m) == below
+    right = _read_residue(read_at(b + BOUNDARY_SLACK_LEVELS / 2), m) == np.mod(below + 1, m)
+    if not np.all((left & right) | ~monotone[..., None]):  # a receiver too bent for Newton: bisect
+        lo, hi = lo.copy(), lo + 1 / GRID_PER_LEVEL
+        for _ in range(BISECTION_STEPS):
+            mid = (lo + hi) / 2
+            same = _read_residue(read_at(mid), m) == below
+            lo, hi = np.where(same, mid, lo), np.where(same, hi, mid)
+        b = hi
+    return np.sort(np.mod(b, m), axis=-1), monotone
 
 
 def receiver_map(
@@ -215,29 +241,26 @@ def receiver_map(
     """
     stacked = _Rows.of(rows, bases)
     m, count = stacked.modulus, len(rows)
-    b, ok = _boundaries(stacked, readout, 0.0)
-    above_first = ((b[:, 0] + b[:, 1 % m] + (m if m == 1 else 0)) / 2)[:, None]
-    first = _read_residue(stacked.z(readout, above_first, 0.0)[0], m)[:, 0]
-
     detector = ranged_detector(rows[0], readout)
     rin = rin_relative_rms(readout.laser, detector.bandwidth_ghz) if readout.noise else 0.0
-    grid = np.broadcast_to(np.arange(m * GRID_PER_LEVEL) / GRID_PER_LEVEL, (count, m * GRID_PER_LEVEL))
-    smallest, slowest, widest = np.full(count, np.inf), np.full(count, np.inf), np.zeros(count)
-    moved, noise_var = np.zeros(count), np.zeros(count)
-    for r in (0.0, -RIN_SIGMAS * rin, RIN_SIGMAS * rin) if rin > 0 else (0.0,):
-        z, current = stacked.z(readout, grid, r)
-        raw = np.stack([current[..., 0] - current[..., 1], current[..., 2] - current[..., 3]])
-        widest = np.maximum(widest, np.abs(raw).max(axis=(0, 2)))
-        smallest = np.minimum(smallest, np.abs(z).min(1))
-        angle = np.unwrap(np.angle(np.concatenate([z, z[:, :1]], 1)), axis=1)
-        slowest = np.minimum(slowest, np.diff(angle, axis=1).min(1) * GRID_PER_LEVEL * m / (2 * np.pi))
-        for q in (0, 2):
-            var = balanced_noise_variance_a2(current[..., q], current[..., q + 1], readout.detector).max(1)
-            noise_var = np.maximum(noise_var, var)
-        if r:
-            moved_b, moved_ok = _boundaries(stacked, readout, r)
-            ok &= moved_ok
-            moved = np.maximum(moved, np.abs(np.mod(moved_b - b + m / 2, m) - m / 2).max(1))
+    rins = np.array([0.0, -RIN_SIGMAS * rin, RIN_SIGMAS * rin] if rin > 0 else [0.0])
+    grid = np.broadcast_to(np.arange(m * GRID_PER_LEVEL) / GRID_PER_LEVEL, (count, len(rins), m * GRID_PER_LEVEL))
+    z, current = stacked.z(readout, grid, rins[:, None])  # (R, K, G), (R, K, G, 4)
+    steps, monotone = _boundaries(stacked, readout, rins, z)
+    b, ok = steps[:, 0], monotone.all(axis=1)
+    moved = np.abs(np.mod(steps - b[:, None] + m / 2, m) - m / 2).max(axis=(1, 2))
+    above_first = ((b[:, 0] + b[:, 1 % m] + (m if m == 1 else 0)) / 2)[:, None]
+    first = _read_residue(stacked.z(readout, above_first, 0.0)[0], m)[:, 0]
+    # the receiver's extremes over the circle, sampled on the grid and widened by GRID_SAFETY for what lies between
+    raw = np.stack([current[..., 0] - current[..., 1], current[..., 2] - current[..., 3]])
+    widest = np.abs(raw).max(axis=(0, 2, 3)) * (1 + GRID_SAFETY)
+    smallest = np.abs(z).min(axis=(1, 2)) * (1 - GRID_SAFETY)
+    angle = np.unwrap(np.angle(np.concatenate([z, z[..., :1]], -1)), axis=-1)
+    slowest = np.diff(angle, axis=-1).min(axis=(1, 2)) * GRID_PER_LEVEL * m / (2 * np.pi) * (1 - GRID_SAFETY)
+    noise_var = np.max(
+        [balanced_noise_variance_a2(current[..., q], current[..., q + 1], readout.detector) for q in (0, 2)],
+        axis=(0, 2, 3),
+    ) * (1 + GRID_SAFETY)
 
     start = np.zeros((count, m * BINS_PER_LEVEL), np.int64)
     inside = np.full((count, m * BINS_PER_LEVEL), np.inf)
