@@ -138,49 +138,57 @@ def tile_engine(tile, readout: Readout, skip_probability: float) -> TileEngine:
     return TileEngine(tile, tables, receiver)
 
 
-@partial(jax.jit, static_argnames=("chunks", "modulus"))
-def _weight_table(eps_rows, bm, *, chunks, modulus):
-    """F[chunk, j*m + a, n] = eps_lv[row(n), j, a, w[chunk*h + j, n]] (float32), w = mantissas bm (C*h, N) mod m.
+def weight_table(eps_rows, w):
+    """F[chunk, j*m + a, n] = eps_lv[row(n), j, a, w[chunk*h + j, n]] (float32) for weight residues w (C*h, N).
 
     ``eps_rows``: (R, h, m_w, m_a) phase tables, transposed so that a weight
-    selects a row of m values over the input. Built once per weight load, by a
-    jitted function of its own: fused into the lookup-sum, XLA would rebuild it
-    for every readout.
+    selects a row of m values over the input. Built once per weight load.
     """
     r_count, h, m = eps_rows.shape[:3]
-    n = bm.shape[1]
-    w = jnp.mod(bm.astype(jnp.int32), modulus)
+    kb, n = w.shape
     cols = jnp.arange(n) % r_count
-    mmu = jnp.arange(chunks * h) % h
+    mmu = jnp.arange(kb) % h
     index = (cols[None, :] * h + mmu[:, None]) * m + w  # (C*h, N): row of eps_rows for each weight
     table = eps_rows.reshape(r_count * h * m, m)[index]  # (C*h, N, m_a)
-    return table.transpose(0, 2, 1).reshape(chunks, h * m, n)
+    return table.transpose(0, 2, 1).reshape(kb // h, h * m, n)
 
 
-@partial(jax.jit, static_argnames=("modulus",))
-def arm_levels(table, am, *, modulus):
-    """E (C, M, N), float32 levels: each readout's h table rows summed, for input mantissas am (M, C*h).
+def arm_levels(table, x):
+    """E (C, M, N), float32 levels: each readout's h rows of the weight table summed, for input residues x (M, C*h).
 
-    A jitted function of its own: fused into an elementwise consumer, XLA turns
-    the row gathers into scalar ones.
+    One row gather per MMU, accumulated in order (XLA turns a gather-then-sum into
+    scalar gathers).
     """
-    x = jnp.mod(am, modulus)
-    c = table.shape[0]
+    c, hm, _ = table.shape
     m_rows = x.shape[0]
     h = x.shape[1] // c
-    lookup = x.reshape(m_rows, c, h).transpose(1, 0, 2) + jnp.arange(h) * (table.shape[1] // h)  # (C, M, h)
-    return jax.vmap(lambda f, i: f[i].sum(1))(table, lookup)
+    lookup = x.reshape(m_rows, c, h).transpose(1, 0, 2) + jnp.arange(h) * (hm // h)  # (C, M, h)
+    e = jax.vmap(lambda f, i: f[i])(table, lookup[:, :, 0])
+    for j in range(1, h):
+        e = e + jax.vmap(lambda f, i: f[i])(table, lookup[:, :, j])
+    return e
+
+
+@partial(jax.jit, static_argnames=("moduli",))
+def _arm_errors(am, bm, eps, *, moduli):
+    """Each tile's E (C, M, N) from its phase tables (None for a uniform tile), for mantissas am, bm.
+
+    A program of its own: fused with the decisions that consume E, XLA turns the
+    row gathers into scalar ones and runs tens of times slower.
+    """
+    return tuple(
+        None if e is None else arm_levels(weight_table(e, jnp.mod(bm, m)), jnp.mod(am, m)) for m, e in zip(moduli, eps)
+    )
 
 
 @partial(jax.jit, static_argnames=("moduli", "rows", "even", "crt"))
 def _block_residues(exact, errors, receivers, *, moduli, rows, even, crt):
     """Each tile's residues (C, M, N), int16, and unsafe mask, for a chip's tiles; with ``crt`` (the
     information moduli, the first tiles'), also the CRT of the residues as read (:func:`mvm.digital.garner`),
-    fused into the same pass.
+    in the same pass.
 
-    ``exact``: exact chunk sums (C, M, N), float32; ``errors``: each tile's E
-    (:func:`arm_levels`), or None (uniform);
-    ``receivers``: each tile's receiver map arrays (see :func:`_device_receiver`).
+    ``exact``: exact chunk sums (C, M, N), float32; ``errors``: each tile's E (:func:`_arm_errors`), or None
+    (uniform); ``receivers``: each tile's receiver map arrays (:func:`_device_receiver`).
     """
     cols = jnp.arange(exact.shape[2]) % rows
     out = []
@@ -221,23 +229,18 @@ def read_block(
     tiles in order, so that the draws do not depend on anything but the inputs.
     """
     tiles = engine.tiles
-    chunks = exact.shape[0]
-    am_j, bm_j = jnp.asarray(am, jnp.int32), jnp.asarray(bm, jnp.int32)
-    errors = tuple(
-        None
-        if t.tables.uniform
-        else arm_levels(
-            _weight_table(_eps_rows(t.tables), bm_j, chunks=chunks, modulus=t.tile.modulus),
-            am_j,
-            modulus=t.tile.modulus,
-        )
-        for t in tiles
+    moduli = tuple(t.tile.modulus for t in tiles)
+    eps = tuple(None if t.tables.uniform else _eps_rows(t.tables) for t in tiles)
+    errors = (
+        _arm_errors(jnp.asarray(am, jnp.int32), jnp.asarray(bm, jnp.int32), eps, moduli=moduli)
+        if any(e is not None for e in eps)
+        else eps
     )
     read, decoded = _block_residues(
         exact,
         errors,
         tuple(_device_receiver(t.receiver) for t in tiles),
-        moduli=tuple(t.tile.modulus for t in tiles),
+        moduli=moduli,
         rows=tiles[0].tile.size,
         even=tuple(bool(np.max(t.receiver.spread) <= EVEN_SPREAD_LEVELS) for t in tiles),
         crt=tuple(crt),
