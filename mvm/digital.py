@@ -40,7 +40,8 @@ def _fmod(v, m: int):
     return jnp.where(r < 0, r + m, r)
 
 
-def garner(residues, exact, moduli: tuple[int, ...]):
+@partial(jax.jit, static_argnames=("moduli",))
+def garner_crt(residues, exact, *, moduli):
     """Signed chunk sums (int32) from residues (a sequence of (C, M, N)) by Garner's algorithm, and a mask of
     those that differ from the exact sums.
 
@@ -59,18 +60,10 @@ def garner(residues, exact, moduli: tuple[int, ...]):
     return x.astype(jnp.int32), x != exact
 
 
-garner_crt = jax.jit(garner, static_argnames=("moduli",))
-
-
 @partial(jax.jit, static_argnames=("moduli",))
 def residue_mismatches(residues, exact, *, moduli):
     """Per modulus, a mask of the residues (a sequence of (C, M, N)) that differ from those of the exact sums."""
     return tuple(r != _fmod(exact, m) for r, m in zip(residues, moduli))
-
-
-def can_decode_fused(info: tuple[int, ...], rrns: RedundantRns | None) -> bool:
-    """Whether decoding is :func:`garner` alone (no redundant moduli, a range within CRT_LIMIT)."""
-    return rrns is None and int(np.prod(info)) <= CRT_LIMIT
 
 
 def count_errors(residues, values, wrong, exact, info: tuple[int, ...], counts: dict) -> None:
@@ -89,7 +82,7 @@ def decode(residues, exact, info: tuple[int, ...], rrns: RedundantRns | None, co
     corrected and uncorrected to ``counts``.
     """
     moduli = info + (rrns.redundant_moduli if rrns else ())
-    if can_decode_fused(info, rrns):
+    if rrns is None and int(np.prod(info)) <= CRT_LIMIT:
         values, wrong = garner_crt(tuple(residues), exact, moduli=info)
         count_errors(residues, values, wrong, exact, info, counts)
         return values

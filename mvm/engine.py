@@ -35,6 +35,7 @@ bound and adds no lookup-sum.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from functools import partial
 
@@ -43,7 +44,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from circuits.readout import Readout, drive_phase_sigma_rad, read
-from mvm.digital import garner
 from mvm.receiver import ReceiverMap, receiver_map
 
 UNIFORM_LEVELS = 1e-7  # devices this close to the design (levels) are the design, to round-off
@@ -181,29 +181,39 @@ def _arm_errors(am, bm, eps, *, moduli):
     )
 
 
-@partial(jax.jit, static_argnames=("moduli", "rows", "even", "crt"))
-def _block_residues(exact, errors, receivers, *, moduli, rows, even, crt):
-    """Each tile's residues (C, M, N), int16, and unsafe mask, for a chip's tiles; with ``crt`` (the
-    information moduli, the first tiles'), also the CRT of the residues as read (:func:`mvm.digital.garner`),
-    in the same pass.
-
-    ``exact``: exact chunk sums (C, M, N), float32; ``errors``: each tile's E (:func:`_arm_errors`), or None
-    (uniform); ``receivers``: each tile's receiver map arrays (:func:`_device_receiver`).
-    """
+def _decide(exact, errors, receivers, moduli, rows, even):
+    """Per tile: (residue read (float32 integers), unsafe mask, exact residue (float32 integers))."""
     cols = jnp.arange(exact.shape[2]) % rows
     out = []
     for m, e, arrays, is_even in zip(moduli, errors, receivers, even):
-        v = exact - m * jnp.floor(exact * (1.0 / m))  # S mod m, to within one turn (the receiver reads mod m)
-        if e is not None:
-            v = v + e
+        s = exact - m * jnp.floor(exact * (1.0 / m))  # S mod m, to within one turn (the receiver reads mod m)
+        v = s if e is None else s + e
         receiver = ReceiverMap(m, *arrays)
         if is_even:
             residue, distance = receiver.even_residues(v, cols, xp=jnp)
         else:
             residue, distance = receiver.residues(v, cols[None, None, :], xp=jnp)
-        out.append((residue, distance <= receiver.margin_levels[cols]))
-    decoded = garner(tuple(r for r, _ in out[: len(crt)]), exact, crt) if crt else None
-    return tuple((r.astype(jnp.int16), u) for r, u in out), decoded
+        s = jnp.where(s >= m, s - m, jnp.where(s < 0, s + m, s))
+        out.append((residue, distance <= receiver.margin_levels[cols], s))
+    return out
+
+
+@partial(jax.jit, static_argnames=("moduli", "rows", "even"))
+def _block_flags(exact, errors, receivers, *, moduli, rows, even):
+    """(C, M, N) bool: readouts with a residue that is unproven or differs from the exact one, on any tile.
+
+    ``exact``: exact chunk sums (C, M, N), float32; ``errors``: each tile's E (:func:`_arm_errors`), or None
+    (uniform); ``receivers``: each tile's receiver map arrays (:func:`_device_receiver`). Where no readout
+    is flagged, every residue read is proven and equals the exact one.
+    """
+    flags = [unsafe | (residue != s) for residue, unsafe, s in _decide(exact, errors, receivers, moduli, rows, even)]
+    return functools.reduce(jnp.logical_or, flags)
+
+
+@partial(jax.jit, static_argnames=("moduli", "rows", "even"))
+def _block_residues(exact, errors, receivers, *, moduli, rows, even):
+    """Each tile's residues (C, M, N), int16, and unsafe mask (arguments as for :func:`_block_flags`)."""
+    return tuple((r.astype(jnp.int16), u) for r, u, _ in _decide(exact, errors, receivers, moduli, rows, even))
 
 
 @dataclass(frozen=True)
@@ -218,15 +228,15 @@ class ChipEngine:
 
 
 def read_block(
-    engine: ChipEngine, am, bm, exact, readout: Readout, rng, drift_hz: float | None = None, crt: tuple = ()
-) -> tuple[list, int, tuple | None]:
+    engine: ChipEngine, am, bm, exact, readout: Readout, rng, drift_hz: float | None = None
+) -> tuple[list | None, int]:
     """Residues of every tile (a list of (C, M, N)) for mantissas am (M, C*h), bm (C*h, N) with exact chunk sums
-    (C, M, N), how many readouts were simulated in full, and, where ``crt`` names the information moduli and no
-    readout needed simulating, their decoded values and wrong mask (:func:`mvm.digital.garner`), else None.
+    (C, M, N), and how many readouts were simulated in full; None for the residues where every readout is
+    proven to read its exact residue (then the CRT of what was read is the exact chunk sum).
 
-    Every readout's arm is solved from its tile's tables; readouts within the
-    receiver's proven margin are simulated in full (noise, ADCs, atan2), the
-    tiles in order, so that the draws do not depend on anything but the inputs.
+    Every readout's arm is solved from its tile's tables and read by the receiver
+    map; readouts within the proven margin are simulated in full (noise, ADCs,
+    atan2), tile by tile, so that the draws depend on nothing but the inputs.
     """
     tiles = engine.tiles
     moduli = tuple(t.tile.modulus for t in tiles)
@@ -236,24 +246,23 @@ def read_block(
         if any(e is not None for e in eps)
         else eps
     )
-    read, decoded = _block_residues(
-        exact,
-        errors,
-        tuple(_device_receiver(t.receiver) for t in tiles),
+    args = (exact, errors, tuple(_device_receiver(t.receiver) for t in tiles))
+    static = dict(
         moduli=moduli,
         rows=tiles[0].tile.size,
         even=tuple(bool(np.max(t.receiver.spread) <= EVEN_SPREAD_LEVELS) for t in tiles),
-        crt=tuple(crt),
     )
-    residues = [r for r, _ in read]
-    unsafe = [np.asarray(u) for _, u in read]
+    if not np.asarray(_block_flags(*args, **static)).any():
+        return None, 0
+    read = _block_residues(*args, **static)
+    residues = [np.array(r) for r, _ in read]
     simulated = 0
     for i, t in enumerate(tiles):
-        if unsafe[i].any():
+        unsafe = np.asarray(read[i][1])
+        if unsafe.any():
             m = t.tile.modulus
-            residues[i] = np.array(residues[i])
-            simulated += _simulate(t, np.mod(am, m), np.mod(bm, m), unsafe[i], residues[i], readout, rng, drift_hz)
-    return residues, simulated, (decoded if simulated == 0 else None)
+            simulated += _simulate(t, np.mod(am, m), np.mod(bm, m), unsafe, residues[i], readout, rng, drift_hz)
+    return residues, simulated
 
 
 def _simulate(engine: TileEngine, x, w, unsafe, residue, readout: Readout, rng, drift_hz) -> int:

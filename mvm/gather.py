@@ -35,10 +35,10 @@ def gather_residues(tile, x, w, exact, readout: Readout, rng, drift_hz: float | 
     return residue, residue.size
 
 
-def read_block_gathered(tiles, am, bm, exact, readout: Readout, rng, drift_hz: float | None = None, crt: tuple = ()):
+def read_block_gathered(tiles, am, bm, exact, readout: Readout, rng, drift_hz: float | None = None):
     """Residues of every tile (n, C, M, N) for mantissas am (M, C*h), bm (C*h, N), every readout in full
-    (as :func:`mvm.engine.read_block`; never decodes)."""
+    (as :func:`mvm.engine.read_block`)."""
     out = [
         gather_residues(t, np.mod(am, t.modulus), np.mod(bm, t.modulus), exact, readout, rng, drift_hz) for t in tiles
     ]
-    return np.stack([r for r, _ in out]), sum(n for _, n in out), None
+    return [r for r, _ in out], sum(n for _, n in out)
