@@ -52,10 +52,17 @@ from calibration.chip import (
     tile_rows,
 )
 from calibration.config import CalibrationSettings, StudyConfig
-from circuits.compiled import CompiledMdpu, IqCorrection, compile_rows, iq
+from circuits.compiled import CompiledMdpu, IqCorrection, compile_rows, correct_iq, iq
 from circuits.mdpu import lo_heater_powers_mw
 from circuits.mmu_design import Trim
-from circuits.readout import Readout, drive_phase_sigma_rad, phase_sigma_rad, ranged_detector, read
+from circuits.readout import (
+    Readout,
+    Receivers,
+    drive_phase_sigma_rad,
+    phase_sigma_rad,
+    ranged_detector,
+    read_rows,
+)
 from mvm.actuators import ActuatorBudget, actuator_budget, drive_trim_groups, quantise_gain
 from mvm.config import ChipConfig
 from mvm.gemm import Chip
@@ -112,40 +119,73 @@ def _drive_sigma(readout: Readout, row: CompiledMdpu, levels: np.ndarray | None 
     return (slopes.max(-1, keepdims=True) if levels is None else slopes[..., levels]) * readout.drive_noise_v_rms
 
 
+def tile_fields(rows, x, w) -> np.ndarray:
+    """Detector fields (R, ..., 4) of a tile's compiled rows for residues x, w broadcast against (R, ..., h).
+
+    Each MMU's transmission gathered from its segments' tables at the encoding's
+    levels (:attr:`circuits.mmu.MmuDesign.level_table`) and its bias heater, as
+    :attr:`~circuits.compiled.CompiledMdpu.mmu_t` tabulates it, for all rows at once.
+    """
+    mmu = rows[0].design.mmu
+    x, w = np.broadcast_arrays(np.asarray(x, dtype=np.intp), np.asarray(w, dtype=np.intp))
+    seg = np.stack([row.segment_t for row in rows])  # (R, h, B, m)
+    heater = np.stack([row.heater_t for row in rows])  # (R, h)
+    r_count, h, b_count, _ = seg.shape
+    x = np.broadcast_to(x, (r_count,) + x.shape[1:]) if x.shape[0] == 1 else x
+    w = np.broadcast_to(w, x.shape)
+    lead = (slice(None),) + (None,) * (x.ndim - 2)  # a row's arrays against the readouts' axes
+    m = seg.shape[-1]
+    levels = mmu.level_table.reshape(m * m, b_count)[x * m + w]  # (R, ..., h, B)
+    start = np.arange(r_count * h * b_count).reshape(r_count, h, b_count) * m  # of each segment's m levels
+    t = np.take(seg.reshape(-1), start[lead] + levels)
+    mmu_t = np.prod(t, axis=-1) * heater[lead]
+    arm = np.prod(mmu_t, axis=-1)
+    lo = np.stack([row.lo_to_det for row in rows])[lead]
+    s = np.stack([row.arm_to_det * row.src_to_arm for row in rows])[lead]
+    return lo + s * arm[..., None]
+
+
 def _measure(
-    row: CompiledMdpu, arm: np.ndarray, readout: Readout, rng, repeats: int, drive_sigma_rad=0.0
+    receivers: Receivers, arm: np.ndarray, readout: Readout, rng, repeats: int, drive_sigma_rad=0.0
 ) -> np.ndarray:
-    """Averaged read phase for signal-arm transmissions ``arm`` (any shape) of one row.
+    """Averaged read phase (R, ...) for signal-arm transmissions ``arm`` (R, ...) of a tile's rows, all read in one
+    call (:func:`circuits.readout.read_rows`) through their receivers (``Receivers.of(rows, readout)``).
 
     ``drive_sigma_rad`` (broadcast to ``arm``): the drive noise of the measured
     configuration, 0 where no segment is driven (every segment at level 0).
     """
-    fields = row.lo_to_det + (row.arm_to_det * row.src_to_arm) * arm[..., None]
+    rec = receivers.expand(arm.ndim - 1)
+    fields = rec.lo_to_det + rec.signal_to_det * arm[..., None]
     reps = np.broadcast_to(fields, (repeats,) + fields.shape)
     drive = np.broadcast_to(drive_sigma_rad, reps.shape[:-1]) if readout.drive_noise_mv_rms > 0 else None
-    r = read(row, reps, readout, rng, drive_sigma_rad=drive, drift_hz=0.0)  # calibration sets the reference frequency
+    r = read_rows(rec, reps, readout, rng, drive_sigma_rad=drive, drift_hz=0.0)  # calibration: the reference frequency
     return np.angle(r.i_a.mean(0) + 1j * r.q_a.mean(0))
 
 
-def _iq_fit(row: CompiledMdpu, readout: Readout, rng, repeats: int) -> IqCorrection:
-    """Ellipse fit of averaged readings with MMU 0 at every product p = x*w (x = 1, w = p), the others at zero.
+def _iq_fit(rows, readout: Readout, rng, repeats: int) -> list[IqCorrection]:
+    """Each row's ellipse fit of averaged readings with MMU 0 at every product p = x*w (x = 1, w = p), the others
+    at zero; the tile's rows read in one call, without their present corrections.
 
     The products 0..m-1 put the signal arm's phase around the whole circle in any
     encoding (a single segment need not: a digital-product segment only switches on).
     """
-    m, h = row.design.modulus, row.design.h
+    m, h = rows[0].design.modulus, rows[0].design.h
     x, w = np.zeros((m, h), dtype=np.int64), np.zeros((m, h), dtype=np.int64)
     x[:, 0], w[:, 0] = 1, np.arange(m)
-    fields = row.detector_fields(x, w)
-    raw = replace(row, iq_correction=None)
+    fields = tile_fields(rows, x[None], w[None])  # (R, m, 4)
+    raw = replace(Receivers.of(rows, readout), iq_offset=None, iq_matrix=None).expand(1)
     reps = np.broadcast_to(fields, (repeats,) + fields.shape)
-    drive = drive_phase_sigma_rad(row, x, w, readout)
+    drive = drive_phase_sigma_rad(rows[0], x, w, readout)  # the design's drive slopes: the same on every row
     if drive is not None:
         drive = np.broadcast_to(drive, reps.shape[:-1])
-    r = read(raw, reps, readout, rng, drive_sigma_rad=drive, drift_hz=0.0)
+    r = read_rows(raw, reps, readout, rng, drive_sigma_rad=drive, drift_hz=0.0)
     scale = readout.detector.responsivity_a_per_w * readout.laser.power_mw * 1e-3
-    i, q = r.i_a.mean(0) / scale, r.q_a.mean(0) / scale
-    if m < 5:  # a conic needs five points
+    return [_ellipse(i, q) for i, q in zip(r.i_a.mean(0) / scale, r.q_a.mean(0) / scale, strict=True)]
+
+
+def _ellipse(i: np.ndarray, q: np.ndarray) -> IqCorrection:
+    """The correction mapping readings (i, q) on an ellipse to a circle about the origin of the same area."""
+    if len(i) < 5:  # a conic needs five points
         return IqCorrection(offset=(float(i.mean()), float(q.mean())))
     # conic a*i^2 + b*i*q + c*q^2 + d*i + e*q = 1, least squares
     a, b, c, d, e = np.linalg.lstsq(np.stack([i * i, i * q, q * q, i, q], -1), np.ones_like(i), rcond=None)[0]
@@ -172,12 +212,21 @@ def _arm0(row: CompiledMdpu) -> complex:
     return complex(np.prod(row.segment_t[..., 0]) * np.prod(row.heater_t))
 
 
+def _corrected_phase(z: np.ndarray, rows) -> np.ndarray:
+    """angle of I + jQ (R, ...) of a tile's rows through each row's I/Q correction."""
+    offset, matrix = IqCorrection.stacked([row.iq_correction for row in rows])
+    if offset is not None:
+        lead = (slice(None),) + (None,) * (z.ndim - 1)
+        z = correct_iq(z, offset[lead], matrix[lead])
+    return np.angle(z)
+
+
 def probe_phase_error(rows: list[CompiledMdpu], rng: np.random.Generator, probes: int = 64) -> np.ndarray:
     """Noiseless read-phase error (wrapped) of random dot products on every row: (R, probes)."""
     m, h = rows[0].design.modulus, rows[0].design.h
     x, w = rng.integers(0, m, (probes, h)), rng.integers(0, m, (probes, h))
     ideal = 2 * np.pi * ((x * w).sum(-1) % m) / m
-    return np.stack([np.angle(iq(row.detector_fields(x, w), row.iq_correction) * np.exp(-1j * ideal)) for row in rows])
+    return np.angle(np.exp(1j * (_corrected_phase(iq(tile_fields(rows, x[None], w[None])), rows) - ideal)))
 
 
 def measured_levels(mmu) -> np.ndarray:
@@ -204,18 +253,16 @@ def _measured_slopes(rows, readout: Readout, rng, repeats: int) -> np.ndarray:
     mmu = rows[0].design.mmu
     ideal = 2 * np.pi / mmu.modulus * mmu.ideal_level_slopes()
     levels = measured_levels(mmu)
-    out = []
-    for row in rows:
-        seg = row.segment_t  # (h, B, m)
-        arm = _arm0(row) * seg[..., levels] / seg[..., :1]  # one segment driven, the rest at level 0
-        drive = _drive_sigma(readout, row, levels)
-        phase = _measure(row, arm, readout, rng, repeats, drive)  # (h, B, L)
-        slope = np.broadcast_to(ideal, seg.shape[:2]).copy()
-        for i, k in enumerate(levels[1:], start=1):
-            error = np.angle(np.exp(1j * (phase[..., i] - phase[..., 0] - slope * k)))
-            slope += error / k
-        out.append(slope)
-    return np.array(out)
+    seg = np.stack([row.segment_t for row in rows])  # (R, h, B, m)
+    arm0 = np.array([_arm0(row) for row in rows])
+    arm = arm0[:, None, None, None] * seg[..., levels] / seg[..., :1]  # one segment driven, the rest at level 0
+    drive = _drive_sigma(readout, rows[0], levels)  # the design's slopes: the same on every row
+    phase = _measure(Receivers.of(rows, readout), arm, readout, rng, repeats, drive)  # (R, h, B, L)
+    slope = np.broadcast_to(ideal, seg.shape[:3]).copy()
+    for i, k in enumerate(levels[1:], start=1):
+        error = np.angle(np.exp(1j * (phase[..., i] - phase[..., 0] - slope * k)))
+        slope += error / k
+    return slope
 
 
 def shared_gains(slope: np.ndarray, ideal: np.ndarray, groups: np.ndarray) -> np.ndarray:
@@ -268,14 +315,14 @@ def _row_sensitivity(sample: ChipSample, index: int, trims: Trims) -> np.ndarray
         variants.append(params)
     compiled = compile_rows(design, stack_params(variants))
     corrections = trims.iq_correction[index] if trims.iq_correction is not None else (None,) * rows
-    phases = np.array([_read_phase0(replace(r, iq_correction=corrections[k % rows])) for k, r in enumerate(compiled)])
+    phases = _read_phase0([replace(r, iq_correction=corrections[k % rows]) for k, r in enumerate(compiled)])
     phases = phases.reshape(rows + 1, rows)
     return np.angle(np.exp(1j * (phases[1:].T - phases[0][:, None]))) / BIAS_STEP_MW
 
 
-def _read_phase0(row: CompiledMdpu) -> float:
-    """Noiseless read phase at zero input (every segment at level 0)."""
-    return float(np.angle(iq(_zero_fields(row), row.iq_correction)))
+def _read_phase0(rows) -> np.ndarray:
+    """Noiseless read phase of each row at zero input (every segment at level 0)."""
+    return _corrected_phase(iq(np.stack([_zero_fields(row) for row in rows])), rows)
 
 
 def _reach(power, target, x, turn, max_mw) -> tuple[np.ndarray, int]:
@@ -323,14 +370,14 @@ def _bias_trim(sample, index, trims, readout, rng, repeats, max_mw: float, round
     x_meas = x_true + rng.standard_normal(x_true.shape) * np.sqrt(2) * sigma[:, None] / BIAS_STEP_MW
     power = np.clip(trims.lo_bias_power_mw[index], 0, max_mw)
     turn = 2 * np.pi * np.sign(np.diag(x_meas))
-    for _ in range(rounds):
-        phi0 = np.array([_measure(r, np.array([_arm0(r)]), readout, rng, repeats)[0] for r in rows])
-        new, clipped = _reach(power, -phi0, x_meas, turn, max_mw)
-        power = new
-        t = replace(
-            trims, lo_bias_power_mw=tuple(power if i == index else p for i, p in enumerate(trims.lo_bias_power_mw))
-        )
-        rows = tile_rows(sample, index, t, level_zero_only=True)
+    for round_ in range(rounds):
+        phi0 = _measure(Receivers.of(rows, readout), np.array([_arm0(r) for r in rows]), readout, rng, repeats)
+        power, clipped = _reach(power, -phi0, x_meas, turn, max_mw)
+        if round_ < rounds - 1:  # the next round measures the tile at the new powers
+            t = replace(
+                trims, lo_bias_power_mw=tuple(power if i == index else p for i, p in enumerate(trims.lo_bias_power_mw))
+            )
+            rows = tile_rows(sample, index, t, level_zero_only=True)
     return power, clipped
 
 
@@ -355,7 +402,7 @@ def calibrate(
     probe_seed = int(rng.integers(2**31))
     err_before = np.concatenate([probe_phase_error(rows, np.random.default_rng(probe_seed)).ravel() for rows in before])
     volts, bias, rings = list(trims.level_voltages_v), list(trims.lo_bias_power_mw), list(trims.ring_offset_k)
-    iqc = [tuple(_iq_fit(row, readout, rng, repeats) for row in rows) for rows in before]
+    iqc = [tuple(_iq_fit(rows, readout, rng, repeats)) for rows in before]
     act = cfg.actuators
     gains_clipped = bias_clipped = 0
     for i in range(len(sample.tiles)):

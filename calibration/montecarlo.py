@@ -32,11 +32,11 @@ import numpy as np
 from scipy.stats import binomtest
 from tqdm import tqdm
 
-from calibration.calibrate import calibrate, probe_phase_error
+from calibration.calibrate import calibrate, probe_phase_error, tile_fields
 from calibration.chip import nominal_trims, sample_chip, tile_rows
 from calibration.config import StudyConfig
 from calibration.files import write_text_atomic
-from circuits.readout import drive_phase_sigma_rad, read
+from circuits.readout import Receivers, drive_phase_sigma_rad, read_rows
 from mvm.gemm import Chip, rns_gemm
 from mvm.tile import ModulusTile
 from photonics.errors import UsageError, check_fits
@@ -79,16 +79,22 @@ def compiled_tiles(sample, trims, with_drift: bool = False) -> list[list]:
 
 
 def residue_error_rate(sample, trims, rng, tiles=None) -> float:
+    """Residue error rate of PROBES_PER_ROW random dot products on every row, with noise.
+
+    Each tile's rows are read in one call (:func:`circuits.readout.read_rows`):
+    its residues drawn for every row (R, probes, h), x then w, then the read's
+    noise, tile by tile; the laser's drift is one draw per tile's reading.
+    """
     readout = sample.config.readout(True)
     errors = total = 0
     for rows in tiles or compiled_tiles(sample, trims):
-        for row in rows:
-            m, h = row.design.modulus, row.design.h
-            x, w = rng.integers(0, m, (PROBES_PER_ROW, h)), rng.integers(0, m, (PROBES_PER_ROW, h))
-            drive = drive_phase_sigma_rad(row, x, w, readout)
-            got = read(row, row.detector_fields(x, w), readout, rng, drive_sigma_rad=drive).residue
-            errors += int(np.count_nonzero(got != (x * w).sum(-1) % m))
-            total += PROBES_PER_ROW
+        m, h = rows[0].design.modulus, rows[0].design.h
+        x, w = (rng.integers(0, m, (len(rows), PROBES_PER_ROW, h)) for _ in range(2))
+        drive = drive_phase_sigma_rad(rows[0], x, w, readout)  # the design's drive slopes: the same on every row
+        receivers = Receivers.of(rows, readout).expand(1)
+        got = read_rows(receivers, tile_fields(rows, x, w), readout, rng, drive_sigma_rad=drive).residue
+        errors += int(np.count_nonzero(got != (x * w).sum(-1) % m))
+        total += got.size
     return errors / total
 
 

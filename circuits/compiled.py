@@ -45,9 +45,25 @@ class IqCorrection:
 
     def apply(self, z):
         """Corrected I + jQ for raw I + jQ (any shape)."""
-        (a, b), (c, d) = self.matrix
-        i, q = np.real(z) - self.offset[0], np.imag(z) - self.offset[1]
-        return (a * i + b * q) + 1j * (c * i + d * q)
+        return correct_iq(z, np.asarray(self.offset), np.asarray(self.matrix))
+
+    @staticmethod
+    def stacked(corrections) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Offsets (R, 2) and matrices (R, 2, 2) of R rows' corrections (None: the identity), for
+        :func:`correct_iq`; (None, None) when no row has one."""
+        if all(c is None for c in corrections):
+            return None, None
+        none = IqCorrection()
+        return (
+            np.array([(c or none).offset for c in corrections], dtype=float),
+            np.array([(c or none).matrix for c in corrections], dtype=float),
+        )
+
+
+def correct_iq(z, offset: np.ndarray, matrix: np.ndarray):
+    """I + jQ corrected as matrix @ ((I, Q) - offset), offsets (..., 2) and matrices (..., 2, 2) broadcast against z."""
+    i, q = np.real(z) - offset[..., 0], np.imag(z) - offset[..., 1]
+    return (matrix[..., 0, 0] * i + matrix[..., 0, 1] * q) + 1j * (matrix[..., 1, 0] * i + matrix[..., 1, 1] * q)
 
 
 @dataclass(frozen=True)

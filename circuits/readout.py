@@ -45,7 +45,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy.special import erfc
 
-from circuits.compiled import CompiledMdpu
+from circuits.compiled import CompiledMdpu, IqCorrection, correct_iq, delay_mismatches_s
 from photonics.errors import UsageError
 from photonics.laser import Laser, drift_phase_sigma_rad, phase_noise_variance_rad2, sample_power_mw
 from photonics.photodetector import (
@@ -103,14 +103,24 @@ def signal_excursion(compiled: CompiledMdpu) -> float:
     Each balanced pair gives const + 2 Re(c T) for T = A exp(j theta): an offset
     (responsivity mismatch, imbalance) plus a swing of 2 |c| A.
     """
-    t = abs(np.prod(compiled.segment_t[..., 0]) * np.prod(compiled.heater_t))
-    s = compiled.arm_to_det * compiled.src_to_arm
-    lo = compiled.lo_to_det
+    return float(_signal_excursion(compiled.lo_to_det, compiled.arm_to_det * compiled.src_to_arm, _arm_amplitude(compiled)))
+
+
+def _arm_amplitude(compiled: CompiledMdpu) -> float:
+    """|T_arm| with every segment at level 0: the zero-input amplitude."""
+    return abs(np.prod(compiled.segment_t[..., 0]) * np.prod(compiled.heater_t))
+
+
+def _signal_excursion(lo: np.ndarray, s: np.ndarray, t) -> np.ndarray:
+    """:func:`signal_excursion` of rows (...) from their LO fields lo (..., 4), signal fields per unit arm
+    transmission s (..., 4) and zero-input arm amplitudes t (...)."""
     out = 0.0
     for p, n in ((0, 1), (2, 3)):
-        const = abs(lo[p]) ** 2 - abs(lo[n]) ** 2 + (abs(s[p]) ** 2 - abs(s[n]) ** 2) * t**2
-        swing = 2 * abs(np.conj(lo[p]) * s[p] - np.conj(lo[n]) * s[n]) * t
-        out = max(out, abs(const) + swing)
+        # [()]: one row's values as numpy scalars, whose abs rounds as it always did (arrays take SIMD loops)
+        lp, ln, sp, sn = (a[..., k][()] for a, k in ((lo, p), (lo, n), (s, p), (s, n)))
+        const = abs(lp) ** 2 - abs(ln) ** 2 + (abs(sp) ** 2 - abs(sn) ** 2) * t**2
+        swing = 2 * abs(np.conj(lp) * sp - np.conj(ln) * sn) * t
+        out = np.maximum(out, abs(const) + swing)
     return out
 
 
@@ -134,10 +144,96 @@ def saturation_laser_power_mw(compiled: CompiledMdpu, detector: Photodetector) -
 
 
 def ranged_detector(compiled: CompiledMdpu, readout: Readout) -> Photodetector:
-    """The detector with the ADC full scale set by the TIA gain (auto-ranging over the signal's excursion)."""
-    amplitude_w = signal_excursion(compiled) * readout.laser.power_mw * 1e-3
-    full_scale_ua = readout.adc_headroom * readout.detector.responsivity_a_per_w * amplitude_w * 1e6
-    return replace(readout.detector, adc_full_scale_ua=max(full_scale_ua, 1e-12))
+    """The detector with the ADC full scale set by the TIA gain (auto-ranging over the signal's excursion).
+
+    Remembered on the row for the last readout asked (a validated detector costs more than a read of a few
+    readouts).
+    """
+    held = compiled.__dict__.get("_ranged_detector")
+    if held is None or held[0] != readout:
+        detector = replace(readout.detector, adc_full_scale_ua=float(_full_scale_ua(signal_excursion(compiled), readout)))
+        held = compiled.__dict__["_ranged_detector"] = (readout, detector)
+    return held[1]
+
+
+def _full_scale_ua(excursion, readout: Readout):
+    """ADC full scale (uA) for signal excursions (per unit input power, any shape): ``adc_headroom`` times the
+    largest excursion of the pair current at the readout's laser power."""
+    amplitude_w = excursion * readout.laser.power_mw * 1e-3
+    return np.maximum(readout.adc_headroom * readout.detector.responsivity_a_per_w * amplitude_w * 1e6, 1e-12)
+
+
+@dataclass(frozen=True)
+class Receivers:
+    """The receivers of a batch of rows for :func:`read_rows`: each row's constants as arrays over its axes.
+
+    Arrays lead with the rows' axes (the shape they were built with, then any
+    singleton axes :meth:`expand` adds) and broadcast against the readouts'
+    shape; the ``(..., 4)`` ones end with the detectors (i_p, i_n, q_p, q_n).
+    """
+
+    modulus: int
+    lo_to_det: np.ndarray  # (..., 4) laser input -> detectors through the LO arm
+    signal_to_det: np.ndarray  # (..., 4) detector fields per unit signal-arm transmission
+    delay_mismatch_s: np.ndarray  # (...) signal minus LO arm group delay
+    detector: Photodetector  # the readout's detector, ADC full scale (...) of each row (ranged_detector)
+    iq_offset: np.ndarray | None = None  # (..., 2) digital I/Q correction (IqCorrection), None: no row has one
+    iq_matrix: np.ndarray | None = None  # (..., 2, 2)
+
+    @classmethod
+    def of(cls, rows, readout: Readout) -> Receivers:
+        """The receivers of compiled rows (a sequence; arrays lead with R) read with ``readout``."""
+        lo = np.stack([row.lo_to_det for row in rows])
+        s = np.stack([row.arm_to_det * row.src_to_arm for row in rows])
+        t = np.array([_arm_amplitude(row) for row in rows])
+        full_scale = _full_scale_ua(_signal_excursion(lo, s, t), readout)
+        offset, matrix = IqCorrection.stacked([row.iq_correction for row in rows])
+        return cls(
+            rows[0].design.modulus,
+            lo,
+            s,
+            delay_mismatches_s([row.design for row in rows]),
+            replace(readout.detector, adc_full_scale_ua=full_scale),
+            offset,
+            matrix,
+        )
+
+    @classmethod
+    def of_row(cls, compiled: CompiledMdpu, readout: Readout) -> Receivers:
+        """The receiver of one row (scalar arrays: they broadcast against any readouts' shape)."""
+        c = compiled.iq_correction
+        return cls(
+            compiled.design.modulus,
+            compiled.lo_to_det,
+            compiled.arm_to_det * compiled.src_to_arm,
+            np.asarray(compiled.delay_mismatch_s()),
+            ranged_detector(compiled, readout),
+            None if c is None else np.asarray(c.offset),
+            None if c is None else np.asarray(c.matrix),
+        )
+
+    def expand(self, axes: int) -> Receivers:
+        """The same receivers with ``axes`` singleton axes after the rows' (for readouts (*rows, *inner))."""
+        if axes == 0:
+            return self
+
+        def ex(a, tail):  # tail: trailing axes that belong to the value (detectors, I/Q)
+            if a is None:
+                return None
+            a = np.asarray(a)
+            lead = a.shape[: a.ndim - tail]
+            return a.reshape(lead + (1,) * axes + a.shape[a.ndim - tail :])
+
+        fs = self.detector.adc_full_scale_ua
+        return Receivers(
+            self.modulus,
+            ex(self.lo_to_det, 1),
+            ex(self.signal_to_det, 1),
+            ex(self.delay_mismatch_s, 0),
+            replace(self.detector, adc_full_scale_ua=ex(fs, 0)) if np.ndim(fs) else self.detector,
+            ex(self.iq_offset, 1),
+            ex(self.iq_matrix, 2),
+        )
 
 
 def drive_phase_sigma_rad(compiled: CompiledMdpu, x, w, readout: Readout) -> np.ndarray | None:
@@ -147,16 +243,21 @@ def drive_phase_sigma_rad(compiled: CompiledMdpu, x, w, readout: Readout) -> np.
     return np.sqrt(compiled.drive_phase_variance(x, w)) * readout.drive_noise_v_rms
 
 
-def _signal_phase_rad(compiled, readout, rng, shape, drive_sigma_rad, drift_hz):
-    """Sampled extra signal-arm phase (laser phase noise, drift, drive) of each readout, or None if all are off."""
+def _signal_phase_rad(delay_s, readout, rng, shape, drive_sigma_rad, drift_hz):
+    """Sampled extra signal-arm phase (laser phase noise, drift, drive) of each readout, or None if all are off.
+
+    ``delay_s``: the arm delay mismatch (broadcast against ``shape``). Draws, in
+    this order: laser phase noise (``shape``), the drift (one, where ``drift_hz``
+    is None), drive noise (``shape``).
+    """
     laser = readout.laser
     theta = None
     if laser.linewidth_khz > 0:
-        theta = np.sqrt(phase_noise_variance_rad2(laser, compiled.delay_mismatch_s())) * rng.standard_normal(shape)
+        theta = np.sqrt(phase_noise_variance_rad2(laser, delay_s)) * rng.standard_normal(shape)
     if laser.frequency_drift_mhz_rms > 0 or drift_hz is not None:
         if drift_hz is None:
             drift_hz = laser.frequency_drift_mhz_rms * 1e6 * rng.standard_normal()
-        theta = (0.0 if theta is None else theta) + 2 * np.pi * drift_hz * compiled.delay_mismatch_s()
+        theta = (0.0 if theta is None else theta) + 2 * np.pi * drift_hz * delay_s
     if readout.drive_noise_mv_rms > 0:
         if drive_sigma_rad is None:
             raise ValueError("drive noise is on: pass drive_sigma_rad (see drive_phase_sigma_rad)")
@@ -173,20 +274,44 @@ def read(
     drive_sigma_rad: np.ndarray | None = None,
     drift_hz: float | None = None,
 ) -> ReadResult:
-    """Residues read from detector fields (..., 4) per unit input field.
+    """Residues read from detector fields (..., 4) per unit input field: :func:`read_rows` for one row.
 
     With drive noise on, ``drive_sigma_rad`` (:func:`drive_phase_sigma_rad` of the
     readouts' residues) is required. ``drift_hz``: the laser's frequency offset for
     this call; None draws one (from ``frequency_drift_mhz_rms``) for the whole call.
     """
+    return read_rows(
+        Receivers.of_row(compiled, readout), fields, readout, rng, drive_sigma_rad=drive_sigma_rad, drift_hz=drift_hz
+    )
+
+
+def read_rows(
+    receivers: Receivers,
+    fields: np.ndarray,
+    readout: Readout,
+    rng: np.random.Generator | None = None,
+    *,
+    drive_sigma_rad: np.ndarray | None = None,
+    drift_hz=None,
+) -> ReadResult:
+    """Residues read from detector fields (..., 4) per unit input field, each through its row's receiver.
+
+    ``receivers`` (:class:`Receivers`, expanded to the readouts' axes) broadcast
+    against ``fields.shape[:-1]``; so may ``drift_hz`` (the laser's frequency
+    offset; None draws one for the whole call from ``frequency_drift_mhz_rms``)
+    and ``drive_sigma_rad`` (required with drive noise on). The noise is drawn
+    from ``rng`` in one order, each draw over the readouts' whole shape: laser
+    phase noise, the drift (one number), drive noise, RIN, the I pair's noise,
+    the Q pair's; so a call on one row draws exactly as :func:`read` does.
+    """
     if readout.noise and rng is None:
         raise ValueError("rng is required when noise is on")
-    detector = ranged_detector(compiled, readout)
+    detector = receivers.detector
     shape = fields.shape[:-1]
     if readout.noise:
-        theta = _signal_phase_rad(compiled, readout, rng, shape, drive_sigma_rad, drift_hz)
+        theta = _signal_phase_rad(receivers.delay_mismatch_s, readout, rng, shape, drive_sigma_rad, drift_hz)
         if theta is not None:  # rotate the signal arm's part of the fields
-            lo = compiled.lo_to_det
+            lo = receivers.lo_to_det
             fields = lo + (fields - lo) * np.exp(1j * np.asarray(theta))[..., None]
         bandwidth = detector.bandwidth_ghz
         power_mw = sample_power_mw(readout.laser, bandwidth, rng, shape)[..., None] * np.abs(fields) ** 2
@@ -196,12 +321,12 @@ def read(
     pair_q = balanced_current_a(power_mw[..., 2], power_mw[..., 3], detector, rng)
     i_a = codes_to_current_a(adc_codes(pair_i, detector), detector)
     q_a = codes_to_current_a(adc_codes(pair_q, detector), detector)
-    if compiled.iq_correction is not None:  # digital correction, in units of I + jQ per input power
+    if receivers.iq_offset is not None:  # digital correction, in units of I + jQ per input power
         scale = readout.detector.responsivity_a_per_w * readout.laser.power_mw * 1e-3
-        z = compiled.iq_correction.apply((i_a + 1j * q_a) / scale) * scale
+        z = correct_iq((i_a + 1j * q_a) / scale, receivers.iq_offset, receivers.iq_matrix) * scale
         i_a, q_a = z.real, z.imag
     phase = np.mod(np.arctan2(q_a, i_a), 2 * np.pi)
-    m = compiled.design.modulus
+    m = receivers.modulus
     residue = np.mod(np.round(phase * m / (2 * np.pi)).astype(np.int64), m)
     return ReadResult(i_a, q_a, phase, residue)
 

@@ -99,7 +99,9 @@ def test_calibration_restores_error_rate_near_the_ideal_chip_at_the_same_laser_p
     power = link_budget(compile_mdpu(config.mdpu_design(31)), config.readout(), 1e-2).laser_power_mw
     config = per_segment_trims(dataclasses.replace(config, laser=Laser(power_mw=power)))
     ideal = sample_chip(config, VariationConfig.zero(), np.random.default_rng(0))
-    ideal_rate = residue_error_rate(ideal, nominal_trims(config), np.random.default_rng(1))
+    # both rates averaged over the same three seeds (about 4,600 readouts each): the ratio is near 2 on this chip
+    # (1.97 over six seeds), so a single reading of the ideal chip's would decide the test by its noise
+    ideal_rate = np.mean([residue_error_rate(ideal, nominal_trims(config), np.random.default_rng(s)) for s in range(3)])
     sample = sample_chip(config, VariationConfig(), np.random.default_rng(21))
     trims, _ = calibrate(sample, np.random.default_rng(22))  # calibrated with the laser at 10 mW
     rate = np.mean([residue_error_rate(sample, trims, np.random.default_rng(s)) for s in range(3)])
@@ -122,8 +124,8 @@ def test_iq_fit_turns_the_readings_into_a_centred_circle(calibrated):
     def spread(z, centre):
         return np.std(np.abs(z - centre)) / np.mean(np.abs(z - centre))
 
-    for row in tile_rows(sample, 0, nominal_trims(sample.config))[:4]:
-        fit = _iq_fit(row, readout, np.random.default_rng(0), 32)
+    rows = tile_rows(sample, 0, nominal_trims(sample.config))[:4]
+    for row, fit in zip(rows, _iq_fit(rows, readout, np.random.default_rng(0), 32), strict=True):
         sweep, raw = iq(row.detector_fields(x0, w0)), iq(row.detector_fields(x, w))  # noiseless fields
         corrected_sweep, corrected = iq(row.detector_fields(x0, w0), fit), iq(row.detector_fields(x, w), fit)
         # evenly spread phases: their mean is the circle's centre
