@@ -48,7 +48,6 @@ from calibration.chip import (
     nominal_trims,
     row_params,
     sample_chip,
-    stack_params,
     tile_rows,
 )
 from calibration.config import CalibrationSettings, StudyConfig
@@ -303,17 +302,8 @@ def _row_sensitivity(sample: ChipSample, index: int, trims: Trims) -> np.ndarray
     """
     lo = trims.lo_bias_power_mw[index]
     rows = len(lo)
-    variants = []
-    for j in range(-1, rows):
-        step = lo.copy()
-        if j >= 0:
-            step[j] += BIAS_STEP_MW
-        t = replace(
-            trims, lo_bias_power_mw=tuple(step if i == index else p for i, p in enumerate(trims.lo_bias_power_mw))
-        )
-        design, params = row_params(sample, index, t, level_zero_only=True)
-        variants.append(params)
-    compiled = compile_rows(design, stack_params(variants))
+    settings = np.concatenate([lo[None], lo + BIAS_STEP_MW * np.eye(rows)])  # as it is, then each heater stepped
+    compiled = compile_rows(*row_params(sample, index, trims, level_zero_only=True, lo_bias_power_mw=settings))
     corrections = trims.iq_correction[index] if trims.iq_correction is not None else (None,) * rows
     phases = _read_phase0([replace(r, iq_correction=corrections[k % rows]) for k, r in enumerate(compiled)])
     phases = phases.reshape(rows + 1, rows)

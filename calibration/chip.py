@@ -228,10 +228,13 @@ def nominal_trims(config: ChipConfig) -> Trims:
 
 
 def _heater_powers(config: ChipConfig, lo_bias: np.ndarray, rows: int, h: int) -> np.ndarray:
-    """Powers of every heater of a tile: the MMUs' bias heaters (off), then the LO_HEATERS of each row."""
-    powers = lo_heater_powers_mw(config.heater.p_pi_mw, np.broadcast_to(lo_bias, (rows,)))
+    """Powers (..., heaters) of every heater of a tile: the MMUs' bias heaters (off), then the LO_HEATERS of each
+    row, for LO bias powers (..., R) (or one for every row)."""
+    lo_bias = np.asarray(lo_bias)
+    lead = lo_bias.shape[:-1]
+    powers = lo_heater_powers_mw(config.heater.p_pi_mw, np.broadcast_to(lo_bias, lead + (rows,)))
     lo = np.stack([powers[n] for n in LO_HEATERS], -1)
-    return np.concatenate([np.zeros(rows * h), lo.reshape(-1)])
+    return np.concatenate([np.zeros(lead + (rows * h,)), lo.reshape(lead + (-1,))], -1)
 
 
 def heater_p_pi_mw(sample: ChipSample, index: int) -> np.ndarray:
@@ -249,7 +252,11 @@ def heater_p_pi_mw(sample: ChipSample, index: int) -> np.ndarray:
 def device_temperatures_k(
     sample: ChipSample, index: int, lo_bias_power_mw: np.ndarray, with_drift: bool = False, extra_heat_k: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Temperatures of (segments, MMU heaters, front-end devices) of a tile: ambient, drift and crosstalk."""
+    """Temperatures of (segments, MMU heaters, front-end devices) of a tile: ambient, drift and crosstalk.
+
+    ``lo_bias_power_mw`` (R,), or (V, R) for V settings of the LO bias heaters at
+    once (then every array leads with V).
+    """
     cfg = sample.config
     geom = sample.tiles[index].geometry
     rows, h = geom.rows, geom.heater_xy.shape[1]
@@ -263,7 +270,9 @@ def device_temperatures_k(
     power = _heater_powers(cfg, lo_bias_power_mw, rows, h)
     base = REFERENCE_TEMPERATURE_K + sample.ambient_offset_k + (sample.drift_k if with_drift else 0.0) + extra_heat_k
     coupling = _heat_paths(cfg, index, sample.variation.crosstalk_at_100um, sample.layout)
-    return geom.split(base + temperature_rise_k(coupling, rise, power))
+    if power.ndim == 1:
+        return geom.split(base + temperature_rise_k(coupling, rise, power))
+    return geom.split(base + temperature_rise_k(coupling, rise[:, None], power.T).T)  # (devices, V): one product
 
 
 def tile_rows(
@@ -311,21 +320,6 @@ COMPILED_SAMPLES = 1
 _COMPILED: dict = {}
 
 
-def stack_params(params: list[RowParams]) -> RowParams:
-    """Several tiles' row parameters as one batch of rows (for one vectorised compile)."""
-
-    def cat(dicts):
-        return {k: np.concatenate([np.broadcast_to(d[k], np.shape(dicts[0][k])) for d in dicts]) for k in dicts[0]}
-
-    return RowParams(
-        cat([p.segment for p in params]),
-        np.concatenate([p.level_voltages_v for p in params]),
-        cat([p.mmu_heater for p in params]),
-        {n: cat([p.front[n] for p in params]) for n in params[0].front},
-        np.concatenate([p.detector_gain for p in params]),
-    )
-
-
 def row_params(
     sample: ChipSample,
     index: int,
@@ -333,13 +327,19 @@ def row_params(
     with_drift: bool = False,
     extra_heat_k: float = 0.0,
     level_zero_only: bool = False,
+    lo_bias_power_mw: np.ndarray | None = None,
 ):
-    """(design, RowParams) of tile ``index`` as fabricated and trimmed (see :func:`tile_rows`)."""
+    """(design, RowParams) of tile ``index`` as fabricated and trimmed (see :func:`tile_rows`).
+
+    ``lo_bias_power_mw`` (V, R): V settings of the tile's LO bias heaters in place
+    of the trims', solved as one batch of V * R rows (setting-major).
+    """
     cfg, ts = sample.config, sample.tiles[index]
     design = cfg.mdpu_design(ts.modulus)
     rows = ts.geometry.rows
     heat = cfg.heater
-    temp = device_temperatures_k(sample, index, trims.lo_bias_power_mw[index], with_drift, extra_heat_k)
+    bias = np.asarray(trims.lo_bias_power_mw[index] if lo_bias_power_mw is None else lo_bias_power_mw)
+    temp = device_temperatures_k(sample, index, bias, with_drift, extra_heat_k)
     mmu = design.mmu
     # ring_offset_k is the ring-lock trim (Trim.RING_LOCK); it stays 0 on elements that do not trim it
     seg = {"neff": mmu.segment_device.neff + ts.seg["dneff"], "temperature_k": temp[0] + trims.ring_offset_k[index]}
@@ -362,20 +362,26 @@ def row_params(
             for n in HYBRIDS
         }
     )
-    lo_power = lo_heater_powers_mw(heat.p_pi_mw, np.broadcast_to(trims.lo_bias_power_mw[index], (rows,)))
+    lead = bias.shape[:-1] if bias.ndim else ()  # (V,) with LO bias settings, else ()
+    lo_power = lo_heater_powers_mw(heat.p_pi_mw, np.broadcast_to(bias, lead + (rows,)))
     for n in LO_HEATERS:
         front[n] = {
             "neff": heat.neff + f["dneff"][:, col[n]],
             "p_pi_mw": heat.p_pi_mw / (1 + f["efficiency_rel"][:, col[n]]),
-            "temperature_k": temp[2][:, col[n]],
+            "temperature_k": temp[2][..., col[n]],
             "power_mw": lo_power[n],
         }
     gain = 1 + f["responsivity_rel"][:, [col[d] for d in DETECTORS]]
     volts = trims.level_voltages_v[index][..., :1] if level_zero_only else trims.level_voltages_v[index]
-    seg = {k: np.broadcast_to(v, volts.shape[:3]) for k, v in seg.items()}
-    mmu_heater = {k: np.broadcast_to(v, volts.shape[:2]) for k, v in mmu_heater.items()}
-    front = {n: {k: np.broadcast_to(v, volts.shape[:1]) for k, v in f.items()} for n, f in front.items()}
-    return design, RowParams(seg, volts, mmu_heater, front, gain)
+
+    def rows_of(a, shape):  # every row's value, settings stacked along the rows
+        a = np.broadcast_to(a, lead + shape)
+        return a.reshape((-1,) + shape[1:]) if lead else a
+
+    seg = {k: rows_of(v, volts.shape[:3]) for k, v in seg.items()}
+    mmu_heater = {k: rows_of(v, volts.shape[:2]) for k, v in mmu_heater.items()}
+    front = {n: {k: rows_of(v, volts.shape[:1]) for k, v in f.items()} for n, f in front.items()}
+    return design, RowParams(seg, rows_of(volts, volts.shape), mmu_heater, front, rows_of(gain, gain.shape))
 
 
 def _eo_segment_variation(mmu, dev: dict, variation: VariationConfig) -> dict:

@@ -55,12 +55,13 @@ class TileGeometry:
         )
 
     def split(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per-device values in all_xy order, back to (segments, heaters, front) shapes."""
+        """Per-device values (..., N) in all_xy order, back to (..., segments), (..., heaters), (..., front) shapes."""
         ns, nh = self.segment_xy[..., 0].size, self.heater_xy[..., 0].size
+        lead = values.shape[:-1]
         return (
-            values[:ns].reshape(self.segment_xy.shape[:-1]),
-            values[ns : ns + nh].reshape(self.heater_xy.shape[:-1]),
-            values[ns + nh :].reshape(self.front_xy.shape[:-1]),
+            values[..., :ns].reshape(lead + self.segment_xy.shape[:-1]),
+            values[..., ns : ns + nh].reshape(lead + self.heater_xy.shape[:-1]),
+            values[..., ns + nh :].reshape(lead + self.front_xy.shape[:-1]),
         )
 
 
