@@ -6,14 +6,17 @@ max|a| / 2**e <= q_max, so its largest mantissa is normalised (above q_max / 2 w
 nearest rounding) and never clips. Signed mantissas lie in [-q_max, q_max],
 q_max = 2**(bits - 1) - 1, symmetric so that products stay symmetric too.
 
-Scaling uses np.ldexp, which is exact, so a value that already is mantissa * 2**e
-round-trips exactly.
+Scaling is by exact powers of two (a product, or np.ldexp for extreme exponents), so a
+value that already is mantissa * 2**e round-trips exactly. Quantisation is one jitted pass.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from mvm.validation import is_int
@@ -21,6 +24,7 @@ from photonics.errors import UsageError
 
 MAX_BITS = 24
 ROUNDINGS = ("nearest", "stochastic")
+SCALE_EXPONENT_LIMIT = 1000  # 2**-e is a normal double: multiplying by it rounds as ldexp does
 
 
 def validate_bits(bits: int) -> int:
@@ -59,50 +63,33 @@ def _validate_axis(axis: int, ndim: int) -> int:
     return int(axis) % ndim
 
 
-def _grouped_max_abs(a: np.ndarray, group: int, axis: int) -> np.ndarray:
-    """max|a| over each group along axis; the axis becomes ceil(n / group) long."""
-    moved = np.moveaxis(np.abs(a), axis, -1)
-    n = moved.shape[-1]
-    n_groups = -(-n // group)
-    padded = np.zeros(moved.shape[:-1] + (n_groups * group,), dtype=moved.dtype)
-    padded[..., :n] = moved
-    grouped = padded.reshape(moved.shape[:-1] + (n_groups, group))
-    max_abs = grouped.max(axis=-1)
-    return np.moveaxis(max_abs, -1, axis)
-
-
-def _shared_exponents(max_abs: np.ndarray, q_max: int) -> np.ndarray:
-    """The smallest integer e with max_abs / 2**e <= q_max; 0 for all-zero groups."""
+def _shared_exponents(max_abs, q_max: int, xp=jnp):
+    """The smallest integer e with max_abs / 2**e <= q_max; 0 for all-zero groups (numpy or jax.numpy)."""
     nonzero = max_abs > 0
-    safe = np.where(nonzero, max_abs, 1.0)
-    e = np.ceil(np.log2(safe) - np.log2(q_max)).astype(np.int64)  # no underflow of safe / q_max
+    safe = xp.where(nonzero, max_abs, 1.0)
+    e = xp.ceil(xp.log2(safe) - np.log2(q_max)).astype(xp.int64)  # no underflow of safe / q_max
     # log2 may be off by one near powers of two: make e exact with ldexp (exact scaling).
-    e = np.where(np.ldexp(safe, -e) > q_max, e + 1, e)
-    e = np.where(np.ldexp(safe, -(e - 1)) <= q_max, e - 1, e)
-    return np.where(nonzero, e, 0).astype(np.int32)
+    e = xp.where(xp.ldexp(safe, -e) > q_max, e + 1, e)
+    e = xp.where(xp.ldexp(safe, -(e - 1)) <= q_max, e - 1, e)
+    return xp.where(nonzero, e, 0).astype(xp.int32)
 
 
-def _scale_by_groups(arr: np.ndarray, exponents: np.ndarray, group: int, axis: int) -> np.ndarray:
-    """arr * 2**-e with e each element's group exponent, exactly as np.ldexp(arr, -e) rounds it.
+@partial(jax.jit, static_argnames=("q_max", "stochastic"))
+def _quantize_groups(grouped, uniform, *, q_max: int, stochastic: bool):
+    """(mantissas, exponents) of float64 values grouped (..., n_groups, group), in one fused pass.
 
-    Multiplying by a power of two that is itself a normal double is exact up to
-    the one rounding ldexp also makes, and several times faster; exponents
-    beyond that range fall back to ldexp.
+    Scaling multiplies by 2**-e, a normal double for |e| <= SCALE_EXPONENT_LIMIT: exact up
+    to the one rounding np.ldexp(a, -e) also makes. ``uniform``: U ~ [0, 1) per value
+    for stochastic rounding (floor(x) + (U < frac(x))), ignored otherwise.
     """
-    if np.abs(exponents).max(initial=0) > 1000:
-        full = np.take(np.repeat(exponents, group, axis=axis), np.arange(arr.shape[axis]), axis=axis)
-        return np.ldexp(arr, -full)
-    moved = np.moveaxis(arr, axis, -1)
-    n = moved.shape[-1]
-    n_groups = -(-n // group)
-    scale = np.ldexp(1.0, -np.moveaxis(exponents, axis, -1).astype(np.int64))  # (..., n_groups)
-    padded = (
-        moved
-        if n == n_groups * group
-        else np.concatenate([moved, np.zeros(moved.shape[:-1] + (n_groups * group - n,))], axis=-1)
-    )
-    out = (padded.reshape(moved.shape[:-1] + (n_groups, group)) * scale[..., None]).reshape(padded.shape)[..., :n]
-    return np.moveaxis(out, -1, axis)
+    exponents = _shared_exponents(jnp.abs(grouped).max(axis=-1), q_max, xp=jnp)
+    scaled = grouped * jnp.ldexp(1.0, -exponents.astype(jnp.int64))[..., None]
+    if stochastic:
+        floor = jnp.floor(scaled)
+        mantissas = floor + (uniform < scaled - floor)
+    else:
+        mantissas = jnp.rint(scaled)
+    return jnp.clip(mantissas, -q_max, q_max).astype(jnp.int32), exponents
 
 
 def group_exponents_full(t: BfpTensor) -> np.ndarray:
@@ -145,16 +132,34 @@ def quantize(
     axis = _validate_axis(axis, arr.ndim)
     group = int(group)
 
-    exponents = _shared_exponents(_grouped_max_abs(arr, group, axis), q_max)
-    scaled = _scale_by_groups(arr, exponents, group, axis)
-    if rounding == "nearest":
-        mantissas = np.rint(scaled)
+    moved = np.moveaxis(arr, axis, -1)
+    n = moved.shape[-1]
+    n_groups = -(-n // group)
+    stochastic = rounding == "stochastic"
+    uniform = np.moveaxis(rng.random(arr.shape), axis, -1) if stochastic else np.zeros((1,) * moved.ndim)
+
+    def grouped(v):
+        if v.shape[-1] != n:  # the placeholder for nearest rounding
+            return v[..., None]
+        v = np.pad(v, [(0, 0)] * (v.ndim - 1) + [(0, n_groups * group - n)]) if n % group else v
+        return v.reshape(v.shape[:-1] + (n_groups, group))
+
+    mantissas, exponents = _quantize_groups(grouped(moved), grouped(uniform), q_max=q_max, stochastic=stochastic)
+    exponents = np.asarray(exponents)
+    if np.abs(exponents).max(initial=0) > SCALE_EXPONENT_LIMIT:  # 2**-e not a normal double: ldexp it
+        full = np.take(np.repeat(exponents, group, axis=-1), np.arange(n), axis=-1)
+        scaled = np.ldexp(moved, -full)
+        if stochastic:
+            floor = np.floor(scaled)
+            rounded = floor + (uniform < scaled - floor)
+        else:
+            rounded = np.rint(scaled)
+        mantissas = np.clip(rounded, -q_max, q_max).astype(np.int32)
     else:
-        floor = np.floor(scaled)
-        # floor(x + U) == floor(x) + (U < frac(x)); this form has no float rounding in x + U.
-        mantissas = floor + (rng.random(arr.shape) < scaled - floor)
-    mantissas = np.clip(mantissas, -q_max, q_max).astype(np.int32)
-    return BfpTensor(mantissas, exponents, axis, group, int(bits))
+        mantissas = np.asarray(mantissas).reshape(moved.shape[:-1] + (n_groups * group,))[..., :n]
+    return BfpTensor(
+        np.ascontiguousarray(np.moveaxis(mantissas, -1, axis)), np.moveaxis(exponents, -1, axis), axis, group, int(bits)
+    )
 
 
 def dequantize(t: BfpTensor) -> np.ndarray:
