@@ -211,21 +211,39 @@ def _arm0(row: CompiledMdpu) -> complex:
     return complex(np.prod(row.segment_t[..., 0]) * np.prod(row.heater_t))
 
 
-def _corrected_phase(z: np.ndarray, rows) -> np.ndarray:
-    """angle of I + jQ (R, ...) of a tile's rows through each row's I/Q correction."""
-    offset, matrix = IqCorrection.stacked([row.iq_correction for row in rows])
+def _corrected_phase(z: np.ndarray, corrections) -> np.ndarray:
+    """Angle of I + jQ (R, ...) of R rows through their I/Q corrections (R of IqCorrection or None)."""
+    offset, matrix = IqCorrection.stacked(corrections)
     if offset is not None:
         lead = (slice(None),) + (None,) * (z.ndim - 1)
         z = correct_iq(z, offset[lead], matrix[lead])
     return np.angle(z)
 
 
-def probe_phase_error(rows: list[CompiledMdpu], rng: np.random.Generator, probes: int = 64) -> np.ndarray:
-    """Noiseless read-phase error (wrapped) of random dot products on every row: (R, probes)."""
+def readout_fields(rows, x, w, engine=None) -> np.ndarray:
+    """Detector fields (R, ..., 4) of a tile's rows for residues x, w broadcast against (R, ..., h).
+
+    From the tile's engine (:class:`mvm.engine.TileEngine`, the GEMM's device
+    tables) where one is given, else from the rows' segment tables
+    (:func:`tile_fields`): the same devices, and cheaper than building the
+    engine's tables for a few hundred readouts.
+    """
+    if engine is None:
+        return tile_fields(rows, x, w)
+    index = np.arange(len(rows)).reshape((-1,) + (1,) * (np.ndim(x) - 2))
+    return engine.fields(index, np.asarray(x), np.asarray(w))
+
+
+def probe_phase_error(rows: list[CompiledMdpu], rng: np.random.Generator, probes: int = 64, engine=None) -> np.ndarray:
+    """Noiseless read-phase error (wrapped) of random dot products on every row: (R, probes).
+
+    ``engine``: the tile's :class:`mvm.engine.TileEngine`, if built (see :func:`readout_fields`).
+    """
     m, h = rows[0].design.modulus, rows[0].design.h
     x, w = rng.integers(0, m, (probes, h)), rng.integers(0, m, (probes, h))
     ideal = 2 * np.pi * ((x * w).sum(-1) % m) / m
-    return np.angle(np.exp(1j * (_corrected_phase(iq(tile_fields(rows, x[None], w[None])), rows) - ideal)))
+    phase = _corrected_phase(iq(readout_fields(rows, x[None], w[None], engine)), [row.iq_correction for row in rows])
+    return np.angle(np.exp(1j * (phase - ideal)))
 
 
 def measured_levels(mmu) -> np.ndarray:
@@ -305,14 +323,13 @@ def _row_sensitivity(sample: ChipSample, index: int, trims: Trims) -> np.ndarray
     settings = np.concatenate([lo[None], lo + BIAS_STEP_MW * np.eye(rows)])  # as it is, then each heater stepped
     compiled = compile_rows(*row_params(sample, index, trims, level_zero_only=True, lo_bias_power_mw=settings))
     corrections = trims.iq_correction[index] if trims.iq_correction is not None else (None,) * rows
-    phases = _read_phase0([replace(r, iq_correction=corrections[k % rows]) for k, r in enumerate(compiled)])
-    phases = phases.reshape(rows + 1, rows)
+    phases = _read_phase0(compiled, corrections * (rows + 1)).reshape(rows + 1, rows)
     return np.angle(np.exp(1j * (phases[1:].T - phases[0][:, None]))) / BIAS_STEP_MW
 
 
-def _read_phase0(rows) -> np.ndarray:
-    """Noiseless read phase of each row at zero input (every segment at level 0)."""
-    return _corrected_phase(iq(np.stack([_zero_fields(row) for row in rows])), rows)
+def _read_phase0(rows, corrections) -> np.ndarray:
+    """Noiseless read phase of each row at zero input (every segment at level 0), through ``corrections``."""
+    return _corrected_phase(iq(np.stack([_zero_fields(row) for row in rows])), corrections)
 
 
 def _reach(power, target, x, turn, max_mw) -> tuple[np.ndarray, int]:
@@ -376,11 +393,14 @@ def calibrate(
     rng: np.random.Generator,
     repeats: int = CalibrationSettings.repeats,
     laser_power_mw: float = CalibrationSettings.laser_power_mw,
-) -> tuple[Trims, CalibrationReport]:
-    """Trim a fabricated chip from measurements; return the trims and a report.
+    report: bool = True,
+) -> tuple[Trims, CalibrationReport | None]:
+    """Trim a fabricated chip from measurements; return the trims and a report (None if ``report`` is False).
 
     Measurements run with the laser at ``laser_power_mw``; every trim holds at
-    any operating power (the I/Q correction is kept per unit input power).
+    any operating power (the I/Q correction is kept per unit input power). The
+    trims do not depend on ``report``: the report's probes draw from a seed taken
+    from ``rng`` either way.
     """
     cfg = sample.config
     trim = cfg.mdpu_design(cfg.all_moduli[0]).mmu.element_rules.trim  # the element's, the same for every modulus
@@ -390,7 +410,6 @@ def calibrate(
     trims = nominal_trims(cfg)
     before = [tile_rows(sample, i, trims) for i in range(len(sample.tiles))]
     probe_seed = int(rng.integers(2**31))
-    err_before = np.concatenate([probe_phase_error(rows, np.random.default_rng(probe_seed)).ravel() for rows in before])
     volts, bias, rings = list(trims.level_voltages_v), list(trims.lo_bias_power_mw), list(trims.ring_offset_k)
     iqc = [tuple(_iq_fit(rows, readout, rng, repeats)) for rows in before]
     act = cfg.actuators
@@ -404,8 +423,13 @@ def calibrate(
         bias[i], n = _bias_trim(sample, i, t, readout, rng, repeats, act.lo_heater_max_mw)
         bias_clipped += n
     trimmed = Trims(tuple(volts), tuple(bias), tuple(rings), tuple(iqc))
+    if not report:
+        return trimmed, None
     after = [tile_rows(sample, i, trimmed) for i in range(len(sample.tiles))]
-    err_after = np.concatenate([probe_phase_error(rows, np.random.default_rng(probe_seed)).ravel() for rows in after])
+    err_before, err_after = (
+        np.concatenate([probe_phase_error(rows, np.random.default_rng(probe_seed)).ravel() for rows in state])
+        for state in (before, after)
+    )
     nominal = nominal_trims(cfg)
     gain = np.zeros(1)
     if trim is Trim.DRIVE_GAIN:
@@ -415,7 +439,7 @@ def calibrate(
                 for v, n in zip(volts, nominal.level_voltages_v, strict=True)
             ]
         )
-    report = CalibrationReport(
+    return trimmed, CalibrationReport(
         phase_error_before_rad=float(np.sqrt(np.mean(err_before**2))),
         phase_error_after_rad=float(np.sqrt(np.mean(err_after**2))),
         gain_trim_rel=float(np.sqrt(np.mean(gain**2))),
@@ -428,7 +452,6 @@ def calibrate(
         lo_heaters_clipped=bias_clipped,
         static_power_mw=calibrated_budget(cfg, trimmed).static_power_mw,
     )
-    return trimmed, report
 
 
 def calibrated_budget(config: ChipConfig, trims: Trims) -> ActuatorBudget:
@@ -449,6 +472,6 @@ def varied_chip(study: StudyConfig, rng: np.random.Generator, calibrated: bool =
     if not calibrated:
         return build_chip(sample, nominal_trims(study.chip))
     trims, _ = calibrate(
-        sample, rng, repeats=study.calibration.repeats, laser_power_mw=study.calibration.laser_power_mw
+        sample, rng, repeats=study.calibration.repeats, laser_power_mw=study.calibration.laser_power_mw, report=False
     )
     return build_chip(sample, trims)

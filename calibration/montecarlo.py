@@ -32,7 +32,7 @@ import numpy as np
 from scipy.stats import binomtest
 from tqdm import tqdm
 
-from calibration.calibrate import calibrate, probe_phase_error, tile_fields
+from calibration.calibrate import calibrate, probe_phase_error, readout_fields
 from calibration.chip import nominal_trims, sample_chip, tile_rows
 from calibration.config import StudyConfig
 from calibration.files import write_text_atomic
@@ -78,36 +78,58 @@ def compiled_tiles(sample, trims, with_drift: bool = False) -> list[list]:
     return [tile_rows(sample, i, trims, with_drift) for i in range(len(sample.tiles))]
 
 
-def residue_error_rate(sample, trims, rng, tiles=None) -> float:
+def chip_state(sample, trims, with_drift: bool = False) -> Chip:
+    """One state of the chip as the GEMM reads it, its engine built (:func:`engines`)."""
+    chip = Chip(sample.config, tuple(ModulusTile.from_rows(rows) for rows in compiled_tiles(sample, trims, with_drift)))
+    engines(chip)
+    return chip
+
+
+def engines(chip: Chip) -> tuple:
+    """Each tile's :class:`mvm.engine.TileEngine` for the chip's noisy readout, built once per chip: the same that
+    :func:`mvm.gemm.rns_gemm` reads the chip through, so the probes below read the GEMM's device tables."""
+    cfg = chip.config
+    return chip.prepare("engine", cfg.readout(True), cfg.noise.skip_probability).tiles
+
+
+def _states(sample, trims, with_drift: bool, chip: Chip | None):
+    """(rows, engine or None) of every tile: the chip's, with its engine, if given."""
+    if chip is None:
+        return [(rows, None) for rows in compiled_tiles(sample, trims, with_drift)]
+    return [(list(t.rows), e) for t, e in zip(chip.tiles, engines(chip), strict=True)]
+
+
+def residue_error_rate(sample, trims, rng, chip: Chip | None = None) -> float:
     """Residue error rate of PROBES_PER_ROW random dot products on every row, with noise.
 
     Each tile's rows are read in one call (:func:`circuits.readout.read_rows`):
     its residues drawn for every row (R, probes, h), x then w, then the read's
     noise, tile by tile; the laser's drift is one draw per tile's reading.
+    ``chip``: the state to read (:func:`chip_state`), else compiled from ``trims``.
     """
     readout = sample.config.readout(True)
     errors = total = 0
-    for rows in tiles or compiled_tiles(sample, trims):
+    for rows, engine in _states(sample, trims, False, chip):
         m, h = rows[0].design.modulus, rows[0].design.h
         x, w = (rng.integers(0, m, (len(rows), PROBES_PER_ROW, h)) for _ in range(2))
         drive = drive_phase_sigma_rad(rows[0], x, w, readout)  # the design's drive slopes: the same on every row
         receivers = Receivers.of(rows, readout).expand(1)
-        got = read_rows(receivers, tile_fields(rows, x, w), readout, rng, drive_sigma_rad=drive).residue
+        fields = readout_fields(rows, x, w, engine)
+        got = read_rows(receivers, fields, readout, rng, drive_sigma_rad=drive).residue
         errors += int(np.count_nonzero(got != (x * w).sum(-1) % m))
         total += got.size
     return errors / total
 
 
-def phase_error(sample, trims, with_drift: bool = False, tiles=None) -> float:
-    tiles = tiles or compiled_tiles(sample, trims, with_drift)
-    err = [probe_phase_error(rows, np.random.default_rng(7)) for rows in tiles]
+def phase_error(sample, trims, with_drift: bool = False, chip: Chip | None = None) -> float:
+    """RMS noiseless read-phase error of random dot products on every row (:func:`probe_phase_error`)."""
+    err = [probe_phase_error(rows, np.random.default_rng(7), engine=e) for rows, e in _states(sample, trims, with_drift, chip)]
     return float(np.sqrt(np.mean(np.concatenate([e.ravel() for e in err]) ** 2)))
 
 
-def gemm_error(sample, trims, rng, tiles=None) -> float:
+def gemm_error(sample, trims, rng, chip: Chip | None = None) -> float:
     a, b = workload()
-    tiles = tiles or compiled_tiles(sample, trims)
-    chip = Chip(sample.config, tuple(ModulusTile.from_rows(rows) for rows in tiles))
+    chip = chip or chip_state(sample, trims)
     c, _ = rns_gemm(a, b, chip, noise=True, seed=rng)
     exact = a @ b
     return float(np.linalg.norm(c - exact) / np.linalg.norm(exact))
@@ -120,19 +142,19 @@ def run_chip(study: StudyConfig, seed: int, index: int) -> tuple[dict, dict]:
     sample = sample_chip(study.chip, study.variation, rng, study.layout)
     nominal = nominal_trims(study.chip)
     row = {"chip": index, "ambient_offset_k": sample.ambient_offset_k, "drift_k": sample.drift_k}
-    tiles = compiled_tiles(sample, nominal)
-    row["residue_error_rate_uncalibrated"] = residue_error_rate(sample, nominal, rng, tiles)
-    row["gemm_rel_error_uncalibrated"] = gemm_error(sample, nominal, rng, tiles)
-    row["phase_error_uncalibrated_rad"] = phase_error(sample, nominal, tiles=tiles)
+    chip = chip_state(sample, nominal)
+    row["residue_error_rate_uncalibrated"] = residue_error_rate(sample, nominal, rng, chip)
+    row["gemm_rel_error_uncalibrated"] = gemm_error(sample, nominal, rng, chip)
+    row["phase_error_uncalibrated_rad"] = phase_error(sample, nominal, chip=chip)
     t1 = time.perf_counter()
     trims, _ = calibrate(
-        sample, rng, repeats=study.calibration.repeats, laser_power_mw=study.calibration.laser_power_mw
+        sample, rng, repeats=study.calibration.repeats, laser_power_mw=study.calibration.laser_power_mw, report=False
     )
     t2 = time.perf_counter()
-    tiles = compiled_tiles(sample, trims)
-    row["residue_error_rate_calibrated"] = residue_error_rate(sample, trims, rng, tiles)
-    row["gemm_rel_error_calibrated"] = gemm_error(sample, trims, rng, tiles)
-    row["phase_error_calibrated_rad"] = phase_error(sample, trims, tiles=tiles)
+    chip = chip_state(sample, trims)
+    row["residue_error_rate_calibrated"] = residue_error_rate(sample, trims, rng, chip)
+    row["gemm_rel_error_calibrated"] = gemm_error(sample, trims, rng, chip)
+    row["phase_error_calibrated_rad"] = phase_error(sample, trims, chip=chip)
     row["phase_error_after_drift_rad"] = phase_error(sample, trims, with_drift=True)
     spec = study.spec
     for state in ("uncalibrated", "calibrated"):

@@ -40,6 +40,7 @@ sigma adds their variances to the receiver's (drift as a Gaussian over runs).
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -151,9 +152,24 @@ def ranged_detector(compiled: CompiledMdpu, readout: Readout) -> Photodetector:
     """
     held = compiled.__dict__.get("_ranged_detector")
     if held is None or held[0] != readout:
-        detector = replace(readout.detector, adc_full_scale_ua=float(_full_scale_ua(signal_excursion(compiled), readout)))
+        detector = _ranged(readout.detector, float(_full_scale_ua(signal_excursion(compiled), readout)))
         held = compiled.__dict__["_ranged_detector"] = (readout, detector)
     return held[1]
+
+
+def _ranged(detector: Photodetector, full_scale_ua) -> Photodetector:
+    """``detector`` with the ADC full scale (a number, or an array of one per row) set by the TIA gain.
+
+    A full scale from :func:`_full_scale_ua` is finite and positive by construction
+    wherever the fields are finite: the already validated detector is copied
+    with it, not validated again (a validation costs more than a small read);
+    anything else goes through the validation, which names it.
+    """
+    if not np.all(np.isfinite(full_scale_ua)):
+        return replace(detector, adc_full_scale_ua=full_scale_ua)
+    out = copy.copy(detector)
+    object.__setattr__(out, "adc_full_scale_ua", full_scale_ua)
+    return out
 
 
 def _full_scale_ua(excursion, readout: Readout):
@@ -193,7 +209,7 @@ class Receivers:
             lo,
             s,
             delay_mismatches_s([row.design for row in rows]),
-            replace(readout.detector, adc_full_scale_ua=full_scale),
+            _ranged(readout.detector, full_scale),
             offset,
             matrix,
         )
@@ -230,7 +246,7 @@ class Receivers:
             ex(self.lo_to_det, 1),
             ex(self.signal_to_det, 1),
             ex(self.delay_mismatch_s, 0),
-            replace(self.detector, adc_full_scale_ua=ex(fs, 0)) if np.ndim(fs) else self.detector,
+            _ranged(self.detector, ex(fs, 0)) if np.ndim(fs) else self.detector,
             ex(self.iq_offset, 1),
             ex(self.iq_matrix, 2),
         )
