@@ -239,13 +239,17 @@ def _segment_tables(design: MdpuDesign) -> tuple[np.ndarray, np.ndarray]:
     return segment_t, np.full(design.h, heater)
 
 
+FRONT_END_BATCH = 16  # LO biases per front-end solve: one array shape, so one compilation of each circuit
+
+
 def _front_end(design: MdpuDesign, lo_bias_power_mw: float):
     circuit = front_end_circuit(design.lo_fraction, design.lo_heater, design.routes)
-    s = circuit(wl=design.wl_um, lo_bias={"power_mw": lo_bias_power_mw})
+    # solved at the batch shape the delay computation uses (see delay_mismatches_s): one compiled program
+    s = circuit(wl=design.wl_um, lo_bias={"power_mw": np.full(FRONT_END_BATCH, float(lo_bias_power_mw))})
     return (
-        complex(s[("arm_out", "in")]),
-        np.array([complex(s[(d, "arm_in")]) for d in DETECTORS]),
-        np.array([complex(s[(d, "in")]) for d in DETECTORS]),
+        complex(np.asarray(s[("arm_out", "in")]).reshape(-1)[0]),
+        np.array([complex(np.asarray(s[(d, "arm_in")]).reshape(-1)[0]) for d in DETECTORS]),
+        np.array([complex(np.asarray(s[(d, "in")]).reshape(-1)[0]) for d in DETECTORS]),
     )
 
 
@@ -319,8 +323,8 @@ def delay_mismatches_s(designs) -> np.ndarray:
     """Signal minus LO arm group delay (s) of each design (LO bias set), as :func:`arm_group_delays_s` gives them.
 
     Designs not yet solved are solved together: one vectorised front-end pass per
-    design without its bias, all their LO biases at once (padded to a power of two
-    so that few array shapes are compiled); results are remembered per design.
+    design without its bias, its LO biases in batches of ``FRONT_END_BATCH`` (the shape
+    every front-end solve uses, so each circuit compiles once); results are remembered per design.
     """
     designs = list(designs)
     missing: dict = {}
@@ -334,8 +338,10 @@ def delay_mismatches_s(designs) -> np.ndarray:
     for base, group in missing.items():
         powers = np.array(list(group.values()), dtype=float)
         n = len(powers)
-        padded = np.pad(powers, (0, (1 << max(4, (n - 1).bit_length())) - n), mode="edge")
-        signal, lo = _arm_group_delays_s(base, padded)
+        padded = np.pad(powers, (0, -n % FRONT_END_BATCH), mode="edge")
+        signal, lo = np.concatenate(
+            [_arm_group_delays_s(base, chunk) for chunk in padded.reshape(-1, FRONT_END_BATCH)], axis=1
+        )
         _DELAY_MISMATCH_S.update(zip(group, (signal - lo)[:n].tolist(), strict=True))
     return np.array([_DELAY_MISMATCH_S[d] for d in designs])
 
