@@ -312,8 +312,9 @@ def _gain_trim(rows, volts: np.ndarray, readout: Readout, rng, repeats: int, act
     return volts * gain[..., None], int(len(np.unique(groups[clipped])))
 
 
-def _row_sensitivity(sample: ChipSample, index: int, trims: Trims) -> np.ndarray:
-    """(R, R) read-phase change of each row per mW at each row's LO bias heater (the model's linear response).
+def _row_sensitivity(sample: ChipSample, index: int, trims: Trims) -> tuple[np.ndarray, list[CompiledMdpu]]:
+    """(R, R) read-phase change of each row per mW at each row's LO bias heater (the model's linear response),
+    and the tile's rows as they are (level 0 only, with their I/Q corrections).
 
     The tile as it is and with each LO bias heater stepped in turn are solved as
     one batch of rows (one vectorised compile).
@@ -324,7 +325,8 @@ def _row_sensitivity(sample: ChipSample, index: int, trims: Trims) -> np.ndarray
     compiled = compile_rows(*row_params(sample, index, trims, level_zero_only=True, lo_bias_power_mw=settings))
     corrections = trims.iq_correction[index] if trims.iq_correction is not None else (None,) * rows
     phases = _read_phase0(compiled, corrections * (rows + 1)).reshape(rows + 1, rows)
-    return np.angle(np.exp(1j * (phases[1:].T - phases[0][:, None]))) / BIAS_STEP_MW
+    present = [replace(r, iq_correction=c) for r, c in zip(compiled[:rows], corrections, strict=True)]
+    return np.angle(np.exp(1j * (phases[1:].T - phases[0][:, None]))) / BIAS_STEP_MW, present
 
 
 def _read_phase0(rows, corrections) -> np.ndarray:
@@ -370,8 +372,7 @@ def _bias_trim(sample, index, trims, readout, rng, repeats, max_mw: float, round
     heats), as :func:`_reach` finds them. Returns the powers and the number of
     rows that could not be reached.
     """
-    rows = tile_rows(sample, index, trims, level_zero_only=True)
-    x_true = _row_sensitivity(sample, index, trims)
+    x_true, rows = _row_sensitivity(sample, index, trims)
     steady = replace(readout, laser=replace(readout.laser, frequency_drift_mhz_rms=0.0))  # calibration: no drift
     sigma = np.array([float(phase_sigma_rad(r, _zero_fields(r), steady)) for r in rows]) / np.sqrt(repeats)
     x_meas = x_true + rng.standard_normal(x_true.shape) * np.sqrt(2) * sigma[:, None] / BIAS_STEP_MW
