@@ -39,9 +39,13 @@ def temperature_rise_k(coupling: np.ndarray, self_rise_per_mw: np.ndarray, power
     """Rise at each target from all heaters: sum_j coupling[i, j] * self_rise[j] * P[j].
 
     A heater's own power is already in its model: its own entry of ``coupling``
-    must be zero.
+    must be zero. ``power_mw`` (heaters,) or (heaters, V) for V settings at once;
+    heaters without power in any setting add nothing and are left out of the
+    product (a tile's MMU bias heaters are off: most of the matrix).
     """
-    return coupling @ (np.asarray(self_rise_per_mw) * np.asarray(power_mw))
+    drive = np.asarray(self_rise_per_mw) * np.asarray(power_mw)
+    on = np.flatnonzero(drive.reshape(len(drive), -1).any(axis=1))
+    return coupling[:, on] @ drive[on]
 
 
 def crosstalk_rad_per_mw(
