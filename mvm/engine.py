@@ -13,7 +13,7 @@ phase 2*pi*(x*w mod m)/m: phase in levels, wrapped to (-m/2, m/2], and log
 amplitude. This is an identity, not a linearisation. For a chunk of h MMUs,
 sum_j eps[r, j, x_j, w_j] is a lookup-sum: with the weights stationary, the
 table F[k, a, n] = eps[row(n), k mod h, a, w[k, n]] is gathered once per weight
-load, and then each readout adds h rows of it (``_arm_levels``), memory-bound
+load, and then each readout adds h rows of it (:func:`arm_levels`), memory-bound
 at about the cost of the integer product itself.
 
 The receiver then reads each readout from its arm phase v = S + E through the
@@ -138,19 +138,17 @@ def tile_engine(tile, readout: Readout, skip_probability: float) -> TileEngine:
     return TileEngine(tile, tables, receiver)
 
 
-def weight_table(eps_rows, w):
-    """F[chunk, j*m + a, n] = eps_lv[row(n), j, a, w[chunk*h + j, n]] (float32) for weight residues w (C*h, N).
+def weight_table(eps_cols, w, rows: int):
+    """F[a, j, chunk, n] = eps_lv[row(n), j, a, w[chunk*h + j, n]] (float32) for weight residues w (C*h, N).
 
-    ``eps_rows``: (R, h, m_w, m_a) phase tables, transposed so that a weight
-    selects a row of m values over the input. Built once per weight load.
+    ``eps_cols``: (h, m_a, R*m_w) phase tables, so that for each MMU j and input a the
+    weights of every column select along the last axis. Built once per weight load;
+    rows of N over the columns, as the lookup-sum reads them.
     """
-    r_count, h, m = eps_rows.shape[:3]
+    h, m = eps_cols.shape[:2]
     kb, n = w.shape
-    cols = jnp.arange(n) % r_count
-    mmu = jnp.arange(kb) % h
-    index = (cols[None, :] * h + mmu[:, None]) * m + w  # (C*h, N): row of eps_rows for each weight
-    table = eps_rows.reshape(r_count * h * m, m)[index]  # (C*h, N, m_a)
-    return table.transpose(0, 2, 1).reshape(kb // h, h * m, n)
+    index = (jnp.arange(n) % rows * m + w).reshape(kb // h, h, n)  # (C, h, N) into R*m_w
+    return jax.vmap(lambda e, i: e[:, i], in_axes=(0, 1), out_axes=1)(eps_cols, index)  # (m, h, C, N)
 
 
 def arm_levels(table, x):
@@ -159,26 +157,30 @@ def arm_levels(table, x):
     One row gather per MMU, accumulated in order (XLA turns a gather-then-sum into
     scalar gathers).
     """
-    c, hm, _ = table.shape
-    m_rows = x.shape[0]
-    h = x.shape[1] // c
-    lookup = x.reshape(m_rows, c, h).transpose(1, 0, 2) + jnp.arange(h) * (hm // h)  # (C, M, h)
-    e = jax.vmap(lambda f, i: f[i])(table, lookup[:, :, 0])
+    m, h, c, n = table.shape
+    flat = table.reshape(m * h * c, n)
+    xs = x.reshape(x.shape[0], c, h).transpose(1, 0, 2)  # (C, M, h)
+    chunk = jnp.arange(c)[:, None]
+    e = flat[xs[:, :, 0] * (h * c) + chunk]
     for j in range(1, h):
-        e = e + jax.vmap(lambda f, i: f[i])(table, lookup[:, :, j])
+        e = e + flat[(xs[:, :, j] * h + j) * c + chunk]
     return e
 
 
-@partial(jax.jit, static_argnames=("moduli",))
-def _arm_errors(am, bm, eps, *, moduli):
-    """Each tile's E (C, M, N) from its phase tables (None for a uniform tile), for mantissas am, bm.
+@partial(jax.jit, static_argnames=("moduli", "rows"))
+def _weight_tables(bm, eps, *, moduli, rows):
+    """Each non-uniform tile's weight table (:func:`weight_table`) for weight mantissas bm (C*h, N)."""
+    return tuple(None if e is None else weight_table(e, jnp.mod(bm, m), rows) for m, e in zip(moduli, eps))
 
-    A program of its own: fused with the decisions that consume E, XLA turns the
-    row gathers into scalar ones and runs tens of times slower.
+
+@partial(jax.jit, static_argnames=("moduli",))
+def _arm_errors(am, tables, *, moduli):
+    """Each tile's E (C, M, N) from its weight table (None for a uniform tile), for input mantissas am.
+
+    Programs of their own (tables, lookup-sums, decisions): fused, XLA turns the
+    row gathers into scalar ones and runs several times slower.
     """
-    return tuple(
-        None if e is None else arm_levels(weight_table(e, jnp.mod(bm, m)), jnp.mod(am, m)) for m, e in zip(moduli, eps)
-    )
+    return tuple(None if t is None else arm_levels(t, jnp.mod(am, m)) for m, t in zip(moduli, tables))
 
 
 def _decide(exact, errors, receivers, moduli, rows, even):
@@ -240,16 +242,16 @@ def read_block(
     """
     tiles = engine.tiles
     moduli = tuple(t.tile.modulus for t in tiles)
-    eps = tuple(None if t.tables.uniform else _eps_rows(t.tables) for t in tiles)
-    errors = (
-        _arm_errors(jnp.asarray(am, jnp.int32), jnp.asarray(bm, jnp.int32), eps, moduli=moduli)
-        if any(e is not None for e in eps)
-        else eps
-    )
+    rows = tiles[0].tile.size
+    eps = tuple(None if t.tables.uniform else _eps_cols(t.tables) for t in tiles)
+    errors = eps
+    if any(e is not None for e in eps):
+        tables = _weight_tables(jnp.asarray(bm, jnp.int32), eps, moduli=moduli, rows=rows)
+        errors = _arm_errors(jnp.asarray(am, jnp.int32), tables, moduli=moduli)
     args = (exact, errors, tuple(_device_receiver(t.receiver) for t in tiles))
     static = dict(
         moduli=moduli,
-        rows=tiles[0].tile.size,
+        rows=rows,
         even=tuple(bool(np.max(t.receiver.spread) <= EVEN_SPREAD_LEVELS) for t in tiles),
     )
     if not np.asarray(_block_flags(*args, **static)).any():
@@ -287,12 +289,14 @@ def _simulate(engine: TileEngine, x, w, unsafe, residue, readout: Readout, rng, 
     return len(c_idx)
 
 
-def _eps_rows(tables: TileTables) -> jnp.ndarray:
-    """The phase tables as (R, h, m_w, m_a) float32 (cached on the tables)."""
-    cached = tables.__dict__.get("_eps_rows")
+def _eps_cols(tables: TileTables) -> jnp.ndarray:
+    """The phase tables as (h, m_a, R*m_w) float32 (cached on the tables): see :func:`weight_table`."""
+    cached = tables.__dict__.get("_eps_cols")
     if cached is None:
-        cached = jnp.asarray(np.ascontiguousarray(tables.eps_levels.transpose(0, 1, 3, 2)), dtype=jnp.float32)
-        object.__setattr__(tables, "_eps_rows", cached)
+        r, h, m = tables.eps_levels.shape[:3]
+        cols = np.ascontiguousarray(tables.eps_levels.transpose(1, 2, 0, 3).reshape(h, m, r * m))
+        cached = jnp.asarray(cols, dtype=jnp.float32)
+        object.__setattr__(tables, "_eps_cols", cached)
     return cached
 
 
