@@ -58,9 +58,9 @@ from circuits.readout import (
     Readout,
     Receivers,
     drive_phase_sigma_rad,
-    phase_sigma_rad,
     ranged_detector,
     read_rows,
+    rows_phase_variances_rad2,
 )
 from mvm.actuators import ActuatorBudget, actuator_budget, drive_trim_groups, quantise_gain
 from mvm.config import ChipConfig
@@ -374,7 +374,10 @@ def _bias_trim(sample, index, trims, readout, rng, repeats, max_mw: float, round
     """
     x_true, rows = _row_sensitivity(sample, index, trims)
     steady = replace(readout, laser=replace(readout.laser, frequency_drift_mhz_rms=0.0))  # calibration: no drift
-    sigma = np.array([float(phase_sigma_rad(r, _zero_fields(r), steady)) for r in rows]) / np.sqrt(repeats)
+    variances = rows_phase_variances_rad2(
+        Receivers.of(rows, steady), rows[0], np.stack([_zero_fields(r) for r in rows]), steady
+    )
+    sigma = np.sqrt(sum(variances.values())) / np.sqrt(repeats)
     x_meas = x_true + rng.standard_normal(x_true.shape) * np.sqrt(2) * sigma[:, None] / BIAS_STEP_MW
     power = np.clip(trims.lo_bias_power_mw[index], 0, max_mw)
     turn = 2 * np.pi * np.sign(np.diag(x_meas))

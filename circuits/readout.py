@@ -356,16 +356,24 @@ def phase_variances_rad2(
     ``drive_sigma_rad``, the drive's variance is its mean over uniformly random
     residues (:attr:`CompiledMdpu.drive_variance_table`).
     """
+    return rows_phase_variances_rad2(Receivers.of_row(compiled, readout), compiled, fields, readout, drive_sigma_rad)
+
+
+def rows_phase_variances_rad2(
+    receivers: Receivers, row: CompiledMdpu, fields: np.ndarray, readout: Readout, drive_sigma_rad=None
+) -> dict[str, np.ndarray]:
+    """:func:`phase_variances_rad2` of readouts on rows of one design, each through its receiver (``receivers``,
+    expanded to broadcast against the readouts' axes); ``row``: any of them (the drive's table is its design's)."""
     shape = np.shape(fields)[:-1]
-    laser_noise, drift = laser_phase_variances_rad2(compiled, readout.laser)
+    laser_noise, drift = _laser_variances_rad2(readout.laser, receivers.delay_mismatch_s)
     if drive_sigma_rad is not None:
         drive = np.asarray(drive_sigma_rad) ** 2
     elif readout.drive_noise_v_rms > 0:  # the table solves every segment's slope: only when it is needed
-        drive = compiled.drive_variance_table.mean(axis=(1, 2)).sum() * readout.drive_noise_v_rms**2
+        drive = row.drive_variance_table.mean(axis=(1, 2)).sum() * readout.drive_noise_v_rms**2
     else:
         drive = 0.0
     return {
-        "receiver": _receiver_sigma_rad(compiled, fields, readout) ** 2,
+        "receiver": np.sqrt(sum(_receiver_variances_rad2(receivers.detector, fields, readout))) ** 2,
         "laser_phase_noise": np.broadcast_to(laser_noise, shape),
         "frequency_drift": np.broadcast_to(drift, shape),
         "drive": np.broadcast_to(drive, shape),
@@ -374,10 +382,15 @@ def phase_variances_rad2(
 
 def laser_phase_variances_rad2(compiled: CompiledMdpu, laser) -> tuple[float, float]:
     """(phase noise, frequency drift) variance of the signal arm against the LO (rad^2), over their delay mismatch."""
+    noise, drift = _laser_variances_rad2(laser, compiled.delay_mismatch_s())
+    return float(noise), float(drift)
+
+
+def _laser_variances_rad2(laser, delay_s):
+    """:func:`laser_phase_variances_rad2` for delay mismatches ``delay_s`` (any shape)."""
     if laser.linewidth_khz == 0 and laser.frequency_drift_mhz_rms == 0:
         return 0.0, 0.0
-    tau = compiled.delay_mismatch_s()
-    return float(phase_noise_variance_rad2(laser, tau)), float(drift_phase_sigma_rad(laser, tau) ** 2)
+    return phase_noise_variance_rad2(laser, delay_s), drift_phase_sigma_rad(laser, delay_s) ** 2
 
 
 def phase_sigma_rad(
@@ -398,17 +411,16 @@ def receiver_variances_rad2(
     Each balanced pair has both detectors' shot noise and one TIA's thermal
     noise; the amplitude is that of the (possibly compressed) pair currents.
     """
-    detector = ranged_detector(compiled, readout)
+    return _receiver_variances_rad2(ranged_detector(compiled, readout), fields, readout)
+
+
+def _receiver_variances_rad2(detector: Photodetector, fields: np.ndarray, readout: Readout):
+    """:func:`receiver_variances_rad2` through a ranged ``detector`` (its full scale broadcast against the fields')."""
     mean = mean_current_a(readout.laser.power_mw * np.abs(fields) ** 2, detector)
     var_i = balanced_noise_variance_a2(mean[..., 0], mean[..., 1], detector)
     var_q = balanced_noise_variance_a2(mean[..., 2], mean[..., 3], detector)
     amplitude2 = np.abs((mean[..., 0] - mean[..., 1]) + 1j * (mean[..., 2] - mean[..., 3])) ** 2
     return 0.5 * (var_i + var_q) / amplitude2, adc_lsb_a(detector) ** 2 / 12 / amplitude2
-
-
-def _receiver_sigma_rad(compiled: CompiledMdpu, fields: np.ndarray, readout: Readout) -> np.ndarray:
-    """RMS phase error from the receiver alone (shot, one TIA per balanced pair, ADC quantisation)."""
-    return np.sqrt(sum(receiver_variances_rad2(compiled, fields, readout)))
 
 
 def predicted_error_rate(modulus: int, sigma_rad) -> np.ndarray:
