@@ -123,7 +123,10 @@ def residue_error_rate(sample, trims, rng, chip: Chip | None = None) -> float:
 
 def phase_error(sample, trims, with_drift: bool = False, chip: Chip | None = None) -> float:
     """RMS noiseless read-phase error of random dot products on every row (:func:`probe_phase_error`)."""
-    err = [probe_phase_error(rows, np.random.default_rng(7), engine=e) for rows, e in _states(sample, trims, with_drift, chip)]
+    err = [
+        probe_phase_error(rows, np.random.default_rng(7), engine=e)
+        for rows, e in _states(sample, trims, with_drift, chip)
+    ]
     return float(np.sqrt(np.mean(np.concatenate([e.ravel() for e in err]) ** 2)))
 
 

@@ -104,7 +104,9 @@ def signal_excursion(compiled: CompiledMdpu) -> float:
     Each balanced pair gives const + 2 Re(c T) for T = A exp(j theta): an offset
     (responsivity mismatch, imbalance) plus a swing of 2 |c| A.
     """
-    return float(_signal_excursion(compiled.lo_to_det, compiled.arm_to_det * compiled.src_to_arm, _arm_amplitude(compiled)))
+    return float(
+        _signal_excursion(compiled.lo_to_det, compiled.arm_to_det * compiled.src_to_arm, _arm_amplitude(compiled))
+    )
 
 
 def _arm_amplitude(compiled: CompiledMdpu) -> float:
