@@ -1,8 +1,9 @@
 """Training speed: a 20-epoch digits MLP with every matmul on the RNS chip, against the same run in float32.
 
-Run: `.venv/bin/python benchmarks/bench_train.py [EPOCHS]` (default 20; target under 300 s for
-the RNS run on the 2-core machine). Prints each run's wall time (sampling and calibrating the
-chip included), the readouts per second and the ratio RNS / fp32.
+Run: `.venv/bin/python benchmarks/bench_train.py [EPOCHS]` (default 20; target: the RNS run at
+most 3x the float32 run on the 2-core machine). Prints each run's wall time (sampling and
+calibrating the chip included), the readouts per second and the ratios RNS / fp32, whole run
+and training alone.
 """
 
 import sys
@@ -24,11 +25,14 @@ def main() -> None:
     print(f"Training: MLP 64-128-10 on digits, {epochs} epochs, batch 32, seed 0")
     print(f"  fp32: {fp32['seconds']:.1f} s, test accuracy {100 * fp32['test_accuracy']:.2f} %")
     print(
-        f"  rns:  {rns['seconds']:.1f} s (target for 20 epochs: 300 s), test accuracy {100 * rns['test_accuracy']:.2f} %; "
+        f"  rns:  {rns['seconds']:.1f} s, test accuracy {100 * rns['test_accuracy']:.2f} %; "
         f"{readouts:.3g} readouts, {readouts / rns['seconds_training']:.3g} readouts/s, "
         f"{rns['seconds_building_hardware']:.1f} s sampling and calibrating the chip (JIT warm-up included)"
     )
-    print(f"  ratio rns / fp32: {rns['seconds'] / fp32['seconds']:.0f}x")
+    print(
+        f"  ratio rns / fp32: {rns['seconds'] / fp32['seconds']:.1f}x whole run (target <= 3x), "
+        f"{rns['seconds_training'] / fp32['seconds']:.1f}x training alone"
+    )
 
 
 if __name__ == "__main__":

@@ -19,10 +19,13 @@ CRT_LIMIT = 1 << 24  # dynamic ranges up to this are decoded in int32 by garner_
 SAFE_EXPONENT = 500  # |exponent| below this: scaling by 2**ea then 2**eb is exact, as ldexp is
 
 
-@jax.jit
-def exact_chunk_sums(am, bm):
-    """(C, M, N) chunk sums of integer mantissas (C, M, h) x (C, h, N), as float32 (exact: |sums| < 2**24)."""
-    return jnp.matmul(am.astype(jnp.float32), bm.astype(jnp.float32))
+@partial(jax.jit, static_argnames=("h",))
+def exact_chunk_sums(am, bm, *, h: int):
+    """(C, M, N) chunk sums of integer mantissas am (M, C*h) and bm (C*h, N), as float32 (exact: |sums| < 2**24)."""
+    m_rows, k = am.shape
+    c = k // h
+    x = am.astype(jnp.float32).reshape(m_rows, c, h).transpose(1, 0, 2)
+    return jnp.matmul(x, bm.astype(jnp.float32).reshape(c, h, -1))
 
 
 def _mod(v, m: int):

@@ -244,7 +244,8 @@ def read_block(
     moduli = tuple(t.tile.modulus for t in tiles)
     rows = tiles[0].tile.size
     eps = tuple(None if t.tables.uniform else _eps_cols(t.tables) for t in tiles)
-    am_j, bm_j = jnp.asarray(am, jnp.int32), jnp.asarray(bm, jnp.int32)
+    if any(e is not None for e in eps):
+        am_j, bm_j = jnp.asarray(am, jnp.int32), jnp.asarray(bm, jnp.int32)
     errors = tuple(
         None if e is None else _tile_arm_errors(am_j, _tile_weight_table(bm_j, e, modulus=m, rows=rows), modulus=m)
         for m, e in zip(moduli, eps)

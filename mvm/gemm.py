@@ -39,7 +39,7 @@ from mvm.tile import ModulusTile, build_tile
 from photonics.errors import UsageError
 from photonics.jax_setup import compile_timer
 
-BLOCK_READOUTS = 1 << 21  # readouts per modulus per block: small enough to stay in cache
+BLOCK_READOUTS = 1 << 22  # readouts per modulus per block: large enough to amortise each block's programs
 # How readouts are computed: a preparation of the chip's tiles, then the reader of a block of chunks.
 READ_PATHS = {
     "engine": (ChipEngine.of, read_block),
@@ -166,8 +166,8 @@ def rns_gemm(
     qb = bfp.quantize(b, bits=bits, group=g, axis=0, rounding=cfg.bfp.rounding, rng=rng)
     chunks = -(-k // h)
     pad = chunks * h - k
-    am = np.pad(qa.mantissas, ((0, 0), (0, pad)))
-    bm = np.pad(qb.mantissas, ((0, pad), (0, 0)))
+    am = np.pad(qa.mantissas, ((0, 0), (0, pad))) if pad else qa.mantissas
+    bm = np.pad(qb.mantissas, ((0, pad), (0, 0))) if pad else qb.mantissas
     t = lap("quantise", t)
 
     info = tuple(cfg.rns.moduli)
@@ -184,9 +184,7 @@ def rns_gemm(
     for c0 in range(0, chunks, block):
         c1 = min(chunks, c0 + block)
         ks = slice(c0 * h, c1 * h)
-        exact = exact_chunk_sums(
-            am[:, ks].reshape(m_rows, c1 - c0, h).transpose(1, 0, 2), bm[ks].reshape(c1 - c0, h, n)
-        )
+        exact = exact_chunk_sums(am[:, ks], bm[ks], h=h)
         t = lap("residues", t)
         residues, simulated = reader(prepared, am[:, ks], bm[ks], exact, readout, rng, drift_hz)
         report.simulated_readouts += simulated
