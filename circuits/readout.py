@@ -253,6 +253,23 @@ class Receivers:
             ex(self.iq_matrix, 2),
         )
 
+    def take(self, index) -> Receivers:
+        """The receivers of rows ``index`` (an integer array over the readouts) of receivers built for a tile."""
+        fs = self.detector.adc_full_scale_ua
+
+        def pick(a):
+            return None if a is None else np.asarray(a)[index]
+
+        return Receivers(
+            self.modulus,
+            pick(self.lo_to_det),
+            pick(self.signal_to_det),
+            pick(self.delay_mismatch_s),
+            _ranged(self.detector, pick(fs)) if np.ndim(fs) else self.detector,
+            pick(self.iq_offset),
+            pick(self.iq_matrix),
+        )
+
 
 def drive_phase_sigma_rad(compiled: CompiledMdpu, x, w, readout: Readout) -> np.ndarray | None:
     """Per-readout rms signal-arm phase from drive noise for residues x, w (..., h); None when it is off."""

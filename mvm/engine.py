@@ -43,7 +43,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from circuits.readout import Readout, drive_phase_sigma_rad, read
+from circuits.readout import Readout, Receivers, drive_phase_sigma_rad, read_rows
 from mvm.receiver import ReceiverMap, receiver_map
 
 UNIFORM_LEVELS = 1e-7  # devices this close to the design (levels) are the design, to round-off
@@ -109,18 +109,18 @@ class TileTables:
 
 @dataclass(frozen=True)
 class TileEngine:
-    """A tile's tables and receiver map for one readout configuration."""
+    """A tile's tables, receivers and receiver map for one readout configuration."""
 
     tile: object  # mvm.tile.ModulusTile
     tables: TileTables
+    receivers: Receivers  # each row's receiver (arrays leading with R)
     receiver: ReceiverMap  # margins inf where nothing can be proven (amplitude following the drive)
 
     def fields(self, rows: np.ndarray, x: np.ndarray, w: np.ndarray) -> np.ndarray:
         """Detector fields (..., 4) per unit input field of readouts on ``rows``, chunk residues x, w (..., h)."""
-        t = self.tables.arm_transmission(np.asarray(rows), np.asarray(x), np.asarray(w))
-        lo = np.stack([row.lo_to_det for row in self.tile.rows])
-        s = np.stack([row.arm_to_det * row.src_to_arm for row in self.tile.rows])
-        return lo[rows] + s[rows] * t[..., None]
+        rows = np.asarray(rows)
+        t = self.tables.arm_transmission(rows, np.asarray(x), np.asarray(w))
+        return self.receivers.lo_to_det[rows] + self.receivers.signal_to_det[rows] * t[..., None]
 
 
 def tile_engine(tile, readout: Readout, skip_probability: float) -> TileEngine:
@@ -131,11 +131,12 @@ def tile_engine(tile, readout: Readout, skip_probability: float) -> TileEngine:
     slack = slack + tile.h * np.abs(tables.eps_log_amplitude).max(axis=(1, 2, 3)) * tables.modulus / np.pi
     if tables.uniform:
         slack = slack + bound  # E is taken as 0
+    receivers = Receivers.of(tile.rows, readout)
     if tables.constant_amplitude:
-        receiver = receiver_map(tile.rows, readout, tables.base, skip_probability, slack)
+        receiver = receiver_map(tile.rows, receivers, readout, tables.base, skip_probability, slack)
     else:  # amplitude follows the drive: no map from the phase alone, every readout in full
         receiver = ReceiverMap.never(tables.modulus, tile.size)
-    return TileEngine(tile, tables, receiver)
+    return TileEngine(tile, tables, receivers, receiver)
 
 
 def weight_table(eps_cols, w, rows: int):
@@ -281,12 +282,10 @@ def _simulate(engine: TileEngine, x, w, unsafe, residue, readout: Readout, rng, 
         k = c_idx[sl, None] * h + np.arange(h)
         xs, ws = x[i_idx[sl, None], k], w[k, n_idx[sl, None]]
         fields = engine.fields(rows[sl], xs, ws)
-        got = np.empty(len(xs), dtype=np.int64)
-        for r in np.unique(rows[sl]):
-            sel = rows[sl] == r
-            row = tile.rows[r]
-            drive = drive_phase_sigma_rad(row, xs[sel], ws[sel], readout)
-            got[sel] = read(row, fields[sel], readout, rng, drive_sigma_rad=drive, drift_hz=drift_hz).residue
+        # drive noise from the design's slopes, the same for every row of the tile (CompiledMdpu.drive_variance_table)
+        drive = drive_phase_sigma_rad(tile.rows[0], xs, ws, readout)
+        receivers = engine.receivers.take(rows[sl])
+        got = read_rows(receivers, fields, readout, rng, drive_sigma_rad=drive, drift_hz=drift_hz).residue
         residue[c_idx[sl], i_idx[sl], n_idx[sl]] = got
     return len(c_idx)
 

@@ -43,8 +43,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from circuits.compiled import CompiledMdpu
-from circuits.readout import Readout, laser_phase_variances_rad2, ranged_detector
+from circuits.compiled import CompiledMdpu, correct_iq
+from circuits.readout import Readout, Receivers, laser_phase_variances_rad2
 from photonics.laser import rin_relative_rms
 from photonics.photodetector import adc_lsb_a, balanced_noise_variance_a2, mean_current_a
 
@@ -140,48 +140,30 @@ def _bins(b: np.ndarray, first: int, m: int):
 
 @dataclass(frozen=True)
 class _Rows:
-    """A tile's rows stacked for the receiver's arithmetic (every array leads with R)."""
+    """A tile's receivers (arrays leading with R) and each row's log T_arm at v = 0."""
 
-    modulus: int
-    base: np.ndarray  # (R,) log T_arm at v = 0
-    lo: np.ndarray  # (R, 4) LO part of the detector fields
-    signal: np.ndarray  # (R, 4) detector fields per unit T_arm
-    matrix: np.ndarray  # (R, 2, 2) I/Q correction (identity without one)
-    offset: np.ndarray  # (R, 2) its offset
-    corrected: bool
+    receivers: Receivers
+    base: np.ndarray  # (R,)
 
-    @classmethod
-    def of(cls, rows, bases) -> _Rows:
-        corrections = [row.iq_correction for row in rows]
-        return cls(
-            rows[0].design.modulus,
-            np.asarray(bases, dtype=complex),
-            np.stack([row.lo_to_det for row in rows]),
-            np.stack([row.arm_to_det * row.src_to_arm for row in rows]),
-            np.array([np.eye(2) if c is None else np.array(c.matrix) for c in corrections]),
-            np.array([np.zeros(2) if c is None else np.array(c.offset) for c in corrections]),
-            any(c is not None for c in corrections),
-        )
+    @property
+    def modulus(self) -> int:
+        return self.receivers.modulus
 
     def z(self, readout: Readout, v: np.ndarray, rin):
         """Noiseless corrected I + jQ (A) and the four mean detector currents for arm phases v (R, ...) in levels,
         the laser off by a relative ``rin`` (broadcast against v's trailing axes)."""
+        rec = self.receivers
         extra = (slice(None),) + (None,) * (v.ndim - 1)
         t = np.exp(self.base[extra] + 2j * np.pi * v / self.modulus)
-        fields = self.lo[extra] + self.signal[extra] * t[..., None]
+        fields = rec.lo_to_det[extra] + rec.signal_to_det[extra] * t[..., None]
         # the ADC's range does not enter the mean current: the nominal detector serves every row
         power = readout.laser.power_mw * np.asarray(1 + rin)[..., None] * np.abs(fields) ** 2
         current = mean_current_a(power, readout.detector)
-        i, q = current[..., 0] - current[..., 1], current[..., 2] - current[..., 3]
-        if self.corrected:  # as circuits.readout.read applies it, in units of I + jQ per input power
+        z = (current[..., 0] - current[..., 1]) + 1j * (current[..., 2] - current[..., 3])
+        if rec.iq_offset is not None:  # as circuits.readout.read_rows applies it, per unit input power
             scale = readout.detector.responsivity_a_per_w * readout.laser.power_mw * 1e-3
-            i0, q0 = i / scale - self.offset[extra + (0,)], q / scale - self.offset[extra + (1,)]
-            mat = self.matrix[extra]
-            i, q = (
-                (mat[..., 0, 0] * i0 + mat[..., 0, 1] * q0) * scale,
-                (mat[..., 1, 0] * i0 + mat[..., 1, 1] * q0) * scale,
-            )
-        return i + 1j * q, current
+            z = correct_iq(z / scale, rec.iq_offset[extra], rec.iq_matrix[extra]) * scale
+        return z, current
 
 
 def _read_residue(z: np.ndarray, m: int) -> np.ndarray:
@@ -231,18 +213,18 @@ def _boundaries(rows: _Rows, readout: Readout, rins: np.ndarray, grid_z: np.ndar
 
 
 def receiver_map(
-    rows, readout: Readout, bases: np.ndarray, skip_probability: float, slack_levels: np.ndarray
+    rows, receivers: Receivers, readout: Readout, bases: np.ndarray, skip_probability: float, slack_levels: np.ndarray
 ) -> ReceiverMap:
-    """The receiver map of every row: ``bases[r]`` = log T_arm at v = 0; ``slack_levels[r]`` joins the margin.
+    """The receiver map of every row (``receivers``: theirs, read with ``readout``): ``bases[r]`` = log T_arm at
+    v = 0; ``slack_levels[r]`` joins the margin.
 
     ``slack_levels`` carries what the caller's arithmetic may be off by (the
     float32 sum of the arm phase, an arm amplitude that is constant only to
     round-off).
     """
-    stacked = _Rows.of(rows, bases)
+    stacked = _Rows(receivers, np.asarray(bases, dtype=complex))
     m, count = stacked.modulus, len(rows)
-    detector = ranged_detector(rows[0], readout)
-    rin = rin_relative_rms(readout.laser, detector.bandwidth_ghz) if readout.noise else 0.0
+    rin = rin_relative_rms(readout.laser, readout.detector.bandwidth_ghz) if readout.noise else 0.0
     rins = np.array([0.0, -RIN_SIGMAS * rin, RIN_SIGMAS * rin] if rin > 0 else [0.0])
     grid = np.broadcast_to(np.arange(m * GRID_PER_LEVEL) / GRID_PER_LEVEL, (count, len(rins), m * GRID_PER_LEVEL))
     z, current = stacked.z(readout, grid, rins[:, None])  # (R, K, G), (R, K, G, 4)
@@ -266,20 +248,21 @@ def receiver_map(
     inside = np.full((count, m * BINS_PER_LEVEL), np.inf)
     below, above = -inside, inside.copy()
     margin = np.full(count, np.inf)
+    full_scale_a = np.broadcast_to(receivers.detector.adc_full_scale_ua * 1e-6, (count,))
+    lsb_a = np.broadcast_to(adc_lsb_a(receivers.detector), (count,))
     for i, row in enumerate(rows):
         binned = _bins(b[i], int(first[i]), m) if ok[i] else None
         if binned is None:
             continue
         start[i], inside[i], below[i], above[i] = binned
-        detector = ranged_detector(row, readout)
         phase_sigma = signal_phase_sigma_max_rad(row, readout)
         p = skip_probability / 2 if phase_sigma > 0 else skip_probability
-        shift_a = adc_lsb_a(detector) / np.sqrt(2)  # (I, Q) shift before the correction
+        shift_a = lsb_a[i] / np.sqrt(2)  # (I, Q) shift before the correction
         if readout.noise:
             shift_a += np.sqrt(noise_var[i]) * np.sqrt(2 * np.log(1 / p))
-        if slowest[i] <= 0 or widest[i] + shift_a > detector.adc_full_scale_ua * 1e-6:
+        if slowest[i] <= 0 or widest[i] + shift_a > full_scale_a[i]:
             continue
-        shift = float(np.linalg.norm(stacked.matrix[i], 2)) * shift_a
+        shift = shift_a if receivers.iq_matrix is None else float(np.linalg.norm(receivers.iq_matrix[i], 2)) * shift_a
         if shift >= smallest[i]:
             continue
         angle_levels = (np.arcsin(shift / smallest[i]) + PHASE_SLACK_RAD) * m / (2 * np.pi) / slowest[i]

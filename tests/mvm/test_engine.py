@@ -18,6 +18,7 @@ from calibration.calibrate import calibrate
 from calibration.chip import build_chip, nominal_trims, row_params, sample_chip
 from calibration.variation import VariationConfig
 from circuits.mdpu import DETECTORS, SaxMdpu
+from circuits.readout import Receivers
 from mvm.config import ChipConfig, TileConfig
 from mvm.digital import exact_chunk_sums
 from mvm.engine import TileEngine, TileTables, read_block
@@ -153,7 +154,7 @@ def test_fields_of_varied_rows_match_the_sax_netlist(straight_sample, ring_sampl
         (straight_sample, chips["uncalibrated"]) if kind == "straight" else (ring_sample, chips["ring_varied"])
     )
     tile = chip.tiles[0]
-    engine = TileEngine(tile, TileTables.from_tile(tile), None)
+    engine = TileEngine(tile, TileTables.from_tile(tile), Receivers.of(tile.rows, chip.config.readout(False)), None)
     rng = np.random.default_rng(11)
     m, h = tile.modulus, tile.h
     x, w = rng.integers(0, m, (32, h)), rng.integers(0, m, (32, h))
@@ -170,7 +171,9 @@ def test_fields_equal_the_compiled_per_mmu_product(chips, name):
     """Every row and tile: the engine's deviation tables rebuild the compiled product to round-off."""
     rng = np.random.default_rng(13)
     for tile in chips[name].tiles:
-        engine = TileEngine(tile, TileTables.from_tile(tile), None)
+        engine = TileEngine(
+            tile, TileTables.from_tile(tile), Receivers.of(tile.rows, chips[name].config.readout(False)), None
+        )
         x, w = rng.integers(0, tile.modulus, (500, tile.h)), rng.integers(0, tile.modulus, (500, tile.h))
         rows = rng.integers(0, tile.size, 500)
         want = np.stack([tile.rows[r].detector_fields(x[i], w[i]) for i, r in enumerate(rows)])

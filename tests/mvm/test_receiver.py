@@ -14,7 +14,7 @@ import pytest
 from circuits.compiled import IqCorrection, compile_mdpu
 from circuits.mdpu import MdpuDesign
 from circuits.mmu import MmuDesign
-from circuits.readout import Readout, read
+from circuits.readout import Readout, Receivers, read
 from mvm.engine import TileTables
 from mvm.receiver import ReceiverMap, receiver_map
 from mvm.tile import ModulusTile
@@ -47,7 +47,7 @@ def base_of(row) -> complex:
 
 
 def map_of(row, readout: Readout) -> ReceiverMap:
-    return receiver_map([row], readout, np.array([base_of(row)]), SKIP, np.zeros(1))
+    return receiver_map([row], Receivers.of([row], readout), readout, np.array([base_of(row)]), SKIP, np.zeros(1))
 
 
 def fields_at(row, v) -> np.ndarray:
