@@ -24,7 +24,10 @@ from photonics.errors import UsageError
 
 MAX_BITS = 24
 ROUNDINGS = ("nearest", "stochastic")
-SCALE_EXPONENT_LIMIT = 1000  # 2**-e is a normal double: multiplying by it rounds as ldexp does
+# Magnitudes in [1/EXTREME, EXTREME] (or zero) keep every group exponent small enough that 2**-e is a normal
+# double, so multiplying by it rounds as np.ldexp does; outside it (or subnormal, which XLA flushes to zero)
+# quantisation takes numpy's ldexp.
+EXTREME = 2.0**900
 
 
 def validate_bits(bits: int) -> int:
@@ -64,7 +67,7 @@ def _validate_axis(axis: int, ndim: int) -> int:
 
 
 def _shared_exponents(max_abs, q_max: int, xp=jnp):
-    """The smallest integer e with max_abs / 2**e <= q_max; 0 for all-zero groups (numpy or jax.numpy)."""
+    """The smallest integer e with max_abs / 2**e <= q_max; 0 for all-zero groups (jax.numpy or numpy)."""
     nonzero = max_abs > 0
     safe = xp.where(nonzero, max_abs, 1.0)
     e = xp.ceil(xp.log2(safe) - np.log2(q_max)).astype(xp.int64)  # no underflow of safe / q_max
@@ -74,22 +77,28 @@ def _shared_exponents(max_abs, q_max: int, xp=jnp):
     return xp.where(nonzero, e, 0).astype(xp.int32)
 
 
-@partial(jax.jit, static_argnames=("q_max", "stochastic"))
-def _quantize_groups(grouped, uniform, *, q_max: int, stochastic: bool):
+@partial(jax.jit, static_argnames=("q_max",))
+def _quantize_groups(grouped, uniform, *, q_max: int):
     """(mantissas, exponents) of float64 values grouped (..., n_groups, group), in one fused pass.
 
-    Scaling multiplies by 2**-e, a normal double for |e| <= SCALE_EXPONENT_LIMIT: exact up
+    Scaling multiplies by 2**-e, a normal double for magnitudes within ``EXTREME``: exact up
     to the one rounding np.ldexp(a, -e) also makes. ``uniform``: U ~ [0, 1) per value
-    for stochastic rounding (floor(x) + (U < frac(x))), ignored otherwise.
+    for stochastic rounding, None for nearest (:func:`_round`).
     """
-    exponents = _shared_exponents(jnp.abs(grouped).max(axis=-1), q_max, xp=jnp)
+    exponents = _shared_exponents(jnp.abs(grouped).max(axis=-1), q_max)
     scaled = grouped * jnp.ldexp(1.0, -exponents.astype(jnp.int64))[..., None]
-    if stochastic:
-        floor = jnp.floor(scaled)
-        mantissas = floor + (uniform < scaled - floor)
+    return _round(scaled, uniform, q_max, jnp), exponents
+
+
+def _round(scaled, uniform, q_max: int, xp):
+    """int32 mantissas of scaled values: nearest (half to even), or floor(x) + (U < frac(x)) for ``uniform`` U
+    (stochastic; this form has no float rounding in x + U), clipped to +/- q_max."""
+    if uniform is None:
+        mantissas = xp.rint(scaled)
     else:
-        mantissas = jnp.rint(scaled)
-    return jnp.clip(mantissas, -q_max, q_max).astype(jnp.int32), exponents
+        floor = xp.floor(scaled)
+        mantissas = floor + (uniform < scaled - floor)
+    return xp.clip(mantissas, -q_max, q_max).astype(xp.int32)
 
 
 def group_exponents_full(t: BfpTensor) -> np.ndarray:
@@ -135,27 +144,23 @@ def quantize(
     moved = np.moveaxis(arr, axis, -1)
     n = moved.shape[-1]
     n_groups = -(-n // group)
-    stochastic = rounding == "stochastic"
-    uniform = np.moveaxis(rng.random(arr.shape), axis, -1) if stochastic else np.zeros((1,) * moved.ndim)
 
     def grouped(v):
-        if v.shape[-1] != n:  # the placeholder for nearest rounding
-            return v[..., None]
         v = np.pad(v, [(0, 0)] * (v.ndim - 1) + [(0, n_groups * group - n)]) if n % group else v
         return v.reshape(v.shape[:-1] + (n_groups, group))
 
-    mantissas, exponents = _quantize_groups(grouped(moved), grouped(uniform), q_max=q_max, stochastic=stochastic)
-    exponents = np.asarray(exponents)
-    if np.abs(exponents).max(initial=0) > SCALE_EXPONENT_LIMIT:  # 2**-e not a normal double: ldexp it
+    uniform = np.moveaxis(rng.random(arr.shape), axis, -1) if rounding == "stochastic" else None
+    magnitude = np.abs(moved)
+    if np.any((magnitude > 0) & (magnitude < 1 / EXTREME)) or magnitude.max(initial=0) > EXTREME:
+        # near the double range's ends (XLA flushes subnormals to zero; 2**-e may not be normal): numpy and ldexp
+        exponents = _shared_exponents(grouped(magnitude).max(axis=-1), q_max, xp=np)
         full = np.take(np.repeat(exponents, group, axis=-1), np.arange(n), axis=-1)
-        scaled = np.ldexp(moved, -full)
-        if stochastic:
-            floor = np.floor(scaled)
-            rounded = floor + (uniform < scaled - floor)
-        else:
-            rounded = np.rint(scaled)
-        mantissas = np.clip(rounded, -q_max, q_max).astype(np.int32)
+        mantissas = _round(np.ldexp(moved, -full), uniform, q_max, np)
     else:
+        mantissas, exponents = _quantize_groups(
+            grouped(moved), None if uniform is None else grouped(uniform), q_max=q_max
+        )
+        exponents = np.asarray(exponents)
         mantissas = np.asarray(mantissas).reshape(moved.shape[:-1] + (n_groups * group,))[..., :n]
     return BfpTensor(
         np.ascontiguousarray(np.moveaxis(mantissas, -1, axis)), np.moveaxis(exponents, -1, axis), axis, group, int(bits)

@@ -15,7 +15,7 @@ import numpy as np
 
 from mvm.rns import RedundantRns, from_residues
 
-CRT_LIMIT = 1 << 24  # dynamic ranges up to this are decoded in int32 by garner_crt
+CRT_LIMIT = 1 << 24  # dynamic ranges up to this are decoded in float32 by garner_crt
 SAFE_EXPONENT = 500  # |exponent| below this: scaling by 2**ea then 2**eb is exact, as ldexp is
 
 
@@ -28,19 +28,12 @@ def exact_chunk_sums(am, bm, *, h: int):
     return jnp.matmul(x, bm.astype(jnp.float32).reshape(c, h, -1))
 
 
-def _mod(v, m: int):
-    """v mod m for int32 v of moderate size, without integer division."""
-    q = jnp.floor(v.astype(jnp.float32) * (1.0 / m)).astype(jnp.int32)
-    r = v - q * m
-    r = jnp.where(r < 0, r + m, r)
-    return jnp.where(r >= m, r - m, r)
-
-
-def _fmod(v, m: int):
-    """v mod m for float32 integers v below 2**24 in magnitude (exact: one correction step each way)."""
-    r = v - m * jnp.floor(v * (1.0 / m))
-    r = jnp.where(r >= m, r - m, r)
-    return jnp.where(r < 0, r + m, r)
+def float_mod(v, m: int, xp=jnp):
+    """v mod m for float integers v below 2**24 in magnitude, without integer division (exact: the
+    product's rounding is undone by one correction step each way)."""
+    r = v - m * xp.floor(v * (1.0 / m))
+    r = xp.where(r >= m, r - m, r)
+    return xp.where(r < 0, r + m, r)
 
 
 @partial(jax.jit, static_argnames=("moduli",))
@@ -56,7 +49,7 @@ def garner_crt(residues, exact, *, moduli):
     prefix = moduli[0]
     for r, m in zip(residues[1:], moduli[1:]):
         inverse = pow(prefix % m, -1, m)
-        digit = _fmod((r.astype(jnp.float32) - _fmod(x, m)) * inverse, m)
+        digit = float_mod((r.astype(jnp.float32) - float_mod(x, m)) * inverse, m)
         x = x + digit * prefix
         prefix *= m
     x = jnp.where(x > (prefix - 1) // 2, x - prefix, x)
@@ -66,7 +59,7 @@ def garner_crt(residues, exact, *, moduli):
 @partial(jax.jit, static_argnames=("moduli",))
 def residue_mismatches(residues, exact, *, moduli):
     """Per modulus, a mask of the residues (a sequence of (C, M, N)) that differ from those of the exact sums."""
-    return tuple(r != _fmod(exact, m) for r, m in zip(residues, moduli))
+    return tuple(r != float_mod(exact, m) for r, m in zip(residues, moduli))
 
 
 def count_errors(residues, values, wrong, exact, info: tuple[int, ...], counts: dict) -> None:

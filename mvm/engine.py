@@ -44,6 +44,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from circuits.readout import Readout, Receivers, drive_phase_sigma_rad, read_rows
+from mvm.digital import float_mod
 from mvm.receiver import ReceiverMap, receiver_map
 
 UNIFORM_LEVELS = 1e-7  # devices this close to the design (levels) are the design, to round-off
@@ -91,6 +92,12 @@ class TileTables:
             bool(np.abs(log_amp).max() < AMPLITUDE_EXACT),
             bool(np.abs(levels).max() < UNIFORM_LEVELS),
         )
+
+    @functools.cached_property
+    def eps_cols(self) -> jnp.ndarray:
+        """The phase tables as (h, m_a, R*m_w) float32 for :func:`weight_table`."""
+        r, h, m = self.eps_levels.shape[:3]
+        return jnp.asarray(self.eps_levels.transpose(1, 2, 0, 3).reshape(h, m, r * m), dtype=jnp.float32)
 
     def term_bound(self) -> np.ndarray:
         """(R,) sum over the row's MMUs of the largest |eps_lv|: a bound on |E| over every input."""
@@ -189,14 +196,13 @@ def _decide(exact, errors, receivers, moduli, rows, even):
     cols = jnp.arange(exact.shape[2]) % rows
     out = []
     for m, e, arrays, is_even in zip(moduli, errors, receivers, even):
-        s = exact - m * jnp.floor(exact * (1.0 / m))  # S mod m, to within one turn (the receiver reads mod m)
+        s = float_mod(exact, m)  # S mod m
         v = s if e is None else s + e
         receiver = ReceiverMap(m, *arrays)
         if is_even:
             residue, distance = receiver.even_residues(v, cols, xp=jnp)
         else:
             residue, distance = receiver.residues(v, cols[None, None, :], xp=jnp)
-        s = jnp.where(s >= m, s - m, jnp.where(s < 0, s + m, s))
         out.append((residue, distance <= receiver.margin_levels[cols], s))
     return out
 
@@ -206,7 +212,7 @@ def _block_flags(exact, errors, receivers, *, moduli, rows, even):
     """(C, M, N) bool: readouts with a residue that is unproven or differs from the exact one, on any tile.
 
     ``exact``: exact chunk sums (C, M, N), float32; ``errors``: each tile's E (:func:`_tile_arm_errors`), or None
-    (uniform); ``receivers``: each tile's receiver map arrays (:func:`_device_receiver`). Where no readout
+    (uniform); ``receivers``: each tile's receiver map arrays (:attr:`ReceiverMap.device_arrays`). Where no readout
     is flagged, every residue read is proven and equals the exact one.
     """
     flags = [unsafe | (residue != s) for residue, unsafe, s in _decide(exact, errors, receivers, moduli, rows, even)]
@@ -244,14 +250,14 @@ def read_block(
     tiles = engine.tiles
     moduli = tuple(t.tile.modulus for t in tiles)
     rows = tiles[0].tile.size
-    eps = tuple(None if t.tables.uniform else _eps_cols(t.tables) for t in tiles)
+    eps = tuple(None if t.tables.uniform else t.tables.eps_cols for t in tiles)
     if any(e is not None for e in eps):
         am_j, bm_j = jnp.asarray(am, jnp.int32), jnp.asarray(bm, jnp.int32)
     errors = tuple(
         None if e is None else _tile_arm_errors(am_j, _tile_weight_table(bm_j, e, modulus=m, rows=rows), modulus=m)
         for m, e in zip(moduli, eps)
     )
-    args = (exact, errors, tuple(_device_receiver(t.receiver) for t in tiles))
+    args = (exact, errors, tuple(t.receiver.device_arrays for t in tiles))
     static = dict(
         moduli=moduli,
         rows=rows,
@@ -288,27 +294,3 @@ def _simulate(engine: TileEngine, x, w, unsafe, residue, readout: Readout, rng, 
         got = read_rows(receivers, fields, readout, rng, drive_sigma_rad=drive, drift_hz=drift_hz).residue
         residue[c_idx[sl], i_idx[sl], n_idx[sl]] = got
     return len(c_idx)
-
-
-def _eps_cols(tables: TileTables) -> jnp.ndarray:
-    """The phase tables as (h, m_a, R*m_w) float32 (cached on the tables): see :func:`weight_table`."""
-    cached = tables.__dict__.get("_eps_cols")
-    if cached is None:
-        r, h, m = tables.eps_levels.shape[:3]
-        cols = np.ascontiguousarray(tables.eps_levels.transpose(1, 2, 0, 3).reshape(h, m, r * m))
-        cached = jnp.asarray(cols, dtype=jnp.float32)
-        object.__setattr__(tables, "_eps_cols", cached)
-    return cached
-
-
-def _device_receiver(rec: ReceiverMap) -> tuple:
-    """The receiver map's arrays as int32/float32 JAX arrays (cached on the map)."""
-    cached = rec.__dict__.get("_device")
-    if cached is None:
-        cached = (
-            jnp.asarray(rec.start_residue, dtype=jnp.int32),
-            *(jnp.asarray(a, dtype=jnp.float32) for a in (rec.inside, rec.below, rec.above, rec.margin_levels)),
-            *(jnp.asarray(a, dtype=jnp.float32) for a in (rec.offset, rec.spread, rec.centre_residue)),
-        )
-        object.__setattr__(rec, "_device", cached)
-    return cached

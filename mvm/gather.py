@@ -14,8 +14,8 @@ import numpy as np
 from circuits.readout import Readout, drive_phase_sigma_rad, read
 
 
-def gather_residues(tile, x, w, exact, readout: Readout, rng, drift_hz: float | None = None):
-    """Residues (C, M, N) through each row's compiled tables, every readout in full (``exact`` is unused)."""
+def gather_residues(tile, x, w, readout: Readout, rng, drift_hz: float | None = None):
+    """Residues (C, M, N) through each row's compiled tables, every readout in full."""
     h, n = tile.h, w.shape[1]
     rows = np.arange(n) % tile.size
     chunks = x.shape[1] // h
@@ -38,7 +38,5 @@ def gather_residues(tile, x, w, exact, readout: Readout, rng, drift_hz: float | 
 def read_block_gathered(tiles, am, bm, exact, readout: Readout, rng, drift_hz: float | None = None):
     """Residues of every tile (n, C, M, N) for mantissas am (M, C*h), bm (C*h, N), every readout in full
     (as :func:`mvm.engine.read_block`)."""
-    out = [
-        gather_residues(t, np.mod(am, t.modulus), np.mod(bm, t.modulus), exact, readout, rng, drift_hz) for t in tiles
-    ]
+    out = [gather_residues(t, np.mod(am, t.modulus), np.mod(bm, t.modulus), readout, rng, drift_hz) for t in tiles]
     return [r for r, _ in out], sum(n for _, n in out)

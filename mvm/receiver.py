@@ -39,12 +39,15 @@ row is simulated in full.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 
+import jax.numpy as jnp
 import numpy as np
 
 from circuits.compiled import CompiledMdpu, correct_iq
 from circuits.readout import Readout, Receivers, laser_phase_variances_rad2
+from mvm.digital import float_mod
 from photonics.laser import rin_relative_rms
 from photonics.photodetector import adc_lsb_a, balanced_noise_variance_a2, mean_current_a
 
@@ -77,6 +80,15 @@ class ReceiverMap:
     offset: np.ndarray  # (R,) boundaries lie within ``spread`` of k + 1/2 + offset
     spread: np.ndarray  # (R,)
     centre_residue: np.ndarray  # (R,) residue read at v = offset
+
+    @functools.cached_property
+    def device_arrays(self) -> tuple:
+        """The map's arrays as int32/float32 JAX arrays, in field order (what jitted code rebuilds the map from)."""
+        return (
+            jnp.asarray(self.start_residue, dtype=jnp.int32),
+            *(jnp.asarray(a, dtype=jnp.float32) for a in (self.inside, self.below, self.above, self.margin_levels)),
+            *(jnp.asarray(a, dtype=jnp.float32) for a in (self.offset, self.spread, self.centre_residue)),
+        )
 
     @classmethod
     def never(cls, modulus: int, rows: int) -> ReceiverMap:
@@ -111,10 +123,7 @@ class ReceiverMap:
         u = v - xp.asarray(self.offset, dtype=v.dtype)[rows]
         k = xp.rint(u)
         residue = k + xp.asarray(self.centre_residue, dtype=v.dtype)[rows]
-        residue = residue - m * xp.floor(residue * (1.0 / m))
-        residue = xp.where(residue >= m, residue - m, residue)
-        residue = xp.where(residue < 0, residue + m, residue)
-        return residue, 0.5 - xp.abs(u - k) - xp.asarray(self.spread, dtype=v.dtype)[rows]
+        return float_mod(residue, m, xp), 0.5 - xp.abs(u - k) - xp.asarray(self.spread, dtype=v.dtype)[rows]
 
 
 def _bins(b: np.ndarray, first: int, m: int):
