@@ -3,8 +3,9 @@
 The driver is a sequence of stages, each in its own module, data flowing one way:
 
 1. quantise (:mod:`mvm.bfp`): A's rows and B's columns in groups of ``group`` along K.
-2. residues (:mod:`mvm.rns`): of the integer mantissas for every modulus; the
-   exact chunk sums (:func:`mvm.digital.exact_chunk_sums`) for the error counts.
+2. exact chunk sums (:func:`mvm.digital.exact_chunk_sums`) of the integer mantissas,
+   which the error counts are taken against; each stage that reads a modulus takes
+   the mantissas' residues itself.
 3. engine and receiver (:mod:`mvm.engine`): K is cut into chunks of h; weights
    are stationary, so column n of B sits on MDPU row n mod R of each modulus's
    tile, and element k on MMU k mod h; each (chunk, row of A, column of B) is
@@ -53,7 +54,7 @@ class Chip:
 
     config: ChipConfig
     tiles: tuple[ModulusTile, ...]
-    prepared: dict = field(default_factory=dict, compare=False, repr=False)  # (path, readout, p) -> per tile
+    prepared: dict = field(default_factory=dict, compare=False, repr=False)  # (path, readout, p) -> prepared tiles
 
     def prepare(self, path: str, readout, skip_probability: float) -> tuple:
         """The tiles prepared for a read path and readout (built once per chip)."""
