@@ -19,6 +19,8 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from photonics.errors import UsageError
+
 IMAGE_SIZE = 224  # ImageNet crops (Krizhevsky et al., NeurIPS 2012; He et al., CVPR 2016, Sec. 3.4)
 IMAGENET_CLASSES = 1000  # ILSVRC-2012 (Russakovsky et al., IJCV 2015)
 
@@ -328,28 +330,38 @@ def _abstract(cls, *args, key=None, **kwargs):
     return eqx.filter_eval_shape(cls, *args, **kwargs, key=jax.random.key(0) if key is None else key)
 
 
-def _images(batch: int, image_size: int) -> jax.ShapeDtypeStruct:
+def _check(name: str, value, minimum: int = 1, maximum: int | None = None) -> None:
+    """Refuse an option that is not an integer in ``[minimum, maximum]``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum or (maximum and value > maximum):
+        bounds = f"from {minimum} to {maximum}" if maximum else f"at least {minimum}"
+        raise UsageError(f"{name} must be an integer {bounds}, got {value!r}")
+
+
+def _images(batch: int, image_size: int, num_classes: int, minimum: int = 1) -> jax.ShapeDtypeStruct:
+    _check("image_size", image_size, minimum)
+    _check("num_classes", num_classes)
     return jax.ShapeDtypeStruct((batch, 3, image_size, image_size), jnp.result_type(float))  # as the weights
 
 
 def resnet18(*, batch: int, image_size: int = IMAGE_SIZE, num_classes: int = IMAGENET_CLASSES, key=None):
     """ResNet-18 (He et al., CVPR 2016, Table 1: 1.8 x 10^9 multiply-adds at 224 x 224) and a batch of images."""
-    return _abstract(ResNet, BasicBlock, (2, 2, 2, 2), num_classes, key=key), _images(batch, image_size)
+    return _abstract(ResNet, BasicBlock, (2, 2, 2, 2), num_classes, key=key), _images(batch, image_size, num_classes)
 
 
 def resnet50(*, batch: int, image_size: int = IMAGE_SIZE, num_classes: int = IMAGENET_CLASSES, key=None):
     """ResNet-50 v1.5 (He et al., CVPR 2016, Table 1, stride on the 3x3: 4.1 x 10^9 multiply-adds) and a batch of images."""
-    return _abstract(ResNet, Bottleneck, (3, 4, 6, 3), num_classes, key=key), _images(batch, image_size)
+    return _abstract(ResNet, Bottleneck, (3, 4, 6, 3), num_classes, key=key), _images(batch, image_size, num_classes)
 
 
 def vgg16(*, batch: int, image_size: int = IMAGE_SIZE, num_classes: int = IMAGENET_CLASSES, key=None):
     """VGG-16 (Simonyan & Zisserman, ICLR 2015, configuration D) and a batch of images."""
-    return _abstract(VGG, VGG16_LAYERS, image_size, num_classes, key=key), _images(batch, image_size)
+    images = _images(batch, image_size, num_classes, minimum=2 ** VGG16_LAYERS.count("M"))  # five 2x2 pools
+    return _abstract(VGG, VGG16_LAYERS, image_size, num_classes, key=key), images
 
 
 def mobilenet_v2(*, batch: int, image_size: int = IMAGE_SIZE, num_classes: int = IMAGENET_CLASSES, key=None):
     """MobileNet-v2 1.0 (Sandler et al., CVPR 2018, Table 4: 300 M multiply-adds at 224 x 224) and a batch of images."""
-    return _abstract(MobileNetV2, num_classes, key=key), _images(batch, image_size)
+    return _abstract(MobileNetV2, num_classes, key=key), _images(batch, image_size, num_classes)
 
 
 def bert_base(*, batch: int, seq_len: int = SEQ_LEN, num_classes: int = 2, key=None):
@@ -357,6 +369,8 @@ def bert_base(*, batch: int, seq_len: int = SEQ_LEN, num_classes: int = 2, key=N
 
     ``num_classes``: 2, as for a GLUE sentence-pair task such as MRPC (Sec. 4.1).
     """
+    _check("seq_len", seq_len, 1, BERT_MAX_POSITIONS)
+    _check("num_classes", num_classes)
     model = _abstract(Bert, num_classes=num_classes, key=key, **BERT_BASE)
     return model, jax.ShapeDtypeStruct((batch, seq_len), jnp.int32)
 
