@@ -253,6 +253,23 @@ def _cmd_layout(args) -> None:
     print(json.dumps(result) if args.json else layout.text(result))
 
 
+def _cmd_arch(args) -> None:
+    from mirage import arch
+
+    result = arch.run(args.model, args.batch, args.scenario, args.config, args.plot)
+    print(json.dumps(result) if args.json else arch.text(result))
+    if args.plot and not args.json:
+        print(f"wrote plot: {args.plot}")
+
+
+def _cmd_arch_table(args) -> None:
+    from mirage import arch
+
+    result = arch.table(args.batch, args.config, args.out, args.plot)
+    print(result["table"], end="")
+    print(f"wrote {result['out']}" + (f" and {result['plot']}" if result["plot"] else ""))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="mirage", description="Simulator of the Mirage RNS photonic DNN accelerator.")
     parser.add_argument("--version", action="version", version=f"mirage {__version__}")
@@ -401,6 +418,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", default="out/accuracy", metavar="DIR", help="table.md and each run's files (default out/accuracy)"
     )
     p.set_defaults(run=_cmd_train_table)
+
+    p = sub.add_parser(
+        "arch", parents=[common], help="a DNN's training step on the Mirage accelerator against a systolic array"
+    )
+    p.add_argument("--model", required=True, metavar="NAME", help="a built-in model or package.module:function")
+    p.add_argument("--batch", type=int, default=32, metavar="B", help="examples per step (default 32)")
+    p.add_argument(
+        "--scenario", default="iso-energy", metavar="S", help="how the baseline is sized: iso-energy | iso-area"
+    )
+    p.add_argument("--plot", metavar="FILE.png", help="plot the energy and area breakdowns and the ratios")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=_cmd_arch)
+
+    p = sub.add_parser(
+        "arch-table", parents=[common], help="every built-in model under both scenarios: the README table"
+    )
+    p.add_argument("--batch", type=int, default=32, metavar="B", help="examples per step (default 32)")
+    p.add_argument("--out", default="out/arch/table.md", metavar="FILE.md", help="default out/arch/table.md")
+    p.add_argument(
+        "--plot", default="out/arch/tornado.png", metavar="FILE.png", help="the tornado chart (default out/arch/tornado.png)"
+    )
+    p.set_defaults(run=_cmd_arch_table)
 
     p = sub.add_parser("config", parents=[common], help="print the default chip configuration, or check one")
     p.add_argument("--default", action="store_true", help="print the default configuration as TOML")
