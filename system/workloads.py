@@ -119,7 +119,7 @@ def load_model(model: str | Callable) -> Callable:
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as error:
-        if error.name is None or not module_name.startswith(error.name):
+        if error.name is None or not (module_name == error.name or module_name.startswith(error.name + ".")):
             raise  # the module exists and itself failed to import: a bug there, keep the traceback
         raise UsageError(f"model {model!r}: no module named {error.name!r}") from None
     finally:

@@ -207,7 +207,6 @@ def test_vgg16_forward_macs_and_step():
     assert [g.phase for g in gemms].count("forward") == 16  # 13 convolutions and 3 fc layers
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "published"),
     [
@@ -235,7 +234,6 @@ def test_small_encoder_forward_macs_by_hand():
     assert total_macs(gemms) == 3 * total_macs(gemms, "forward")  # the embeddings are trained: every dX needed
 
 
-@pytest.mark.slow
 def test_bert_base_forward_macs_by_hand():
     """BERT-base (Devlin et al., NAACL 2019): 12 x (4 h^2 + 2 h f) per token plus attention, ~11.2 GMAC at 128."""
     gemms = training_step("bert_base", 2)
@@ -330,3 +328,39 @@ def test_builtin_names_and_phases():
 def test_bad_options_are_refused(name, options, message):
     with pytest.raises(UsageError, match=message):
         training_step(name, 1, **options)
+
+
+@jax.custom_vjp
+def _matmul(x, w):
+    return x @ w
+
+
+_matmul.defvjp(lambda x, w: (x @ w, (x, w)), lambda r, g: (g @ r[1].T, r[0].T @ g))
+
+
+class Wrapped(eqx.Module):
+    """Products inside custom_vjp, checkpoint and both branches of a cond (one product against two)."""
+
+    w1: jax.Array
+    w2: jax.Array
+
+    def __call__(self, x):
+        h = _matmul(x, self.w1)
+        h = jax.checkpoint(lambda h: jnp.tanh(h @ self.w2))(h)
+        return jax.lax.cond(h.sum() > 0, lambda h: h @ self.w2 @ self.w2, lambda h: h @ self.w2, h)
+
+
+class Looped(eqx.Module):
+    w: jax.Array
+
+    def __call__(self, x):
+        return jax.lax.while_loop(lambda c: c[1] < 3, lambda c: (c[0] @ self.w, c[1] + 1), (x, 0))[0]
+
+
+def test_products_inside_sub_programs_and_a_refused_while_loop():
+    gemms = trace(Wrapped(jnp.ones((3, 4)), jnp.ones((4, 4))), jnp.ones((5, 3)))
+    forward = [(g.m, g.k, g.n) for g in gemms if g.phase == "forward"]
+    assert forward == [(5, 3, 4), (5, 4, 4), (5, 4, 4), (5, 4, 4)]  # custom_vjp, checkpoint, the costlier branch
+    assert total_macs(gemms) == 3 * total_macs(gemms, "forward") - 5 * 3 * 4
+    with pytest.raises(UsageError, match="while loop"):
+        trace(Looped(jnp.ones((3, 3))), jnp.ones((2, 3)))
