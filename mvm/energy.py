@@ -189,6 +189,37 @@ def analog_breakdown_pj_per_mac(
     return _per_mac(parts, h)
 
 
+def mrr_bank_breakdown_pj_per_mac(config: ChipConfig, bank=None, model: EnergyModel | None = None) -> dict[str, float]:
+    """Micro-ring weight bank (:mod:`mvm.mrr_bank`, ``bank`` an MrrBank; None: its defaults): pJ per MAC.
+
+    One readout is ``PASSES`` cycles of one bank of h rings (the positive and the negative inputs), each
+    with 1 ADC and 1 TIA (one balanced pair), the laser (all h WDM channels together carry
+    ``config.laser.power_mw``) and h input DACs (one intensity modulator per channel, the analog unit's
+    fanout). The weights are held by the rings' heaters, static power for every cycle: each ring's expected
+    heater power (:func:`mvm.mrr_bank.expected_heater_power_mw`: lock and weight) and its heater DAC, one
+    trim DAC of ``[actuators] trim_dac_power_uw``.
+    """
+    from mvm.mrr_bank import PASSES, expected_heater_power_mw
+
+    model = model or EnergyModel()
+    h = config.tile.h
+    laser_mw = electrical_power_mw(replace(config.laser, power_mw=emitted_power_mw(config)))
+    parts = dict(
+        adc=PASSES * model.energy_pj(model.adc_power_mw, config),
+        tia=PASSES * model.energy_pj(model.tia_power_mw, config),
+        laser=PASSES * model.energy_pj(laser_mw, config),
+        input_dac=PASSES * h * model.energy_pj(model.tx_power_mw, config) / model.fanout(config),
+        heaters=PASSES * h * model.energy_pj(expected_heater_power_mw(config, bank), config),
+        heater_dacs=PASSES * h * model.energy_pj(config.actuators.trim_dac_power_uw * 1e-3, config),
+    )
+    return _per_mac(parts, h)
+
+
+def mrr_bank_energy_per_mac_pj(config: ChipConfig, bank=None, model: EnergyModel | None = None) -> float:
+    """Energy per MAC of the micro-ring weight bank."""
+    return mrr_bank_breakdown_pj_per_mac(config, bank, model)["total"]
+
+
 def rns_energy_per_mac_pj(config: ChipConfig, model: EnergyModel | None = None) -> float:
     """Energy per MAC of the RNS tile, every modulus included."""
     return rns_breakdown_pj_per_mac(config, model)["total"]

@@ -7,6 +7,10 @@
   same DAC and ADC bits, laser and receiver noise as the RNS tile.
 - ``analog-repeat``: the analog MVM with every readout repeated K times and
   averaged; K matches the RNS tile's energy per MAC (:mod:`mvm.energy`) unless given.
+- ``mrr-bank``: BPLight-CNN's incoherent micro-ring weight bank (:mod:`mvm.mrr_bank`):
+  WDM channels weighted by thermally tuned add-drop rings on a balanced
+  detector, the same laser, receiver noise and ADC, the chip's heater
+  crosstalk (``[variation] crosstalk_at_100um``).
 
 A backend is a builder function registered with :func:`backend_kind`: it
 names the backend, says in one line what the hardware is, and builds the
@@ -26,6 +30,7 @@ if TYPE_CHECKING:
 
     from calibration.config import StudyConfig
     from mvm.gemm import Chip
+    from mvm.mrr_bank import MrrBank
     from training.autodiff import Engine
 
 
@@ -143,6 +148,47 @@ def _analog_repeat(study, rng, repeats):
     from mvm.energy import matched_repeats
 
     return _analog(study, repeats or matched_repeats(study.chip, rns_pj=chip_energy_pj_per_mac(study.chip)["total"]))
+
+
+@dataclass
+class MrrBankEngine:
+    """Products through the micro-ring weight bank; keeps a tally of what the hardware did."""
+
+    study: StudyConfig
+    bank: MrrBank
+    noise: bool | None = None
+    tally: dict = field(default_factory=lambda: {"products": 0, "readouts": 0})
+
+    def __call__(self, a, b, rng):
+        from mvm.mrr_bank import mrr_bank_gemm
+
+        c, report = mrr_bank_gemm(a, b, self.study.chip, self.bank, noise=self.noise, seed=rng)
+        self.tally["products"] += 1
+        self.tally["readouts"] += report.readouts
+        return c
+
+
+@backend_kind(
+    "mrr-bank",
+    lambda hw: (
+        f"micro-ring weight bank, {hw['channel_spacing_nm']:.2f} nm WDM channels, rings of "
+        f"{hw['linewidth_nm']:.2f} nm linewidth, {hw['heater_bits']}-bit heaters, same ADC bits and receiver noise"
+    ),
+)
+def _mrr_bank(study, rng, repeats):
+    from mvm.energy import mrr_bank_energy_per_mac_pj
+    from mvm.mrr_bank import MrrBank, bank_design, linewidth_nm
+
+    bank = MrrBank(heater_crosstalk_at_100um=study.variation.crosstalk_at_100um)
+    design = bank_design(study.chip, bank)
+    info = {
+        "channel_spacing_nm": design.channel_spacing_nm,
+        "linewidth_nm": linewidth_nm(design),
+        "heater_bits": study.chip.actuators.trim_bits if bank.heater_bits is None else bank.heater_bits,
+        "weight_scale": design.weight_scale,
+        "energy_per_mac_pj": mrr_bank_energy_per_mac_pj(study.chip, bank),
+    }
+    return MrrBankEngine(study, bank), info
 
 
 def backend_names() -> tuple[str, ...]:

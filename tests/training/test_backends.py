@@ -25,7 +25,7 @@ def fixed_point_backend():
 
 
 def test_every_registered_backend_is_listed_and_described():
-    assert backend_names() == ("fp32", "rns", "analog", "analog-repeat")
+    assert backend_names() == ("fp32", "rns", "analog", "analog-repeat", "mrr-bank")
     assert KINDS["fp32"].describe({}) == "float32 matmul"
     assert "K = 3" in KINDS["analog-repeat"].describe({"repeats": 3})
     assert [n for n, k in KINDS.items() if k.takes_repeats] == ["analog-repeat"]
@@ -59,3 +59,21 @@ def test_repeats_only_where_the_backend_takes_them():
 def test_registering_a_name_twice_is_a_bug():
     with pytest.raises(ValueError, match="registered twice"):
         backends.backend_kind("fp32", lambda hw: "")(lambda study, rng, repeats: None)
+
+
+def test_the_mrr_bank_backend_multiplies_through_the_bank_with_the_chips_heater_crosstalk():
+    from calibration.config import StudyConfig
+    from mvm.energy import analog_energy_per_mac_pj
+
+    study = StudyConfig()
+    hardware = make_backend("mrr-bank", study, np.random.default_rng(0))
+    assert hardware.engine.bank.heater_crosstalk_at_100um == study.variation.crosstalk_at_100um > 0
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((6, 40)), rng.standard_normal((40, 5))
+    c = hardware.engine(a, b, np.random.default_rng(2))
+    assert np.linalg.norm(c - a @ b) < 0.5 * np.linalg.norm(a @ b)  # a product, with the bank's error
+    assert hardware.tally == {"products": 1, "readouts": 2 * 3 * 6 * 5}  # two passes per chunk of h = 16
+    assert hardware.info["energy_per_mac_pj"] > analog_energy_per_mac_pj(study.chip)  # heaters hold the weights
+    assert "micro-ring weight bank" in hardware.description and "8-bit heaters" in hardware.description
+    with pytest.raises(ValueError, match="repeats applies to the analog-repeat backend only"):
+        check_backend("mrr-bank", 2)
