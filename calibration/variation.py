@@ -165,7 +165,13 @@ def correlation_factor(positions_um: np.ndarray, length_um: float) -> np.ndarray
         return np.eye(n)
     d2 = cdist(positions_um, positions_um, "sqeuclidean")
     corr = np.exp(-d2 / (2 * length_um**2))
-    w, v = np.linalg.eigh(corr)  # eigh: robust where the kernel is numerically singular
+    # One BLAS thread: LAPACK's eigenvectors of the smallest kept eigenvalues (near the rank tolerance) depend on the
+    # rounding of its threaded reductions, so each thread count drew other fields (1e-5 sigma apart, which
+    # calibration then amplifies): a chip's results would depend on the cores of the machine that sampled it.
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        w, v = np.linalg.eigh(corr)  # eigh: robust where the kernel is numerically singular
     return v * np.sqrt(np.where(w > n * np.finfo(float).eps * w.max(), w, 0.0))
 
 
