@@ -1,10 +1,15 @@
 """Monte Carlo over fabricated chips: each evaluated uncalibrated and calibrated on one workload.
 
-Every chip draws from its own seed, SeedSequence(seed, spawn_key=(index,)), so
-its results do not depend on how many workers run or in which order. Each
-finished chip is written to ``chips/chip_NNNNNN.json`` (atomically), so an
-interrupted run started again with the same arguments skips what it has and
-ends with the same files. ``results.csv`` (one row per chip, by index),
+Every chip draws from its own seed, SeedSequence(seed, spawn_key=(index,)), and
+is computed on one BLAS thread, alone in its process
+(:func:`calibration.distributed.deterministic`), so its row is a function of the
+study, the seed and its index: not of the workers, the machines (of one CPU
+type), the order chips ran in, or a resume. The chips run in this process, on
+an embedded Dask cluster (``workers``) or on any Dask cluster (``scheduler``).
+Each finished chip is written to ``chips/chip_NNNNNN.json`` (atomically) as it
+arrives, so an interrupted run started again with the same arguments skips what
+it has and ends with the same files; a lost worker's chips are recomputed
+elsewhere. ``results.csv`` (one row per chip, by index),
 ``summary.json`` and ``histograms.png`` are written from those files; timings
 go to ``timings.csv``. :func:`yield_plot` draws yield against sigma scale from
 several runs' summaries.
@@ -22,10 +27,9 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import hashlib
 import json
-import os
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
@@ -35,18 +39,13 @@ from tqdm import tqdm
 from calibration.calibrate import calibrate, probe_phase_error, readout_fields
 from calibration.chip import nominal_trims, sample_chip, tile_rows
 from calibration.config import StudyConfig
-from calibration.files import write_text_atomic
+from calibration.distributed import ChipRunner
+from calibration.files import atomic_path, write_text_atomic
 from circuits.readout import Receivers, drive_phase_sigma_rad, read_rows
 from mvm.gemm import Chip, rns_gemm
 from mvm.tile import ModulusTile
 from photonics.errors import UsageError, check_fits
 
-SINGLE_THREAD = {
-    "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
-    "OPENBLAS_NUM_THREADS": "1",
-    "OMP_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-}
 PROBES_PER_ROW = 128
 WORKLOAD_SHAPE = (32, 64, 32)
 FIELDS = [
@@ -63,8 +62,10 @@ FIELDS = [
     "ambient_offset_k",
     "drift_k",
 ]
-# Each chip's row and timing, held as dicts and JSON while the run finishes (twelve fields), with its future.
-BYTES_PER_CHIP = 4096
+# What the summary holds per chip while the run finishes: its numeric columns, one float64 each (rows are streamed
+# from the chips' files to results.csv, never held together).
+NUMERIC_FIELDS = [f for f in FIELDS if f != "chip" and not f.startswith("pass_")]
+BYTES_PER_CHIP = 8 * len(NUMERIC_FIELDS)
 
 
 def workload(seed: int = 12345) -> tuple[np.ndarray, np.ndarray]:
@@ -179,89 +180,94 @@ def _run_key(study: StudyConfig, chips: int, seed: int) -> dict:
     return {"chips": chips, "seed": seed, "study": repr(study)}
 
 
-def _worker(args):
-    study, seed, index = args
-    return run_chip(study, seed, index)
+def chip_file(out: Path, index: int) -> Path:
+    """Where chip ``index``'s row and timing are kept (written whole or not at all)."""
+    return out / "chips" / f"chip_{index:06d}.json"
 
 
-def run_montecarlo(study: StudyConfig, chips: int, out_dir: str | Path, workers: int = 1, seed: int = 0) -> dict:
-    """Run (or resume) the Monte Carlo; write every file; return the summary."""
+def run_montecarlo(
+    study: StudyConfig,
+    chips: int,
+    out_dir: str | Path,
+    workers: int = 1,
+    seed: int = 0,
+    scheduler: str | None = None,
+    runner: ChipRunner | None = None,
+) -> dict:
+    """Run (or resume) the Monte Carlo; write every file; return the summary.
+
+    The chips run where :class:`calibration.distributed.ChipRunner` puts them
+    (``workers`` processes of an embedded Dask cluster, or the cluster at
+    ``scheduler``; ``runner``: one already started, for several runs). Each
+    finished chip's file is written as it arrives; the files at the end do not
+    depend on the order chips finished in.
+    """
     if chips < 1:
         raise UsageError(f"--chips must be at least 1 (got {chips})")
-    if workers < 1:
-        raise UsageError(f"--workers must be at least 1 (got {workers})")
-    check_fits(chips * BYTES_PER_CHIP, f"--chips {chips}: the run's per-chip records")
+    check_fits(chips * BYTES_PER_CHIP, f"--chips {chips}: the run's per-chip columns")
     out = Path(out_dir)
-    parts = out / "chips"
-    parts.mkdir(parents=True, exist_ok=True)
+    (out / "chips").mkdir(parents=True, exist_ok=True)
     key = _run_key(study, chips, seed)
     run_file = out / "run.json"
     if run_file.exists() and json.loads(run_file.read_text()) != key:
         raise UsageError(f"{out} holds a different Monte Carlo run; give a new --out or the same arguments")
     write_text_atomic(run_file, json.dumps(key))
-    todo = [i for i in range(chips) if not (parts / f"chip_{i:06d}.json").exists()]
+    todo = [i for i in range(chips) if not chip_file(out, i).exists()]
     # tqdm's disable=None: the bar shows on a terminal only
     bar = tqdm(total=chips, initial=chips - len(todo), unit="chip", desc="Monte Carlo", disable=None)
+    # the tasks' names on a cluster: this run's and the chip's (a resumed run's are the same)
+    digest = hashlib.sha256(json.dumps(key).encode()).hexdigest()[:16]
 
     def save(result):
         row, timing = result
-        write_text_atomic(parts / f"chip_{row['chip']:06d}.json", json.dumps({"row": row, "timing": timing}))
+        write_text_atomic(chip_file(out, row["chip"]), json.dumps({"row": row, "timing": timing}))
         bar.update()
 
-    if workers == 1:
-        from threadpoolctl import threadpool_limits
-
-        # One BLAS thread, as in the workers (SINGLE_THREAD): a chip's products are small, and a BLAS pool
-        # spinning for them on shared cores cost more than the products (1.7 s of 2.7 s a chip, measured).
-        with threadpool_limits(limits=1, user_api="blas"):
-            for i in todo:
-                save(run_chip(study, seed, i))
-    else:
-        import multiprocessing
-
-        # One thread per worker: XLA's and BLAS's own pools would otherwise oversubscribe the cores.
-        saved = {k: os.environ.get(k) for k in SINGLE_THREAD}
-        os.environ.update(SINGLE_THREAD)
-        try:
-            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-                for future in as_completed([pool.submit(_worker, (study, seed, i)) for i in todo]):
-                    save(future.result())
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
-    bar.close()
+    tasks = ((study, seed, i) for i in todo)
+    try:
+        if runner is None:
+            with ChipRunner(workers, scheduler) as own:
+                own.map(run_chip, tasks, save, keys=lambda args: f"mirage-chip-{digest}-{args[2]}")
+        else:
+            runner.map(run_chip, tasks, save, keys=lambda args: f"mirage-chip-{digest}-{args[2]}")
+    finally:
+        bar.close()
     return _finish(out, study, chips)
 
 
 def _finish(out: Path, study: StudyConfig, chips: int) -> dict:
-    records = [json.loads((out / "chips" / f"chip_{i:06d}.json").read_text()) for i in range(chips)]
-    rows = [r["row"] for r in records]
-    with (out / "results.csv").open("w", newline="") as f:
-        writer = csv.DictWriter(f, FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
-    with (out / "timings.csv").open("w", newline="") as f:
-        writer = csv.DictWriter(f, ["chip", "seconds", "calibration_seconds"])
-        writer.writeheader()
-        writer.writerows(r["timing"] for r in records)
+    """results.csv and timings.csv streamed from the chips' files in index order; the summary from their columns."""
+    columns = np.empty((len(NUMERIC_FIELDS), chips))
+    passes = dict.fromkeys(("uncalibrated", "calibrated"), 0)
+    with atomic_path(out / "results.csv") as results, atomic_path(out / "timings.csv") as timings:
+        with results.open("w", newline="") as fr, timings.open("w", newline="") as ft:
+            rows = csv.DictWriter(fr, FIELDS)
+            times = csv.DictWriter(ft, ["chip", "seconds", "calibration_seconds"])
+            rows.writeheader()
+            times.writeheader()
+            for i in range(chips):
+                record = json.loads(chip_file(out, i).read_text())
+                row = record["row"]
+                rows.writerow(row)
+                times.writerow(record["timing"])
+                columns[:, i] = [row[f] for f in NUMERIC_FIELDS]
+                for state in passes:
+                    passes[state] += bool(row[f"pass_{state}"])
+    col = dict(zip(NUMERIC_FIELDS, columns, strict=True))
     summary = {"chips": chips, "sigma_scale": study.variation.scale, "spec": dataclasses.asdict(study.spec)}
     for state in ("uncalibrated", "calibrated"):
-        passes = sum(r[f"pass_{state}"] for r in rows)
-        summary[f"yield_{state}"] = passes / chips
-        summary[f"yield_{state}_ci95"] = list(wilson_interval(passes, chips))
+        summary[f"yield_{state}"] = passes[state] / chips
+        summary[f"yield_{state}_ci95"] = list(wilson_interval(passes[state], chips))
         for metric in ("residue_error_rate", "gemm_rel_error", "phase_error"):
-            col = f"{metric}_{state}" + ("_rad" if metric == "phase_error" else "")
-            summary[f"median_{col}"] = float(np.median([r[col] for r in rows]))
-    summary["median_phase_error_after_drift_rad"] = float(np.median([r["phase_error_after_drift_rad"] for r in rows]))
+            name = f"{metric}_{state}" + ("_rad" if metric == "phase_error" else "")
+            summary[f"median_{name}"] = float(np.median(col[name]))
+    summary["median_phase_error_after_drift_rad"] = float(np.median(col["phase_error_after_drift_rad"]))
     write_text_atomic(out / "summary.json", json.dumps(summary, indent=2) + "\n")
-    _plots(out, rows, summary)
+    _plots(out, col, summary)
     return summary
 
 
-def _plots(out: Path, rows: list[dict], summary: dict) -> None:
+def _plots(out: Path, col: dict[str, np.ndarray], summary: dict) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -274,9 +280,7 @@ def _plots(out: Path, rows: list[dict], summary: dict) -> None:
         ("rms residual phase error (rad)", "GEMM relative error vs float64", "residue error rate"),
     ):
         for state, colour in (("uncalibrated", "tab:red"), ("calibrated", "tab:blue")):
-            col = f"{metric}_{state}" + ("_rad" if metric == "phase_error" else "")
-            values = np.array([r[col] for r in rows], dtype=float)
-            values = np.clip(values, 1e-6, None)
+            values = np.clip(col[f"{metric}_{state}" + ("_rad" if metric == "phase_error" else "")], 1e-6, None)
             bins = np.geomspace(values.min() / 1.5, values.max() * 1.5, 30)
             ax.hist(values, bins=bins, alpha=0.6, color=colour, label=state)
         ax.set_xscale("log")
@@ -284,7 +288,8 @@ def _plots(out: Path, rows: list[dict], summary: dict) -> None:
         ax.legend(fontsize="small")
     fig.suptitle(f"{summary['chips']} chips, sigma scale {summary['sigma_scale']:g}")
     fig.tight_layout()
-    fig.savefig(out / "histograms.png", dpi=110)
+    with atomic_path(out / "histograms.png") as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
 
 
