@@ -14,6 +14,8 @@ import sys
 from circuits.mmu_design import ELEMENTS, ENCODINGS  # names only: loads no device models
 from mirage import __version__
 from training.backends import backend_names  # the names only: no JAX at import
+from training.data import DATASETS  # the names only: no JAX at import
+from training.models import DEFAULT_MODEL, MODELS, model_names  # the names and rates only: no JAX at import
 
 EXIT_USAGE = 2
 
@@ -82,16 +84,31 @@ def _cmd_montecarlo(args) -> None:
     from pathlib import Path
 
     from calibration.config import load_study
+    from calibration.distributed import ChipRunner
     from calibration.montecarlo import run_montecarlo, yield_plot
     from mirage.study import montecarlo_text
 
+    if args.sensitivity:
+        from calibration.sensitivity import run_sensitivity, sensitivity_text
+
+        if args.scales is not None:
+            raise _usage("give --sensitivity or --scales, not both")
+        study = load_study(args.config, args.sigma_scale, args.layout)
+        rows = run_sensitivity(study, args.chips, args.out, args.workers, args.seed, args.scheduler)
+        if args.json:
+            print(json.dumps(rows))
+        else:
+            print(sensitivity_text(rows, args.chips, study.variation.scale), end="")
+            print(f"  wrote {Path(args.out) / 'sensitivity.csv'}, sensitivity.md and sensitivity.png")
+        return
     scales = [args.sigma_scale] if args.scales is None else _comma_list(args.scales, "--scales", float)
     summaries, dirs = [], []
-    for scale in scales:
-        study = load_study(args.config, scale, args.layout)
-        out = Path(args.out) if len(scales) == 1 else Path(args.out) / f"scale_{study.variation.scale:g}"
-        summaries.append(run_montecarlo(study, args.chips, out, workers=args.workers, seed=args.seed))
-        dirs.append(str(out))
+    with ChipRunner(args.workers, args.scheduler) as runner:
+        for scale in scales:
+            study = load_study(args.config, scale, args.layout)
+            out = Path(args.out) if len(scales) == 1 else Path(args.out) / f"scale_{study.variation.scale:g}"
+            summaries.append(run_montecarlo(study, args.chips, out, seed=args.seed, runner=runner))
+            dirs.append(str(out))
     yield_plot(Path(args.out) / "yield_vs_scale.png", summaries)
     if args.json:
         print(json.dumps(summaries[0] if len(summaries) == 1 else summaries))
@@ -121,10 +138,11 @@ def _cmd_calibrate(args) -> None:
     print(json.dumps(result) if args.json else calibrate_text(result))
 
 
-def _train_settings(args, seed: int = 0):
-    from training.mlp import TrainSettings
+def _train_settings(args, seed: int = 0, model: str = "mlp"):
+    from training.loop import TrainSettings
 
-    return TrainSettings(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate, seed=seed)
+    rate = MODELS[model].learning_rate if args.learning_rate is None else args.learning_rate
+    return TrainSettings(epochs=args.epochs, batch_size=args.batch_size, learning_rate=rate, seed=seed)
 
 
 def _cmd_train(args) -> None:
@@ -132,8 +150,17 @@ def _cmd_train(args) -> None:
     from mirage.train import train_text
     from training.run import run
 
-    settings = _train_settings(args, args.seed)  # check the arguments before the data and the chip
-    result = run(load_study(args.config), args.backend, settings, args.out, repeats=args.repeats)
+    model = args.model or DEFAULT_MODEL[args.dataset]
+    settings = _train_settings(args, args.seed, model)  # check the arguments before the data and the chip
+    result = run(
+        load_study(args.config),
+        args.backend,
+        settings,
+        args.out,
+        repeats=args.repeats,
+        model=model,
+        dataset=args.dataset,
+    )
     if args.json:
         print(json.dumps({k: v for k, v in result.items() if k != "history"}))
     else:
@@ -146,7 +173,11 @@ def _cmd_train_table(args) -> None:
 
     seeds = _comma_list(args.seeds, "--seeds", int)
     backends = tuple(b.strip() for b in args.backends.split(",") if b.strip())
-    table, _ = accuracy_table(load_study(args.config), seeds, _train_settings(args), args.out, backends)
+    datasets = tuple(d.strip() for d in args.datasets.split(",") if d.strip())
+    rates = None if args.learning_rate is not None else {m: k.learning_rate for m, k in MODELS.items()}
+    table, _ = accuracy_table(
+        load_study(args.config), seeds, _train_settings(args), args.out, backends, datasets, learning_rates=rates
+    )
     print(table)
     print(f"\nwrote {args.out}/table.md and each run's files under {args.out}")
 
@@ -339,7 +370,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--scales", metavar="S1,S2,...", help="run at each sigma scale (into DIR/scale_S) for yield_vs_scale.png"
     )
-    p.add_argument("--workers", type=int, default=1, metavar="W", help="worker processes (results do not depend on it)")
+    p.add_argument(
+        "--workers", type=int, default=1, metavar="W", help="processes of an embedded Dask cluster (same results)"
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786) instead of --workers",
+    )
+    p.add_argument(
+        "--sensitivity",
+        action="store_true",
+        help="run once per variation source (that source alone); rank them in DIR/sensitivity.csv, .md and .png",
+    )
     p.add_argument(
         "--layout", metavar="FILE.json", help="device positions from `mirage layout` (default placement otherwise)"
     )
@@ -387,13 +430,26 @@ def build_parser() -> argparse.ArgumentParser:
     training.add_argument("--epochs", type=int, default=20, metavar="E", help="epochs (default 20)")
     training.add_argument("--batch-size", type=int, default=32, metavar="B", help="examples per step (default 32)")
     training.add_argument(
-        "--learning-rate", type=float, default=3e-3, metavar="LR", help="Adam learning rate (default 3e-3)"
+        "--learning-rate",
+        type=float,
+        metavar="LR",
+        help="Adam learning rate (default: the model's, "
+        + ", ".join(f"{k.learning_rate:g} for the {m}" for m, k in MODELS.items())
+        + ")",
     )
 
     p = sub.add_parser(
-        "train", parents=[common, training], help="train an MLP on the digits with every matmul on a backend"
+        "train",
+        parents=[common, training],
+        help="train an MLP or a CNN on the digits or MNIST-1D with every matmul on a backend",
     )
     p.add_argument("--backend", required=True, choices=backend_names(), help="the matmul hardware")
+    p.add_argument("--dataset", default="digits", choices=tuple(DATASETS), help="the data (default digits)")
+    p.add_argument(
+        "--model",
+        choices=model_names(),
+        help="the network (default: the dataset's, " + ", ".join(f"{m} on {d}" for d, m in DEFAULT_MODEL.items()) + ")",
+    )
     p.add_argument(
         "--repeats",
         type=int,
@@ -410,7 +466,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "train-table",
         parents=[common, training],
-        help="train every backend with several seeds; a markdown table of accuracy",
+        help="train every backend with several seeds on each dataset; a markdown table of accuracy",
+    )
+    p.add_argument(
+        "--datasets",
+        default=",".join(DATASETS),
+        metavar="D1,D2,...",
+        help="datasets, each with its model: "
+        + ", ".join(f"{m} on {d}" for d, m in DEFAULT_MODEL.items())
+        + " (default: all)",
     )
     p.add_argument("--seeds", default="0,1,2", metavar="S1,S2,...", help="seeds (default 0,1,2)")
     p.add_argument("--backends", default=",".join(backend_names()), metavar="B1,B2,...", help="backends (default: all)")

@@ -9,7 +9,8 @@ def train_text(r: dict, out: str) -> str:
     hw = r["hardware"]
     what = KINDS[r["backend"]].describe(hw)
     lines = [
-        f"MLP {r['settings']['hidden']} on digits, {r['epochs']} epochs, seed {r['seed']}, backend {r['backend']}: {what}",
+        f"{r['model_description']} on {r['dataset']}, {r['epochs']} epochs, seed {r['seed']}, "
+        f"backend {r['backend']}: {what}",
         f"  test accuracy {100 * r['test_accuracy']:.2f} % (best epoch {100 * r['best_test_accuracy']:.2f} %), "
         f"final train loss {r['final_train_loss']:.4f}",
     ]

@@ -11,6 +11,12 @@ cotangent is not needed (the gradient for the input layer's data) is not run.
 
 A user routes a JAX model's matmuls through the hardware by calling
 ``matmul(x, w, key)`` where the model called ``x @ w``.
+
+Networks written per example and batched with ``jax.vmap`` (the Equinox way)
+call :func:`example_matmul` instead: ``product(x, w, key)`` for x (..., K), whose
+``jax.vmap`` over x is one ``matmul`` of every example's rows stacked, as the
+accelerator runs a batch (weights stationary, the batch streamed through), not
+one product per example.
 """
 
 from __future__ import annotations
@@ -76,6 +82,44 @@ def differentiable_matmul(engine: Engine) -> Callable:
 
     matmul.defvjp(fwd, bwd, symbolic_zeros=True)
     return matmul
+
+
+def example_matmul(matmul: Callable) -> Callable:
+    """``product(x, w, key)``: x (..., K) @ w (K, N) through ``matmul`` (from :func:`differentiable_matmul`).
+
+    The leading axes of x are rows of one product. Under ``jax.vmap`` over x
+    (w and key shared), the batch joins those rows: still one product, so the
+    forward pass and each backward product of a batch are single GEMMs on the
+    engine (the weight gradient sums over the batch inside its product). A
+    vmap that batches w or the key (per-example weights or noise) runs one
+    product per example.
+    """
+
+    def flat(x, w, key):
+        if jnp.ndim(x) < 1 or jnp.ndim(w) != 2 or jnp.shape(x)[-1] != w.shape[0]:
+            raise UsageError(
+                f"x must be (..., K) and w (K, N) with matching K (got shapes {jnp.shape(x)} and {jnp.shape(w)})"
+            )
+        dtype = jnp.result_type(x, w)  # one dtype for the product (and its cotangents): a float32 input, float64 weights
+        rows = x.reshape(-1, x.shape[-1]).astype(dtype)
+        w = w.astype(dtype)
+        return matmul(rows, w, key).reshape(*x.shape[:-1], w.shape[1])
+
+    @jax.custom_batching.custom_vmap
+    def product(x, w, key):
+        return flat(x, w, key)
+
+    @product.def_vmap
+    def _batched(axis_size, in_batched, x, w, key):
+        x_batched, w_batched, key_batched = in_batched
+        if not (w_batched or key_batched):
+            return flat(x, w, key), True  # the vmapped axis of x is one more axis of rows
+        x = x if x_batched else jnp.broadcast_to(x, (axis_size, *x.shape))
+        w = w if w_batched else jnp.broadcast_to(w, (axis_size, *w.shape))
+        key = key if key_batched else jnp.broadcast_to(key, (axis_size, *key.shape))
+        return jax.lax.map(lambda args: flat(*args), (x, w, key)), True
+
+    return product
 
 
 def float_engine(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> np.ndarray:

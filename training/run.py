@@ -1,4 +1,5 @@
-"""One training run on a backend, written to disk (history.csv, curves.png, result.json), and the seeds' table."""
+"""One training run of a model on a dataset and a backend, written to disk (history.csv, curves.png, result.json),
+and the table of every backend over several seeds, per dataset."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from calibration.montecarlo import workload
 from photonics.errors import UsageError
 from training.autodiff import differentiable_matmul
 from training.backends import backend_names, check_backend, make_backend
-from training.data import digits
-from training.mlp import EpochRecord, TrainSettings, train
+from training.data import DATASETS, check_dataset, load_dataset
+from training.loop import EpochRecord, TrainSettings, seed_keys, train_model
+from training.models import DEFAULT_MODEL, MODELS, check_model
 
 HISTORY_FIELDS = [f.name for f in dataclasses.fields(EpochRecord)]
 
@@ -31,18 +33,24 @@ def run(
     out_dir: str | Path | None,
     repeats: int | None = None,
     progress: bool = True,
+    model: str = "mlp",
+    dataset: str = "digits",
 ) -> dict:
-    """Train on ``backend``; write the run's files into ``out_dir`` (if given); return the result as a dict.
+    """Train ``model`` on ``dataset`` on ``backend``; write the run's files into ``out_dir`` (if given); return a dict.
 
     The output directory is checked before any work; its files appear together at the end.
     """
     from tqdm import tqdm
 
     check_backend(backend, repeats)
+    check_model(model)
+    check_dataset(dataset)
     if out_dir is not None:
         check_out_dir(Path(out_dir))
     start = time.perf_counter()
-    data = digits()
+    data = load_dataset(dataset)
+    kind = MODELS[model]
+    network = kind.build(data, settings, seed_keys(settings.seed)["init"])
     t_data = time.perf_counter()
     hardware = make_backend(backend, study, np.random.default_rng(np.random.SeedSequence([settings.seed, 1])), repeats)
     build_s = time.perf_counter() - t_data
@@ -50,7 +58,7 @@ def run(
     # tqdm's disable=None: show the bar only on a terminal
     with tqdm(
         total=steps,
-        desc=f"{backend} seed {settings.seed}",
+        desc=f"{model} on {dataset}, {backend} seed {settings.seed}",
         unit="step",
         disable=None if progress else True,
         leave=False,
@@ -59,12 +67,19 @@ def run(
         def on_epoch(r: EpochRecord):
             bar.set_postfix(epoch=r.epoch, loss=f"{r.train_loss:.3f}", test_acc=f"{r.test_accuracy:.3f}")
 
-        result = train(data, differentiable_matmul(hardware.engine), settings, on_epoch=on_epoch, on_step=bar.update)
+        result = train_model(
+            network, data, differentiable_matmul(hardware.engine), settings, on_epoch=on_epoch, on_step=bar.update
+        )
     tally = hardware.tally
     a, b = workload()  # the Monte Carlo's GEMM: the precision the hardware gives a plain product
     c = hardware.engine(a, b, np.random.default_rng(np.random.SeedSequence([settings.seed, 2])))
     out = {
         "backend": backend,
+        "model": model,
+        "dataset": dataset,
+        "model_description": kind.describe(data, settings),
+        "train_examples": len(data.y_train),
+        "test_examples": len(data.y_test),
         "seed": settings.seed,
         "epochs": settings.epochs,
         "test_accuracy": result.test_accuracy,
@@ -131,7 +146,9 @@ def plot(result: dict, path: Path) -> None:
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
         ax.legend()
-    fig.suptitle(f"MLP on digits, backend {result['backend']}, seed {result['seed']}")
+    fig.suptitle(
+        f"{result['model_description']} on {result['dataset']}, backend {result['backend']}, seed {result['seed']}"
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -143,20 +160,44 @@ def accuracy_table(
     settings: TrainSettings,
     out_dir: str | Path,
     backends: tuple[str, ...] | None = None,
+    datasets: tuple[str, ...] | None = None,
+    learning_rates: dict[str, float] | None = None,
 ) -> tuple[str, list[dict]]:
-    """Train every backend with every seed (files under out_dir/BACKEND-seedS); a markdown table of test accuracy."""
+    """Train every backend with every seed on every dataset, each with its default model (:data:`DEFAULT_MODEL`).
+
+    Files go under out_dir/DATASET/BACKEND-seedS; the markdown table, one per
+    dataset, into out_dir/table.md. ``learning_rates``: a model's Adam rate in
+    place of ``settings``'s (by model name).
+    """
     if not seeds or len(set(seeds)) != len(seeds):
         raise UsageError(f"--seeds must be distinct (got {seeds})")
     names = backend_names()
     backends = names if backends is None else backends
     if not backends or len(set(backends)) != len(backends) or not set(backends) <= set(names):
         raise UsageError(f"--backends must be distinct names from {', '.join(names)} (got {', '.join(backends)})")
+    datasets = tuple(DATASETS) if datasets is None else datasets
+    if not datasets or len(set(datasets)) != len(datasets) or not set(datasets) <= set(DATASETS):
+        raise UsageError(f"--datasets must be distinct names from {', '.join(DATASETS)} (got {', '.join(datasets)})")
+    rates = learning_rates or {}
+    cases = [(d, DEFAULT_MODEL[d]) for d in datasets]
     for s in seeds:
-        dataclasses.replace(settings, seed=s)  # every seed checked before the first run
+        for _, model in cases:
+            # every seed and rate checked before the first run
+            dataclasses.replace(settings, seed=s, learning_rate=rates.get(model, settings.learning_rate))
     out = Path(out_dir)
     check_out_dir(out)
     results = [
-        run(study, b, dataclasses.replace(settings, seed=s), out / f"{b}-seed{s}") for b in backends for s in seeds
+        run(
+            study,
+            b,
+            dataclasses.replace(settings, seed=s, learning_rate=rates.get(model, settings.learning_rate)),
+            out / dataset / f"{b}-seed{s}",
+            model=model,
+            dataset=dataset,
+        )
+        for dataset, model in cases
+        for b in backends
+        for s in seeds
     ]
     table = markdown_table(results)
     out.mkdir(parents=True, exist_ok=True)
@@ -165,10 +206,22 @@ def accuracy_table(
 
 
 def markdown_table(results: list[dict]) -> str:
-    """Mean and spread (sample standard deviation, min-max) of final test accuracy per backend."""
+    """Per dataset (and model): mean and spread (sample std, min-max) of final test accuracy per backend."""
+
+    def case(r: dict) -> tuple[str, str]:
+        return r.get("dataset", "digits"), r.get("model", "mlp")
+
+    cases = list(dict.fromkeys(case(r) for r in results))
+    return "\n\n".join(_case_table([r for r in results if case(r) == c], len(cases) > 1) for c in cases)
+
+
+def _case_table(results: list[dict], heading: bool) -> str:
     backends = list(dict.fromkeys(r["backend"] for r in results))
     fp32 = [100 * r["test_accuracy"] for r in results if r["backend"] == "fp32"]
-    lines = [
+    lines = []
+    if heading:
+        lines += [f"**{results[0]['model_description']} on {results[0]['dataset']}**", ""]
+    lines += [
         "| backend | test accuracy (%) mean ± std | min-max | vs fp32 (pp) | GEMM rel. error | energy per MAC (pJ) | seconds per run |",
         "|---|---|---|---|---|---|---|",
     ]
@@ -185,10 +238,12 @@ def markdown_table(results: list[dict]) -> str:
             f"{'-' if energy is None else f'{energy:.3g}'} | {statistics.median(r['seconds'] for r in rs):.0f} |"
         )
     seeds = sorted({r["seed"] for r in results})
+    test = results[0].get("test_examples", 360)
+    what = {"digits": "digits", "mnist1d": "MNIST-1D sequences"}.get(results[0].get("dataset", "digits"), "examples")
     lines.append("")
     lines.append(
         f"Seeds {', '.join(map(str, seeds))}; {results[0]['epochs']} epochs; final-epoch test accuracy on the "
-        f"360 held-out digits (one image is 0.28 pp). GEMM rel. error: median over the seeds of "
+        f"{test} held-out {what} (one example is {100 / test:.2g} pp). GEMM rel. error: median over the seeds of "
         f"|C - AB| / |AB| for a 32 x 64 x 32 standard-normal product on the trained-on hardware."
     )
     return "\n".join(lines)
