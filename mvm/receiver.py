@@ -46,9 +46,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from circuits.compiled import CompiledMdpu, correct_iq
-from circuits.readout import Readout, Receivers, laser_phase_variances_rad2
+from circuits.readout import Readout, Receivers
 from mvm.digital import float_mod
-from photonics.laser import rin_relative_rms
+from photonics.laser import drift_phase_sigma_rad, phase_noise_variance_rad2, rin_relative_rms
 from photonics.photodetector import adc_lsb_a, balanced_noise_variance_a2, mean_current_a
 
 GRID_PER_LEVEL = 16  # receiver samples per level: they bracket the steps and sample the extremes
@@ -203,14 +203,17 @@ def _boundaries(rows: _Rows, readout: Readout, rins: np.ndarray, grid_z: np.ndar
     def read_at(x):
         return rows.z(readout, x, rin)[0]
 
+    def read_each(*xs):  # the receiver at several arrays of phases, in one evaluation (element by element the same)
+        return np.split(read_at(np.concatenate(xs, axis=-1)), len(xs), axis=-1)
+
     b = lo + 0.5 / GRID_PER_LEVEL
     for _ in range(NEWTON_STEPS):
-        slope = (np.angle(read_at(b + DERIVATIVE_STEP) * target) - np.angle(read_at(b - DERIVATIVE_STEP) * target)) / (
-            2 * DERIVATIVE_STEP
-        )
-        b = np.clip(b - np.angle(read_at(b) * target) / np.where(slope > 0, slope, np.inf), lo, lo + 1 / GRID_PER_LEVEL)
-    left = _read_residue(read_at(b - BOUNDARY_SLACK_LEVELS / 2), m) == below
-    right = _read_residue(read_at(b + BOUNDARY_SLACK_LEVELS / 2), m) == np.mod(below + 1, m)
+        up, down, here = read_each(b + DERIVATIVE_STEP, b - DERIVATIVE_STEP, b)
+        slope = (np.angle(up * target) - np.angle(down * target)) / (2 * DERIVATIVE_STEP)
+        b = np.clip(b - np.angle(here * target) / np.where(slope > 0, slope, np.inf), lo, lo + 1 / GRID_PER_LEVEL)
+    left, right = read_each(b - BOUNDARY_SLACK_LEVELS / 2, b + BOUNDARY_SLACK_LEVELS / 2)
+    left = _read_residue(left, m) == below
+    right = _read_residue(right, m) == np.mod(below + 1, m)
     if not np.all((left & right) | ~monotone[..., None]):  # a receiver too bent for Newton: bisect
         lo, hi = lo.copy(), lo + 1 / GRID_PER_LEVEL
         for _ in range(BISECTION_STEPS):
@@ -259,19 +262,21 @@ def receiver_map(
     margin = np.full(count, np.inf)
     full_scale_a = np.broadcast_to(receivers.detector.adc_full_scale_ua * 1e-6, (count,))
     lsb_a = np.broadcast_to(adc_lsb_a(receivers.detector), (count,))
-    for i, row in enumerate(rows):
+    phase_sigmas = signal_phase_sigmas_max_rad(rows[0], receivers.delay_mismatch_s, readout)
+    gains = None if receivers.iq_matrix is None else np.linalg.norm(receivers.iq_matrix, 2, axis=(-2, -1))
+    for i in range(count):
         binned = _bins(b[i], int(first[i]), m) if ok[i] else None
         if binned is None:
             continue
         start[i], inside[i], below[i], above[i] = binned
-        phase_sigma = signal_phase_sigma_max_rad(row, readout)
+        phase_sigma = phase_sigmas[i]
         p = skip_probability / 2 if phase_sigma > 0 else skip_probability
         shift_a = lsb_a[i] / np.sqrt(2)  # (I, Q) shift before the correction
         if readout.noise:
             shift_a += np.sqrt(noise_var[i]) * np.sqrt(2 * np.log(1 / p))
         if slowest[i] <= 0 or widest[i] + shift_a > full_scale_a[i]:
             continue
-        shift = shift_a if receivers.iq_matrix is None else float(np.linalg.norm(receivers.iq_matrix[i], 2)) * shift_a
+        shift = shift_a if gains is None else float(gains[i]) * shift_a
         if shift >= smallest[i]:
             continue
         angle_levels = (np.arcsin(shift / smallest[i]) + PHASE_SLACK_RAD) * m / (2 * np.pi) / slowest[i]
@@ -293,9 +298,19 @@ def signal_phase_sigma_max_rad(row: CompiledMdpu, readout: Readout) -> float:
     The drive's is the largest over every (x, w) of each MMU (every weight bit set
     at worst), added over the MMUs. 0 with noise off or every source off.
     """
+    return float(signal_phase_sigmas_max_rad(row, np.array([row.delay_mismatch_s()]), readout)[0])
+
+
+def signal_phase_sigmas_max_rad(row: CompiledMdpu, delays_s: np.ndarray, readout: Readout) -> np.ndarray:
+    """:func:`signal_phase_sigma_max_rad` of rows built to ``row``'s design with arm delay mismatches ``delays_s``
+    (the drive's table is the design's)."""
+    delays_s = np.asarray(delays_s, dtype=float)
     if not readout.noise:
-        return 0.0
-    var = sum(laser_phase_variances_rad2(row, readout.laser))
+        return np.zeros(delays_s.shape)
+    laser = readout.laser
+    var = 0.0
+    if laser.linewidth_khz != 0 or laser.frequency_drift_mhz_rms != 0:  # as laser_phase_variances_rad2
+        var = var + phase_noise_variance_rad2(laser, delays_s) + drift_phase_sigma_rad(laser, delays_s) ** 2
     if readout.drive_noise_v_rms > 0:
-        var += float(row.drive_variance_table.max(axis=(1, 2)).sum()) * readout.drive_noise_v_rms**2
-    return float(np.sqrt(var))
+        var = var + float(row.drive_variance_table.max(axis=(1, 2)).sum()) * readout.drive_noise_v_rms**2
+    return np.sqrt(np.broadcast_to(var, delays_s.shape))
