@@ -52,6 +52,9 @@ def test_text_report(capsys, tmp_path):
         (["--backend", "rns", "--repeats", "3"], "repeats"),
         (["--backend", "analog-repeat", "--repeats", "0"], "repeats"),
         (["--backend", "fp32", "--learning-rate", "-1"], "learning_rate"),
+        (["--backend", "fp32", "--dataset", "cifar"], "--dataset"),
+        (["--backend", "fp32", "--model", "rnn"], "--model"),
+        (["--backend", "fp32", "--model", "cnn", "--learning-rate", "1.5"], "learning_rate"),
     ],
 )
 def test_bad_arguments_one_line_exit_2(capsys, tmp_path, argv, needle):
@@ -62,10 +65,21 @@ def test_bad_arguments_one_line_exit_2(capsys, tmp_path, argv, needle):
 
 def test_table_command_and_its_statistics(capsys, tmp_path):
     code, out, err = run(
-        capsys, "train-table", "--backends", "fp32", "--seeds", "0,1", "--epochs", "1", "--out", str(tmp_path)
+        capsys,
+        "train-table",
+        "--backends",
+        "fp32",
+        "--datasets",
+        "digits",
+        "--seeds",
+        "0,1",
+        "--epochs",
+        "1",
+        "--out",
+        str(tmp_path),
     )
     assert code == 0, err
-    runs = [json.loads((tmp_path / f"fp32-seed{s}" / "result.json").read_text()) for s in (0, 1)]
+    runs = [json.loads((tmp_path / "digits" / f"fp32-seed{s}" / "result.json").read_text()) for s in (0, 1)]
     acc = [100 * r["test_accuracy"] for r in runs]
     mean = sum(acc) / 2
     std = abs(acc[0] - acc[1]) / 2**0.5  # sample standard deviation of two values
@@ -139,9 +153,51 @@ def test_out_that_is_a_file_is_refused_before_training(capsys, tmp_path):
         (["--seeds", "0,0"], "--seeds"),
         (["--seeds", "0,-1"], "seed"),
         (["--backends", "fp32,fp32"], "--backends"),
+        (["--datasets", "digits,cifar"], "--datasets"),
+        (["--datasets", "mnist1d,mnist1d"], "--datasets"),
     ],
 )
 def test_table_refuses_before_the_first_run(capsys, tmp_path, argv, needle):
     code, _, err = run(capsys, "train-table", "--backends", "fp32", *argv, "--out", str(tmp_path / "t"))
     assert code == 2 and needle in err
-    assert not (tmp_path / "t" / "fp32-seed0").exists()
+    assert not (tmp_path / "t" / "digits").exists() and not (tmp_path / "t" / "mnist1d").exists()
+
+
+def test_mnist1d_trains_the_cnn_by_default(capsys, tmp_path):
+    r = train_json(capsys, tmp_path, "--backend", "fp32", "--dataset", "mnist1d", "--epochs", "1")
+    assert r["model"] == "cnn" and r["dataset"] == "mnist1d" and r["settings"]["learning_rate"] == 1e-2
+    assert r["train_examples"] == 4000 and r["test_examples"] == 1000
+    assert 0.2 < r["test_accuracy"] <= 1  # one epoch; chance is 0.1
+    argv = ["--backend", "fp32", "--dataset", "mnist1d", "--model", "mlp", "--epochs", "1"]
+    code, out, _ = run(capsys, "train", *argv, "--out", str(tmp_path / "mlp"))
+    assert code == 0 and out.startswith("MLP 40-128-10 on mnist1d")
+
+
+def test_markdown_table_has_one_section_per_dataset():
+    def result(dataset, model, backend, acc):
+        return {
+            "backend": backend,
+            "dataset": dataset,
+            "model": model,
+            "model_description": model.upper(),
+            "test_examples": {"digits": 360, "mnist1d": 1000}[dataset],
+            "seed": 0,
+            "test_accuracy": acc,
+            "epochs": 20,
+            "seconds": 1.0,
+            "gemm_rel_error": 0.04,
+            "hardware": {},
+        }
+
+    table = markdown_table(
+        [
+            result("digits", "mlp", "fp32", 0.97),
+            result("digits", "mlp", "rns", 0.975),
+            result("mnist1d", "cnn", "fp32", 0.92),
+            result("mnist1d", "cnn", "rns", 0.91),
+        ]
+    )
+    digits, mnist1d = table.split("**CNN on mnist1d**")
+    assert "**MLP on digits**" in digits and "| rns | 97.50 ± 0.00 | 97.50-97.50 | +0.50 |" in digits
+    assert "| rns | 91.00 ± 0.00 | 91.00-91.00 | -1.00 |" in mnist1d
+    assert "1000 held-out MNIST-1D sequences (one example is 0.1 pp)" in mnist1d
