@@ -1,28 +1,42 @@
-"""Training speed: a 20-epoch digits MLP with every matmul on the RNS chip, against the same run in float32.
+"""Training speed: a 20-epoch run with every matmul on the RNS chip, against the same run in float32.
 
-Run: `.venv/bin/python benchmarks/bench_train.py [EPOCHS]` (default 20; target: the RNS run at
-most 3x the float32 run on the 2-core machine). Prints each run's wall time (sampling and
-calibrating the chip included), the readouts per second and the ratios RNS / fp32, whole run
-and training alone.
+Run: `.venv/bin/python benchmarks/bench_train.py [EPOCHS] [--model mlp|cnn] [--dataset digits|mnist1d]`
+(default 20 epochs of the CNN on MNIST-1D; target: the RNS run at most 10 minutes on the 2-core
+machine). Prints each run's wall time (sampling and calibrating the chip, and the first JIT
+compilation, included), the readouts per second and the ratios RNS / fp32, whole run and
+training alone.
 """
 
+import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from photonics.jax_setup import enable_persistent_cache  # noqa: E402
+
+enable_persistent_cache()  # as the CLI does: a machine that has run it before
+
 from calibration.config import load_study  # noqa: E402
-from training.mlp import TrainSettings  # noqa: E402
+from training.data import DATASETS  # noqa: E402
+from training.loop import TrainSettings  # noqa: E402
+from training.models import DEFAULT_MODEL, MODELS  # noqa: E402
 from training.run import run  # noqa: E402
 
 
 def main() -> None:
-    epochs = int(sys.argv[1]) if len(sys.argv) > 1 else 20
-    study, settings = load_study(None), TrainSettings(epochs=epochs)
-    fp32 = run(study, "fp32", settings, None, progress=False)
-    rns = run(study, "rns", settings, None, progress=False)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("epochs", nargs="?", type=int, default=20)
+    parser.add_argument("--dataset", default="mnist1d", choices=tuple(DATASETS))
+    parser.add_argument("--model", choices=tuple(MODELS))
+    args = parser.parse_args()
+    model = args.model or DEFAULT_MODEL[args.dataset]
+    study = load_study(None)
+    settings = TrainSettings(epochs=args.epochs, learning_rate=MODELS[model].learning_rate)
+    fp32 = run(study, "fp32", settings, None, progress=False, model=model, dataset=args.dataset)
+    rns = run(study, "rns", settings, None, progress=False, model=model, dataset=args.dataset)
     readouts = rns["tally"]["readouts"]
-    print(f"Training: MLP 64-128-10 on digits, {epochs} epochs, batch 32, seed 0")
+    print(f"Training: {rns['model_description']} on {args.dataset}, {args.epochs} epochs, batch 32, seed 0")
     print(f"  fp32: {fp32['seconds']:.1f} s, test accuracy {100 * fp32['test_accuracy']:.2f} %")
     print(
         f"  rns:  {rns['seconds']:.1f} s, test accuracy {100 * rns['test_accuracy']:.2f} %; "
@@ -30,8 +44,9 @@ def main() -> None:
         f"{rns['seconds_building_hardware']:.1f} s sampling and calibrating the chip (JIT warm-up included)"
     )
     print(
-        f"  ratio rns / fp32: {rns['seconds'] / fp32['seconds']:.1f}x whole run (target <= 3x), "
-        f"{rns['seconds_training'] / fp32['seconds']:.1f}x training alone"
+        f"  ratio rns / fp32: {rns['seconds'] / fp32['seconds']:.1f}x whole run, "
+        f"{rns['seconds_training'] / fp32['seconds_training']:.1f}x training alone; "
+        f"target: rns at most 600 s ({'met' if rns['seconds'] <= 600 else 'missed'})"
     )
 
 
