@@ -134,3 +134,22 @@ def test_gemm_on_a_calibrated_chip(capsys):
     r = json.loads(out)
     assert code == 0 and r["variation"] and r["calibrated"]
     assert r["rel_error_vs_float64"] == pytest.approx(r["bfp_rel_error"], rel=0.05)
+
+
+def test_a_chips_row_depends_on_its_index_only_on_the_default_chip():
+    """The default chip file: rows computed in another order, after the process's caches were filled on two BLAS
+    threads, equal rows computed first (two BLAS threads once drew other variation fields)."""
+    from threadpoolctl import threadpool_limits
+
+    from calibration import chip
+    from calibration.distributed import deterministic
+    from calibration.montecarlo import run_chip
+
+    study = load_study(None)
+    first = [deterministic(run_chip, study, 7, i)[0] for i in (0, 1)]
+    chip._factor.cache_clear()
+    with threadpool_limits(limits=2, user_api="blas"):
+        chip.sample_chip(study.chip, study.variation, np.random.default_rng(0), study.layout)  # refills the caches
+        again = [deterministic(run_chip, study, 7, i)[0] for i in (1, 0)]
+    assert again[::-1] == first
+    assert first[0] != first[1]  # two different chips
