@@ -219,9 +219,10 @@ def check_table_memory(design: MdpuDesign, rows: int = 1) -> None:
 
 
 def mmu_tables(segment_t: np.ndarray, heater_t: np.ndarray, design: MdpuDesign) -> np.ndarray:
-    """(h, m, m) table of each MMU's transmission for every (x, w) pair."""
-    b = np.arange(segment_t.shape[1])
-    return np.prod(segment_t[:, b, design.mmu.level_table], axis=-1) * heater_t[:, None, None]
+    """(..., h, m, m) table of each MMU's transmission for every (x, w) pair, for segment tables (..., h, B, m) and
+    heaters (..., h) (leading axes: rows of one design)."""
+    b = np.arange(segment_t.shape[-2])
+    return np.prod(segment_t[..., b, design.mmu.level_table], axis=-1) * heater_t[..., None, None]
 
 
 def _segment_tables(design: MdpuDesign) -> tuple[np.ndarray, np.ndarray]:

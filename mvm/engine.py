@@ -43,6 +43,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from circuits.compiled import mmu_tables
 from circuits.readout import Readout, Receivers, drive_phase_sigma_rad, read_rows
 from mvm.digital import float_mod
 from mvm.receiver import ReceiverMap, receiver_map
@@ -75,7 +76,11 @@ class TileTables:
     @classmethod
     def from_tile(cls, tile) -> TileTables:
         m, h = tile.modulus, tile.h
-        t = np.stack([row.mmu_t for row in tile.rows])  # (R, h, m, m)
+        rows = tile.rows
+        if all(row is rows[0] for row in rows):  # an ideal tile: one compiled row R times
+            t = np.stack([rows[0].mmu_t] * len(rows))  # (R, h, m, m)
+        else:  # every row's tables in one pass
+            t = mmu_tables(np.stack([r.segment_t for r in rows]), np.stack([r.heater_t for r in rows]), rows[0].design)
         ref = t[:, :, :1, :1]
         ratio = t / ref
         ideal = np.mod(np.arange(m)[:, None] * np.arange(m)[None, :], m)
