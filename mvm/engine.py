@@ -111,10 +111,9 @@ class TileTables:
     def arm_transmission(self, rows: np.ndarray, x: np.ndarray, w: np.ndarray) -> np.ndarray:
         """Exact T_arm (float64) of readouts on ``rows`` (...) for chunk residues x, w (..., h)."""
         m, h = self.modulus, self.h
-        j = np.arange(h)
-        r = rows[..., None]
-        lv = self.eps_levels[r, j, x, w].sum(-1)
-        amp = self.eps_log_amplitude[r, j, x, w].sum(-1)
+        at = ((rows[..., None] * h + np.arange(h)) * m + x) * m + w  # [r, j, x, w] in the flat tables: one gather
+        lv = np.take(self.eps_levels, at).sum(-1)
+        amp = np.take(self.eps_log_amplitude, at).sum(-1)
         s = np.mod((x.astype(np.int64) * w).sum(-1), m)
         return np.exp(self.base[rows] + amp + 2j * np.pi / m * (s + lv))
 
