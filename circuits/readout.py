@@ -41,9 +41,7 @@ sigma adds their variances to the receiver's (drift as a Gaussian over runs).
 from __future__ import annotations
 
 import copy
-import math
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 
 import numpy as np
 from scipy.special import erfc
@@ -94,20 +92,10 @@ class Readout:
 
 @dataclass(frozen=True)
 class ReadResult:
-    i_a: np.ndarray  # I current from the ADC code (A), after the digital I/Q correction
+    i_a: np.ndarray  # I current from the ADC code (A)
     q_a: np.ndarray
-    modulus: int
-
-    @cached_property
-    def phase_rad(self) -> np.ndarray:
-        """atan2(Q, I) in [0, 2*pi) (computed when first asked: a calibration averages I and Q instead)."""
-        return np.mod(np.arctan2(self.q_a, self.i_a), 2 * np.pi)
-
-    @cached_property
-    def residue(self) -> np.ndarray:
-        """The phase rounded to the nearest multiple of 2*pi/m."""
-        m = self.modulus
-        return np.mod(np.round(self.phase_rad * m / (2 * np.pi)).astype(np.int64), m)
+    phase_rad: np.ndarray  # atan2(Q, I) in [0, 2*pi)
+    residue: np.ndarray
 
 
 def signal_excursion(compiled: CompiledMdpu) -> float:
@@ -350,73 +338,9 @@ def read_rows(
     from ``rng`` in one order, each draw over the readouts' whole shape: laser
     phase noise, the drift (one number), drive noise, RIN, the I pair's noise,
     the Q pair's; so a call on one row draws exactly as :func:`read` does.
-
-    The draws are taken first; the readouts are then computed in blocks of about
-    ``READ_BLOCK`` along their first axis, each with its share of the draws, so
-    that a block's arrays stay in cache (element by element the same arithmetic
-    as one pass over the whole shape).
     """
     if readout.noise and rng is None:
         raise ValueError("rng is required when noise is on")
-    shape = fields.shape[:-1]
-    draws = []
-    if readout.noise:
-        laser = readout.laser
-        if laser.linewidth_khz > 0:
-            draws.append(rng.standard_normal(shape))
-        if drift_hz is None and laser.frequency_drift_mhz_rms > 0:
-            drift_hz = laser.frequency_drift_mhz_rms * 1e6 * rng.standard_normal()
-        if readout.drive_noise_mv_rms > 0:
-            if drive_sigma_rad is None:
-                raise ValueError("drive noise is on: pass drive_sigma_rad (see drive_phase_sigma_rad)")
-            draws.append(rng.standard_normal(shape))
-        draws += [rng.standard_normal(shape) for _ in range(3)]  # RIN, the I pair, the Q pair
-    if not shape:
-        return _read(receivers, fields, readout, _Replay(draws), drive_sigma_rad, drift_hz)
-    i_a, q_a = np.empty(shape), np.empty(shape)
-    step = max(1, READ_BLOCK // max(1, math.prod(shape[1:])))
-    for start in range(0, shape[0], step):
-        block = slice(start, start + step)
-
-        def part(a, tail: int = 0, block=block):  # the block's rows of an array broadcast against the readouts'
-            if a is None or np.ndim(a) - tail < len(shape) or np.shape(a)[0] == 1:
-                return a
-            return np.asarray(a)[block]
-
-        fs = receivers.detector.adc_full_scale_ua
-        rec = Receivers(
-            receivers.modulus,
-            part(receivers.lo_to_det, 1),
-            part(receivers.signal_to_det, 1),
-            part(receivers.delay_mismatch_s),
-            _ranged(receivers.detector, part(fs)) if np.ndim(fs) else receivers.detector,
-            part(receivers.iq_offset, 1),
-            part(receivers.iq_matrix, 2),
-        )
-        r = _read(rec, fields[block], readout, _Replay([d[block] for d in draws]), part(drive_sigma_rad), part(drift_hz))
-        i_a[block], q_a[block] = r.i_a, r.q_a
-    return ReadResult(i_a, q_a, receivers.modulus)
-
-
-READ_BLOCK = 1 << 13  # readouts per block of read_rows (16 arrays of a block, some complex x 4: well inside L2)
-
-
-class _Replay:
-    """Stands for the generator inside a block of :func:`read_rows`: hands out the block's share of each draw,
-    in the order they were taken."""
-
-    def __init__(self, draws: list):
-        self._draws = iter(draws)
-
-    def standard_normal(self, shape=()):
-        out = next(self._draws)
-        if np.shape(out) != tuple(shape):
-            raise AssertionError(f"replayed draw of shape {np.shape(out)} where {shape} was asked")
-        return out
-
-
-def _read(receivers: Receivers, fields, readout: Readout, rng, drive_sigma_rad, drift_hz) -> ReadResult:
-    """:func:`read_rows` on readouts whose draws ``rng`` replays (drift_hz given where it is drawn)."""
     detector = receivers.detector
     shape = fields.shape[:-1]
     if readout.noise:
@@ -436,7 +360,10 @@ def _read(receivers: Receivers, fields, readout: Readout, rng, drive_sigma_rad, 
         scale = readout.detector.responsivity_a_per_w * readout.laser.power_mw * 1e-3
         z = correct_iq((i_a + 1j * q_a) / scale, receivers.iq_offset, receivers.iq_matrix) * scale
         i_a, q_a = z.real, z.imag
-    return ReadResult(i_a, q_a, receivers.modulus)
+    phase = np.mod(np.arctan2(q_a, i_a), 2 * np.pi)
+    m = receivers.modulus
+    residue = np.mod(np.round(phase * m / (2 * np.pi)).astype(np.int64), m)
+    return ReadResult(i_a, q_a, phase, residue)
 
 
 def phase_variances_rad2(
