@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-slow lint format docs demo bench accuracy-table design-table clean
+.PHONY: install test test-slow lint format docs demo bench accuracy-table design-table arch-table clean
 
 install: $(STAMP)
 
@@ -55,6 +55,11 @@ bench: $(STAMP)
 # The README's accuracy table: every backend, seeds 0, 1, 2, 20 epochs (about 8 minutes).
 accuracy-table: $(STAMP)
 	$(VENV)/bin/mirage train-table --seeds 0,1,2 --epochs 20 --out out/accuracy
+
+# The README's system table: every built-in model under both scenarios, and the tornado chart (about 2 minutes).
+arch-table: $(STAMP)
+	$(VENV)/bin/mirage arch-table --out out/arch/table.md --plot out/arch/tornado.png
+	cp out/arch/tornado.png docs/img/arch_tornado.png
 
 # The README's design-space table: every encoding x element x electrode on the default chip (about 5 minutes).
 design-table: $(STAMP)
