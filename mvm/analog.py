@@ -174,19 +174,18 @@ def read_chunks(receiver: AnalogReceiver, s: np.ndarray, *, repeats: int, noise:
 
 
 @dataclass
-class AnalogReport:
+class ProductReport:
+    """What one product through an analog receiver did (the fields every such backend reports)."""
+
     m: int
     k: int
     n: int
-    repeats: int
     noise: bool
-    readouts: int = 0  # photonic readouts, repeats included
+    readouts: int = 0  # photonic readouts, repeats or passes included
     seconds: float = 0.0
     adc_lsb_fraction: float = 0.0  # one ADC code over the largest chunk sum h * q_max**2
-    noise_sigma_products: float = 0.0  # analytic rms error of one (K-averaged) chunk reading at S = 0, in units of S
+    noise_sigma_products: float = 0.0  # rms error of one chunk reading at S = 0, in units of S
     signal_to_noise_db: float = 0.0  # full-scale chunk sum over noise_sigma_products
-    signal_loss_db: float = 0.0  # laser to combiner output at full scale (LO split and element losses)
-    full_scale_compression: float = 0.0  # 1 - noiseless reading / S at full scale: the detectors' compression
 
     @property
     def macs(self) -> int:
@@ -196,6 +195,13 @@ class AnalogReport:
         d = asdict(self)
         d.update(macs=self.macs)
         return d
+
+
+@dataclass
+class AnalogReport(ProductReport):
+    repeats: int = 1  # readings averaged per readout (noise_sigma_products is that of the K-averaged reading)
+    signal_loss_db: float = 0.0  # laser to combiner output at full scale (LO split and element losses)
+    full_scale_compression: float = 0.0  # 1 - noiseless reading / S at full scale: the detectors' compression
 
 
 def validate_repeats(repeats) -> int:
@@ -247,8 +253,8 @@ def analog_gemm(
         m_rows,
         k,
         n,
-        repeats,
         noise_on,
+        repeats=repeats,
         readouts=chunks * m_rows * n * repeats,
         adc_lsb_fraction=receiver.adc_lsb_products / receiver.full_scale_products,
         noise_sigma_products=sigma,

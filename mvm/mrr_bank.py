@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import jax
@@ -61,7 +61,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from mvm import bfp
-from mvm.analog import AnalogReceiver, read_chunks
+from mvm.analog import AnalogReceiver, ProductReport, read_chunks
 from mvm.config import ChipConfig
 from mvm.gemm import check_operands, chunk_dot
 from mvm.validation import is_int
@@ -312,30 +312,15 @@ def mrr_receiver(config: ChipConfig, design: BankDesign, noise: bool | None = No
 
 
 @dataclass
-class MrrReport:
-    m: int
-    k: int
-    n: int
-    noise: bool
-    readouts: int = 0  # photonic readouts, both passes
-    seconds: float = 0.0
-    adc_lsb_fraction: float = 0.0  # one ADC code over the largest chunk sum h * q_max**2
-    noise_sigma_products: float = 0.0  # rms error of one pass's reading at S = 0, C = h q_max**2 / 2 (units of S)
-    signal_to_noise_db: float = 0.0  # full-scale chunk sum over noise_sigma_products
+class MrrReport(ProductReport):
+    """A product through the bank: readouts count both passes; noise_sigma_products is one pass's reading at
+    S = 0, C = h q_max**2 / 2."""
+
     weight_scale: float = 0.0  # s: the largest |omega| every channel reaches with both signs
     channel_spacing_nm: float = 0.0
     linewidth_nm: float = 0.0  # the ring's drop-port full width at half maximum
     heater_step_mw: float = 0.0  # one heater DAC step (0: continuous)
     weight_rms_error: float = 0.0  # rms of omega_j / s - w_j / q_max over the product's weights (bank as programmed)
-
-    @property
-    def macs(self) -> int:
-        return self.m * self.k * self.n
-
-    def as_dict(self) -> dict:
-        d = asdict(self)
-        d.update(macs=self.macs)
-        return d
 
 
 def linewidth_nm(design: BankDesign) -> float:

@@ -57,15 +57,21 @@ def configure() -> None:
     jax.config.update("jax_enable_x64", True)
 
 
-def cache_dir() -> Path | None:
-    """Where the persistent compilation cache lives; None when ``MIRAGE_JAX_CACHE`` disables it."""
-    override = os.environ.get(CACHE_ENV)
+def user_cache_dir(env: str, name: str) -> Path | None:
+    """A cache directory of this package: ``$env`` when set (None when it is empty or ``off``: no cache), else
+    ``$XDG_CACHE_HOME`` (when absolute; the XDG rule ignores a relative one) or ``~/.cache``, then
+    ``mirage-photonics/name``."""
+    override = os.environ.get(env)
     if override is not None:
         return None if override.strip().lower() in CACHE_OFF else Path(override).expanduser()
     xdg = os.environ.get("XDG_CACHE_HOME", "")
-    # The XDG rule: a relative XDG_CACHE_HOME is invalid and ignored.
     base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
-    return base / APP_DIR / "jax"
+    return base / APP_DIR / name
+
+
+def cache_dir() -> Path | None:
+    """Where the persistent compilation cache lives; None when ``MIRAGE_JAX_CACHE`` disables it."""
+    return user_cache_dir(CACHE_ENV, "jax")
 
 
 def machine_tag() -> str:

@@ -63,14 +63,9 @@ def mnist1d_cache_dir() -> Path | None:
     ``~/.cache``, then ``mirage-photonics/data``; None when the variable is
     empty or ``off`` (the dataset is generated every time).
     """
-    from photonics.jax_setup import APP_DIR, CACHE_OFF
+    from photonics.jax_setup import user_cache_dir
 
-    override = os.environ.get(DATA_CACHE_ENV)
-    if override is not None:
-        return None if override.strip().lower() in CACHE_OFF else Path(override).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME", "")
-    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
-    return base / APP_DIR / "data"
+    return user_cache_dir(DATA_CACHE_ENV, "data")
 
 
 def _mnist1d_args() -> tuple[object, dict]:
