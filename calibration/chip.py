@@ -20,6 +20,7 @@ follow).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -31,6 +32,7 @@ from calibration.variation import VariationConfig, compact_factor, correlation_f
 from circuits.compiled import RowParams, compile_mdpu, compile_rows, delay_mismatches_s
 from circuits.mdpu import DETECTORS, FRONT, HYBRIDS, LO_HEATERS, SPLITTERS, front_end_netlist, lo_heater_powers_mw
 from mvm.config import ChipConfig
+from mvm.disk_cache import cached
 from mvm.gemm import Chip
 from mvm.tile import ModulusTile
 from photonics.constants import REFERENCE_TEMPERATURE_K
@@ -97,22 +99,35 @@ def geometry_of(config: ChipConfig, index: int, layout: str | None = None) -> Ti
 @lru_cache(maxsize=16)
 def _row_frame_um(design) -> tuple[float, float]:
     """(lane height above the tile's bottom, lane-to-lane pitch) of this MDPU's rows, read off a two-row tile
-    as the layout draws it (front end, LO route, a matched LO's spiral and the row gap included)."""
-    from circuits.layout import mdpu_cell, tile_cell  # imported on use: gdsfactory
-    from circuits.mdpu import front_role
+    as the layout draws it (front end, LO route, a matched LO's spiral and the row gap included); kept on disk
+    (:mod:`mvm.disk_cache`)."""
 
-    src = front_role("source_splitter")
-    row = mdpu_cell(design)
-    arm_y = float(row.insts[src.name].ports[dict(src.ports)["arm_out"]].center[1])  # the MMU chain's lane
-    cell = tile_cell([design], 2)
-    inputs = sorted(float(cell.ports[p].center[1]) for p in ("o1", "o2"))
-    return arm_y - float(row.dbbox().bottom), inputs[1] - inputs[0]
+    def compute() -> tuple[float, float]:
+        from circuits.layout import mdpu_cell, tile_cell  # imported on use: gdsfactory
+        from circuits.mdpu import front_role
+
+        src = front_role("source_splitter")
+        row = mdpu_cell(design)
+        arm_y = float(row.insts[src.name].ports[dict(src.ports)["arm_out"]].center[1])  # the MMU chain's lane
+        cell = tile_cell([design], 2)
+        inputs = sorted(float(cell.ports[p].center[1]) for p in ("o1", "o2"))
+        return arm_y - float(row.dbbox().bottom), inputs[1] - inputs[0]
+
+    return cached("row-frame", repr(design), compute, ("circuits.layout",), ("gdsfactory",))
 
 
 @lru_cache(maxsize=8)
 def _factor(config: ChipConfig, index: int, length_um: float, layout: str | None) -> tuple[np.ndarray, np.ndarray]:
-    """The tile's correlation factor, compact (the same for every chip)."""
-    return compact_factor(correlation_factor(geometry_of(config, index, layout).all_xy(), length_um))
+    """The tile's correlation factor, compact (the same for every chip); kept on disk (:mod:`mvm.disk_cache`),
+    keyed on the positions' bytes: its ``eigh`` took seconds in every fresh process."""
+    xy = np.ascontiguousarray(geometry_of(config, index, layout).all_xy(), dtype=float)
+    key = f"{xy.shape} {hashlib.sha256(xy.tobytes()).hexdigest()} {float(length_um)!r}"
+    return cached(
+        "correlation-factor",
+        key,
+        lambda: compact_factor(correlation_factor(xy, length_um)),
+        ("calibration.variation",),
+    )
 
 
 # The varied quantities in the order each chip draws them (the order of the random stream).

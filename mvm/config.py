@@ -266,9 +266,15 @@ class ChipConfig:
 
 @lru_cache(maxsize=64)
 def _laid_out(design: MdpuDesign) -> MdpuDesign:
-    from circuits.layout import layout_design  # imported on use: gdsfactory
+    """The design with the routes its layout draws; kept on disk (:mod:`mvm.disk_cache`): gdsfactory took seconds."""
+    from mvm.disk_cache import cached
 
-    return layout_design(design)
+    def compute() -> MdpuDesign:
+        from circuits.layout import layout_design  # imported on use: gdsfactory
+
+        return layout_design(design)
+
+    return cached("laid-out", repr(design), compute, ("circuits.layout",), ("gdsfactory",))
 
 
 def config_from_dict(data: dict, source: str = "config") -> ChipConfig:

@@ -1,0 +1,105 @@
+"""Results that a fresh process would otherwise compute again, kept on disk beside JAX's compiled programs.
+
+A Monte Carlo worker starts with nothing: the layout's route lengths (gdsfactory)
+and the variation's correlation factor (an ``eigh`` of the tile's positions)
+took most of its warm-up. :func:`cached` keeps such a result in a file named by a
+digest of everything it depends on (the caller's key, this package's version,
+the source of the modules that compute it, the CPU, :func:`photonics.jax_setup.machine_tag`)
+so a later process, or a worker of a Dask cluster sharing the home, loads it
+instead. A result loaded is the one computed (pickled whole), so a row of
+results does not depend on which process filled the cache.
+
+The cache is on exactly when JAX's persistent compilation cache is
+(:func:`photonics.jax_setup.enable_persistent_cache`, which only the entry
+points call): files go in ``<that cache's parent>/derived/<machine tag>``.
+Entries are written atomically (a temporary file moved into place), so
+processes filling the same entry at once leave one whole file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+
+import jax
+
+from photonics.jax_setup import machine_tag
+
+PACKAGE = "mirage-photonics"
+
+
+def directory() -> Path | None:
+    """Where entries live; None while JAX's persistent compilation cache is off."""
+    jax_dir = jax.config.jax_compilation_cache_dir
+    if not jax_dir:
+        return None
+    return Path(jax_dir).parent / "derived" / machine_tag()
+
+
+def _versions(packages: tuple[str, ...]) -> str:
+    out = []
+    for name in packages:
+        try:
+            out.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            out.append(f"{name} unknown")
+    return ", ".join(out)
+
+
+def _source_digest(modules: tuple[str, ...]) -> str:
+    from importlib.util import find_spec
+
+    h = hashlib.sha256()
+    for name in modules:  # found, not imported (circuits.layout would import gdsfactory)
+        spec = find_spec(name)
+        h.update(name.encode())
+        if spec is not None and spec.origin and Path(spec.origin).is_file():
+            h.update(Path(spec.origin).read_bytes())
+    return h.hexdigest()
+
+
+def cached(
+    name: str,
+    key: str,
+    compute: Callable[[], object],
+    modules: tuple[str, ...] = (),
+    packages: tuple[str, ...] = (),
+) -> object:
+    """``compute()``, or the result an earlier process stored for the same ``name``, ``key`` and sources.
+
+    ``key``: a string that determines the result (a ``repr`` of the inputs);
+    ``modules``: the modules whose code computes it (their source is part of the
+    key, so an edit there recomputes); ``packages``: the distributions it uses
+    (their versions are part of the key; numpy's always is, and this package's).
+    With the cache off, just ``compute()``.
+    """
+    where = directory()
+    if where is None:
+        return compute()
+    digest = hashlib.sha256(
+        "\0".join((name, key, _versions((PACKAGE, "numpy", *packages)), _source_digest((__name__, *modules)))).encode()
+    ).hexdigest()
+    path = where / f"{name}-{digest[:32]}.pkl"
+    try:
+        with open(path, "rb") as f:
+            return pickle.load(f)
+    except (OSError, EOFError, pickle.UnpicklingError):
+        pass
+    value = compute()
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=where, prefix=f".{name}-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    except OSError:
+        pass  # a read-only or full disk: the result stands, uncached
+    return value
