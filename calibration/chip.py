@@ -113,7 +113,7 @@ def _row_frame_um(design) -> tuple[float, float]:
         inputs = sorted(float(cell.ports[p].center[1]) for p in ("o1", "o2"))
         return arm_y - float(row.dbbox().bottom), inputs[1] - inputs[0]
 
-    return cached("row-frame", repr(design), compute, ("circuits.layout",), ("gdsfactory",))
+    return cached("row-frame", repr(design), compute, ("circuits", "photonics"), ("gdsfactory",))
 
 
 @lru_cache(maxsize=8)

@@ -274,7 +274,7 @@ def _laid_out(design: MdpuDesign) -> MdpuDesign:
 
         return layout_design(design)
 
-    return cached("laid-out", repr(design), compute, ("circuits.layout",), ("gdsfactory",))
+    return cached("laid-out", repr(design), compute, ("circuits", "photonics"), ("gdsfactory",))
 
 
 def config_from_dict(data: dict, source: str = "config") -> ChipConfig:

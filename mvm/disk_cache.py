@@ -58,8 +58,14 @@ def _source_digest(modules: tuple[str, ...]) -> str:
     for name in modules:  # found, not imported (circuits.layout would import gdsfactory)
         spec = find_spec(name)
         h.update(name.encode())
-        if spec is not None and spec.origin and Path(spec.origin).is_file():
-            h.update(Path(spec.origin).read_bytes())
+        if spec is None:
+            continue
+        if spec.submodule_search_locations:  # a package: every module in it
+            files = sorted(f for d in spec.submodule_search_locations for f in Path(d).rglob("*.py"))
+        else:
+            files = [Path(spec.origin)] if spec.origin and Path(spec.origin).is_file() else []
+        for f in files:
+            h.update(f.read_bytes())
     return h.hexdigest()
 
 
@@ -73,8 +79,8 @@ def cached(
     """``compute()``, or the result an earlier process stored for the same ``name``, ``key`` and sources.
 
     ``key``: a string that determines the result (a ``repr`` of the inputs);
-    ``modules``: the modules whose code computes it (their source is part of the
-    key, so an edit there recomputes); ``packages``: the distributions it uses
+    ``modules``: the modules or packages whose code computes it (their source is
+    part of the key, so an edit there recomputes); ``packages``: the distributions it uses
     (their versions are part of the key; numpy's always is, and this package's).
     With the cache off, just ``compute()``.
     """
