@@ -501,7 +501,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=32, metavar="B", help="examples per step (default 32)")
     p.add_argument("--out", default="out/arch/table.md", metavar="FILE.md", help="default out/arch/table.md")
     p.add_argument(
-        "--plot", default="out/arch/tornado.png", metavar="FILE.png", help="the tornado chart (default out/arch/tornado.png)"
+        "--plot",
+        default="out/arch/tornado.png",
+        metavar="FILE.png",
+        help="the tornado chart (default out/arch/tornado.png)",
     )
     p.set_defaults(run=_cmd_arch_table)
 

@@ -212,7 +212,9 @@ def _walk(jaxpr, in_flags, times: int, found: list) -> list:
             inner: list = []
             out = _walk_loop(params["body_jaxpr"].jaxpr, flags[cn:], bn, len(flags) - cn - bn, times, inner)
             if inner:
-                raise UsageError("model: a while loop (unknown trip count) holds a matrix product; use lax.scan or a Python loop")
+                raise UsageError(
+                    "model: a while loop (unknown trip count) holds a matrix product; use lax.scan or a Python loop"
+                )
         elif name == "cond":
             branches = []
             for branch in params["branches"]:

@@ -100,7 +100,8 @@ def example_matmul(matmul: Callable) -> Callable:
             raise UsageError(
                 f"x must be (..., K) and w (K, N) with matching K (got shapes {jnp.shape(x)} and {jnp.shape(w)})"
             )
-        dtype = jnp.result_type(x, w)  # one dtype for the product (and its cotangents): a float32 input, float64 weights
+        # One dtype for the product and its cotangents (a float32 input with float64 weights, say).
+        dtype = jnp.result_type(x, w)
         rows = x.reshape(-1, x.shape[-1]).astype(dtype)
         w = w.astype(dtype)
         return matmul(rows, w, key).reshape(*x.shape[:-1], w.shape[1])

@@ -31,7 +31,9 @@ class Mlp(eqx.Module):
         for fan_in, fan_out, k in zip(sizes[:-1], sizes[1:], jax.random.split(key, len(sizes) - 1)):
             layer = eqx.nn.Linear(fan_in, fan_out, key=k, dtype=jnp.float32)
             w = jax.random.normal(k, (fan_in, fan_out), jnp.float32) * jnp.sqrt(2.0 / fan_in)
-            layers.append(eqx.tree_at(lambda lin: (lin.weight, lin.bias), layer, (w.T, jnp.zeros(fan_out, jnp.float32))))
+            layers.append(
+                eqx.tree_at(lambda lin: (lin.weight, lin.bias), layer, (w.T, jnp.zeros(fan_out, jnp.float32)))
+            )
         self.layers = tuple(layers)
 
     def __call__(self, x):
