@@ -225,19 +225,22 @@ def _case_table(results: list[dict], heading: bool) -> str:
         "| backend | test accuracy (%) mean ± std | min-max | vs fp32 (pp) | GEMM rel. error | energy per MAC (pJ) | seconds per run |",
         "|---|---|---|---|---|---|---|",
     ]
+    seeds = sorted({r["seed"] for r in results})
     for b in backends:
         rs = [r for r in results if r["backend"] == b]
+        ran = sorted(r["seed"] for r in rs)
         acc = [100 * r["test_accuracy"] for r in rs]
         std = statistics.stdev(acc) if len(acc) > 1 else 0.0
         delta = f"{statistics.mean(acc) - statistics.mean(fp32):+.2f}" if fp32 else "-"
         energy = rs[0]["hardware"].get("energy_per_mac_pj")
         name = b + (f" (K = {rs[0]['hardware']['repeats']})" if b == "analog-repeat" else "")
+        if ran != seeds:  # a backend run on fewer seeds than the others says which
+            name += f" (seed{'s' if len(ran) > 1 else ''} {', '.join(map(str, ran))} only)"
         lines.append(
             f"| {name} | {statistics.mean(acc):.2f} ± {std:.2f} | {min(acc):.2f}-{max(acc):.2f} | {delta} | "
             f"{statistics.median(r['gemm_rel_error'] for r in rs):.3g} | "
             f"{'-' if energy is None else f'{energy:.3g}'} | {statistics.median(r['seconds'] for r in rs):.0f} |"
         )
-    seeds = sorted({r["seed"] for r in results})
     test = results[0].get("test_examples", 360)
     what = {"digits": "digits", "mnist1d": "MNIST-1D sequences"}.get(results[0].get("dataset", "digits"), "examples")
     lines.append("")

@@ -112,6 +112,17 @@ def test_markdown_table_compares_with_fp32():
     assert "| analog-repeat (K = 4) | 85.00 ± 7.07 | 80.00-90.00 | -7.50 | 0.015 | 1.5 |" in table
 
 
+def test_markdown_table_says_which_backend_ran_on_fewer_seeds():
+    def result(backend, seed, acc):
+        return dict(
+            backend=backend, seed=seed, test_accuracy=acc, epochs=20, seconds=1.0, gemm_rel_error=0.1, hardware={}
+        )
+
+    table = markdown_table([result("fp32", 0, 0.9), result("fp32", 1, 0.8), result("analog", 1, 0.7)])
+    assert "| analog (seed 1 only) | 70.00 ± 0.00 | 70.00-70.00 | -15.00 |" in table
+    assert "| fp32 | 85.00" in table and "Seeds 0, 1;" in table
+
+
 def test_analog_run_is_reproducible_and_counts_repeats(capsys, tmp_path):
     a = train_json(
         capsys, tmp_path / "a", "--backend", "analog-repeat", "--repeats", "2", "--epochs", "1", "--seed", "4"
