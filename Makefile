@@ -52,7 +52,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_layout.py
 	$(PY) benchmarks/bench_train.py
 
-# The README's accuracy table: every backend, seeds 0, 1, 2, 20 epochs (about 8 minutes).
+# The README's accuracy tables: every backend on both datasets, seeds 0, 1, 2, 20 epochs (several hours on 2 cores).
 accuracy-table: $(STAMP)
 	$(VENV)/bin/mirage train-table --seeds 0,1,2 --epochs 20 --out out/accuracy
 
