@@ -52,12 +52,44 @@ def test_outputs(one_worker):
     assert json.loads((out / "summary.json").read_text()) == summary
 
 
+@pytest.mark.slow  # two worker processes each pay JAX's warm-up (about 30 s); the fast test below runs the same runner
 def test_two_workers_give_the_same_csv(one_worker, small, tmp_path):
     out, _ = one_worker
     run_montecarlo(load_study(str(small)), 3, tmp_path, workers=2, seed=5)
     assert (tmp_path / "results.csv").read_text() == (out / "results.csv").read_text()
 
 
+def _blas_threads_after(x: int, delay_s: float) -> tuple[int, int]:
+    """A task for the runner (module level, so worker processes can unpickle it)."""
+    from threadpoolctl import threadpool_info
+
+    time.sleep(delay_s)
+    return x, max((pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"), default=1)
+
+
+def test_an_embedded_cluster_returns_every_task_once_each_on_one_blas_thread():
+    from calibration.distributed import runner
+
+    got = []
+    with runner(workers=2) as r:  # later tasks sleep less, so results arrive out of order
+        r.map(_blas_threads_after, [(i, 0.02 * (8 - i)) for i in range(8)], got.append)
+    assert sorted(x for x, _ in got) == list(range(8))
+    assert {threads for _, threads in got} == {1}
+
+
+def test_a_partial_run_resumes_to_the_same_files(one_worker, small, tmp_path):
+    # What a killed run leaves: some chips' files and no results; the rerun computes only the missing chip.
+    out, _ = one_worker
+    (tmp_path / "chips").mkdir()
+    (tmp_path / "run.json").write_bytes((out / "run.json").read_bytes())
+    for chip in sorted((out / "chips").glob("chip_*.json"))[:2]:
+        (tmp_path / "chips" / chip.name).write_bytes(chip.read_bytes())
+    run_montecarlo(load_study(str(small)), 3, tmp_path, workers=1, seed=5)
+    for name in ("results.csv", "summary.json"):
+        assert (tmp_path / name).read_text() == (out / name).read_text()
+
+
+@pytest.mark.slow  # two fresh processes, each with its warm-up; the test above resumes in-process
 def test_killed_run_resumes_to_the_same_files(one_worker, small, tmp_path):
     out, _ = one_worker
     args = [str(MIRAGE), "montecarlo", "--chips", "3", "--out", str(tmp_path), "--seed", "5", "--config", str(small)]
