@@ -155,6 +155,7 @@ def test_bad_variation_config(capsys, tmp_path):
     assert code == 2 and "[variation.width_nm] sigma: unknown key" in err
 
 
+@pytest.mark.slow  # the calibrate command end to end (14 s); calibration itself is tested fast in test_calibrate.py
 def test_calibrate_cli(capsys):
     code, out, _ = run(capsys, "calibrate", "--seed", "2", "--json")
     r = json.loads(out)

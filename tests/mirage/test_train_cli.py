@@ -28,6 +28,7 @@ def test_fp32_run_writes_history_plot_and_result(capsys, tmp_path):
     assert json.loads((tmp_path / "result.json").read_text())["test_accuracy"] == r["test_accuracy"]
 
 
+@pytest.mark.slow  # a calibrated chip and an RNS epoch through the CLI (26 s); the RNS product is tested fast in tests/training
 def test_rns_run_goes_through_a_calibrated_chip(capsys, tmp_path):
     r = train_json(capsys, tmp_path, "--backend", "rns", "--epochs", "1")
     assert r["test_accuracy"] > 0.7  # one epoch; chance is 0.1

@@ -44,7 +44,7 @@ def reference_quantize(a: np.ndarray, bits: int, group: int, axis: int) -> tuple
     return np.moveaxis(mant, -1, axis), np.moveaxis(expo, -1, axis)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(bfp_cases())
 def test_nearest_matches_exact_reference(case):
     a, bits, group, axis = case
@@ -59,7 +59,7 @@ def test_nearest_matches_exact_reference(case):
     assert t.mantissas.dtype == np.int32 and t.exponents.dtype == np.int32
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(bfp_cases())
 def test_nearest_error_is_at_most_half_a_step_and_groups_are_normalised(case):
     a, bits, group, axis = case
@@ -77,7 +77,7 @@ def test_nearest_error_is_at_most_half_a_step_and_groups_are_normalised(case):
         assert np.all(block_max[~nonzero] == 0)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(st.data())
 def test_representable_values_round_trip_exactly(data):
     bits = data.draw(st.integers(2, 24))
