@@ -204,6 +204,18 @@ class AnalogReport(ProductReport):
     full_scale_compression: float = 0.0  # 1 - noiseless reading / S at full scale: the detectors' compression
 
 
+def bfp_operands(a: np.ndarray, b: np.ndarray, config: ChipConfig, rng: np.random.Generator) -> tuple:
+    """A's and B's BFP mantissas (float, K padded with zeros to whole groups: zero chunks read as zero) and
+    their exponents (M, groups) and (groups, N): the operands an analog unit reads, chunk by chunk."""
+    bits, g, rounding = config.bfp.mantissa_bits, config.group, config.bfp.rounding
+    qa = bfp.quantize(a, bits=bits, group=g, axis=1, rounding=rounding, rng=rng)
+    qb = bfp.quantize(b, bits=bits, group=g, axis=0, rounding=rounding, rng=rng)
+    pad = qa.exponents.shape[1] * g - a.shape[1]
+    am = np.pad(qa.mantissas.astype(float), ((0, 0), (0, pad)))
+    bm = np.pad(qb.mantissas.astype(float), ((0, pad), (0, 0)))
+    return am, bm, qa.exponents, qb.exponents
+
+
 def validate_repeats(repeats) -> int:
     if not is_int(repeats) or repeats < 1:
         raise UsageError(f"repeats must be an integer >= 1 (got {repeats!r})")
@@ -220,19 +232,13 @@ def analog_gemm(
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     receiver = analog_receiver(config, noise)
     noise_on = config.readout(noise).noise
-    h, g, bits = config.tile.h, config.group, config.bfp.mantissa_bits
+    h, g = config.tile.h, config.group
     m_rows, k = a.shape
     n = b.shape[1]
 
-    qa = bfp.quantize(a, bits=bits, group=g, axis=1, rounding=config.bfp.rounding, rng=rng)
-    qb = bfp.quantize(b, bits=bits, group=g, axis=0, rounding=config.bfp.rounding, rng=rng)
+    am, bm, exp_a, exp_b = bfp_operands(a, b, config, rng)
     per_group = g // h
-    groups = qa.exponents.shape[1]
-    chunks = groups * per_group  # K padded with zeros to whole groups: zero chunks read as zero
-    pad = chunks * h - k
-    am = np.pad(qa.mantissas.astype(float), ((0, 0), (0, pad)))
-    bm = np.pad(qb.mantissas.astype(float), ((0, pad), (0, 0)))
-    exp_a, exp_b = qa.exponents, qb.exponents
+    chunks = am.shape[1] // h
 
     out = np.zeros((m_rows, n))
     per_chunk = m_rows * n * (repeats if noise_on else 1)

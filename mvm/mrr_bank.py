@@ -61,7 +61,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from mvm import bfp
-from mvm.analog import AnalogReceiver, ProductReport, read_chunks
+from mvm.analog import AnalogReceiver, ProductReport, bfp_operands, read_chunks
 from mvm.config import ChipConfig
 from mvm.gemm import check_operands, chunk_dot
 from mvm.validation import is_int
@@ -348,19 +348,14 @@ def mrr_bank_gemm(
     design = bank_design(config, bank)
     receiver = mrr_receiver(config, design, noise)
     noise_on = config.readout(noise).noise
-    h, g, bits, q = config.tile.h, config.group, config.bfp.mantissa_bits, design.q_max
+    h, g, q = config.tile.h, config.group, design.q_max
     m_rows, k = a.shape
     n = b.shape[1]
 
-    qa = bfp.quantize(a, bits=bits, group=g, axis=1, rounding=config.bfp.rounding, rng=rng)
-    qb = bfp.quantize(b, bits=bits, group=g, axis=0, rounding=config.bfp.rounding, rng=rng)
+    am, bm, exp_a, exp_b = bfp_operands(a, b, config, rng)
+    bm = bm.astype(np.int64)  # the weights' levels index the banks' tables
     per_group = g // h
-    groups = qa.exponents.shape[1]
-    chunks = groups * per_group
-    pad = chunks * h - k
-    am = np.pad(qa.mantissas.astype(float), ((0, 0), (0, pad)))
-    bm = np.pad(qb.mantissas.astype(np.int64), ((0, pad), (0, 0)))
-    exp_a, exp_b = qa.exponents, qb.exponents
+    chunks = am.shape[1] // h
 
     # Program every bank (chunk c, column n) and read its weights and common mode in units of w (..., h).
     levels = bm.reshape(chunks, h, n).transpose(0, 2, 1).reshape(-1, h)
