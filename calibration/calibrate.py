@@ -51,7 +51,7 @@ from calibration.chip import (
     tile_rows,
 )
 from calibration.config import CalibrationSettings, StudyConfig
-from circuits.compiled import CompiledMdpu, IqCorrection, compile_rows, correct_iq, iq
+from circuits.compiled import CompiledMdpu, IqCorrection, compile_row_arrays, correct_iq, iq
 from circuits.mdpu import lo_heater_powers_mw
 from circuits.mmu_design import Trim
 from circuits.readout import (
@@ -207,6 +207,24 @@ def _zero_fields(row: CompiledMdpu) -> np.ndarray:
     return row.lo_to_det + row.arm_to_det * row.src_to_arm * _arm0(row)
 
 
+def _zero_fields_of(rows) -> np.ndarray:
+    """(R, 4) :func:`_zero_fields` of R rows: compiled rows, or :class:`circuits.compiled.RowArrays`."""
+    if isinstance(rows, list):
+        return np.stack([r.lo_to_det for r in rows]) + np.stack(
+            [r.arm_to_det * r.src_to_arm for r in rows]
+        ) * _arm0_of(rows)[:, None]
+    return rows.lo_to_det + rows.arm_to_det * rows.src_to_arm[:, None] * _arm0_of(rows)[:, None]
+
+
+def _arm0_of(rows) -> np.ndarray:
+    """(R,) :func:`_arm0` of R rows (compiled rows, or RowArrays), in one pass."""
+    if isinstance(rows, list):
+        seg0, heater = np.stack([r.segment_t[..., 0] for r in rows]), np.stack([r.heater_t for r in rows])
+    else:
+        seg0, heater = rows.segment_t[..., 0], rows.heater_t
+    return np.prod(seg0, axis=(-2, -1)) * np.prod(heater, axis=-1)
+
+
 def _arm0(row: CompiledMdpu) -> complex:
     return complex(np.prod(row.segment_t[..., 0]) * np.prod(row.heater_t))
 
@@ -271,7 +289,7 @@ def _measured_slopes(rows, readout: Readout, rng, repeats: int) -> np.ndarray:
     ideal = 2 * np.pi / mmu.modulus * mmu.ideal_level_slopes()
     levels = measured_levels(mmu)
     seg = np.stack([row.segment_t for row in rows])  # (R, h, B, m)
-    arm0 = np.array([_arm0(row) for row in rows])
+    arm0 = _arm0_of(rows)
     arm = arm0[:, None, None, None] * seg[..., levels] / seg[..., :1]  # one segment driven, the rest at level 0
     drive = _drive_sigma(readout, rows[0], levels)  # the design's slopes: the same on every row
     phase = _measure(Receivers.of(rows, readout), arm, readout, rng, repeats, drive)  # (R, h, B, L)
@@ -322,16 +340,16 @@ def _row_sensitivity(sample: ChipSample, index: int, trims: Trims) -> tuple[np.n
     lo = trims.lo_bias_power_mw[index]
     rows = len(lo)
     settings = np.concatenate([lo[None], lo + BIAS_STEP_MW * np.eye(rows)])  # as it is, then each heater stepped
-    compiled = compile_rows(*row_params(sample, index, trims, level_zero_only=True, lo_bias_power_mw=settings))
+    compiled = compile_row_arrays(*row_params(sample, index, trims, level_zero_only=True, lo_bias_power_mw=settings))
     corrections = trims.iq_correction[index] if trims.iq_correction is not None else (None,) * rows
     phases = _read_phase0(compiled, corrections * (rows + 1)).reshape(rows + 1, rows)
-    present = [replace(r, iq_correction=c) for r, c in zip(compiled[:rows], corrections, strict=True)]
+    present = [replace(r, iq_correction=c) for r, c in zip(compiled.rows(rows), corrections, strict=True)]
     return np.angle(np.exp(1j * (phases[1:].T - phases[0][:, None]))) / BIAS_STEP_MW, present
 
 
 def _read_phase0(rows, corrections) -> np.ndarray:
     """Noiseless read phase of each row at zero input (every segment at level 0), through ``corrections``."""
-    return _corrected_phase(iq(np.stack([_zero_fields(row) for row in rows])), corrections)
+    return _corrected_phase(iq(_zero_fields_of(rows)), corrections)
 
 
 def _reach(power, target, x, turn, max_mw) -> tuple[np.ndarray, int]:
@@ -375,14 +393,14 @@ def _bias_trim(sample, index, trims, readout, rng, repeats, max_mw: float, round
     x_true, rows = _row_sensitivity(sample, index, trims)
     steady = replace(readout, laser=replace(readout.laser, frequency_drift_mhz_rms=0.0))  # calibration: no drift
     variances = rows_phase_variances_rad2(
-        Receivers.of(rows, steady), rows[0], np.stack([_zero_fields(r) for r in rows]), steady
+        Receivers.of(rows, steady), rows[0], _zero_fields_of(rows), steady
     )
     sigma = np.sqrt(sum(variances.values())) / np.sqrt(repeats)
     x_meas = x_true + rng.standard_normal(x_true.shape) * np.sqrt(2) * sigma[:, None] / BIAS_STEP_MW
     power = np.clip(trims.lo_bias_power_mw[index], 0, max_mw)
     turn = 2 * np.pi * np.sign(np.diag(x_meas))
     for round_ in range(rounds):
-        phi0 = _measure(Receivers.of(rows, readout), np.array([_arm0(r) for r in rows]), readout, rng, repeats)
+        phi0 = _measure(Receivers.of(rows, readout), _arm0_of(rows), readout, rng, repeats)
         power, clipped = _reach(power, -phi0, x_meas, turn, max_mw)
         if round_ < rounds - 1:  # the next round measures the tile at the new powers
             t = replace(

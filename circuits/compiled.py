@@ -221,8 +221,12 @@ def check_table_memory(design: MdpuDesign, rows: int = 1) -> None:
 def mmu_tables(segment_t: np.ndarray, heater_t: np.ndarray, design: MdpuDesign) -> np.ndarray:
     """(..., h, m, m) table of each MMU's transmission for every (x, w) pair, for segment tables (..., h, B, m) and
     heaters (..., h) (leading axes: rows of one design)."""
-    b = np.arange(segment_t.shape[-2])
-    return np.prod(segment_t[..., b, design.mmu.level_table], axis=-1) * heater_t[..., None, None]
+    levels = design.mmu.level_table  # (m, m, B)
+    # segment by segment, in the order a product over the segments takes them (no (..., h, m, m, B) gather)
+    out = segment_t[..., 0, levels[..., 0]]
+    for b in range(1, levels.shape[-1]):
+        out *= segment_t[..., b, levels[..., b]]
+    return out * heater_t[..., None, None]
 
 
 def _segment_tables(design: MdpuDesign) -> tuple[np.ndarray, np.ndarray]:
@@ -397,6 +401,39 @@ def _jitted_transmission(model):
 
 def compile_rows(design: MdpuDesign, p: RowParams) -> list[CompiledMdpu]:
     """R compiled rows with their own device parameters, every device solved once per level."""
+    return compile_row_arrays(design, p).rows()
+
+
+@dataclass(frozen=True)
+class RowArrays:
+    """R compiled rows of one design as arrays leading with R (:func:`compile_row_arrays`): what a batch of rows
+    read at zero input needs without building R :class:`CompiledMdpu`."""
+
+    design: MdpuDesign
+    segment_t: np.ndarray  # (R, h, B, m)
+    heater_t: np.ndarray  # (R, h)
+    src_to_arm: np.ndarray  # (R,)
+    arm_to_det: np.ndarray  # (R, 4)
+    lo_to_det: np.ndarray  # (R, 4)
+    lo_bias_power_mw: np.ndarray  # (R,)
+
+    def rows(self, count: int | None = None) -> list[CompiledMdpu]:
+        """The first ``count`` rows (all by default) as :class:`CompiledMdpu`."""
+        return [
+            CompiledMdpu(
+                with_lo_bias(self.design, float(self.lo_bias_power_mw[r])),
+                self.segment_t[r],
+                np.asarray(self.heater_t[r]),
+                complex(self.src_to_arm[r]),
+                self.arm_to_det[r],
+                self.lo_to_det[r],
+            )
+            for r in range(len(self.lo_bias_power_mw) if count is None else count)
+        ]
+
+
+def compile_row_arrays(design: MdpuDesign, p: RowParams) -> RowArrays:
+    """:func:`compile_rows` as arrays (:class:`RowArrays`)."""
     import photonics
 
     models = photonics.models()
@@ -427,8 +464,4 @@ def compile_rows(design: MdpuDesign, p: RowParams) -> list[CompiledMdpu]:
     bias = np.broadcast_to(
         np.asarray(p.front.get(LO_BIAS, {}).get("power_mw", design.lo_bias_power_mw or 0.0)), (rows,)
     )
-    out = []
-    for r in range(rows):
-        d = with_lo_bias(design, float(bias[r]))
-        out.append(CompiledMdpu(d, seg[r], np.asarray(heater[r]), complex(src[r]), arm[r], lo[r]))
-    return out
+    return RowArrays(design, seg, heater, src, arm, lo, bias)
