@@ -447,8 +447,10 @@ def compile_row_arrays(design: MdpuDesign, p: RowParams) -> RowArrays:
             design.wl_um, {**settings, "voltage_v": p.level_voltages_v[:, :, b, :]}
         )
         seg[:, :, b, :] = np.broadcast_to(np.asarray(s), (rows, h, m))
-    heater_settings = {**mmu.heater.settings(), **{k: np.asarray(v) for k, v in p.mmu_heater.items()}}
-    heater = np.broadcast_to(np.asarray(_jitted_transmission(models["heater"])(design.wl_um, heater_settings)), (rows, h))
+    heater = np.broadcast_to(
+        np.asarray(models["heater"](wl=design.wl_um, **{**mmu.heater.settings(), **p.mmu_heater})[("o1", "o2")]),
+        (rows, h),
+    )
     circuit = front_end_circuit(design.lo_fraction, design.lo_heater, design.routes)
     settings = {
         name: {k: np.broadcast_to(np.asarray(v, dtype=float), (rows,)) for k, v in s.items()}
