@@ -38,14 +38,31 @@ def test_lo_trim_makes_zero_input_read_phase_zero_and_iq_track_the_arm_phase():
     )
 
 
-@pytest.mark.parametrize("encoding", ENCODINGS)
-@pytest.mark.parametrize("element", ELEMENTS)
-def test_noiseless_all_pairs_every_modulus(encoding, element):
-    for m in range(2, 65):
+def assert_all_pairs_exact(encoding, element, moduli):
+    for m in moduli:
         compiled = compile_mdpu(MdpuDesign(mmu=MmuDesign(modulus=m, encoding=encoding, element=element), h=1))
         x, w = (a.reshape(-1, 1) for a in np.meshgrid(np.arange(m), np.arange(m)))
         got = read(compiled, compiled.detector_fields(x, w), Readout(noise=False)).residue
         np.testing.assert_array_equal(got, (x * w).sum(-1) % m, err_msg=f"m={m}")
+
+
+# Each modulus compiles its own MDPU (about 0.25 s each, the device models traced for its level count). The fast run
+# takes the edges: the smallest moduli, both sides of every power of two (where the segment count steps), the chip's
+# moduli and the largest; `make test-slow` takes every other modulus up to 64.
+EDGE_MODULI = (2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64)
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+@pytest.mark.parametrize("element", ELEMENTS)
+def test_noiseless_all_pairs_edge_moduli(encoding, element):
+    assert_all_pairs_exact(encoding, element, EDGE_MODULI)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("encoding", ENCODINGS)
+@pytest.mark.parametrize("element", ELEMENTS)
+def test_noiseless_all_pairs_every_other_modulus(encoding, element):
+    assert_all_pairs_exact(encoding, element, [m for m in range(2, 65) if m not in EDGE_MODULI])
 
 
 @pytest.mark.parametrize("encoding", ENCODINGS)
