@@ -20,7 +20,8 @@ def random_inputs(m, h, n, seed):
 @pytest.mark.parametrize(
     "encoding, element, h",
     [
-        ("binary-length", "straight", 4),
+        # the same folded binary-length row as the h = 16 case below, with fewer MMUs: make test-slow runs it
+        pytest.param("binary-length", "straight", 4, marks=pytest.mark.slow),
         ("binary-length", "straight", 16),
         ("modular-drive", "straight", 4),
         ("binary-length", "ring-assisted", 4),
