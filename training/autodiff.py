@@ -39,17 +39,42 @@ def _generator(key_data: np.ndarray) -> np.random.Generator:
     return np.random.default_rng(np.asarray(key_data, dtype=np.uint32).tolist())
 
 
+SEED_SHIFTS = (0, 8, 16, 24)  # a seed word crosses as its four bytes: small integers, exact in every float type
+
+
+def _pack(a, b, seed):
+    """a, b and the seed as one vector: a product leaves JAX as one array (one host transfer, not three).
+
+    The vector's dtype is a and b's common floating type (float64 for integers),
+    into which both convert exactly. The seed's uint32 words go as their bytes,
+    converted rather than bit-cast (XLA may rewrite a NaN's bits, as it does
+    bfloat16's), so :func:`_unpack` returns the words unchanged.
+    """
+    dtype = jnp.result_type(a, b)
+    dtype = dtype if jnp.issubdtype(dtype, jnp.floating) else jnp.dtype(jnp.float64)
+    words = jnp.ravel(seed).astype(jnp.uint32)[:, None]
+    seed_bytes = (words >> jnp.asarray(SEED_SHIFTS, jnp.uint32)) & 0xFF
+    return jnp.concatenate([jnp.ravel(x).astype(dtype) for x in (a, b, seed_bytes)])
+
+
+def _unpack(packed: np.ndarray, m: int, k: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(a (m, k), b (k, n), seed words (uint32)) from a vector made by :func:`_pack`."""
+    a, b = packed[: m * k].reshape(m, k), packed[m * k : m * k + k * n].reshape(k, n)
+    seed_bytes = packed[m * k + k * n :].astype(np.uint32).reshape(-1, len(SEED_SHIFTS))
+    return a, b, np.bitwise_or.reduce(seed_bytes << np.asarray(SEED_SHIFTS, np.uint32), axis=1)
+
+
 def _product(engine: Engine, a, b, key, which: int):
     """a @ b on the engine, as a JAX value of a's dtype, seeded from fold_in(key, which)."""
     seed = jax.random.key_data(jax.random.fold_in(key, which))
+    (m, k), n = a.shape, b.shape[1]
+    out = jax.ShapeDtypeStruct((m, n), a.dtype)
 
-    def host(a, b, seed):
-        return np.asarray(
-            engine(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64), _generator(seed)), dtype=a.dtype
-        )
+    def host(packed):
+        a, b, seed = _unpack(np.asarray(packed), m, k, n)
+        return np.asarray(engine(a.astype(np.float64), b.astype(np.float64), _generator(seed)), dtype=out.dtype)
 
-    out = jax.ShapeDtypeStruct((a.shape[0], b.shape[1]), a.dtype)
-    return jax.pure_callback(host, out, a, b, seed, vmap_method="sequential")
+    return jax.pure_callback(host, out, _pack(a, b, seed), vmap_method="sequential")
 
 
 def _check(x, w) -> None:

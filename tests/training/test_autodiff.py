@@ -9,7 +9,7 @@ from mvm import bfp
 from mvm.config import BfpConfig, ChipConfig
 from mvm.gemm import build_chip
 from mvm.reference import bfp_matmul_reference
-from training.autodiff import differentiable_matmul, float_engine
+from training.autodiff import _pack, _unpack, differentiable_matmul, float_engine
 from training.backends import RnsEngine
 
 
@@ -95,3 +95,32 @@ def test_bad_shapes_name_the_problem(x_shape, w_shape, needle):
     mm = differentiable_matmul(float_engine)
     with pytest.raises(ValueError, match=needle):
         mm(jnp.ones(x_shape), jnp.ones(w_shape), jax.random.key(0))
+
+
+# seed words that would be NaN patterns if bit-cast (signalling and quiet NaNs of float32, halves of float64 ones)
+NAN_WORDS = [0x7F800001, 0xFFC00001, 0x00000001, 0x7FF00000, 0xFFFFFFFF, 0x7FC00000, 0, 0x80000000]
+
+
+@pytest.mark.parametrize(
+    "dtype_a, dtype_b, packed",
+    [
+        (jnp.float32, jnp.float32, jnp.float32),
+        (jnp.float32, jnp.float64, jnp.float64),
+        (jnp.float16, jnp.float16, jnp.float16),
+        (jnp.bfloat16, jnp.bfloat16, jnp.bfloat16),
+        (jnp.int32, jnp.int32, jnp.float64),
+    ],
+)
+def test_a_products_operands_and_seed_cross_to_the_host_in_one_array_bit_for_bit(dtype_a, dtype_b, packed):
+    rng = np.random.default_rng(5)
+    a = jnp.asarray(rng.integers(-50, 50, (3, 4)) * 0.25, dtype_a)
+    b = jnp.asarray(rng.integers(-50, 50, (4, 5)) * 0.125, dtype_b)
+    for words in (NAN_WORDS[:2], NAN_WORDS[2:4], NAN_WORDS[4:6], NAN_WORDS[6:], NAN_WORDS[::2] + NAN_WORDS[1::2]):
+        seed = jnp.asarray(words, jnp.uint32)
+        vector = np.asarray(jax.jit(_pack)(a, b, seed))
+        assert vector.dtype == packed and vector.ndim == 1
+        got_a, got_b, got_seed = _unpack(vector, 3, 4, 5)
+        # operands convert exactly (as to float64 on the host); the seed's bits come back unchanged
+        np.testing.assert_array_equal(got_a.astype(np.float64), np.asarray(a, np.float64))
+        np.testing.assert_array_equal(got_b.astype(np.float64), np.asarray(b, np.float64))
+        np.testing.assert_array_equal(got_seed, np.asarray(words, np.uint32))
