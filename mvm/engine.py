@@ -179,20 +179,58 @@ def arm_levels(table, x):
     return e
 
 
-@partial(jax.jit, static_argnames=("modulus", "rows"))
-def _tile_weight_table(bm, eps_cols, *, modulus, rows):
-    """A tile's weight table (:func:`weight_table`) for weight mantissas bm (C*h, N)."""
-    return weight_table(eps_cols, jnp.mod(bm, modulus), rows)
+def _tile_decide(am, bm, exact, eps_cols, receiver, modulus, rows, even):
+    """One tile's (residue read, unsafe mask, exact residue) (C, M, N), float32 integers, for input and weight
+    mantissas am (M, C*h), bm (C*h, N), exact chunk sums (C, M, N), float32, the tile's phase tables
+    (:attr:`TileTables.eps_cols`; None for a uniform tile: E = 0) and receiver map arrays
+    (:attr:`ReceiverMap.device_arrays`).
 
-
-@partial(jax.jit, static_argnames=("modulus",))
-def _tile_arm_errors(am, table, *, modulus):
-    """A tile's E (C, M, N) from its weight table, for input mantissas am (M, C*h).
-
-    Each step a program of its own, tile by tile: fused (with the decisions, or
-    the tiles together), XLA runs the row gathers several times slower.
+    Weight table, lookup-sum and decisions of a tile in one program: the decisions
+    read E where it is made, instead of from memory (tiles together in one program,
+    XLA runs the row gathers slower).
     """
-    return arm_levels(table, jnp.mod(am, modulus))
+    e = None
+    if eps_cols is not None:
+        e = arm_levels(weight_table(eps_cols, jnp.mod(bm, modulus), rows), jnp.mod(am, modulus))
+    return _decide(exact, (e,), (receiver,), (modulus,), rows, (even,))[0]
+
+
+@partial(jax.jit, static_argnames=("modulus", "rows", "even"))
+def _tile_flagged(am, bm, exact, eps_cols, receiver, *, modulus, rows, even):
+    """Whether any readout of the tile is unproven or reads another residue than the exact one
+    (arguments as for :func:`_tile_decide`). Where none is, every residue read is proven and exact."""
+    residue, unsafe, s = _tile_decide(am, bm, exact, eps_cols, receiver, modulus, rows, even)
+    return (unsafe | (residue != s)).any()
+
+
+@partial(jax.jit, static_argnames=("modulus", "rows", "even"))
+def _tile_residues(am, bm, exact, eps_cols, receiver, *, modulus, rows, even):
+    """The tile's residues read (C, M, N), int16, and unsafe mask (arguments as for :func:`_tile_decide`)."""
+    residue, unsafe, _ = _tile_decide(am, bm, exact, eps_cols, receiver, modulus, rows, even)
+    return residue.astype(jnp.int16), unsafe
+
+
+def proven_exact(engine: TileEngine) -> bool:
+    """Whether every readout of a uniform tile provably reads its exact residue, whatever the inputs.
+
+    A uniform tile's arm phase is v = S mod m (E = 0 within the bound its margins
+    carry), so its readouts have R * m distinct fields: one per row and exact
+    residue. The receiver map decides each of them here, as :func:`_decide` does
+    (float32, the same operations); where each is outside the margin and reads its
+    own residue, no readout of the tile can be flagged and the per-readout pass
+    would find nothing.
+    """
+    if not engine.tables.uniform:
+        return False
+    receiver, m, rows = engine.receiver, engine.tables.modulus, engine.tile.size
+    v = np.broadcast_to(np.arange(m, dtype=np.float32)[:, None], (m, rows))
+    cols = np.arange(rows)[None, :]
+    if np.max(receiver.spread) <= EVEN_SPREAD_LEVELS:
+        residue, distance = receiver.even_residues(v, cols, xp=np)
+    else:
+        residue, distance = receiver.residues(v, cols, xp=np)
+    unsafe = distance <= receiver.margin_levels.astype(np.float32)[cols]
+    return not bool(np.any(unsafe | (residue != v)))
 
 
 def _decide(exact, errors, receivers, moduli, rows, even):
@@ -211,33 +249,24 @@ def _decide(exact, errors, receivers, moduli, rows, even):
     return out
 
 
-@partial(jax.jit, static_argnames=("moduli", "rows", "even"))
-def _block_flags(exact, errors, receivers, *, moduli, rows, even):
-    """(C, M, N) bool: readouts with a residue that is unproven or differs from the exact one, on any tile.
-
-    ``exact``: exact chunk sums (C, M, N), float32; ``errors``: each tile's E (:func:`_tile_arm_errors`), or None
-    (uniform); ``receivers``: each tile's receiver map arrays (:attr:`ReceiverMap.device_arrays`). Where no readout
-    is flagged, every residue read is proven and equals the exact one.
-    """
-    flags = [unsafe | (residue != s) for residue, unsafe, s in _decide(exact, errors, receivers, moduli, rows, even)]
-    return functools.reduce(jnp.logical_or, flags)
-
-
-@partial(jax.jit, static_argnames=("moduli", "rows", "even"))
-def _block_residues(exact, errors, receivers, *, moduli, rows, even):
-    """Each tile's residues (C, M, N), int16, and unsafe mask (arguments as for :func:`_block_flags`)."""
-    return tuple((r.astype(jnp.int16), u) for r, u, _ in _decide(exact, errors, receivers, moduli, rows, even))
-
-
 @dataclass(frozen=True)
 class ChipEngine:
     """Every tile's engine for one readout configuration: what :func:`read_block` needs, built once per chip."""
 
     tiles: tuple[TileEngine, ...]
+    even: tuple[bool, ...]  # per tile: boundaries within EVEN_SPREAD_LEVELS of even (no lookups)
+    proven: tuple[bool, ...]  # per tile: every readout provably exact (:func:`proven_exact`)
 
     @classmethod
     def of(cls, tiles, readout: Readout, skip_probability: float) -> ChipEngine:
-        return cls(tuple(tile_engine(t, readout, skip_probability) for t in tiles))
+        engines = tuple(tile_engine(t, readout, skip_probability) for t in tiles)
+        even = tuple(bool(np.max(t.receiver.spread) <= EVEN_SPREAD_LEVELS) for t in engines)
+        return cls(engines, even, tuple(proven_exact(t) for t in engines))
+
+    def arguments(self, i: int) -> tuple:
+        """Tile i's device arrays for the per-tile programs: phase tables (None if uniform), receiver map."""
+        t = self.tiles[i]
+        return (None if t.tables.uniform else t.tables.eps_cols), t.receiver.device_arrays
 
 
 def read_block(
@@ -252,24 +281,21 @@ def read_block(
     atan2), tile by tile, so that the draws depend on nothing but the inputs.
     """
     tiles = engine.tiles
-    moduli = tuple(t.tile.modulus for t in tiles)
     rows = tiles[0].tile.size
-    eps = tuple(None if t.tables.uniform else t.tables.eps_cols for t in tiles)
-    if any(e is not None for e in eps):
-        am_j, bm_j = jnp.asarray(am, jnp.int32), jnp.asarray(bm, jnp.int32)
-    errors = tuple(
-        None if e is None else _tile_arm_errors(am_j, _tile_weight_table(bm_j, e, modulus=m, rows=rows), modulus=m)
-        for m, e in zip(moduli, eps)
-    )
-    args = (exact, errors, tuple(t.receiver.device_arrays for t in tiles))
-    static = dict(
-        moduli=moduli,
-        rows=rows,
-        even=tuple(bool(np.max(t.receiver.spread) <= EVEN_SPREAD_LEVELS) for t in tiles),
-    )
-    if not np.asarray(_block_flags(*args, **static)).any():
+    if all(engine.proven):  # no readout can be flagged, whatever the inputs
         return None, 0
-    read = _block_residues(*args, **static)
+    am_j, bm_j = jnp.asarray(am, jnp.int32), jnp.asarray(bm, jnp.int32)
+
+    def run(program, i: int):
+        return program(
+            am_j, bm_j, exact, *engine.arguments(i), modulus=tiles[i].tile.modulus, rows=rows, even=engine.even[i]
+        )
+
+    # tiles proven exact need no pass; the others' flags are dispatched together, then read
+    flagged = [run(_tile_flagged, i) for i in range(len(tiles)) if not engine.proven[i]]
+    if not any(bool(f) for f in flagged):
+        return None, 0
+    read = [run(_tile_residues, i) for i in range(len(tiles))]
     residues = [np.array(r) for r, _ in read]
     simulated = 0
     for i, t in enumerate(tiles):

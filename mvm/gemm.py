@@ -27,7 +27,6 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 
-import jax.numpy as jnp
 import numpy as np
 
 from mvm import bfp
@@ -181,7 +180,7 @@ def rns_gemm(
     drift_mhz = readout.laser.frequency_drift_mhz_rms
     drift_hz = drift_mhz * 1e6 * rng.standard_normal() if readout.noise and drift_mhz > 0 else None
     t = lap("prepare tiles", t)
-    out = jnp.zeros((m_rows, n))
+    out = np.zeros((m_rows, n))
     for c0 in range(0, chunks, block):
         c1 = min(chunks, c0 + block)
         ks = slice(c0 * h, c1 * h)
@@ -198,7 +197,7 @@ def rns_gemm(
         t = lap("decode", t)
         pad_chunks = (-(c1 - c0)) % per_group
         if pad_chunks:
-            values = jnp.pad(jnp.asarray(values), ((0, pad_chunks), (0, 0), (0, 0)))
+            values = np.pad(np.asarray(values), ((0, pad_chunks), (0, 0), (0, 0)))
         groups = slice(c0 // per_group, -(-c1 // per_group))
         out = accumulate(values, exp_a[:, groups], exp_b[groups], out, per_group=per_group)
         t = lap("accumulate", t)

@@ -239,3 +239,23 @@ def test_noisy_gemm_error_rates_equal_the_references(chips):
     # a rate where the binomial comparison has power and nothing saturates (5e-2 with the calibration of this tree)
     assert 3e-3 < errors["reference"] / readouts < 1e-1, f"not a 1e-2-scale rate: {errors}"
     assert within_binomial(errors["engine"], errors["reference"]), (errors, readouts)
+
+
+@pytest.mark.parametrize("power_mw", [10.0, 0.3])
+def test_a_tile_proven_exact_has_no_readout_flagged(power_mw):
+    """proven_exact skips a uniform tile's per-readout pass: check it against that pass (every residue of the
+    6-bit range on every row), and that a laser too weak to prove anything is not skipped."""
+    from mvm.engine import _tile_flagged
+    from photonics.laser import Laser
+
+    chip = ideal_chip(dataclasses.replace(STRAIGHT, laser=Laser(power_mw=power_mw)))
+    readout = chip.config.readout(True)
+    engine = chip.prepare("engine", readout, chip.config.noise.skip_probability)
+    am, bm, exact = mantissas(chip, (12, 64, 20), seed=6)
+    for i, t in enumerate(engine.tiles):
+        eps, receiver = engine.arguments(i)
+        flagged = bool(
+            _tile_flagged(am, bm, exact, eps, receiver, modulus=t.tile.modulus, rows=t.tile.size, even=engine.even[i])
+        )
+        assert t.tables.uniform
+        assert engine.proven[i] == (not flagged) == (power_mw > 1), (power_mw, t.tile.modulus)
