@@ -73,6 +73,17 @@ def seed_keys(seed: int) -> dict:
     return dict(zip(("init", "data", "hardware", "eval"), jax.random.split(jax.random.key(seed), 4)))
 
 
+def check_training(model, data: Dataset, settings: TrainSettings) -> None:
+    """Refuse, before any work, a batch larger than the training set or a model the chip cannot run."""
+    from training.layers import chip_layers
+
+    if data.x_train.shape[0] < settings.batch_size:
+        raise UsageError(
+            f"batch_size must be at most the {data.x_train.shape[0]} training examples (got {settings.batch_size})"
+        )
+    chip_layers(model)
+
+
 def train_model(
     model,
     data: Dataset,
@@ -80,19 +91,22 @@ def train_model(
     settings: TrainSettings = TrainSettings(),
     on_epoch: Callable[[EpochRecord], None] | None = None,
     on_step: Callable[[], None] | None = None,
+    hardware_ready: Callable[[], None] | None = None,
 ) -> TrainResult:
-    """Train ``model`` (an Equinox module: one example in, logits out) on ``data``; one record per epoch."""
+    """Train ``model`` (an Equinox module: one example in, logits out) on ``data``; one record per epoch.
+
+    The training step and the evaluation are compiled before any product runs;
+    ``hardware_ready``, if given, is called then, before the first step: a
+    caller can build the hardware ``matmul`` runs on while JAX compiles, and
+    wait for it there. The wait is not counted as training time.
+    """
     import equinox as eqx
     import optax
 
     from training.autodiff import example_matmul
-    from training.layers import chip_layers, on_chip
+    from training.layers import on_chip
 
-    if data.x_train.shape[0] < settings.batch_size:
-        raise UsageError(
-            f"batch_size must be at most the {data.x_train.shape[0]} training examples (got {settings.batch_size})"
-        )
-    chip_layers(model)  # refuse a model the chip cannot run before any work
+    check_training(model, data, settings)
     product = example_matmul(matmul)
     keys = seed_keys(settings.seed)
     params, static = eqx.partition(model, eqx.is_inexact_array)
@@ -118,6 +132,14 @@ def train_model(
     x_test, y_test = jnp.asarray(data.x_test), jnp.asarray(data.y_test)
     result = TrainResult(settings)
     start = time.perf_counter()
+    # compiled ahead of the first step (on the first batch's shapes: every batch has them), so that
+    # compiling needs no hardware; run one program each for the whole run
+    step = step.lower(params, opt_state, data.x_train[:bs], data.y_train[:bs], keys["hardware"]).compile()
+    evaluate = evaluate.lower(params, x_test, y_test, keys["eval"]).compile()
+    if hardware_ready is not None:
+        waiting = time.perf_counter()
+        hardware_ready()
+        start += time.perf_counter() - waiting
     for epoch in range(settings.epochs):
         order = order_rng.permutation(n)
         losses, correct = [], 0

@@ -52,8 +52,9 @@ def train(
     settings: TrainSettings | None = None,
     on_epoch: Callable[[EpochRecord], None] | None = None,
     on_step: Callable[[], None] | None = None,
+    hardware_ready: Callable[[], None] | None = None,
 ) -> TrainResult:
-    """Train an MLP (features - hidden... - classes) on ``data``; one record per epoch."""
+    """Train an MLP (features - hidden... - classes) on ``data``; one record per epoch (see :func:`train_model`)."""
     settings = TrainSettings() if settings is None else settings
     model = build_mlp(data, settings, seed_keys(settings.seed)["init"])
-    return train_model(model, data, matmul, settings, on_epoch=on_epoch, on_step=on_step)
+    return train_model(model, data, matmul, settings, on_epoch, on_step, hardware_ready)

@@ -9,6 +9,7 @@ import json
 import statistics
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -18,9 +19,9 @@ from calibration.files import atomic_path
 from calibration.montecarlo import workload
 from photonics.errors import UsageError
 from training.autodiff import differentiable_matmul
-from training.backends import backend_names, check_backend, make_backend
+from training.backends import Backend, backend_names, check_backend, make_backend
 from training.data import DATASETS, check_dataset, load_dataset
-from training.loop import EpochRecord, TrainSettings, seed_keys, train_model
+from training.loop import EpochRecord, TrainSettings, check_training, seed_keys, train_model
 from training.models import DEFAULT_MODEL, MODELS, check_model
 
 HISTORY_FIELDS = [f.name for f in dataclasses.fields(EpochRecord)]
@@ -51,25 +52,40 @@ def run(
     data = load_dataset(dataset)
     kind = MODELS[model]
     network = kind.build(data, settings, seed_keys(settings.seed)["init"])
+    check_training(network, data, settings)  # before the hardware is built
     t_data = time.perf_counter()
-    hardware = make_backend(backend, study, np.random.default_rng(np.random.SeedSequence([settings.seed, 1])), repeats)
-    build_s = time.perf_counter() - t_data
     steps = settings.epochs * (len(data.y_train) // settings.batch_size)
-    # tqdm's disable=None: show the bar only on a terminal
-    with tqdm(
-        total=steps,
-        desc=f"{model} on {dataset}, {backend} seed {settings.seed}",
-        unit="step",
-        disable=None if progress else True,
-        leave=False,
-    ) as bar:
+    # The hardware (for rns: sampling and calibrating the chip) is built on a thread of its own while JAX compiles
+    # the training programs, which need no product; the first step waits for it. Its draws come from its own rng.
+    with (
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="mirage-hardware") as pool,
+        # tqdm's disable=None: show the bar only on a terminal
+        tqdm(
+            total=steps,
+            desc=f"{model} on {dataset}, {backend} seed {settings.seed}",
+            unit="step",
+            disable=None if progress else True,
+            leave=False,
+        ) as bar,
+    ):
+        building = pool.submit(_built, backend, study, settings.seed, repeats)
+
+        def engine(a, b, rng):
+            return building.result()[0].engine(a, b, rng)  # called from the first step on: built by then
 
         def on_epoch(r: EpochRecord):
             bar.set_postfix(epoch=r.epoch, loss=f"{r.train_loss:.3f}", test_acc=f"{r.test_accuracy:.3f}")
 
         result = train_model(
-            network, data, differentiable_matmul(hardware.engine), settings, on_epoch=on_epoch, on_step=bar.update
+            network,
+            data,
+            differentiable_matmul(engine),
+            settings,
+            on_epoch=on_epoch,
+            on_step=bar.update,
+            hardware_ready=building.result,
         )
+    hardware, build_s = building.result()
     tally = hardware.tally
     a, b = workload()  # the Monte Carlo's GEMM: the precision the hardware gives a plain product
     c = hardware.engine(a, b, np.random.default_rng(np.random.SeedSequence([settings.seed, 2])))
@@ -98,6 +114,13 @@ def run(
     if out_dir is not None:
         save(out, Path(out_dir))
     return out
+
+
+def _built(backend: str, study: StudyConfig, seed: int, repeats: int | None) -> tuple[Backend, float]:
+    """The run's hardware (the RNS chip sampled and calibrated from the seed's generator) and the seconds it took."""
+    t = time.perf_counter()
+    hardware = make_backend(backend, study, np.random.default_rng(np.random.SeedSequence([seed, 1])), repeats)
+    return hardware, time.perf_counter() - t
 
 
 def check_out_dir(out: Path) -> None:

@@ -47,3 +47,20 @@ def test_bad_settings_name_the_argument(kwargs, name):
 def test_batch_larger_than_the_data_is_refused(data):
     with pytest.raises(ValueError, match="batch_size"):
         train(data, differentiable_matmul(float_engine), TrainSettings(batch_size=5000))
+
+
+def test_the_hardware_is_awaited_once_after_compiling_and_before_the_first_product(data):
+    calls, ready_at = [], []
+
+    def engine(a, b, rng):
+        calls.append(a.shape)
+        return float_engine(a, b, rng)
+
+    result = train(
+        data, differentiable_matmul(engine), TrainSettings(epochs=1), hardware_ready=lambda: ready_at.append(len(calls))
+    )
+    assert ready_at == [0]  # compiled without running a product, then waited for once
+    steps = 1437 // 32
+    # per step two forward products, the output layer's dx and dw, the hidden layer's dw; two to evaluate
+    assert len(calls) == 5 * steps + 2
+    assert result.history[0].test_accuracy > 0.5
