@@ -44,11 +44,14 @@ def reference_quantize(a: np.ndarray, bits: int, group: int, axis: int) -> tuple
     return np.moveaxis(mant, -1, axis), np.moveaxis(expo, -1, axis)
 
 
-@settings(max_examples=30, deadline=None)
+# One test for both properties of nearest rounding: quantize jit-compiles for each new shape and bit width
+# (about 0.3 s), which is most of an example's time, so each drawn case is quantised once and checked both ways.
+@settings(max_examples=50, deadline=None)
 @given(bfp_cases())
-def test_nearest_matches_exact_reference(case):
+def test_nearest_matches_exact_reference_within_half_a_step_and_groups_are_normalised(case):
     a, bits, group, axis = case
     t = quantize(a, bits=bits, group=group, axis=axis)
+    # the exact reference
     mant, expo = reference_quantize(a, bits, group, axis % 2)
     np.testing.assert_array_equal(t.mantissas, mant)
     np.testing.assert_array_equal(group_exponents_full(t), expo)
@@ -57,13 +60,7 @@ def test_nearest_matches_exact_reference(case):
     expected_shape[axis] = -(-n // group)
     assert t.exponents.shape == tuple(expected_shape)
     assert t.mantissas.dtype == np.int32 and t.exponents.dtype == np.int32
-
-
-@settings(max_examples=50, deadline=None)
-@given(bfp_cases())
-def test_nearest_error_is_at_most_half_a_step_and_groups_are_normalised(case):
-    a, bits, group, axis = case
-    t = quantize(a, bits=bits, group=group, axis=axis)
+    # at most half a step, and every group normalised
     e = group_exponents_full(t)
     assert np.all(np.abs(a - dequantize(t)) <= np.ldexp(1.0, e - 1))
     mant = np.moveaxis(np.abs(t.mantissas), t.axis, -1)
