@@ -124,14 +124,20 @@ def test_markdown_table_says_which_backend_ran_on_fewer_seeds():
     assert "| fp32 | 85.00" in table and "Seeds 0, 1;" in table
 
 
-def test_analog_run_is_reproducible_and_counts_repeats(capsys, tmp_path):
-    a = train_json(
-        capsys, tmp_path / "a", "--backend", "analog-repeat", "--repeats", "2", "--epochs", "1", "--seed", "4"
-    )
-    b = train_json(
-        capsys, tmp_path / "b", "--backend", "analog-repeat", "--repeats", "2", "--epochs", "1", "--seed", "4"
-    )
+ANALOG_REPEAT_RUN = ("--backend", "analog-repeat", "--repeats", "2", "--epochs", "1", "--seed", "4")
+
+
+@pytest.mark.slow
+def test_analog_run_is_reproducible(capsys, tmp_path):
+    """The whole run twice (about 10 s each); the fast siblings: the analog GEMM's same seed, same result
+    (tests/mvm/test_analog.py), float32 training's reproducibility (tests/training/test_mlp.py) and the run below."""
+    a = train_json(capsys, tmp_path / "a", *ANALOG_REPEAT_RUN)
+    b = train_json(capsys, tmp_path / "b", *ANALOG_REPEAT_RUN)
     assert a["test_accuracy"] == b["test_accuracy"] and a["final_train_loss"] == b["final_train_loss"]
+
+
+def test_analog_run_counts_repeats(capsys, tmp_path):
+    a = train_json(capsys, tmp_path, *ANALOG_REPEAT_RUN)
     assert a["hardware"]["repeats"] == 2 and a["test_accuracy"] > 0.7
     # every readout of every product repeated twice: readouts = 2 * sum over products of M * N * ceil(K / h)
     steps = 1437 // 32  # h = 16
