@@ -69,9 +69,13 @@ def run(
         ) as bar,
     ):
         building = pool.submit(_built, backend, study, settings.seed, repeats)
+        product_seconds: dict[tuple, list[float]] = {}  # (a's shape, b's shape) -> each product's seconds
 
         def engine(a, b, rng):
-            return building.result()[0].engine(a, b, rng)  # called from the first step on: built by then
+            t = time.perf_counter()
+            c = building.result()[0].engine(a, b, rng)  # called from the first step on: built by then
+            product_seconds.setdefault((a.shape, b.shape), []).append(time.perf_counter() - t)
+            return c
 
         def on_epoch(r: EpochRecord):
             bar.set_postfix(epoch=r.epoch, loss=f"{r.train_loss:.3f}", test_acc=f"{r.test_accuracy:.3f}")
@@ -105,7 +109,12 @@ def run(
         "seconds": time.perf_counter() - start,
         "seconds_training": result.seconds,
         "seconds_loading_data": t_data - start,
-        "seconds_building_hardware": build_s,
+        "seconds_building_hardware": build_s,  # on its own thread, while the training programs compile
+        # in the backend's products (host side): all of them, and the first of each shape (compilation, if any)
+        "seconds_in_products": sum(map(sum, product_seconds.values())),
+        "seconds_first_product_per_shape": sum(times[0] for times in product_seconds.values()),
+        "products_run": sum(map(len, product_seconds.values())),
+        "product_shapes": len(product_seconds),
         "settings": {**dataclasses.asdict(settings), "hidden": list(settings.hidden)},
         "hardware": hardware.info,
         "tally": tally,
