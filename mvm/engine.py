@@ -28,7 +28,12 @@ Precision: E is summed in float32 from terms of at most m/2 levels, so it is
 off by at most (h + 2) * 2**-23 * sum_j max|eps_j| levels; that goes into the
 margin (:func:`float32_slack_levels`). A tile whose devices all equal the
 design to ``UNIFORM_LEVELS`` (an ideal chip: round-off only) has E = 0 to that
-bound and adds no lookup-sum.
+bound and adds no lookup-sum; its readouts then have only R * m distinct
+fields (row, S mod m), and where the receiver map proves every one of them
+(:func:`proven_exact`, once per chip) no readout of the tile is flagged.
+
+Cost: each tile's weight table, lookup-sum and decisions are one program per
+block (:func:`_tile_flagged`); a small block's tiles are one program together.
 
 :func:`read_block` is the one entry point.
 """
@@ -53,6 +58,7 @@ AMPLITUDE_EXACT = 1e-8  # relative amplitude change below which an MMU's amplitu
 F32_UNIT = 2.0**-24
 EVEN_SPREAD_LEVELS = 0.02  # receivers this close to even boundaries are decided without lookups
 EXACT_BATCH = 1 << 16  # readouts per batch on the float64 full-simulation path
+SMALL_BLOCK = 1 << 16  # readouts per tile up to which a block's tiles are read in one program (training's products)
 
 
 def float32_slack_levels(h: int, modulus: int, term_bound: float) -> float:
@@ -102,7 +108,8 @@ class TileTables:
     def eps_cols(self) -> jnp.ndarray:
         """The phase tables as (h, m_a, R*m_w) float32 for :func:`weight_table`."""
         r, h, m = self.eps_levels.shape[:3]
-        return jnp.asarray(self.eps_levels.transpose(1, 2, 0, 3).reshape(h, m, r * m), dtype=jnp.float32)
+        # cast by numpy: jnp.asarray(..., dtype) would compile a conversion program in every fresh process
+        return jnp.asarray(self.eps_levels.transpose(1, 2, 0, 3).reshape(h, m, r * m).astype(np.float32))
 
     def term_bound(self) -> np.ndarray:
         """(R,) sum over the row's MMUs of the largest |eps_lv|: a bound on |E| over every input."""
@@ -203,6 +210,17 @@ def _tile_flagged(am, bm, exact, eps_cols, receiver, *, modulus, rows, even):
     return (unsafe | (residue != s)).any()
 
 
+@partial(jax.jit, static_argnames=("moduli", "rows", "even"))
+def _tiles_flagged(am, bm, exact, arguments, *, moduli, rows, even):
+    """:func:`_tile_flagged` of several tiles in one program (``arguments``: each tile's (eps_cols, receiver)),
+    for small blocks, where running a program costs more than its gathers."""
+    flags = []
+    for (eps_cols, receiver), modulus, is_even in zip(arguments, moduli, even):
+        residue, unsafe, s = _tile_decide(am, bm, exact, eps_cols, receiver, modulus, rows, is_even)
+        flags.append((unsafe | (residue != s)).any())
+    return functools.reduce(jnp.logical_or, flags)
+
+
 @partial(jax.jit, static_argnames=("modulus", "rows", "even"))
 def _tile_residues(am, bm, exact, eps_cols, receiver, *, modulus, rows, even):
     """The tile's residues read (C, M, N), int16, and unsafe mask (arguments as for :func:`_tile_decide`)."""
@@ -291,8 +309,23 @@ def read_block(
             am_j, bm_j, exact, *engine.arguments(i), modulus=tiles[i].tile.modulus, rows=rows, even=engine.even[i]
         )
 
-    # tiles proven exact need no pass; the others' flags are dispatched together, then read
-    flagged = [run(_tile_flagged, i) for i in range(len(tiles)) if not engine.proven[i]]
+    # tiles proven exact need no pass; the others' flags are dispatched together (one program for a small
+    # block), then read
+    todo = [i for i in range(len(tiles)) if not engine.proven[i]]
+    if np.size(exact) <= SMALL_BLOCK:
+        flagged = [
+            _tiles_flagged(
+                am_j,
+                bm_j,
+                exact,
+                tuple(engine.arguments(i) for i in todo),
+                moduli=tuple(tiles[i].tile.modulus for i in todo),
+                rows=rows,
+                even=tuple(engine.even[i] for i in todo),
+            )
+        ]
+    else:
+        flagged = [run(_tile_flagged, i) for i in todo]
     if not any(bool(f) for f in flagged):
         return None, 0
     read = [run(_tile_residues, i) for i in range(len(tiles))]
