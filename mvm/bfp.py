@@ -66,14 +66,25 @@ def _validate_axis(axis: int, ndim: int) -> int:
     return int(axis) % ndim
 
 
+def pow2(e):
+    """2.0**e (float64) for an integer JAX array e with |e| <= 1022, exact: the double's bits built directly, the
+    same value as ldexp(1.0, e) (whose JAX form costs several times more to trace and run)."""
+    return jax.lax.bitcast_convert_type((e.astype(jnp.int64) + 1023) << 52, jnp.float64)
+
+
+def _scaled(x, e, xp):
+    """x * 2**e, exact: numpy's ldexp, or under JAX a product with :func:`pow2` (callers keep it normal)."""
+    return xp.ldexp(x, e) if xp is np else x * pow2(e)
+
+
 def _shared_exponents(max_abs, q_max: int, xp=jnp):
     """The smallest integer e with max_abs / 2**e <= q_max; 0 for all-zero groups (jax.numpy or numpy)."""
     nonzero = max_abs > 0
     safe = xp.where(nonzero, max_abs, 1.0)
     e = xp.ceil(xp.log2(safe) - np.log2(q_max)).astype(xp.int64)  # no underflow of safe / q_max
     # log2 may be off by one near powers of two: make e exact with ldexp (exact scaling).
-    e = xp.where(xp.ldexp(safe, -e) > q_max, e + 1, e)
-    e = xp.where(xp.ldexp(safe, -(e - 1)) <= q_max, e - 1, e)
+    e = xp.where(_scaled(safe, -e, xp) > q_max, e + 1, e)
+    e = xp.where(_scaled(safe, -(e - 1), xp) <= q_max, e - 1, e)
     return xp.where(nonzero, e, 0).astype(xp.int32)
 
 
@@ -86,7 +97,7 @@ def _quantize_groups(grouped, uniform, *, q_max: int):
     for stochastic rounding, None for nearest (:func:`_round`).
     """
     exponents = _shared_exponents(jnp.abs(grouped).max(axis=-1), q_max)
-    scaled = grouped * jnp.ldexp(1.0, -exponents.astype(jnp.int64))[..., None]
+    scaled = grouped * pow2(-exponents.astype(jnp.int64))[..., None]
     return _round(scaled, uniform, q_max, jnp), exponents
 
 

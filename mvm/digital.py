@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from mvm.bfp import pow2
 from mvm.rns import RedundantRns, from_residues
 
 CRT_LIMIT = 1 << 24  # dynamic ranges up to this are decoded in float32 by garner_crt
@@ -104,7 +105,7 @@ def _accumulate(values, exp_a, exp_b, out, *, per_group, by_product):
         return chunk.sum(axis=0).astype(jnp.float64)
 
     if by_product:  # multiplying by powers of two is exact while nothing over- or underflows
-        scale_a, scale_b = jnp.ldexp(1.0, exp_a), jnp.ldexp(1.0, exp_b)
+        scale_a, scale_b = pow2(exp_a), pow2(exp_b)
 
         def add(g, acc):
             return acc + (group_sum(g) * scale_a[:, g][:, None]) * scale_b[g][None, :]
