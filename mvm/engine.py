@@ -174,15 +174,21 @@ def arm_levels(table, x):
     """E (C, M, N), float32 levels: each readout's h rows of the weight table summed, for input residues x (M, C*h).
 
     One row gather per MMU, accumulated in order (XLA turns a gather-then-sum into
-    scalar gathers).
+    scalar gathers). The gathers are written in lax, indices clipped (they are in
+    range): jnp indexing's negative-index handling made them slower to trace and run.
     """
     m, h, c, n = table.shape
     flat = table.reshape(m * h * c, n)
     xs = x.reshape(x.shape[0], c, h).transpose(1, 0, 2)  # (C, M, h)
     chunk = jnp.arange(c)[:, None]
-    e = flat[xs[:, :, 0] * (h * c) + chunk]
+    rows = jax.lax.GatherDimensionNumbers(offset_dims=(2,), collapsed_slice_dims=(0,), start_index_map=(0,))
+
+    def gather(index):  # flat[index], (C, M, N)
+        return jax.lax.gather(flat, index[..., None], rows, (1, n), mode=jax.lax.GatherScatterMode.CLIP)
+
+    e = gather(xs[:, :, 0] * (h * c) + chunk)
     for j in range(1, h):
-        e = e + flat[(xs[:, :, j] * h + j) * c + chunk]
+        e = e + gather((xs[:, :, j] * h + j) * c + chunk)
     return e
 
 
