@@ -66,6 +66,12 @@ def correct_iq(z, offset: np.ndarray, matrix: np.ndarray):
     return (matrix[..., 0, 0] * i + matrix[..., 0, 1] * q) + 1j * (matrix[..., 1, 0] * i + matrix[..., 1, 1] * q)
 
 
+def correct_iq_parts(i, q, offset: np.ndarray, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`correct_iq` on real I and Q arrays: the corrected (I, Q), the same numbers, without complex arrays."""
+    i, q = i - offset[..., 0], q - offset[..., 1]
+    return matrix[..., 0, 0] * i + matrix[..., 0, 1] * q, matrix[..., 1, 0] * i + matrix[..., 1, 1] * q
+
+
 @dataclass(frozen=True)
 class CompiledMdpu:
     design: MdpuDesign  # with lo_bias_power_mw set
@@ -227,6 +233,33 @@ def mmu_tables(segment_t: np.ndarray, heater_t: np.ndarray, design: MdpuDesign) 
     for b in range(1, levels.shape[-1]):
         out *= segment_t[..., b, levels[..., b]]
     return out * heater_t[..., None, None]
+
+
+def segment_sums(seg: np.ndarray, heater: np.ndarray, level_table: np.ndarray):
+    """(phase (rad), log amplitude, reference) of every MMU against its (0, 0) transmission, from its segments:
+    (R, h, m, m), (R, h, m, m) and the (0, 0) transmission itself (R, h), for segment tables (R, h, B, m),
+    heaters (R, h) and the encoding's levels (m, m, B).
+
+    log(t(x, w) / t(0, 0)) is the sum over segments of log(seg_b(L_b) / seg_b(L_b(0, 0))) (the heater
+    cancels): each segment's m levels take one angle and one log, and the MMU's (x, w) table is B real
+    gathers and sums, instead of a complex product table and an angle and a log of each of its entries. The
+    phase is that of the product to round-off, unwrapped (a sum of angles; callers wrap it).
+    """
+    first = level_table[0, 0]  # (B,) each segment's level at (0, 0)
+    b_count = seg.shape[-2]
+    at_ref = seg[..., np.arange(b_count), first]  # (R, h, B)
+    ref = at_ref[..., 0].copy()
+    for b in range(1, b_count):  # in the order mmu_tables multiplies them
+        ref *= at_ref[..., b]
+    ref *= heater
+    ratio = seg / at_ref[..., None]
+    phase, log_amp = np.angle(ratio), np.log(np.abs(ratio))  # (R, h, B, m)
+    out_phase = phase[..., 0, level_table[..., 0]]
+    out_amp = log_amp[..., 0, level_table[..., 0]]
+    for b in range(1, b_count):
+        out_phase += phase[..., b, level_table[..., b]]
+        out_amp += log_amp[..., b, level_table[..., b]]
+    return out_phase, out_amp, ref
 
 
 def _segment_tables(design: MdpuDesign) -> tuple[np.ndarray, np.ndarray]:

@@ -42,19 +42,20 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import numpy as np
 from scipy.special import erfc
 
-from circuits.compiled import CompiledMdpu, IqCorrection, correct_iq, delay_mismatches_s
+from circuits.compiled import CompiledMdpu, IqCorrection, correct_iq_parts, delay_mismatches_s
 from photonics.errors import UsageError
 from photonics.laser import Laser, drift_phase_sigma_rad, phase_noise_variance_rad2, sample_power_mw
 from photonics.photodetector import (
     Photodetector,
     adc_codes,
     adc_lsb_a,
-    balanced_current_a,
     balanced_noise_variance_a2,
+    balanced_pairs_current_a,
     codes_to_current_a,
     mean_current_a,
     saturation_power_mw,
@@ -94,8 +95,18 @@ class Readout:
 class ReadResult:
     i_a: np.ndarray  # I current from the ADC code (A)
     q_a: np.ndarray
-    phase_rad: np.ndarray  # atan2(Q, I) in [0, 2*pi)
-    residue: np.ndarray
+    modulus: int
+
+    @cached_property
+    def phase_rad(self) -> np.ndarray:
+        """atan2(Q, I) in [0, 2*pi) (computed when asked: calibration averages I and Q only)."""
+        return np.mod(np.arctan2(self.q_a, self.i_a), 2 * np.pi)
+
+    @cached_property
+    def residue(self) -> np.ndarray:
+        """The phase rounded to the nearest multiple of 2*pi/m."""
+        m = self.modulus
+        return np.mod(np.round(self.phase_rad * m / (2 * np.pi)).astype(np.int64), m)
 
 
 def signal_excursion(compiled: CompiledMdpu) -> float:
@@ -292,7 +303,8 @@ def _signal_phase_rad(delay_s, readout, rng, shape, drive_sigma_rad, drift_hz):
     if laser.frequency_drift_mhz_rms > 0 or drift_hz is not None:
         if drift_hz is None:
             drift_hz = laser.frequency_drift_mhz_rms * 1e6 * rng.standard_normal()
-        theta = (0.0 if theta is None else theta) + 2 * np.pi * drift_hz * delay_s
+        if theta is None or np.any(drift_hz != 0):  # no drift (calibration's reference frequency) adds nothing
+            theta = (0.0 if theta is None else theta) + 2 * np.pi * drift_hz * delay_s
     if readout.drive_noise_mv_rms > 0:
         if drive_sigma_rad is None:
             raise ValueError("drive noise is on: pass drive_sigma_rad (see drive_phase_sigma_rad)")
@@ -338,6 +350,12 @@ def read_rows(
     from ``rng`` in one order, each draw over the readouts' whole shape: laser
     phase noise, the drift (one number), drive noise, RIN, the I pair's noise,
     the Q pair's; so a call on one row draws exactly as :func:`read` does.
+
+    Fields repeated along broadcast axes (``np.broadcast_to``, as calibration's
+    repeated readings pass them) are worked on once per distinct value until the
+    noise makes them differ. The arm's rotation enters the detector powers as
+    |lo + d e^(j theta)|^2 = |lo|^2 + |d|^2 + 2 Re(conj(lo) d e^(j theta)) (d: the
+    signal arm's part of the fields), the same powers to round-off.
     """
     if readout.noise and rng is None:
         raise ValueError("rng is required when noise is on")
@@ -345,25 +363,56 @@ def read_rows(
     shape = fields.shape[:-1]
     if readout.noise:
         theta = _signal_phase_rad(receivers.delay_mismatch_s, readout, rng, shape, drive_sigma_rad, drift_hz)
-        if theta is not None:  # rotate the signal arm's part of the fields
-            lo = receivers.lo_to_det
-            fields = lo + (fields - lo) * np.exp(1j * np.asarray(theta))[..., None]
-        bandwidth = detector.bandwidth_ghz
-        power_mw = sample_power_mw(readout.laser, bandwidth, rng, shape)[..., None] * np.abs(fields) ** 2
+        if theta is None:
+            power = np.moveaxis(np.abs(_compact(fields)) ** 2, -1, 0)
+        else:  # rotate the signal arm's part of the fields
+            power = _rotated_power(receivers.lo_to_det, _compact(fields), theta)
+        rin = sample_power_mw(readout.laser, detector.bandwidth_ghz, rng, shape)
+        power_mw = np.multiply(rin, power, out=power if power.shape[1:] == shape else None)
     else:
-        power_mw, rng = readout.laser.power_mw * np.abs(fields) ** 2, None
-    pair_i = balanced_current_a(power_mw[..., 0], power_mw[..., 1], detector, rng)  # one TIA per pair
-    pair_q = balanced_current_a(power_mw[..., 2], power_mw[..., 3], detector, rng)
+        power_mw, rng = readout.laser.power_mw * np.moveaxis(np.abs(fields) ** 2, -1, 0), None
+    pair_i, pair_q = balanced_pairs_current_a(power_mw, detector, rng)  # one TIA per pair: I, then Q
     i_a = codes_to_current_a(adc_codes(pair_i, detector), detector)
     q_a = codes_to_current_a(adc_codes(pair_q, detector), detector)
     if receivers.iq_offset is not None:  # digital correction, in units of I + jQ per input power
         scale = readout.detector.responsivity_a_per_w * readout.laser.power_mw * 1e-3
-        z = correct_iq((i_a + 1j * q_a) / scale, receivers.iq_offset, receivers.iq_matrix) * scale
-        i_a, q_a = z.real, z.imag
-    phase = np.mod(np.arctan2(q_a, i_a), 2 * np.pi)
-    m = receivers.modulus
-    residue = np.mod(np.round(phase * m / (2 * np.pi)).astype(np.int64), m)
-    return ReadResult(i_a, q_a, phase, residue)
+        # times 1/scale: what numpy's complex division by the real scale computes (bit for bit as before)
+        i_a, q_a = correct_iq_parts(i_a * (1 / scale), q_a * (1 / scale), receivers.iq_offset, receivers.iq_matrix)
+        i_a *= scale
+        q_a *= scale
+    return ReadResult(i_a, q_a, receivers.modulus)
+
+
+def _compact(a: np.ndarray) -> np.ndarray:
+    """``a`` with its broadcast axes (stride 0, length > 1) cut to length 1: each distinct value once, the same
+    values wherever it broadcasts back."""
+    a = np.asarray(a)
+    if 0 not in a.strides:
+        return a
+    return a[tuple(slice(0, 1) if s == 0 and n > 1 else slice(None) for s, n in zip(a.strides, a.shape, strict=True))]
+
+
+def _rotated_power(lo: np.ndarray, fields: np.ndarray, theta) -> np.ndarray:
+    """|lo + (fields - lo) e^(j theta)|^2, detectors first (4, ...), for fields and LO parts (..., 4) broadcast
+    against theta (...).
+
+    Expanded as |lo|^2 + |d|^2 + 2 Re(conj(lo) d) cos(theta) - 2 Im(conj(lo) d) sin(theta), d = fields - lo:
+    the constants once per distinct field, then two products and two sums per readout and detector (detectors
+    first, so that each pass runs over whole readouts, not four at a time).
+    """
+    theta = np.ascontiguousarray(theta)
+    d = fields - lo
+    lead = (1,) * max(0, theta.ndim + 1 - d.ndim)  # the readouts' axes the fields do not have
+
+    def first(x):  # C order (detectors, then the readouts' axes): each pass runs over whole rows of memory
+        return np.ascontiguousarray(np.moveaxis(x.reshape(lead + x.shape), -1, 0))
+
+    a = first(np.abs(lo) ** 2 + np.abs(d) ** 2)
+    b = 2 * np.conj(lo) * d
+    out = np.multiply(np.cos(theta), first(b.real))
+    out -= np.sin(theta) * first(b.imag)
+    out += a
+    return out
 
 
 def phase_variances_rad2(

@@ -159,16 +159,17 @@ class _Rows:
         return self.receivers.modulus
 
     def z(self, readout: Readout, v: np.ndarray, rin):
-        """Noiseless corrected I + jQ (A) and the four mean detector currents for arm phases v (R, ...) in levels,
-        the laser off by a relative ``rin`` (broadcast against v's trailing axes)."""
+        """Noiseless corrected I + jQ (A) and the four mean detector currents, detectors first (4, R, ...), for arm
+        phases v (R, ...) in levels, the laser off by a relative ``rin`` (broadcast against v's trailing axes)."""
         rec = self.receivers
         extra = (slice(None),) + (None,) * (v.ndim - 1)
         t = np.exp(self.base[extra] + 2j * np.pi * v / self.modulus)
-        fields = rec.lo_to_det[extra] + rec.signal_to_det[extra] * t[..., None]
+        # detectors first: each detector's pass runs over whole readouts (a trailing axis of 4 costs a loop each)
+        fields = np.stack([rec.lo_to_det[:, k][extra] + rec.signal_to_det[:, k][extra] * t for k in range(4)])
         # the ADC's range does not enter the mean current: the nominal detector serves every row
-        power = readout.laser.power_mw * np.asarray(1 + rin)[..., None] * np.abs(fields) ** 2
+        power = readout.laser.power_mw * np.asarray(1 + rin) * np.abs(fields) ** 2
         current = mean_current_a(power, readout.detector)
-        z = (current[..., 0] - current[..., 1]) + 1j * (current[..., 2] - current[..., 3])
+        z = (current[0] - current[1]) + 1j * (current[2] - current[3])
         if rec.iq_offset is not None:  # as circuits.readout.read_rows applies it, per unit input power
             scale = readout.detector.responsivity_a_per_w * readout.laser.power_mw * 1e-3
             z = correct_iq(z / scale, rec.iq_offset[extra], rec.iq_matrix[extra]) * scale
@@ -239,20 +240,20 @@ def receiver_map(
     rin = rin_relative_rms(readout.laser, readout.detector.bandwidth_ghz) if readout.noise else 0.0
     rins = np.array([0.0, -RIN_SIGMAS * rin, RIN_SIGMAS * rin] if rin > 0 else [0.0])
     grid = np.broadcast_to(np.arange(m * GRID_PER_LEVEL) / GRID_PER_LEVEL, (count, len(rins), m * GRID_PER_LEVEL))
-    z, current = stacked.z(readout, grid, rins[:, None])  # (R, K, G), (R, K, G, 4)
+    z, current = stacked.z(readout, grid, rins[:, None])  # (R, K, G), (4, R, K, G)
     steps, monotone = _boundaries(stacked, readout, rins, z)
     b, ok = steps[:, 0], monotone.all(axis=1)
     moved = np.abs(np.mod(steps - b[:, None] + m / 2, m) - m / 2).max(axis=(1, 2))
     above_first = ((b[:, 0] + b[:, 1 % m] + (m if m == 1 else 0)) / 2)[:, None]
     first = _read_residue(stacked.z(readout, above_first, 0.0)[0], m)[:, 0]
     # the receiver's extremes over the circle, sampled on the grid and widened by GRID_SAFETY for what lies between
-    raw = np.stack([current[..., 0] - current[..., 1], current[..., 2] - current[..., 3]])
+    raw = np.stack([current[0] - current[1], current[2] - current[3]])
     widest = np.abs(raw).max(axis=(0, 2, 3)) * (1 + GRID_SAFETY)
     smallest = np.abs(z).min(axis=(1, 2)) * (1 - GRID_SAFETY)
     angle = np.unwrap(np.angle(np.concatenate([z, z[..., :1]], -1)), axis=-1)
     slowest = np.diff(angle, axis=-1).min(axis=(1, 2)) * GRID_PER_LEVEL * m / (2 * np.pi) * (1 - GRID_SAFETY)
     noise_var = np.max(
-        [balanced_noise_variance_a2(current[..., q], current[..., q + 1], readout.detector) for q in (0, 2)],
+        [balanced_noise_variance_a2(current[q], current[q + 1], readout.detector) for q in (0, 2)],
         axis=(0, 2, 3),
     ) * (1 + GRID_SAFETY)
 

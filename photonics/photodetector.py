@@ -124,6 +124,21 @@ def balanced_current_a(power_plus_mw, power_minus_mw, pd: Photodetector, rng: np
     return plus - minus + sigma * rng.standard_normal(np.shape(sigma))
 
 
+def balanced_pairs_current_a(power_mw, pd: Photodetector, rng: np.random.Generator | None):
+    """:func:`balanced_current_a` of both pairs of detector powers given detectors first, (4, ...) in the order
+    (i_p, i_n, q_p, q_n): the (I, Q) currents, the I pair's noise drawn before the Q pair's; the four detectors'
+    mean currents in one pass."""
+    mean = mean_current_a(power_mw, pd)
+    plus, minus = mean[0::2], mean[1::2]  # (2, ...): the I pair, then the Q pair
+    pair = plus - minus
+    if rng is not None:
+        # both detectors' shot noise from their summed current (the variance is linear in it), one TIA's noise
+        sigma = np.sqrt(shot_noise_variance_a2(plus + minus, pd) + thermal_noise_variance_a2(pd))
+        for p in (0, 1):
+            pair[p] += sigma[p] * rng.standard_normal(sigma.shape[1:])
+    return pair[0], pair[1]
+
+
 def adc_lsb_a(pd: Photodetector) -> float:
     """Current step of one ADC code."""
     return 2 * pd.adc_full_scale_ua * 1e-6 / 2 ** int(pd.adc_bits)
