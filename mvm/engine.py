@@ -48,7 +48,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from circuits.compiled import mmu_tables
+from circuits.compiled import segment_sums
 from circuits.readout import Readout, Receivers, drive_phase_sigma_rad, read_rows
 from mvm.digital import float_mod
 from mvm.receiver import ReceiverMap, receiver_map
@@ -83,17 +83,17 @@ class TileTables:
     def from_tile(cls, tile) -> TileTables:
         m, h = tile.modulus, tile.h
         rows = tile.rows
-        if all(row is rows[0] for row in rows):  # an ideal tile: one compiled row R times
-            t = np.stack([rows[0].mmu_t] * len(rows))  # (R, h, m, m)
-        else:  # every row's tables in one pass
-            t = mmu_tables(np.stack([r.segment_t for r in rows]), np.stack([r.heater_t for r in rows]), rows[0].design)
-        ref = t[:, :, :1, :1]
-        ratio = t / ref
+        same = all(row is rows[0] for row in rows)  # an ideal tile: one compiled row R times
+        seg = np.stack([r.segment_t for r in (rows[:1] if same else rows)])  # (R or 1, h, B, m)
+        heater = np.stack([r.heater_t for r in (rows[:1] if same else rows)])
+        levels, log_amp, ref = segment_sums(seg, heater, rows[0].design.mmu.level_table)
+        if same:
+            levels, log_amp, ref = (np.repeat(a, len(rows), axis=0) for a in (levels, log_amp, ref))
         ideal = np.mod(np.arange(m)[:, None] * np.arange(m)[None, :], m)
-        levels = np.angle(ratio) * (m / (2 * np.pi)) - ideal
-        levels = levels - m * np.rint(levels / m)
-        log_amp = np.log(np.abs(ratio))
-        base = np.log(np.abs(ref[..., 0, 0])).sum(1) + 1j * np.angle(ref[..., 0, 0]).sum(1)
+        levels *= m / (2 * np.pi)
+        levels -= ideal
+        levels -= m * np.rint(levels / m)
+        base = np.log(np.abs(ref)).sum(1) + 1j * np.angle(ref).sum(1)
         return cls(
             m,
             h,
