@@ -33,7 +33,9 @@ fields (row, S mod m), and where the receiver map proves every one of them
 (:func:`proven_exact`, once per chip) no readout of the tile is flagged.
 
 Cost: each tile's weight table, lookup-sum and decisions are one program per
-block (:func:`_tile_flagged`); a small block's tiles are one program together.
+block that only says whether anything is flagged (:func:`_tiles_flagged`; a
+small block's tiles together); a flagged block is read again with E in memory
+(:func:`_tile_arm_errors`, :func:`_block_residues`).
 
 :func:`read_block` is the one entry point.
 """
@@ -208,30 +210,32 @@ def _tile_decide(am, bm, exact, eps_cols, receiver, modulus, rows, even):
     return _decide(exact, (e,), (receiver,), (modulus,), rows, (even,))[0]
 
 
-@partial(jax.jit, static_argnames=("modulus", "rows", "even"))
-def _tile_flagged(am, bm, exact, eps_cols, receiver, *, modulus, rows, even):
-    """Whether any readout of the tile is unproven or reads another residue than the exact one
-    (arguments as for :func:`_tile_decide`). Where none is, every residue read is proven and exact."""
-    residue, unsafe, s = _tile_decide(am, bm, exact, eps_cols, receiver, modulus, rows, even)
-    return (unsafe | (residue != s)).any()
+@partial(jax.jit, static_argnames=("moduli", "rows", "even"))
+def _tiles_flagged(am, bm, exact, arguments, *, moduli, rows, even):
+    """Whether any readout of the tiles is unproven or reads another residue than the exact one; where none is,
+    every residue read is proven and exact. ``arguments``: each tile's (eps_cols, receiver)
+    (:meth:`ChipEngine.arguments`); the rest as for :func:`_tile_decide`. One tile per program for large
+    blocks (XLA runs the gathers of tiles together slower); a small block's tiles together.
+    """
+    flagged = jnp.zeros((), bool)
+    for (eps_cols, receiver), modulus, is_even in zip(arguments, moduli, even):
+        residue, unsafe, s = _tile_decide(am, bm, exact, eps_cols, receiver, modulus, rows, is_even)
+        flagged = flagged | (unsafe | (residue != s)).any()
+    return flagged
+
+
+@partial(jax.jit, static_argnames=("modulus", "rows"))
+def _tile_arm_errors(am, bm, eps_cols, *, modulus, rows):
+    """A tile's E (C, M, N) for a flagged block's residues (:func:`_block_residues`): the lookup-sum on its own.
+    (Fused with decisions that write arrays, XLA runs the gathers many times slower.)"""
+    return arm_levels(weight_table(eps_cols, jnp.mod(bm, modulus), rows), jnp.mod(am, modulus))
 
 
 @partial(jax.jit, static_argnames=("moduli", "rows", "even"))
-def _tiles_flagged(am, bm, exact, arguments, *, moduli, rows, even):
-    """:func:`_tile_flagged` of several tiles in one program (``arguments``: each tile's (eps_cols, receiver)),
-    for small blocks, where running a program costs more than its gathers."""
-    flags = []
-    for (eps_cols, receiver), modulus, is_even in zip(arguments, moduli, even):
-        residue, unsafe, s = _tile_decide(am, bm, exact, eps_cols, receiver, modulus, rows, is_even)
-        flags.append((unsafe | (residue != s)).any())
-    return functools.reduce(jnp.logical_or, flags)
-
-
-@partial(jax.jit, static_argnames=("modulus", "rows", "even"))
-def _tile_residues(am, bm, exact, eps_cols, receiver, *, modulus, rows, even):
-    """The tile's residues read (C, M, N), int16, and unsafe mask (arguments as for :func:`_tile_decide`)."""
-    residue, unsafe, _ = _tile_decide(am, bm, exact, eps_cols, receiver, modulus, rows, even)
-    return residue.astype(jnp.int16), unsafe
+def _block_residues(exact, errors, receivers, *, moduli, rows, even):
+    """Each tile's residues (C, M, N), int16, and unsafe mask, from its E (:func:`_tile_arm_errors`; None: uniform)
+    and receiver map arrays."""
+    return tuple((r.astype(jnp.int16), u) for r, u, _ in _decide(exact, errors, receivers, moduli, rows, even))
 
 
 def proven_exact(engine: TileEngine) -> bool:
@@ -310,31 +314,31 @@ def read_block(
         return None, 0
     am_j, bm_j = jnp.asarray(am, jnp.int32), jnp.asarray(bm, jnp.int32)
 
-    def run(program, i: int):
-        return program(
-            am_j, bm_j, exact, *engine.arguments(i), modulus=tiles[i].tile.modulus, rows=rows, even=engine.even[i]
+    moduli = tuple(t.tile.modulus for t in tiles)
+
+    def flagged(group: list[int]):
+        return _tiles_flagged(
+            am_j,
+            bm_j,
+            exact,
+            tuple(engine.arguments(i) for i in group),
+            moduli=tuple(moduli[i] for i in group),
+            rows=rows,
+            even=tuple(engine.even[i] for i in group),
         )
 
-    # tiles proven exact need no pass; the others' flags are dispatched together (one program for a small
-    # block), then read
+    # tiles proven exact need no pass; the others' flags, one program per tile (all in one for a small block),
+    # dispatched together
     todo = [i for i in range(len(tiles)) if not engine.proven[i]]
-    if np.size(exact) <= SMALL_BLOCK:
-        flagged = [
-            _tiles_flagged(
-                am_j,
-                bm_j,
-                exact,
-                tuple(engine.arguments(i) for i in todo),
-                moduli=tuple(tiles[i].tile.modulus for i in todo),
-                rows=rows,
-                even=tuple(engine.even[i] for i in todo),
-            )
-        ]
-    else:
-        flagged = [run(_tile_flagged, i) for i in todo]
-    if not any(bool(f) for f in flagged):
+    if not any(bool(f) for f in ([flagged(todo)] if np.size(exact) <= SMALL_BLOCK else [flagged([i]) for i in todo])):
         return None, 0
-    read = [run(_tile_residues, i) for i in range(len(tiles))]
+    arguments = [engine.arguments(i) for i in range(len(tiles))]
+    errors = tuple(
+        None if eps is None else _tile_arm_errors(am_j, bm_j, eps, modulus=m, rows=rows)
+        for m, (eps, _) in zip(moduli, arguments)
+    )
+    receivers = tuple(r for _, r in arguments)
+    read = _block_residues(exact, errors, receivers, moduli=moduli, rows=rows, even=engine.even)
     residues = [np.array(r) for r, _ in read]
     simulated = 0
     for i, t in enumerate(tiles):

@@ -245,7 +245,7 @@ def test_noisy_gemm_error_rates_equal_the_references(chips):
 def test_a_tile_proven_exact_has_no_readout_flagged(power_mw):
     """proven_exact skips a uniform tile's per-readout pass: check it against that pass (every residue of the
     6-bit range on every row), and that a laser too weak to prove anything is not skipped."""
-    from mvm.engine import _tile_flagged
+    from mvm.engine import _tiles_flagged
     from photonics.laser import Laser
 
     chip = ideal_chip(dataclasses.replace(STRAIGHT, laser=Laser(power_mw=power_mw)))
@@ -255,7 +255,9 @@ def test_a_tile_proven_exact_has_no_readout_flagged(power_mw):
     for i, t in enumerate(engine.tiles):
         eps, receiver = engine.arguments(i)
         flagged = bool(
-            _tile_flagged(am, bm, exact, eps, receiver, modulus=t.tile.modulus, rows=t.tile.size, even=engine.even[i])
+            _tiles_flagged(
+                am, bm, exact, ((eps, receiver),), moduli=(t.tile.modulus,), rows=t.tile.size, even=(engine.even[i],)
+            )
         )
         assert t.tables.uniform
         assert engine.proven[i] == (not flagged) == (power_mw > 1), (power_mw, t.tile.modulus)
