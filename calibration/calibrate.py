@@ -59,7 +59,7 @@ from circuits.readout import (
     Receivers,
     drive_phase_sigma_rad,
     ranged_detector,
-    read_rows,
+    read_rows_mean,
     rows_phase_variances_rad2,
 )
 from mvm.actuators import ActuatorBudget, actuator_budget, drive_trim_groups, quantise_gain
@@ -157,8 +157,8 @@ def _measure(
     fields = rec.lo_to_det + rec.signal_to_det * arm[..., None]
     reps = np.broadcast_to(fields, (repeats,) + fields.shape)
     drive = np.broadcast_to(drive_sigma_rad, reps.shape[:-1]) if readout.drive_noise_mv_rms > 0 else None
-    r = read_rows(rec, reps, readout, rng, drive_sigma_rad=drive, drift_hz=0.0)  # calibration: the reference frequency
-    return np.angle(r.i_a.mean(0) + 1j * r.q_a.mean(0))
+    i, q = read_rows_mean(rec, reps, readout, rng, drive_sigma_rad=drive, drift_hz=0.0)  # the reference frequency
+    return np.angle(i + 1j * q)
 
 
 def _iq_fit(rows, readout: Readout, rng, repeats: int) -> list[IqCorrection]:
@@ -177,9 +177,9 @@ def _iq_fit(rows, readout: Readout, rng, repeats: int) -> list[IqCorrection]:
     drive = drive_phase_sigma_rad(rows[0], x, w, readout)  # the design's drive slopes: the same on every row
     if drive is not None:
         drive = np.broadcast_to(drive, reps.shape[:-1])
-    r = read_rows(raw, reps, readout, rng, drive_sigma_rad=drive, drift_hz=0.0)
+    i_mean, q_mean = read_rows_mean(raw, reps, readout, rng, drive_sigma_rad=drive, drift_hz=0.0)
     scale = readout.detector.responsivity_a_per_w * readout.laser.power_mw * 1e-3
-    return [_ellipse(i, q) for i, q in zip(r.i_a.mean(0) / scale, r.q_a.mean(0) / scale, strict=True)]
+    return [_ellipse(i, q) for i, q in zip(i_mean / scale, q_mean / scale, strict=True)]
 
 
 def _ellipse(i: np.ndarray, q: np.ndarray) -> IqCorrection:

@@ -22,7 +22,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from circuits.mdpu import DETECTORS, LO_BIAS, MdpuDesign, front_end_circuit, with_lo_bias
+from circuits.mdpu import (
+    DETECTORS,
+    HYBRIDS,
+    LO_BIAS,
+    LO_HEATERS,
+    SPLITTERS,
+    MdpuDesign,
+    front_end_circuit,
+    front_end_netlist,
+    with_lo_bias,
+)
 from photonics.constants import C_UM_PER_S
 from photonics.errors import UsageError, check_fits, physical_memory_bytes
 
@@ -273,17 +283,52 @@ def _segment_tables(design: MdpuDesign) -> tuple[np.ndarray, np.ndarray]:
         s = models[mmu.segment_model](wl=design.wl_um, **{**settings, "voltage_v": volts})
         rows.append(np.asarray(s[("o1", "o2")]))
     segment_t = np.broadcast_to(np.stack(rows), (design.h, mmu.segments, mmu.modulus)).copy()
-    heater = complex(models["heater"](wl=design.wl_um, **mmu.heater.settings())[("o1", "o2")])
+    heater = complex(_heater_transmission(design, {}, (1,))[0])  # as compile_rows solves them
     return segment_t, np.full(design.h, heater)
 
 
-FRONT_END_BATCH = 16  # LO biases per front-end solve: one array shape, so one compilation of each circuit
+FRONT_END_BATCH = 16  # rows per front-end solve: one array shape, so one compilation of each circuit
+# The front-end settings every solve passes (what a fabricated row varies: calibration.chip.row_params), each
+# (FRONT_END_BATCH,): one call signature, so one compilation of each design's circuit in a process (sax's klu
+# programs never come from JAX's persistent cache; each costs about a second of a fresh worker's start).
+FRONT_END_SETTINGS = {
+    **{n: ("split_ratio",) for n in SPLITTERS},
+    **{n: ("kappa",) for n in HYBRIDS},
+    **{n: ("neff", "p_pi_mw", "temperature_k", "power_mw") for n in LO_HEATERS},
+}
+
+
+def solve_front_end(design: MdpuDesign, wl_um: float, settings: dict, rows: int) -> dict:
+    """The front end's S-parameters (each (rows,)) for per-row instance settings (instance -> key -> (rows,) or a
+    number); every setting of :data:`FRONT_END_SETTINGS` not given is the drawing's. Solved in batches of
+    ``FRONT_END_BATCH`` rows, the last padded with its last row."""
+    circuit = front_end_circuit(design.lo_fraction, design.lo_heater, design.routes)
+    drawn = front_end_netlist(design.lo_fraction, design.lo_heater, routes=design.routes)["instances"]
+    padded = rows + (-rows % FRONT_END_BATCH)
+    full = {
+        n: {
+            k: np.pad(
+                np.broadcast_to(np.asarray(settings.get(n, {}).get(k, drawn[n]["settings"][k]), dtype=float), (rows,)),
+                (0, padded - rows),
+                mode="edge",
+            )
+            for k in keys
+        }
+        for n, keys in FRONT_END_SETTINGS.items()
+    }
+    parts = []
+    for start in range(0, padded, FRONT_END_BATCH):
+        chunk = {n: {k: v[start : start + FRONT_END_BATCH] for k, v in f.items()} for n, f in full.items()}
+        parts.append(circuit(wl=float(wl_um), **chunk))  # a Python float: one (weak) type for every caller
+    return {key: np.concatenate([np.broadcast_to(np.asarray(p[key]), (FRONT_END_BATCH,)) for p in parts])[:rows]
+            for key in _FRONT_END_PORTS}
+
+
+_FRONT_END_PORTS = (("arm_out", "in"), *((d, "arm_in") for d in DETECTORS), *((d, "in") for d in DETECTORS))
 
 
 def _front_end(design: MdpuDesign, lo_bias_power_mw: float):
-    circuit = front_end_circuit(design.lo_fraction, design.lo_heater, design.routes)
-    # solved at the batch shape the delay computation uses (see delay_mismatches_s): one compiled program
-    s = circuit(wl=design.wl_um, lo_bias={"power_mw": np.full(FRONT_END_BATCH, float(lo_bias_power_mw))})
+    s = solve_front_end(design, design.wl_um, {LO_BIAS: {"power_mw": float(lo_bias_power_mw)}}, 1)
     return (
         complex(np.asarray(s[("arm_out", "in")]).reshape(-1)[0]),
         np.array([complex(np.asarray(s[(d, "arm_in")]).reshape(-1)[0]) for d in DETECTORS]),
@@ -330,11 +375,10 @@ def _arm_group_delays_s(design: MdpuDesign, powers_mw: np.ndarray) -> tuple[np.n
     """:func:`arm_group_delays_s` for each LO bias power in ``powers_mw`` (n,): the front end solved once for all."""
     wls, d_omega = _delay_step(design)
     heaters, segments = _mmu_chain_delays_s(design)
-    circuit = front_end_circuit(design.lo_fraction, design.lo_heater, design.routes)
     n = len(powers_mw)
     parts = []
     for wl in wls:
-        s = circuit(wl=wl, lo_bias={"power_mw": np.asarray(powers_mw, dtype=float)})
+        s = solve_front_end(design, wl, {LO_BIAS: {"power_mw": np.asarray(powers_mw, dtype=float)}}, n)
         parts.append(
             (
                 np.broadcast_to(np.asarray(s[("arm_out", "in")]), (n,)),
@@ -421,6 +465,29 @@ class RowParams:
     detector_gain: np.ndarray  # (R, 4): responsivity / nominal responsivity of each detector
 
 
+HEATER_LANES = 64  # the MMU bias heaters are solved in flat batches of a multiple of this many
+
+
+def _heater_transmission(design: MdpuDesign, settings: dict, shape: tuple) -> np.ndarray:
+    """The MMU bias heaters' transmission (``shape``) for settings overriding the design's (each broadcast to
+    ``shape``), through one jitted model call.
+
+    Flattened and padded to a multiple of ``HEATER_LANES``, so that every element takes the same vectorised
+    arithmetic whatever the batch: a chip without variation rounds exactly as the ideal chip (compile_mdpu,
+    one heater) does.
+    """
+    import photonics
+
+    n = math.prod(shape)
+    padded = -n % HEATER_LANES
+    flat = {
+        k: np.pad(np.broadcast_to(np.asarray(v, dtype=float), shape).reshape(-1), (0, padded), mode="edge")
+        for k, v in {**design.mmu.heater.settings(), **settings}.items()
+    }
+    t = _jitted_transmission(photonics.models()["heater"])(design.wl_um, flat)
+    return np.asarray(t)[:n].reshape(shape)
+
+
 @lru_cache(maxsize=64)
 def _jitted_transmission(model):
     """A two-port sax model's o1 -> o2 transmission as one jitted function of (wl, settings).
@@ -480,16 +547,8 @@ def compile_row_arrays(design: MdpuDesign, p: RowParams) -> RowArrays:
             design.wl_um, {**settings, "voltage_v": p.level_voltages_v[:, :, b, :]}
         )
         seg[:, :, b, :] = np.broadcast_to(np.asarray(s), (rows, h, m))
-    heater = np.broadcast_to(
-        np.asarray(models["heater"](wl=design.wl_um, **{**mmu.heater.settings(), **p.mmu_heater})[("o1", "o2")]),
-        (rows, h),
-    )
-    circuit = front_end_circuit(design.lo_fraction, design.lo_heater, design.routes)
-    settings = {
-        name: {k: np.broadcast_to(np.asarray(v, dtype=float), (rows,)) for k, v in s.items()}
-        for name, s in p.front.items()
-    }
-    s = circuit(wl=design.wl_um, **settings)
+    heater = _heater_transmission(design, p.mmu_heater, (rows, h))
+    s = solve_front_end(design, design.wl_um, p.front, rows)
     gain = np.sqrt(p.detector_gain)
     src = np.broadcast_to(np.asarray(s[("arm_out", "in")]), (rows,))
     arm = np.stack([np.broadcast_to(np.asarray(s[(d, "arm_in")]), (rows,)) for d in DETECTORS], -1) * gain

@@ -357,6 +357,36 @@ def read_rows(
     |lo + d e^(j theta)|^2 = |lo|^2 + |d|^2 + 2 Re(conj(lo) d e^(j theta)) (d: the
     signal arm's part of the fields), the same powers to round-off.
     """
+    codes_i, codes_q = _read_codes(receivers, fields, readout, rng, drive_sigma_rad, drift_hz)
+    detector = receivers.detector
+    i_a, q_a = _corrected(receivers, readout, codes_to_current_a(codes_i, detector), codes_to_current_a(codes_q, detector))
+    return ReadResult(i_a, q_a, receivers.modulus)
+
+
+def read_rows_mean(
+    receivers: Receivers,
+    fields: np.ndarray,
+    readout: Readout,
+    rng: np.random.Generator,
+    *,
+    drive_sigma_rad: np.ndarray | None = None,
+    drift_hz=None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The mean (I, Q) (A) over the first axis (repeated readings) of :func:`read_rows`, with the same draws.
+
+    The ADC codes are averaged (exactly, as integers) and then scaled and
+    corrected: the correction is affine, so this is the mean of the corrected
+    readings to round-off, without correcting every reading.
+    """
+    codes_i, codes_q = _read_codes(receivers, fields, readout, rng, drive_sigma_rad, drift_hz)
+    n = codes_i.shape[0]  # the receivers broadcast against the readings without their first axis too
+    i_a = codes_to_current_a(codes_i.sum(0) / n, receivers.detector)
+    q_a = codes_to_current_a(codes_q.sum(0) / n, receivers.detector)
+    return _corrected(receivers, readout, i_a, q_a)
+
+
+def _read_codes(receivers: Receivers, fields, readout: Readout, rng, drive_sigma_rad, drift_hz):
+    """The I and Q ADC codes of :func:`read_rows` (its draws, in its order)."""
     if readout.noise and rng is None:
         raise ValueError("rng is required when noise is on")
     detector = receivers.detector
@@ -372,15 +402,19 @@ def read_rows(
     else:
         power_mw, rng = readout.laser.power_mw * np.moveaxis(np.abs(fields) ** 2, -1, 0), None
     pair_i, pair_q = balanced_pairs_current_a(power_mw, detector, rng)  # one TIA per pair: I, then Q
-    i_a = codes_to_current_a(adc_codes(pair_i, detector), detector)
-    q_a = codes_to_current_a(adc_codes(pair_q, detector), detector)
-    if receivers.iq_offset is not None:  # digital correction, in units of I + jQ per input power
-        scale = readout.detector.responsivity_a_per_w * readout.laser.power_mw * 1e-3
-        # times 1/scale: what numpy's complex division by the real scale computes (bit for bit as before)
-        i_a, q_a = correct_iq_parts(i_a * (1 / scale), q_a * (1 / scale), receivers.iq_offset, receivers.iq_matrix)
-        i_a *= scale
-        q_a *= scale
-    return ReadResult(i_a, q_a, receivers.modulus)
+    return adc_codes(pair_i, detector), adc_codes(pair_q, detector)
+
+
+def _corrected(receivers, readout: Readout, i_a, q_a):
+    """(I, Q) through the receivers' digital correction (in units of I + jQ per input power), if any."""
+    if receivers.iq_offset is None:
+        return i_a, q_a
+    scale = readout.detector.responsivity_a_per_w * readout.laser.power_mw * 1e-3
+    # times 1/scale: what numpy's complex division by the real scale computes (bit for bit as before)
+    i_a, q_a = correct_iq_parts(i_a * (1 / scale), q_a * (1 / scale), receivers.iq_offset, receivers.iq_matrix)
+    i_a *= scale
+    q_a *= scale
+    return i_a, q_a
 
 
 def _compact(a: np.ndarray) -> np.ndarray:

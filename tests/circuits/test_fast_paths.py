@@ -76,3 +76,26 @@ def test_read_result_phase_and_residue():
     np.testing.assert_allclose(r.phase_rad, [0, np.pi / 2, np.pi + 1e-9])
     np.testing.assert_array_equal(r.residue, [0, 1, 2])
     assert Readout().noise
+
+
+def test_mean_reading_is_the_mean_of_the_readings():
+    """read_rows_mean: the same draws as read_rows, its corrected (I, Q) averaged over the repeats."""
+    from dataclasses import replace
+
+    from circuits.compiled import IqCorrection, compile_mdpu
+    from circuits.readout import Receivers, read_rows, read_rows_mean
+
+    row = compile_mdpu(MdpuDesign(mmu=MmuDesign(modulus=5), h=2))
+    rows = [row, replace(row, iq_correction=IqCorrection((1e-3, -2e-3), ((1.1, 0.05), (-0.02, 0.9))))]
+    readout = Readout()
+    rec = Receivers.of(rows, readout).expand(1)
+    x = np.array([[[0, 1], [2, 3], [4, 4]]] * 2)
+    fields = np.stack([r.detector_fields(xi, xi) for r, xi in zip(rows, x)])  # (2, 3, 4)
+    reps = np.broadcast_to(fields, (16,) + fields.shape)
+    drive = np.broadcast_to(0.01, reps.shape[:-1])
+    full = read_rows(rec, reps, readout, np.random.default_rng(5), drive_sigma_rad=drive, drift_hz=0.0)
+    i, q = read_rows_mean(rec, reps, readout, np.random.default_rng(5), drive_sigma_rad=drive, drift_hz=0.0)
+    scale = np.abs(full.i_a).max()
+    np.testing.assert_allclose(i, full.i_a.mean(0), rtol=0, atol=1e-14 * scale)
+    np.testing.assert_allclose(q, full.q_a.mean(0), rtol=0, atol=1e-14 * scale)
+    assert not np.allclose(full.i_a[0], full.i_a[1])  # the readings are noisy: the mean averages something
