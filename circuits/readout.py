@@ -434,7 +434,7 @@ def _rotated_power(lo: np.ndarray, fields: np.ndarray, theta) -> np.ndarray:
     the constants once per distinct field, then two products and two sums per readout and detector (detectors
     first, so that each pass runs over whole readouts, not four at a time).
     """
-    theta = np.ascontiguousarray(theta)
+    theta = np.asarray(theta, order="C")  # (ascontiguousarray would make a 0-d theta 1-d)
     d = fields - lo
     lead = (1,) * max(0, theta.ndim + 1 - d.ndim)  # the readouts' axes the fields do not have
 

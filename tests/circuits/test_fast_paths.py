@@ -99,3 +99,15 @@ def test_mean_reading_is_the_mean_of_the_readings():
     np.testing.assert_allclose(i, full.i_a.mean(0), rtol=0, atol=1e-14 * scale)
     np.testing.assert_allclose(q, full.q_a.mean(0), rtol=0, atol=1e-14 * scale)
     assert not np.allclose(full.i_a[0], full.i_a[1])  # the readings are noisy: the mean averages something
+
+
+def test_one_noisy_reading_keeps_its_shape():
+    """A single readout (fields (4,)) reads as 0-d arrays, with noise as without (the CLI's one-MAC read)."""
+    from circuits.compiled import compile_mdpu
+    from circuits.readout import read
+
+    row = compile_mdpu(MdpuDesign(mmu=MmuDesign(modulus=5), h=1))
+    fields = row.detector_fields(np.array([3]), np.array([4]))
+    for readout, rng in ((Readout(), np.random.default_rng(0)), (Readout(noise=False), None)):
+        r = read(row, fields, readout, rng, drive_sigma_rad=np.float64(0.01))
+        assert np.shape(r.i_a) == np.shape(r.q_a) == np.shape(r.residue) == ()
