@@ -210,9 +210,10 @@ def _zero_fields(row: CompiledMdpu) -> np.ndarray:
 def _zero_fields_of(rows) -> np.ndarray:
     """(R, 4) :func:`_zero_fields` of R rows: compiled rows, or :class:`circuits.compiled.RowArrays`."""
     if isinstance(rows, list):
-        return np.stack([r.lo_to_det for r in rows]) + np.stack(
-            [r.arm_to_det * r.src_to_arm for r in rows]
-        ) * _arm0_of(rows)[:, None]
+        return (
+            np.stack([r.lo_to_det for r in rows])
+            + np.stack([r.arm_to_det * r.src_to_arm for r in rows]) * _arm0_of(rows)[:, None]
+        )
     return rows.lo_to_det + rows.arm_to_det * rows.src_to_arm[:, None] * _arm0_of(rows)[:, None]
 
 
@@ -392,9 +393,7 @@ def _bias_trim(sample, index, trims, readout, rng, repeats, max_mw: float, round
     """
     x_true, rows = _row_sensitivity(sample, index, trims)
     steady = replace(readout, laser=replace(readout.laser, frequency_drift_mhz_rms=0.0))  # calibration: no drift
-    variances = rows_phase_variances_rad2(
-        Receivers.of(rows, steady), rows[0], _zero_fields_of(rows), steady
-    )
+    variances = rows_phase_variances_rad2(Receivers.of(rows, steady), rows[0], _zero_fields_of(rows), steady)
     sigma = np.sqrt(sum(variances.values())) / np.sqrt(repeats)
     x_meas = x_true + rng.standard_normal(x_true.shape) * np.sqrt(2) * sigma[:, None] / BIAS_STEP_MW
     power = np.clip(trims.lo_bias_power_mw[index], 0, max_mw)

@@ -320,8 +320,10 @@ def solve_front_end(design: MdpuDesign, wl_um: float, settings: dict, rows: int)
     for start in range(0, padded, FRONT_END_BATCH):
         chunk = {n: {k: v[start : start + FRONT_END_BATCH] for k, v in f.items()} for n, f in full.items()}
         parts.append(circuit(wl=float(wl_um), **chunk))  # a Python float: one (weak) type for every caller
-    return {key: np.concatenate([np.broadcast_to(np.asarray(p[key]), (FRONT_END_BATCH,)) for p in parts])[:rows]
-            for key in _FRONT_END_PORTS}
+    return {
+        key: np.concatenate([np.broadcast_to(np.asarray(p[key]), (FRONT_END_BATCH,)) for p in parts])[:rows]
+        for key in _FRONT_END_PORTS
+    }
 
 
 _FRONT_END_PORTS = (("arm_out", "in"), *((d, "arm_in") for d in DETECTORS), *((d, "in") for d in DETECTORS))

@@ -359,7 +359,9 @@ def read_rows(
     """
     codes_i, codes_q = _read_codes(receivers, fields, readout, rng, drive_sigma_rad, drift_hz)
     detector = receivers.detector
-    i_a, q_a = _corrected(receivers, readout, codes_to_current_a(codes_i, detector), codes_to_current_a(codes_q, detector))
+    i_a, q_a = _corrected(
+        receivers, readout, codes_to_current_a(codes_i, detector), codes_to_current_a(codes_q, detector)
+    )
     return ReadResult(i_a, q_a, receivers.modulus)
 
 
