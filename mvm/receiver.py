@@ -83,11 +83,22 @@ class ReceiverMap:
 
     @functools.cached_property
     def device_arrays(self) -> tuple:
-        """The map's arrays as int32/float32 JAX arrays, in field order (what jitted code rebuilds the map from)."""
+        """The map's arrays as int32/float32 JAX arrays, in field order (what jitted code rebuilds the map from).
+
+        Cast by numpy: ``jnp.asarray(a, dtype)`` would compile a conversion program per shape in every fresh process.
+        """
+        floats = (
+            self.inside,
+            self.below,
+            self.above,
+            self.margin_levels,
+            self.offset,
+            self.spread,
+            self.centre_residue,
+        )
         return (
-            jnp.asarray(self.start_residue, dtype=jnp.int32),
-            *(jnp.asarray(a, dtype=jnp.float32) for a in (self.inside, self.below, self.above, self.margin_levels)),
-            *(jnp.asarray(a, dtype=jnp.float32) for a in (self.offset, self.spread, self.centre_residue)),
+            jnp.asarray(np.asarray(self.start_residue).astype(np.int32)),
+            *(jnp.asarray(np.asarray(a).astype(np.float32)) for a in floats),
         )
 
     @classmethod
