@@ -132,8 +132,7 @@ def balanced_pairs_current_a(power_mw, pd: Photodetector, rng: np.random.Generat
     plus, minus = mean[0::2], mean[1::2]  # (2, ...): the I pair, then the Q pair
     pair = plus - minus
     if rng is not None:
-        # both detectors' shot noise from their summed current (the variance is linear in it), one TIA's noise
-        sigma = np.sqrt(shot_noise_variance_a2(plus + minus, pd) + thermal_noise_variance_a2(pd))
+        sigma = np.sqrt(balanced_noise_variance_a2(plus, minus, pd))  # the pair's noise, as balanced_current_a
         for p in (0, 1):
             pair[p] += sigma[p] * rng.standard_normal(sigma.shape[1:])
     return pair[0], pair[1]

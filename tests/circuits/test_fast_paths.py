@@ -29,7 +29,7 @@ def test_compact_keeps_each_distinct_value_once():
 
 
 def test_both_pairs_draw_and_read_as_two_balanced_pairs():
-    """I's noise then Q's, the same draws as two balanced_current_a calls; the shot noise of the pair summed."""
+    """I's noise then Q's, the same draws and noise model as two balanced_current_a calls."""
     pd = Photodetector()
     power = np.random.default_rng(1).uniform(0.0, 2.0, (6, 9, 4))
     i_ref = balanced_current_a(power[..., 0], power[..., 1], pd, rng := np.random.default_rng(2))
