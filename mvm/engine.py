@@ -52,7 +52,7 @@ import numpy as np
 
 from circuits.compiled import segment_sums
 from circuits.readout import Readout, Receivers, drive_phase_sigma_rad, read_rows
-from mvm.digital import float_mod
+from mvm.digital import SAFE_EXPONENT, _accumulate, exact_chunk_sums, float_mod
 from mvm.receiver import ReceiverMap, receiver_map
 
 UNIFORM_LEVELS = 1e-7  # devices this close to the design (levels) are the design, to round-off
@@ -236,6 +236,44 @@ def _block_residues(exact, errors, receivers, *, moduli, rows, even):
     """Each tile's residues (C, M, N), int16, and unsafe mask, from its E (:func:`_tile_arm_errors`; None: uniform)
     and receiver map arrays."""
     return tuple((r.astype(jnp.int16), u) for r, u, _ in _decide(exact, errors, receivers, moduli, rows, even))
+
+
+@partial(jax.jit, static_argnames=("h", "per_group", "by_product", "moduli", "rows", "even"))
+def _small_product(am, bm, exp_a, exp_b, arguments, *, h, per_group, by_product, moduli, rows, even):
+    """A small product's exact chunk sums, its tiles' flag (:func:`_tiles_flagged`) and its accumulation from the
+    exact sums (:func:`mvm.digital.accumulate`), in one program: (flagged, C (M, N) float64)."""
+    exact = exact_chunk_sums(am, bm, h=h)
+    flagged = _tiles_flagged(am, bm, exact, arguments, moduli=moduli, rows=rows, even=even)
+    values = jnp.pad(exact, ((0, (-exact.shape[0]) % per_group), (0, 0), (0, 0)))
+    out = jnp.zeros((am.shape[0], bm.shape[1]), jnp.float64)
+    return flagged, _accumulate(values, exp_a, exp_b, out, per_group=per_group, by_product=by_product)
+
+
+def read_small(engine: ChipEngine, am, bm, exp_a, exp_b, *, h: int, per_group: int) -> np.ndarray | None:
+    """C (M, N) of a small product (one block of at most ``SMALL_BLOCK`` readouts a tile) whose every readout is
+    proven to read its exact residue, or None where one is not (the caller reads the block with
+    :func:`read_block`, which flags the same readouts).
+
+    Mantissas am (M, C*h), bm (C*h, N), BFP exponents exp_a (M, groups), exp_b (groups, N). One program
+    (:func:`_small_product`) instead of the exact sums', the flags' and the accumulation's: a training step's
+    products are small, and each program costs a fixed fraction of a millisecond on the CPU.
+    """
+    todo = [i for i in range(len(engine.tiles)) if not engine.proven[i]]
+    by_product = bool(max(np.abs(exp_a).max(initial=0), np.abs(exp_b).max(initial=0)) < SAFE_EXPONENT)  # as accumulate
+    flagged, out = _small_product(
+        am,
+        bm,
+        exp_a,
+        exp_b,
+        tuple(engine.arguments(i) for i in todo),
+        h=h,
+        per_group=per_group,
+        by_product=by_product,
+        moduli=tuple(engine.tiles[i].tile.modulus for i in todo),
+        rows=engine.tiles[0].tile.size,
+        even=tuple(engine.even[i] for i in todo),
+    )
+    return None if bool(flagged) else np.asarray(out)
 
 
 def proven_exact(engine: TileEngine) -> bool:

@@ -61,6 +61,8 @@ class TrainResult:
     settings: TrainSettings
     history: list[EpochRecord] = field(default_factory=list)
     seconds: float = 0.0
+    seconds_compiling: float = 0.0  # compiling the training step and the evaluation (part of ``seconds``)
+    seconds_waiting: float = 0.0  # then waiting for the hardware (``hardware_ready``; not part of ``seconds``)
     model: object = None  # the trained model
 
     @property
@@ -136,10 +138,12 @@ def train_model(
     # compiling needs no hardware; run one program each for the whole run
     step = step.lower(params, opt_state, data.x_train[:bs], data.y_train[:bs], keys["hardware"]).compile()
     evaluate = evaluate.lower(params, x_test, y_test, keys["eval"]).compile()
+    result.seconds_compiling = time.perf_counter() - start
     if hardware_ready is not None:
         waiting = time.perf_counter()
         hardware_ready()
-        start += time.perf_counter() - waiting
+        result.seconds_waiting = time.perf_counter() - waiting
+        start += result.seconds_waiting
     for epoch in range(settings.epochs):
         order = order_rng.permutation(n)
         losses, correct = [], 0

@@ -110,6 +110,8 @@ def run(
         "seconds_training": result.seconds,
         "seconds_loading_data": t_data - start,
         "seconds_building_hardware": build_s,  # on its own thread, while the training programs compile
+        "seconds_compiling_training": result.seconds_compiling,
+        "seconds_waiting_for_hardware": result.seconds_waiting,  # after compiling, before the first step
         # in the backend's products (host side): all of them, and the first of each shape (compilation, if any)
         "seconds_in_products": sum(map(sum, product_seconds.values())),
         "seconds_first_product_per_shape": sum(times[0] for times in product_seconds.values()),
