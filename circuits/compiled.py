@@ -1,9 +1,11 @@
-"""The compiled MDPU: solve each part once with sax, evaluate many dot products with arrays.
+"""The compiled MDPU: solve each part once with its device models, evaluate many dot products with arrays.
 
 Every element is reflectionless, so the detector fields are exactly
 ``E = lo_to_det + arm_to_det * src_to_arm * T_arm`` with T_arm the product of the
 signal arm's transmissions. The front end (source splitter, LO arm, hybrid) is
-solved once by ``sax.circuit``; each MMU segment is solved once per drive level
+solved once as the sum over its paths of the device models along them
+(:func:`front_end_solver`: the same S-matrix as ``sax.circuit`` of its netlist,
+without a linear solve or sax's compilation); each MMU segment is solved once per drive level
 by its device model, giving a table ``segment_t[j, b, level]`` per physical
 device, and these combine into one table per MMU, ``mmu_t[j, x, w]`` (h*m*m
 entries). A dot product is then h gathers and a product, fused by ``jax.jit``
@@ -29,7 +31,6 @@ from circuits.mdpu import (
     LO_HEATERS,
     SPLITTERS,
     MdpuDesign,
-    front_end_circuit,
     front_end_netlist,
     with_lo_bias,
 )
@@ -287,10 +288,9 @@ def _segment_tables(design: MdpuDesign) -> tuple[np.ndarray, np.ndarray]:
     return segment_t, np.full(design.h, heater)
 
 
-FRONT_END_BATCH = 16  # rows per front-end solve: one array shape, so one compilation of each circuit
+FRONT_END_BATCH = 16  # rows per front-end solve: one array shape, so one compilation of each design's program
 # The front-end settings every solve passes (what a fabricated row varies: calibration.chip.row_params), each
-# (FRONT_END_BATCH,): one call signature, so one compilation of each design's circuit in a process (sax's klu
-# programs never come from JAX's persistent cache; each costs about a second of a fresh worker's start).
+# (FRONT_END_BATCH,): one call signature, so one compilation of each design's front end in a process.
 FRONT_END_SETTINGS = {
     **{n: ("split_ratio",) for n in SPLITTERS},
     **{n: ("kappa",) for n in HYBRIDS},
@@ -298,32 +298,116 @@ FRONT_END_SETTINGS = {
 }
 
 
+def front_end_paths(netlist: dict, sources=("in", "arm_in")) -> dict:
+    """Every path of light through a reflectionless, feed-forward netlist, from each of ``sources`` (circuit ports)
+    to every circuit port it reaches: (to port, from port) -> paths, each a tuple of (instance, in port, out port).
+
+    The S-parameter from port a to port b of such a netlist is exactly the sum over its paths of the product of
+    the instances' S-parameters along each (no reflection: nothing returns to an instance light has left).
+    Which port pairs of an instance carry light is read off the keys of its model's S-dictionary. Raises if a
+    path comes back to an instance it has passed (a loop: not feed-forward).
+    """
+    import photonics
+
+    models = photonics.models()
+    instances, ports = netlist["instances"], netlist["ports"]
+    links = {}
+    for a, b in netlist["connections"].items():
+        links[tuple(a.split(","))], links[tuple(b.split(","))] = tuple(b.split(",")), tuple(a.split(","))
+    port_of = {tuple(v.split(",")): k for k, v in ports.items()}
+    carries = {}
+    for name, inst in instances.items():
+        s = models[inst["component"]](**inst["settings"])
+        carries[name] = {}
+        for p, q in s:
+            if p != q:
+                carries[name].setdefault(p, []).append(q)
+    paths: dict = {}
+
+    def walk(at: tuple, path: tuple, source: str) -> None:
+        name, port = at
+        if any(step[0] == name for step in path):
+            raise ValueError(f"front_end_paths: a path from {source} returns to {name} (not a feed-forward netlist)")
+        for out in carries[name].get(port, ()):
+            step = path + ((name, port, out),)
+            if (name, out) in port_of:
+                paths.setdefault((port_of[(name, out)], source), []).append(step)
+            elif (name, out) in links:
+                walk(links[(name, out)], step, source)
+
+    for source in sources:
+        walk(tuple(ports[source].split(",")), (), source)
+    return {k: tuple(v) for k, v in paths.items()}
+
+
+@lru_cache(maxsize=16)
+def front_end_solver(lo_fraction: float, lo_heater, routes=None):
+    """The front end's S-parameters as one jitted function of (wl, settings): the sum over every path
+    (:func:`front_end_paths`) of the project's device models along it, for the netlist of
+    :func:`circuits.mdpu.front_end_netlist` (settings as ``sax.circuit`` takes them: instance -> key -> value,
+    the rest the drawing's). The same S-matrix as the sax circuit (:func:`circuits.mdpu.front_end_circuit`, held
+    to it by the tests), without a linear solve: a plain XLA program (JAX's persistent cache keeps it) that
+    costs microseconds a call.
+    """
+    import photonics
+
+    models = photonics.models()
+    netlist = front_end_netlist(lo_fraction, lo_heater, routes=routes)
+    instances = netlist["instances"]
+    paths = front_end_paths(netlist)
+    missing = [k for k in _FRONT_END_PORTS if k not in paths]
+    if missing:
+        raise ValueError(f"front_end_solver: no light reaches {missing}")
+
+    def solve(wl, settings):
+        s = {
+            name: models[inst["component"]](wl=wl, **{**inst["settings"], **settings.get(name, {})})
+            for name, inst in instances.items()
+        }
+        out = {}
+        for key in _FRONT_END_PORTS:
+            terms = []
+            for path in paths[key]:
+                t = s[path[0][0]][path[0][1:]]
+                for name, a, b in path[1:]:
+                    t = t * s[name][(a, b)]
+                terms.append(t)
+            out[key] = sum(terms[1:], terms[0])
+        return out
+
+    return jax.jit(solve)
+
+
 def solve_front_end(design: MdpuDesign, wl_um: float, settings: dict, rows: int) -> dict:
     """The front end's S-parameters (each (rows,)) for per-row instance settings (instance -> key -> (rows,) or a
-    number); every setting of :data:`FRONT_END_SETTINGS` not given is the drawing's. Solved in batches of
-    ``FRONT_END_BATCH`` rows, the last padded with its last row."""
-    circuit = front_end_circuit(design.lo_fraction, design.lo_heater, design.routes)
-    drawn = front_end_netlist(design.lo_fraction, design.lo_heater, routes=design.routes)["instances"]
+    number); every setting of :data:`FRONT_END_SETTINGS` not given is the drawing's. Solved by
+    :func:`front_end_solver` in batches of ``FRONT_END_BATCH`` rows, the last padded with its last row."""
+    solver = front_end_solver(design.lo_fraction, design.lo_heater, design.routes)
+    drawn = _drawn_front_settings(design.lo_fraction, design.lo_heater)
     padded = rows + (-rows % FRONT_END_BATCH)
-    full = {
-        n: {
-            k: np.pad(
-                np.broadcast_to(np.asarray(settings.get(n, {}).get(k, drawn[n]["settings"][k]), dtype=float), (rows,)),
-                (0, padded - rows),
-                mode="edge",
-            )
-            for k in keys
-        }
-        for n, keys in FRONT_END_SETTINGS.items()
-    }
-    parts = []
-    for start in range(0, padded, FRONT_END_BATCH):
-        chunk = {n: {k: v[start : start + FRONT_END_BATCH] for k, v in f.items()} for n, f in full.items()}
-        parts.append(circuit(wl=float(wl_um), **chunk))  # a Python float: one (weak) type for every caller
-    return {
-        key: np.concatenate([np.broadcast_to(np.asarray(p[key]), (FRONT_END_BATCH,)) for p in parts])[:rows]
-        for key in _FRONT_END_PORTS
-    }
+    full = {}
+    for n, keys in FRONT_END_SETTINGS.items():
+        given = settings.get(n, {})
+        full[n] = {}
+        for k in keys:
+            a = np.empty(padded)
+            a[:rows] = given.get(k, drawn[n][k])
+            a[rows:] = a[rows - 1]
+            full[n][k] = a
+    parts = [
+        solver(float(wl_um), {n: {k: v[start : start + FRONT_END_BATCH] for k, v in f.items()} for n, f in full.items()})
+        for start in range(0, padded, FRONT_END_BATCH)
+    ]  # wl a Python float: one (weak) type for every caller
+    if len(parts) == 1:
+        return {key: np.asarray(parts[0][key])[:rows] for key in _FRONT_END_PORTS}
+    return {key: np.concatenate([np.asarray(p[key]) for p in parts])[:rows] for key in _FRONT_END_PORTS}
+
+
+@lru_cache(maxsize=16)
+def _drawn_front_settings(lo_fraction: float, lo_heater) -> dict:
+    """The drawing's value of every setting of :data:`FRONT_END_SETTINGS` (instance -> key -> number)."""
+    drawn = front_end_netlist(lo_fraction, lo_heater)["instances"]
+    return {n: {k: float(drawn[n]["settings"][k]) for k in keys} for n, keys in FRONT_END_SETTINGS.items()}
 
 
 _FRONT_END_PORTS = (("arm_out", "in"), *((d, "arm_in") for d in DETECTORS), *((d, "in") for d in DETECTORS))

@@ -1,0 +1,70 @@
+"""The compiled front end (a sum over the netlist's paths) against sax's solution of the same netlist."""
+
+import numpy as np
+import pytest
+
+from circuits.compiled import _FRONT_END_PORTS, front_end_paths, front_end_solver, solve_front_end
+from circuits.mdpu import HYBRIDS, LO_HEATERS, SPLITTERS, MdpuDesign, MdpuRoutes, front_end_circuit, front_end_netlist
+from photonics.heater import Heater
+from photonics.waveguide import Straight
+
+
+def _varied_settings(rng: np.random.Generator, n: int) -> dict:
+    """Every instance setting a fabricated row varies, drawn well away from the drawing."""
+    settings = {name: {"split_ratio": rng.uniform(0.2, 0.8, n)} for name in SPLITTERS}
+    settings.update({name: {"kappa": rng.uniform(0.3, 0.7, n)} for name in HYBRIDS})
+    for name in LO_HEATERS:
+        settings[name] = {
+            "neff": 2.4 + 0.02 * rng.standard_normal(n),
+            "p_pi_mw": rng.uniform(15, 25, n),
+            "temperature_k": rng.uniform(295, 320, n),
+            "power_mw": rng.uniform(0, 60, n),
+        }
+    return settings
+
+
+DESIGNS = {
+    "no routes": MdpuDesign(lo_fraction=0.3),
+    "routed, matched LO guide": MdpuDesign(
+        lo_heater=Heater(length_um=150.0),
+        routes=MdpuRoutes(lo_um=5000.0, hybrid_um=20.0, lo_waveguide=Straight(neff=1.85, ng=2.3, loss_db_cm=0.25)),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", DESIGNS)
+def test_front_end_solver_matches_sax(name):
+    design = DESIGNS[name]
+    rng = np.random.default_rng(3)
+    settings = _varied_settings(rng, 16)
+    reference = front_end_circuit(design.lo_fraction, design.lo_heater, design.routes)
+    for wl in (1.55, 1.5501):
+        want = reference(wl=wl, **settings)
+        got = front_end_solver(design.lo_fraction, design.lo_heater, design.routes)(wl, settings)
+        for key in _FRONT_END_PORTS:
+            w, g = np.asarray(want[key]), np.asarray(got[key])
+            assert np.abs(w).min() > 0.05  # every port is lit: the comparison is not of zeros
+            np.testing.assert_allclose(g, w, rtol=0, atol=1e-9 * np.abs(w).max(), err_msg=str(key))
+
+
+def test_solve_front_end_batches_rows_like_one_solve():
+    """Rows beyond one batch (padded with the last row) give what each row solved on its own gives."""
+    design = DESIGNS["routed, matched LO guide"]
+    settings = _varied_settings(np.random.default_rng(5), 21)
+    batched = solve_front_end(design, design.wl_um, settings, 21)
+    reference = front_end_circuit(design.lo_fraction, design.lo_heater, design.routes)
+    for r in (0, 15, 16, 20):
+        one = reference(wl=design.wl_um, **{n: {k: v[r] for k, v in f.items()} for n, f in settings.items()})
+        for key in _FRONT_END_PORTS:
+            assert batched[key].shape == (21,)
+            assert abs(batched[key][r] - complex(np.asarray(one[key]))) < 1e-12
+
+
+def test_front_end_paths_refuses_a_loop():
+    """The hybrid's i_p output fed back into the source splitter: light from the LO heater comes round again."""
+    netlist = front_end_netlist(0.5, Heater())
+    ports = {k: v for k, v in netlist["ports"].items() if v not in ("src,o1", "hyb_i,o3")}
+    loop = {**netlist, "connections": {**netlist["connections"], "hyb_i,o3": "src,o1"}, "ports": ports}
+    assert front_end_paths(netlist, sources=("in",))  # the netlist as drawn has paths
+    with pytest.raises(ValueError, match="not a feed-forward"):
+        front_end_paths({**loop, "ports": {**ports, "start": "lo_split,o1"}}, sources=("start",))
