@@ -61,7 +61,7 @@ F32_UNIT = 2.0**-24
 EVEN_SPREAD_LEVELS = 0.02  # receivers this close to even boundaries are decided without lookups
 EXACT_BATCH = 1 << 16  # readouts per batch on the float64 full-simulation path
 SMALL_BLOCK = 1 << 16  # readouts per tile up to which a block's tiles are read in one program (training's products)
-OPEN_COLUMNS_STEP = 16  # unproven columns per chunk are read in multiples of this (:func:`_columns_flagged`)
+OPEN_COLUMNS_STEP = 16  # unproven columns per chunk are read in multiples of this (:func:`_open_columns`)
 
 
 def small_mod(x: np.ndarray, m: int) -> np.ndarray:
@@ -267,7 +267,7 @@ def column_bounds(engine: TileEngine, even: bool) -> ColumnBounds | None:
     (:func:`_decide`) is off by at most the float32 slack (:func:`float32_slack_levels`),
     taken twice here (E and v, and the map's arrays rounded to float32). So a column
     within those bounds has no readout the per-readout pass would flag, and only the
-    other columns need their lookup-sums (:func:`_columns_flagged`). On a calibrated
+    other columns need their lookup-sums (:func:`_open_columns`). On a calibrated
     chip about 95 % of the columns are proven so.
     """
     t, receiver = engine.tables, engine.receiver
@@ -285,7 +285,7 @@ def column_bounds(engine: TileEngine, even: bool) -> ColumnBounds | None:
 
 @dataclass(frozen=True)
 class StackedTiles:
-    """The tiles with column bounds, their device arrays stacked for :func:`_open_columns_flagged` (phase tables
+    """The tiles with column bounds, their device arrays stacked for :func:`_open_columns` (phase tables
     zero-padded to the largest modulus: the padding is never read)."""
 
     which: tuple[int, ...]  # tile indices
@@ -315,28 +315,39 @@ class StackedTiles:
 
 
 @jax.jit
-def _open_columns_flagged(am, weights, index, row, moduli, eps_cols, even, widen):
-    """Per stacked tile (:class:`StackedTiles`), whether any readout of its P chunk columns is unproven or reads
-    another residue than the exact one, the margin widened by ``widen``: the lookup-sum and even decisions of
-    :func:`_tile_decide` on those columns only. ``weights`` (T, C, h, P) float32: their weight mantissas;
-    ``index`` (T, C, h, P): their (row, weight residue) pairs into R*m_w; ``row`` (T, C, P): their tile rows.
+def _open_columns(am, weights, index, row, moduli, eps_cols, even, widen):
+    """Per stacked tile (:class:`StackedTiles`), its P open chunk columns read: whether any readout is unproven or
+    reads another residue than the exact one with the margin widened by ``widen`` (T,), and the residues
+    (T, C, M, P) int16 and unsafe mask (T, C, M, P) as :func:`_block_residues` reads them (the same float32
+    lookup-sum in the same order, the same decisions, the margin not widened). ``weights`` (T, C, h, P)
+    float32: their weight mantissas; ``index`` (T, C, h, P): their (row, weight residue) pairs into R*m_w;
+    ``row`` (T, C, P): their tile rows.
 
-    The tiles go through one traced body (lax.map), the modulus a value: one program
-    to trace and lower in a fresh process, whatever the moduli.
+    The tiles go through one traced body (lax.map), the modulus a value, and both
+    passes of :func:`read_block` use it: one program to trace and lower in a fresh
+    process, whatever the moduli.
     """
     c, h = weights.shape[1:3]
     x = am.astype(jnp.float32).reshape(am.shape[0], c, h).transpose(1, 0, 2)
 
     def tile(args):
         weights, index, row, m, eps, offset, spread, centre, margin, widen = args
+        modulus = m.astype(jnp.float32)
         e = arm_levels(gather_table(eps, index), jnp.mod(am, m))  # (C, M, P)
-        s = float_mod(jnp.matmul(x, weights), m.astype(jnp.float32))  # exact chunk sums (< 2**24), as exact_chunk_sums
+        s = float_mod(jnp.matmul(x, weights), modulus)  # exact chunk sums (< 2**24), as exact_chunk_sums
         row = row[:, None, :]
-        receiver = ReceiverMap(m.astype(jnp.float32), None, None, None, None, margin, offset, spread, centre)
+        receiver = ReceiverMap(modulus, None, None, None, None, margin, offset, spread, centre)
         residue, distance = receiver.even_residues(s + e, row, xp=jnp)
-        return ((distance <= margin[row] + widen) | (residue != s)).any()
+        flagged = ((distance <= margin[row] + widen) | (residue != s)).any()
+        return flagged, residue.astype(jnp.int16), distance <= margin[row]
 
     return jax.lax.map(tile, (weights, index, row, moduli, eps_cols, *even, widen))
+
+
+@jax.jit
+def _exact_residues(exact, moduli):
+    """(T, C, M, N) int16: S mod m of exact chunk sums (C, M, N) for each modulus (T,)."""
+    return float_mod(exact[None], moduli.astype(jnp.float32)[:, None, None, None]).astype(jnp.int16)
 
 
 @partial(jax.jit, static_argnames=("modulus", "rows"))
@@ -506,9 +517,10 @@ def read_block(
             row.append((cols[-1] % rows).astype(np.int32))
             index.append((row[-1] * moduli[i])[:, None, :] + w.reshape(c, h, -1)[at])  # (C, h, P) into R*m_w
             weights.append(bm.reshape(c, h, -1)[at].astype(np.float32))
-        opened.update(cols=np.stack(cols).astype(np.int32), columns=(np.stack(weights), np.stack(index), np.stack(row)))
         args = (stacked.moduli, stacked.eps_cols, stacked.even, stacked.widen)
-        return [*flags, _open_columns_flagged(am_j, *opened["columns"], *args).any()]
+        flag, *read = _open_columns(am_j, np.stack(weights), np.stack(index), np.stack(row), *args)
+        opened.update(cols=np.stack(cols), read=read)
+        return [*flags, np.asarray(flag).any()]
 
     # tiles proven exact need no pass; the others' flags, one program per tile (all in one for a small block),
     # dispatched together
@@ -518,7 +530,7 @@ def read_block(
     if not any(bool(f) for f in ([flagged(todo)] if small else columns_flagged(todo))):
         return None, 0
     if opened and all(engine.proven[i] or i in engine.stacked.which for i in range(len(tiles))):
-        return _read_open_columns(engine, am, bm, am_j, exact, opened, readout, rng, drift_hz)
+        return _read_open_columns(engine, am, bm, exact, opened, readout, rng, drift_hz)
     arguments = [engine.arguments(i) for i in range(len(tiles))]
     errors = tuple(
         None if eps is None else _tile_arm_errors(am_j, bm_j, eps, modulus=m, rows=rows)
@@ -536,41 +548,15 @@ def read_block(
     return residues, simulated
 
 
-@jax.jit
-def _open_columns_read(am, exact, weights, index, row, cols, moduli, eps_cols, even):
-    """Per stacked tile: the residues (C, M, N) int16 of every readout and the unsafe mask (C, M, P) of its open
-    columns ``cols`` (C, P) (arguments as :func:`_open_columns_flagged`).
-
-    The open columns are read as :func:`_block_residues` reads them (the same float32
-    lookup-sum in the same order, the same decisions, the margin not widened); every
-    other readout of the tile is proven by its column's bounds (:func:`column_bounds`)
-    to read its exact residue S mod m, which is what it gets.
-    """
-    c, h = weights.shape[1:3]
-    x = am.astype(jnp.float32).reshape(am.shape[0], c, h).transpose(1, 0, 2)
-
-    def tile(args):
-        weights, index, row, cols, m, eps, offset, spread, centre, margin = args
-        modulus = m.astype(jnp.float32)
-        e = arm_levels(gather_table(eps, index), jnp.mod(am, m))  # (C, M, P)
-        s = float_mod(jnp.matmul(x, weights), modulus)
-        row = row[:, None, :]
-        receiver = ReceiverMap(modulus, None, None, None, None, margin, offset, spread, centre)
-        residue, distance = receiver.even_residues(s + e, row, xp=jnp)
-        full = jax.vmap(lambda f, k, r: f.at[:, k].set(r))(float_mod(exact, modulus), cols, residue)
-        return full.astype(jnp.int16), distance <= margin[row]
-
-    return jax.lax.map(tile, (weights, index, row, cols, moduli, eps_cols, *even))
-
-
-def _read_open_columns(engine: ChipEngine, am, bm, am_j, exact, opened: dict, readout: Readout, rng, drift_hz):
-    """:func:`read_block`'s second pass where every tile not proven has column bounds: each tile's residues from
-    its open columns (:func:`_open_columns_read`), unsafe readouts simulated in full, tile by tile."""
-    stacked = engine.stacked
-    cols = opened["cols"]
-    read, unsafe = _open_columns_read(am_j, exact, *opened["columns"], cols, stacked.moduli, stacked.eps_cols,
-                                      stacked.even)
-    unsafe = np.asarray(unsafe)
+def _read_open_columns(engine: ChipEngine, am, bm, exact, opened: dict, readout: Readout, rng, drift_hz):
+    """:func:`read_block`'s second pass where every tile not proven has column bounds: each tile's residues, the
+    exact ones (which the bounds prove) with its open columns' in place (:func:`_open_columns`), and its unsafe
+    readouts simulated in full, tile by tile, in the order of the whole block's mask."""
+    stacked, cols = engine.stacked, opened["cols"]
+    read, unsafe = (np.asarray(a) for a in opened["read"])
+    full = np.array(_exact_residues(exact, stacked.moduli))  # (T, C, M, N)
+    c, rows_a = unsafe.shape[1:3]
+    at = (np.arange(c)[:, None, None], np.arange(rows_a)[:, None], cols[:, :, None, :])  # per tile: [c, i, cols]
     residues, simulated = [], 0
     for i, t in enumerate(engine.tiles):
         m = t.tile.modulus
@@ -578,12 +564,12 @@ def _read_open_columns(engine: ChipEngine, am, bm, am_j, exact, opened: dict, re
             residues.append(np.mod(np.asarray(exact), m).astype(np.int16))
             continue
         k = stacked.which.index(i)
-        residues.append(np.array(read[k]))
+        residues.append(full[k])
+        residues[-1][at[0], at[1], at[2][k]] = read[k]
         if unsafe[k].any():
-            c, rows_a = unsafe[k].shape[:2]
-            full = np.zeros(np.shape(exact), bool)  # the open columns' mask in place: the same readout order
-            full[np.arange(c)[:, None, None], np.arange(rows_a)[:, None], cols[k][:, None, :]] = unsafe[k]
-            simulated += _simulate(t, np.mod(am, m), np.mod(bm, m), full, residues[-1], readout, rng, drift_hz)
+            mask = np.zeros(np.shape(exact), bool)
+            mask[at[0], at[1], at[2][k]] = unsafe[k]
+            simulated += _simulate(t, np.mod(am, m), np.mod(bm, m), mask, residues[-1], readout, rng, drift_hz)
     return residues, simulated
 
 
