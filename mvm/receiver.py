@@ -137,25 +137,30 @@ class ReceiverMap:
         return float_mod(residue, m, xp), 0.5 - xp.abs(u - k) - xp.asarray(self.spread, dtype=v.dtype)[rows]
 
 
-def _bins(b: np.ndarray, first: int, m: int):
-    """(start residue, inside, below, above) per bin for ascending boundaries b in [0, m); None if two share a bin."""
+def _bins(b: np.ndarray, first: np.ndarray, m: int):
+    """(start residue, inside, below, above) per bin (each (n, m * BINS_PER_LEVEL)) for n rows of ascending
+    boundaries b (n, m) in [0, m), first (n,) the residue read just above b_0, and (n,) whether each row's
+    boundaries lie in distinct bins (where not, that row's bins are to be discarded)."""
     count = m * BINS_PER_LEVEL
+    n = len(b)
     q = np.minimum(np.floor(b * BINS_PER_LEVEL).astype(np.int64), count - 1)
-    if len(np.unique(q)) != m:
-        return None
+    distinct = np.all(np.diff(q, axis=1) > 0, axis=1)  # b ascends, so q does: a repeat is a shared bin
+    q = np.where(distinct[:, None], q, np.arange(m))  # a row with a shared bin: any distinct bins (discarded)
     starts = np.arange(count) / BINS_PER_LEVEL
-    inside = np.full(count, np.inf)
-    inside[q] = b
+    rows = np.arange(n)[:, None]
+    inside = np.full((n, count), np.inf)
+    inside[rows, q] = b
     # boundaries unwrapped over three turns, for the nearest one on either side of every bin
-    ext = np.concatenate([b - m, b, b + m])
-    below = ext[np.searchsorted(ext, starts, side="right") - 1]
-    above = ext[np.searchsorted(ext, starts + 1 / BINS_PER_LEVEL, side="left")]
+    ext = np.concatenate([b - m, b, b + m], axis=1)  # (n, 3m)
+    ends = starts + 1 / BINS_PER_LEVEL
+    below = np.take_along_axis(ext, np.stack([np.searchsorted(e, starts, side="right") for e in ext]) - 1, 1)
+    above = np.take_along_axis(ext, np.stack([np.searchsorted(e, ends, side="left") for e in ext]), 1)
     k = np.arange(m)
-    below[q], above[q] = ext[m + k - 1], ext[m + k + 1]  # a bin with a boundary: its neighbours either side
+    below[rows, q], above[rows, q] = ext[:, m + k - 1], ext[:, m + k + 1]  # a bin with a boundary: its neighbours
     # residue at each bin's start: first (read just above b_0) plus the boundaries passed since b_0, mod m
-    passed = np.searchsorted(b, starts, side="right")  # boundaries at or before the bin start
-    start = np.mod(first + passed - 1, m)
-    return start, inside, below, above
+    passed = np.stack([np.searchsorted(row, starts, side="right") for row in b])  # boundaries at or before the start
+    start = np.mod(np.asarray(first)[:, None] + passed - 1, m)
+    return start, inside, below, above, distinct
 
 
 @dataclass(frozen=True)
@@ -250,7 +255,8 @@ def receiver_map(
     m, count = stacked.modulus, len(rows)
     rin = rin_relative_rms(readout.laser, readout.detector.bandwidth_ghz) if readout.noise else 0.0
     rins = np.array([0.0, -RIN_SIGMAS * rin, RIN_SIGMAS * rin] if rin > 0 else [0.0])
-    grid = np.broadcast_to(np.arange(m * GRID_PER_LEVEL) / GRID_PER_LEVEL, (count, len(rins), m * GRID_PER_LEVEL))
+    # the fields once per row and grid point (R, 1, G); the RIN scales their powers (R, K, G) as it would each copy
+    grid = np.broadcast_to(np.arange(m * GRID_PER_LEVEL) / GRID_PER_LEVEL, (count, 1, m * GRID_PER_LEVEL))
     z, current = stacked.z(readout, grid, rins[:, None])  # (R, K, G), (4, R, K, G)
     steps, monotone = _boundaries(stacked, readout, rins, z)
     b, ok = steps[:, 0], monotone.all(axis=1)
@@ -268,19 +274,15 @@ def receiver_map(
         axis=(0, 2, 3),
     ) * (1 + GRID_SAFETY)
 
-    start = np.zeros((count, m * BINS_PER_LEVEL), np.int64)
-    inside = np.full((count, m * BINS_PER_LEVEL), np.inf)
-    below, above = -inside, inside.copy()
+    start, inside, below, above, distinct = _bins(b, first, m)
+    binned = ok & distinct
+    start[~binned], inside[~binned], below[~binned], above[~binned] = 0, np.inf, -np.inf, np.inf
     margin = np.full(count, np.inf)
     full_scale_a = np.broadcast_to(receivers.detector.adc_full_scale_ua * 1e-6, (count,))
     lsb_a = np.broadcast_to(adc_lsb_a(receivers.detector), (count,))
     phase_sigmas = signal_phase_sigmas_max_rad(rows[0], receivers.delay_mismatch_s, readout)
     gains = None if receivers.iq_matrix is None else np.linalg.norm(receivers.iq_matrix, 2, axis=(-2, -1))
-    for i in range(count):
-        binned = _bins(b[i], int(first[i]), m) if ok[i] else None
-        if binned is None:
-            continue
-        start[i], inside[i], below[i], above[i] = binned
+    for i in np.nonzero(binned)[0]:
         phase_sigma = phase_sigmas[i]
         p = skip_probability / 2 if phase_sigma > 0 else skip_probability
         shift_a = lsb_a[i] / np.sqrt(2)  # (I, Q) shift before the correction

@@ -164,3 +164,28 @@ def test_noise_never_crosses_the_margin_and_does_cross_a_quarter_of_it(ideal_row
     assert outside == 0, f"{outside} of 2e5 noisy reads just outside the margin {margin:.3g} read another residue"
     inside = noisy_wrong(row, readout, rec, margin / 4, 200_000, seed=5)
     assert inside > 20, f"only {inside} noisy reads at a quarter of the margin erred: the noise is too weak to test"
+
+
+def test_bins_hold_the_nearest_boundaries_and_the_residue_read_at_each_bin_start():
+    """Every row's bins at once (:func:`mvm.receiver._bins`) against their definition, bin by bin; a row with two
+    boundaries in one bin is refused."""
+    from mvm.receiver import BINS_PER_LEVEL, _bins
+
+    rng = np.random.default_rng(4)
+    m = 7
+    b = np.sort(np.mod(np.arange(m) + 0.5 + 0.05 * rng.standard_normal((5, m)), m), axis=1)
+    b[4, 2] = b[4, 1] + 1e-4  # two boundaries in one bin
+    first = rng.integers(0, m, 5)
+    start, inside, below, above, distinct = _bins(b, first, m)
+    assert distinct.tolist() == [True] * 4 + [False]
+    for r in range(4):
+        ext = np.concatenate([b[r] - m, b[r], b[r] + m])
+        for q in range(m * BINS_PER_LEVEL):
+            lo, hi = q / BINS_PER_LEVEL, (q + 1) / BINS_PER_LEVEL
+            here = b[r][(b[r] >= lo) & (b[r] < hi)]
+            assert inside[r, q] == (here[0] if len(here) else np.inf)
+            if len(here):  # the boundaries either side of the one inside
+                assert below[r, q] == ext[ext < here[0]].max() and above[r, q] == ext[ext > here[0]].min()
+            else:
+                assert below[r, q] == ext[ext <= lo].max() and above[r, q] == ext[ext >= hi].min()
+            assert start[r, q] == (first[r] + np.count_nonzero(b[r] <= lo) - 1) % m
