@@ -62,6 +62,7 @@ EVEN_SPREAD_LEVELS = 0.02  # receivers this close to even boundaries are decided
 EXACT_BATCH = 1 << 16  # readouts per batch on the float64 full-simulation path
 SMALL_BLOCK = 1 << 16  # readouts per tile up to which a block's tiles are read in one program (training's products)
 OPEN_COLUMNS_STEP = 16  # unproven columns per chunk are read in multiples of this (:func:`_open_columns`)
+OPEN_COLUMNS_MAX = 0.5  # beyond this fraction of a block's columns open, its tiles take the per-readout pass
 
 
 def small_mod(x: np.ndarray, m: int) -> np.ndarray:
@@ -507,7 +508,7 @@ def read_block(
         if width == 0:
             return flags
         width = -(-width // OPEN_COLUMNS_STEP) * OPEN_COLUMNS_STEP  # few distinct programs
-        if 2 * width > bm.shape[1]:
+        if width > OPEN_COLUMNS_MAX * bm.shape[1]:  # nearly every column open: the per-readout pass
             return flags + [flagged([i]) for i in which]
         c, h = open_[0].shape[0], tiles[0].tile.h
         cols, weights, index, row = [], [], [], []

@@ -261,3 +261,116 @@ def test_a_tile_proven_exact_has_no_readout_flagged(power_mw):
         )
         assert t.tables.uniform
         assert engine.proven[i] == (not flagged) == (power_mw > 1), (power_mw, t.tile.modulus)
+
+
+# Column bounds (mvm.engine.column_bounds): whole weight columns proven without their lookup-sums, the open ones read
+# by one program for every tile (_open_columns). Their reference is the per-readout pass (_tile_arm_errors, then
+# _block_residues) on the same block.
+
+
+def per_readout_pass(engine, am, bm, exact, rows):
+    """Each tile's (residues, unsafe mask) (C, M, N) from the per-readout pass, every readout's lookup-sum."""
+    from mvm.engine import _block_residues, _tile_arm_errors
+
+    moduli = tuple(t.tile.modulus for t in engine.tiles)
+    arguments = [engine.arguments(i) for i in range(len(moduli))]
+    errors = tuple(_tile_arm_errors(am, bm, eps, modulus=m, rows=rows) for m, (eps, _) in zip(moduli, arguments))
+    read = _block_residues(exact, errors, tuple(r for _, r in arguments), moduli=moduli, rows=rows, even=engine.even)
+    return [(np.asarray(r), np.asarray(u)) for r, u in read]
+
+
+def at_power(chip: Chip, power_mw: float) -> Chip:
+    from photonics.laser import Laser
+
+    return dataclasses.replace(chip, config=dataclasses.replace(chip.config, laser=Laser(power_mw=power_mw)), prepared={})
+
+
+# (chip, laser power, noise) where some columns are proven and many readouts are unsafe or wrong
+BOUNDED = [("calibrated", 1.5, True), ("drifted_slightly", 10.0, False)]
+
+
+@pytest.mark.parametrize("name,power_mw,noise", BOUNDED)
+def test_columns_the_bounds_prove_read_their_exact_residues(chips, name, power_mw, noise):
+    """No readout of a proven column is unsafe or reads another residue than S mod m, in the per-readout pass."""
+    chip = at_power(chips[name], power_mw)
+    readout = chip.config.readout(noise)
+    engine = chip.prepare("engine", readout, chip.config.noise.skip_probability)
+    am, bm, exact = mantissas(chip, (48, 256, 96), seed=11)
+    rows = engine.tiles[0].tile.size
+    read = per_readout_pass(engine, np.asarray(am, np.int32), np.asarray(bm, np.int32), exact, rows)
+    proven = caught = 0
+    for t, b, (residue, unsafe) in zip(engine.tiles, engine.bounds, read):
+        assert b is not None, "every tile of these chips has bounds"
+        closed = ~b.unproven(np.mod(bm, b.modulus), rows)  # (C, N)
+        flagged = unsafe | (residue != np.mod(np.asarray(exact), t.tile.modulus))
+        assert not flagged[np.broadcast_to(closed[:, None, :], flagged.shape)].any()
+        proven += int(closed.sum())
+        caught += int(flagged.sum())
+    assert proven > 0 and caught > 0, (proven, caught)  # the property has both sides here
+
+
+@pytest.mark.parametrize("name,power_mw,noise", [*BOUNDED, ("drifted_slightly", 10.0, True)])
+def test_open_columns_read_as_the_per_readout_pass(chips, name, power_mw, noise):
+    """_open_columns on any set of columns: the same residues and unsafe masks as the per-readout pass, bit for bit,
+    and its flag set wherever one of them is unsafe or wrong."""
+    from mvm.engine import _open_columns
+
+    chip = at_power(chips[name], power_mw)
+    readout = chip.config.readout(noise)
+    engine = chip.prepare("engine", readout, chip.config.noise.skip_probability)
+    am, bm, exact = mantissas(chip, (48, 256, 96), seed=12)
+    rows, h = engine.tiles[0].tile.size, chip.config.tile.h
+    read = per_readout_pass(engine, np.asarray(am, np.int32), np.asarray(bm, np.int32), exact, rows)
+    stacked = engine.stacked
+    c = bm.shape[0] // h
+    cols = np.stack([np.sort(np.random.default_rng(k).permutation(bm.shape[1])[:32].reshape(1, -1).repeat(c, 0), 1)
+                     for k in range(len(stacked.which))])  # (T, C, P)
+    at = (np.arange(c)[:, None, None], np.arange(h)[:, None], cols[:, :, None])
+    index = np.stack([(cols[k] % rows * engine.tiles[i].tile.modulus)[:, None, :]
+                      + np.mod(bm, engine.tiles[i].tile.modulus).reshape(c, h, -1)[at[0], at[1], at[2][k]]
+                      for k, i in enumerate(stacked.which)])
+    weights = np.stack([bm.reshape(c, h, -1)[at[0], at[1], at[2][k]] for k in range(len(stacked.which))])
+    flag, residue, unsafe = _open_columns(
+        np.asarray(am, np.int32), weights.astype(np.float32), index.astype(np.int32), (cols % rows).astype(np.int32),
+        stacked.moduli, stacked.eps_cols, stacked.even, stacked.widen,
+    )
+    wrong = 0
+    for k, i in enumerate(stacked.which):
+        want_residue, want_unsafe = (a[np.arange(c)[:, None, None], np.arange(am.shape[0])[:, None], cols[k][:, None]]
+                                     for a in read[i])
+        np.testing.assert_array_equal(np.asarray(residue[k]), want_residue)
+        np.testing.assert_array_equal(np.asarray(unsafe[k]), want_unsafe)
+        s = np.mod(np.asarray(exact), engine.tiles[i].tile.modulus)[np.arange(c)[:, None, None], np.arange(am.shape[0])[:, None], cols[k][:, None]]
+        bad = want_unsafe | (want_residue != s)
+        assert bool(flag[k]) >= bool(bad.any())
+        wrong += int(bad.sum())
+    assert wrong > 0  # unsafe readouts or wrong residues among the columns read
+
+
+@pytest.mark.parametrize("noise", [False, True])
+def test_a_large_block_reads_as_without_column_bounds(chips, monkeypatch, noise):
+    """read_block with column bounds (open columns only, every tile in one program, then their residues in place)
+    and without (every readout's lookup-sum): the same residues, the same readouts simulated, the same draws. The
+    open path is taken however many columns are open (OPEN_COLUMNS_MAX), and is checked to be taken."""
+    from mvm import engine as engine_module
+
+    taken = []
+    monkeypatch.setattr(engine_module, "OPEN_COLUMNS_MAX", 1.0)
+    open_read = engine_module._read_open_columns
+    monkeypatch.setattr(engine_module, "_read_open_columns", lambda *a: taken.append(1) or open_read(*a))
+    chip = at_power(chips["calibrated"], 1.5)  # a weaker laser than the default: readouts near a boundary
+    readout = chip.config.readout(noise)
+    engine = chip.prepare("engine", readout, chip.config.noise.skip_probability)
+    am, bm, exact = mantissas(chip, (64, 128, 160), seed=13)  # 8 chunks x 64 x 160 readouts: a large block
+    plain = dataclasses.replace(engine, bounds=(None,) * len(engine.tiles), stacked=None)
+    rngs = [np.random.default_rng(4), np.random.default_rng(4)]
+    got, got_simulated = read_block(engine, am, bm, exact, readout, rngs[0], 1e6 if noise else None)
+    want, want_simulated = read_block(plain, am, bm, exact, readout, rngs[1], 1e6 if noise else None)
+    assert (got is None) == (want is None)
+    if want is not None:
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(g, w)
+    assert got_simulated == want_simulated
+    assert rngs[0].random() == rngs[1].random()
+    if noise:
+        assert taken and want_simulated > 0
