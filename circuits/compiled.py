@@ -484,6 +484,9 @@ def _arm_group_delays_s(design: MdpuDesign, powers_mw: np.ndarray) -> tuple[np.n
 
 
 _DELAY_MISMATCH_S: dict = {}  # design (LO bias set) -> signal minus LO group delay (s); see delay_mismatches_s
+# id(design) -> (design, delay): a design object asked for again is found without hashing its fields (a tile's
+# rows are read many times); the entry holds the design, so its id is not reused while it is remembered
+_DELAY_BY_ID: dict = {}
 DELAY_CACHE_DESIGNS = 1 << 14  # designs remembered before the cache starts again
 
 
@@ -495,23 +498,45 @@ def delay_mismatches_s(designs) -> np.ndarray:
     every front-end solve uses, so each circuit compiles once); results are remembered per design.
     """
     designs = list(designs)
-    missing: dict = {}
-    for d in designs:
-        if d not in _DELAY_MISMATCH_S:
-            if d.lo_bias_power_mw is None:
-                raise ValueError("delay_mismatches_s needs designs with lo_bias_power_mw set (see compile_mdpu)")
-            missing.setdefault(replace(d, lo_bias_power_mw=None), {})[d] = d.lo_bias_power_mw
-    if missing and len(_DELAY_MISMATCH_S) > DELAY_CACHE_DESIGNS:
+    out = np.empty(len(designs))
+    unknown = []
+    for i, d in enumerate(designs):
+        hit = _DELAY_BY_ID.get(id(d))
+        if hit is not None and hit[0] is d:
+            out[i] = hit[1]
+        else:
+            unknown.append(i)
+    if not unknown:
+        return out
+    if len(_DELAY_MISMATCH_S) > DELAY_CACHE_DESIGNS or len(_DELAY_BY_ID) > DELAY_CACHE_DESIGNS:
         _DELAY_MISMATCH_S.clear()
-    for base, group in missing.items():
-        powers = np.array(list(group.values()), dtype=float)
+        _DELAY_BY_ID.clear()
+    missing: dict = {}  # the design's parts (by identity: a tile's rows share them) -> (base, [(index, power)])
+    for i in unknown:
+        d = designs[i]
+        value = _DELAY_MISMATCH_S.get(d)
+        if value is not None:
+            out[i] = value
+            continue
+        if d.lo_bias_power_mw is None:
+            raise ValueError("delay_mismatches_s needs designs with lo_bias_power_mw set (see compile_mdpu)")
+        parts = (id(d.mmu), id(d.lo_heater), id(d.routes), d.h, d.lo_fraction, d.wl_um, d.lo_path)
+        if parts not in missing:
+            missing[parts] = (replace(d, lo_bias_power_mw=None), [])
+        missing[parts][1].append((i, d.lo_bias_power_mw))
+    for base, group in missing.values():
+        powers = np.array([power for _, power in group], dtype=float)
         n = len(powers)
         padded = np.pad(powers, (0, -n % FRONT_END_BATCH), mode="edge")
         signal, lo = np.concatenate(
             [_arm_group_delays_s(base, chunk) for chunk in padded.reshape(-1, FRONT_END_BATCH)], axis=1
         )
-        _DELAY_MISMATCH_S.update(zip(group, (signal - lo)[:n].tolist(), strict=True))
-    return np.array([_DELAY_MISMATCH_S[d] for d in designs])
+        for (i, _), value in zip(group, (signal - lo)[:n].tolist(), strict=True):
+            out[i] = value
+            _DELAY_MISMATCH_S[designs[i]] = value
+    for i in unknown:
+        _DELAY_BY_ID[id(designs[i])] = (designs[i], float(out[i]))
+    return out
 
 
 def iq(fields: np.ndarray, correction: IqCorrection | None = None) -> np.ndarray:
@@ -566,10 +591,11 @@ def _heater_transmission(design: MdpuDesign, settings: dict, shape: tuple) -> np
 
     n = math.prod(shape)
     padded = -n % HEATER_LANES
-    flat = {
-        k: np.pad(np.broadcast_to(np.asarray(v, dtype=float), shape).reshape(-1), (0, padded), mode="edge")
-        for k, v in {**design.mmu.heater.settings(), **settings}.items()
-    }
+    flat = {}
+    for k, v in {**design.mmu.heater.settings(), **settings}.items():
+        a = flat[k] = np.empty(n + padded)
+        a[:n] = np.broadcast_to(np.asarray(v, dtype=float), shape).reshape(-1)
+        a[n:] = a[n - 1]  # padded with the last element
     t = _jitted_transmission(photonics.models()["heater"])(design.wl_um, flat)
     return np.asarray(t)[:n].reshape(shape)
 
