@@ -288,9 +288,12 @@ def _segment_tables(design: MdpuDesign) -> tuple[np.ndarray, np.ndarray]:
     return segment_t, np.full(design.h, heater)
 
 
-FRONT_END_BATCH = 16  # rows per front-end solve: one array shape, so one compilation of each design's program
-# The front-end settings every solve passes (what a fabricated row varies: calibration.chip.row_params), each
-# (FRONT_END_BATCH,): one call signature, so one compilation of each design's front end in a process.
+# Front-end solves pad their rows to a multiple of this (with the last row): few array shapes, so few compilations
+# of each design's program (a tile's 16 rows, the ideal chip's one row and a tile's delays share one), and every row
+# rounds alike whatever the batch (a chip without variation equals the ideal chip bit for bit).
+FRONT_END_BATCH = 16
+# The front-end settings every solve passes (what a fabricated row varies: calibration.chip.row_params): one call
+# signature, so one compilation of each design's front end per batch shape in a process.
 FRONT_END_SETTINGS = {
     **{n: ("split_ratio",) for n in SPLITTERS},
     **{n: ("kappa",) for n in HYBRIDS},
@@ -342,7 +345,30 @@ def front_end_paths(netlist: dict, sources=("in", "arm_in")) -> dict:
 
 @lru_cache(maxsize=16)
 def front_end_solver(lo_fraction: float, lo_heater, routes=None):
-    """The front end's S-parameters as one jitted function of (wl, settings): the sum over every path
+    """The front end's S-parameters as one jitted function of (wl, settings) (:func:`_front_end_function`)."""
+    return jax.jit(_front_end_function(lo_fraction, lo_heater, routes))
+
+
+@lru_cache(maxsize=16)
+def _packed_front_end_solver(lo_fraction: float, lo_heater, routes=None):
+    """:func:`front_end_solver` on the settings of :data:`FRONT_END_SETTINGS` packed as one (settings, rows) array,
+    its ports (``_FRONT_END_PORTS``) stacked as one (ports, rows) array: one transfer each way a call."""
+    solve = _front_end_function(lo_fraction, lo_heater, routes)
+    names = [(n, k) for n, keys in FRONT_END_SETTINGS.items() for k in keys]
+
+    def packed(wl, values):
+        settings: dict = {}
+        for i, (n, k) in enumerate(names):
+            settings.setdefault(n, {})[k] = values[i]
+        out = solve(wl, settings)
+        return jnp.stack([out[key] for key in _FRONT_END_PORTS])
+
+    return jax.jit(packed)
+
+
+@lru_cache(maxsize=16)
+def _front_end_function(lo_fraction: float, lo_heater, routes=None):
+    """The front end's S-parameters as a function of (wl, settings): the sum over every path
     (:func:`front_end_paths`) of the project's device models along it, for the netlist of
     :func:`circuits.mdpu.front_end_netlist` (settings as ``sax.circuit`` takes them: instance -> key -> value,
     the rest the drawing's). The same S-matrix as the sax circuit (:func:`circuits.mdpu.front_end_circuit`, held
@@ -375,32 +401,28 @@ def front_end_solver(lo_fraction: float, lo_heater, routes=None):
             out[key] = sum(terms[1:], terms[0])
         return out
 
-    return jax.jit(solve)
+    return solve
 
 
 def solve_front_end(design: MdpuDesign, wl_um: float, settings: dict, rows: int) -> dict:
     """The front end's S-parameters (each (rows,)) for per-row instance settings (instance -> key -> (rows,) or a
     number); every setting of :data:`FRONT_END_SETTINGS` not given is the drawing's. Solved by
-    :func:`front_end_solver` in batches of ``FRONT_END_BATCH`` rows, the last padded with its last row."""
-    solver = front_end_solver(design.lo_fraction, design.lo_heater, design.routes)
+    :func:`front_end_solver` in one call, the rows padded to a multiple of ``FRONT_END_BATCH`` with the last one
+    (a call costs about 0.1 ms whatever its size: XLA's per-operation overhead)."""
+    solver = _packed_front_end_solver(design.lo_fraction, design.lo_heater, design.routes)
     drawn = _drawn_front_settings(design.lo_fraction, design.lo_heater)
     padded = rows + (-rows % FRONT_END_BATCH)
-    full = {}
+    values = np.empty((sum(len(keys) for keys in FRONT_END_SETTINGS.values()), padded))
+    i = 0
     for n, keys in FRONT_END_SETTINGS.items():
         given = settings.get(n, {})
-        full[n] = {}
         for k in keys:
-            a = np.empty(padded)
-            a[:rows] = given.get(k, drawn[n][k])
-            a[rows:] = a[rows - 1]
-            full[n][k] = a
-    parts = [
-        solver(float(wl_um), {n: {k: v[start : start + FRONT_END_BATCH] for k, v in f.items()} for n, f in full.items()})
-        for start in range(0, padded, FRONT_END_BATCH)
-    ]  # wl a Python float: one (weak) type for every caller
-    if len(parts) == 1:
-        return {key: np.asarray(parts[0][key])[:rows] for key in _FRONT_END_PORTS}
-    return {key: np.concatenate([np.asarray(p[key]) for p in parts])[:rows] for key in _FRONT_END_PORTS}
+            values[i, :rows] = given.get(k, drawn[n][k])
+            i += 1
+    values[:, rows:] = values[:, rows - 1 : rows]
+    # wl a Python float: one (weak) type for every caller
+    out = np.asarray(solver(float(wl_um), values))
+    return {key: out[i, :rows] for i, key in enumerate(_FRONT_END_PORTS)}
 
 
 @lru_cache(maxsize=16)
