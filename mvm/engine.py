@@ -61,7 +61,7 @@ F32_UNIT = 2.0**-24
 EVEN_SPREAD_LEVELS = 0.02  # receivers this close to even boundaries are decided without lookups
 EXACT_BATCH = 1 << 16  # readouts per batch on the float64 full-simulation path
 SMALL_BLOCK = 1 << 16  # readouts per tile up to which a block's tiles are read in one program (training's products)
-OPEN_COLUMNS_STEP = 16  # unproven columns per chunk are read in multiples of this (:func:`_open_columns`)
+OPEN_COLUMNS_STEP = 16  # unproven columns per chunk are read in multiples of this (:func:`_open_columns_decided`)
 OPEN_COLUMNS_MAX = 0.5  # beyond this fraction of a block's columns open, its tiles take the per-readout pass
 
 
@@ -268,7 +268,7 @@ def column_bounds(engine: TileEngine, even: bool) -> ColumnBounds | None:
     (:func:`_decide`) is off by at most the float32 slack (:func:`float32_slack_levels`),
     taken twice here (E and v, and the map's arrays rounded to float32). So a column
     within those bounds has no readout the per-readout pass would flag, and only the
-    other columns need their lookup-sums (:func:`_open_columns`). On a calibrated
+    other columns need their lookup-sums (:func:`_open_columns_decided`). On a calibrated
     chip about 95 % of the columns are proven so.
     """
     t, receiver = engine.tables, engine.receiver
@@ -286,7 +286,7 @@ def column_bounds(engine: TileEngine, even: bool) -> ColumnBounds | None:
 
 @dataclass(frozen=True)
 class StackedTiles:
-    """The tiles with column bounds, their device arrays stacked for :func:`_open_columns` (phase tables
+    """The tiles with column bounds, their device arrays stacked for :func:`_open_columns_decided` (phase tables
     zero-padded to the largest modulus: the padding is never read)."""
 
     which: tuple[int, ...]  # tile indices
@@ -314,19 +314,20 @@ class StackedTiles:
         widen = np.array([bounds[i].widen for i in which], np.float32)
         return cls(which, jnp.asarray(moduli), jnp.asarray(eps), even, jnp.asarray(widen))
 
+    @property
+    def arrays(self) -> tuple:
+        """The arguments of :func:`_open_columns_decided` after the columns'."""
+        return self.moduli, self.eps_cols, self.even, self.widen
 
-@jax.jit
-def _open_columns(am, weights, index, row, moduli, eps_cols, even, widen):
-    """Per stacked tile (:class:`StackedTiles`), its P open chunk columns read: whether any readout is unproven or
-    reads another residue than the exact one with the margin widened by ``widen`` (T,), and the residues
-    (T, C, M, P) int16 and unsafe mask (T, C, M, P) as :func:`_block_residues` reads them (the same float32
-    lookup-sum in the same order, the same decisions, the margin not widened). ``weights`` (T, C, h, P)
-    float32: their weight mantissas; ``index`` (T, C, h, P): their (row, weight residue) pairs into R*m_w;
-    ``row`` (T, C, P): their tile rows.
 
-    The tiles go through one traced body (lax.map), the modulus a value, and both
-    passes of :func:`read_block` use it: one program to trace and lower in a fresh
-    process, whatever the moduli.
+def _open_columns_decided(am, weights, index, row, moduli, eps_cols, even, widen, out):
+    """Per stacked tile (:class:`StackedTiles`), ``out(residue, distance, s, margin, widen)`` of its P open chunk
+    columns, read as :func:`_block_residues` reads them: the same float32 lookup-sum in the same order, the same
+    even decisions. ``weights`` (T, C, h, P) float32: their weight mantissas; ``index`` (T, C, h, P): their
+    (row, weight residue) pairs into R*m_w; ``row`` (T, C, P): their tile rows.
+
+    The tiles go through one traced body (lax.map), the modulus a value: one program
+    to trace and lower in a fresh process, whatever the moduli.
     """
     c, h = weights.shape[1:3]
     x = am.astype(jnp.float32).reshape(am.shape[0], c, h).transpose(1, 0, 2)
@@ -338,11 +339,30 @@ def _open_columns(am, weights, index, row, moduli, eps_cols, even, widen):
         s = float_mod(jnp.matmul(x, weights), modulus)  # exact chunk sums (< 2**24), as exact_chunk_sums
         row = row[:, None, :]
         receiver = ReceiverMap(modulus, None, None, None, None, margin, offset, spread, centre)
-        residue, distance = receiver.even_residues(s + e, row, xp=jnp)
-        flagged = ((distance <= margin[row] + widen) | (residue != s)).any()
-        return flagged, residue.astype(jnp.int16), distance <= margin[row]
+        return out(*receiver.even_residues(s + e, row, xp=jnp), s, margin[row], widen)
 
     return jax.lax.map(tile, (weights, index, row, moduli, eps_cols, *even, widen))
+
+
+@jax.jit
+def _open_columns_flagged(*arguments):
+    """(T,) whether any readout of a stacked tile's open columns is unproven or reads another residue than the
+    exact one, the margin widened by ``widen`` (arguments as :func:`_open_columns_decided`).
+    (With the residues as outputs too, XLA runs the program several times slower: they are
+    :func:`_open_columns_read`'s, for flagged blocks only.)"""
+
+    def flagged(residue, distance, s, margin, widen):
+        return ((distance <= margin + widen) | (residue != s)).any()
+
+    return _open_columns_decided(*arguments, flagged)
+
+
+@jax.jit
+def _open_columns_read(*arguments):
+    """The residues (T, C, M, P) int16 and unsafe masks (T, C, M, P) of stacked tiles' open columns, the margin not
+    widened (arguments as :func:`_open_columns_decided`)."""
+    return _open_columns_decided(*arguments, lambda residue, distance, s, margin, widen: (
+        residue.astype(jnp.int16), distance <= margin))
 
 
 @jax.jit
@@ -518,10 +538,9 @@ def read_block(
             row.append((cols[-1] % rows).astype(np.int32))
             index.append((row[-1] * moduli[i])[:, None, :] + w.reshape(c, h, -1)[at])  # (C, h, P) into R*m_w
             weights.append(bm.reshape(c, h, -1)[at].astype(np.float32))
-        args = (stacked.moduli, stacked.eps_cols, stacked.even, stacked.widen)
-        flag, *read = _open_columns(am_j, np.stack(weights), np.stack(index), np.stack(row), *args)
-        opened.update(cols=np.stack(cols), read=read)
-        return [*flags, np.asarray(flag).any()]
+        args = (am_j, np.stack(weights), np.stack(index), np.stack(row), *stacked.arrays)
+        opened.update(cols=np.stack(cols), arguments=args)
+        return [*flags, np.asarray(_open_columns_flagged(*args)).any()]
 
     # tiles proven exact need no pass; the others' flags, one program per tile (all in one for a small block),
     # dispatched together
@@ -551,10 +570,10 @@ def read_block(
 
 def _read_open_columns(engine: ChipEngine, am, bm, exact, opened: dict, readout: Readout, rng, drift_hz):
     """:func:`read_block`'s second pass where every tile not proven has column bounds: each tile's residues, the
-    exact ones (which the bounds prove) with its open columns' in place (:func:`_open_columns`), and its unsafe
-    readouts simulated in full, tile by tile, in the order of the whole block's mask."""
+    exact ones (which the bounds prove) with its open columns' in place (:func:`_open_columns_read`), and its
+    unsafe readouts simulated in full, tile by tile, in the order of the whole block's mask."""
     stacked, cols = engine.stacked, opened["cols"]
-    read, unsafe = (np.asarray(a) for a in opened["read"])
+    read, unsafe = (np.asarray(a) for a in _open_columns_read(*opened["arguments"]))
     full = np.array(_exact_residues(exact, stacked.moduli))  # (T, C, M, N)
     c, rows_a = unsafe.shape[1:3]
     at = (np.arange(c)[:, None, None], np.arange(rows_a)[:, None], cols[:, :, None, :])  # per tile: [c, i, cols]

@@ -264,7 +264,7 @@ def test_a_tile_proven_exact_has_no_readout_flagged(power_mw):
 
 
 # Column bounds (mvm.engine.column_bounds): whole weight columns proven without their lookup-sums, the open ones read
-# by one program for every tile (_open_columns). Their reference is the per-readout pass (_tile_arm_errors, then
+# by one program for every tile (_open_columns_flagged, _open_columns_read). Their reference is the per-readout pass (_tile_arm_errors, then
 # _block_residues) on the same block.
 
 
@@ -311,9 +311,9 @@ def test_columns_the_bounds_prove_read_their_exact_residues(chips, name, power_m
 
 @pytest.mark.parametrize("name,power_mw,noise", [*BOUNDED, ("drifted_slightly", 10.0, True)])
 def test_open_columns_read_as_the_per_readout_pass(chips, name, power_mw, noise):
-    """_open_columns on any set of columns: the same residues and unsafe masks as the per-readout pass, bit for bit,
+    """The open-columns programs on any set of columns: the same residues and unsafe masks as the per-readout pass, bit for bit,
     and its flag set wherever one of them is unsafe or wrong."""
-    from mvm.engine import _open_columns
+    from mvm.engine import _open_columns_flagged, _open_columns_read
 
     chip = at_power(chips[name], power_mw)
     readout = chip.config.readout(noise)
@@ -330,10 +330,12 @@ def test_open_columns_read_as_the_per_readout_pass(chips, name, power_mw, noise)
                       + np.mod(bm, engine.tiles[i].tile.modulus).reshape(c, h, -1)[at[0], at[1], at[2][k]]
                       for k, i in enumerate(stacked.which)])
     weights = np.stack([bm.reshape(c, h, -1)[at[0], at[1], at[2][k]] for k in range(len(stacked.which))])
-    flag, residue, unsafe = _open_columns(
+    arguments = (
         np.asarray(am, np.int32), weights.astype(np.float32), index.astype(np.int32), (cols % rows).astype(np.int32),
-        stacked.moduli, stacked.eps_cols, stacked.even, stacked.widen,
+        *stacked.arrays,
     )
+    flag = _open_columns_flagged(*arguments)
+    residue, unsafe = _open_columns_read(*arguments)
     wrong = 0
     for k, i in enumerate(stacked.which):
         want_residue, want_unsafe = (a[np.arange(c)[:, None, None], np.arange(am.shape[0])[:, None], cols[k][:, None]]
