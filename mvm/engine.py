@@ -191,19 +191,22 @@ def arm_levels(table, x):
     One row gather per MMU, accumulated in order (XLA turns a gather-then-sum into
     scalar gathers). The gathers are written in lax, indices clipped (they are in
     range): jnp indexing's negative-index handling made them slower to trace and run.
+    Every row index is computed at once and each gather reads its slice as it is (3
+    operations per MMU to trace and lower, not 9).
     """
     m, h, c, n = table.shape
     flat = table.reshape(m * h * c, n)
     xs = x.reshape(x.shape[0], c, h).transpose(1, 0, 2)  # (C, M, h)
-    chunk = jnp.arange(c)[:, None]
+    index = (xs * h + jnp.arange(h, dtype=xs.dtype)) * c + jnp.arange(c, dtype=xs.dtype)[:, None, None]
     rows = jax.lax.GatherDimensionNumbers(offset_dims=(2,), collapsed_slice_dims=(0,), start_index_map=(0,))
 
-    def gather(index):  # flat[index], (C, M, N)
-        return jax.lax.gather(flat, index[..., None], rows, (1, n), mode=jax.lax.GatherScatterMode.CLIP)
+    def gather(j):  # flat[index[:, :, j]], (C, M, N)
+        at = jax.lax.slice_in_dim(index, j, j + 1, axis=2)  # (C, M, 1): the index vector last
+        return jax.lax.gather(flat, at, rows, (1, n), mode=jax.lax.GatherScatterMode.CLIP)
 
-    e = gather(xs[:, :, 0] * (h * c) + chunk)
+    e = gather(0)
     for j in range(1, h):
-        e = e + gather((xs[:, :, j] * h + j) * c + chunk)
+        e = e + gather(j)
     return e
 
 
