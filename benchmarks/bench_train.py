@@ -42,7 +42,8 @@ def main() -> None:
         f"  rns:  {rns['seconds']:.1f} s, test accuracy {100 * rns['test_accuracy']:.2f} %; "
         f"{readouts:.3g} readouts, {readouts / rns['seconds_training']:.3g} readouts/s, "
         f"{rns['seconds_building_hardware']:.1f} s sampling and calibrating the chip (JIT warm-up included; "
-        "on its own thread while the training programs compile)"
+        f"on its own thread while the training programs compile, {rns['seconds_compiling_training']:.1f} s; "
+        f"the first step waited {rns['seconds_waiting_for_hardware']:.1f} s for it)"
     )
     for name, r in (("fp32", fp32), ("rns", rns)):
         print(
