@@ -349,23 +349,37 @@ def _open_columns_decided(am, weights, index, row, moduli, eps_cols, even, widen
 
 @jax.jit
 def _open_columns_flagged(*arguments):
-    """(T,) whether any readout of a stacked tile's open columns is unproven or reads another residue than the
-    exact one, the margin widened by ``widen`` (arguments as :func:`_open_columns_decided`).
-    (With the residues as outputs too, XLA runs the program several times slower: they are
-    :func:`_open_columns_read`'s, for flagged blocks only.)"""
+    """(T, C, P) whether any readout of each open chunk column of a stacked tile is unproven or reads another
+    residue than the exact one, the margin widened by ``widen`` (arguments as :func:`_open_columns_decided`).
+    (With the residues as outputs, XLA runs the program several times slower: a flagged column's are read
+    again by :func:`read_columns`.)"""
 
     def flagged(residue, distance, s, margin, widen):
-        return ((distance <= margin + widen) | (residue != s)).any()
+        return ((distance <= margin + widen) | (residue != s)).any(axis=1)
 
     return _open_columns_decided(*arguments, flagged)
 
 
-@jax.jit
-def _open_columns_read(*arguments):
-    """The residues (T, C, M, P) int16 and unsafe masks (T, C, M, P) of stacked tiles' open columns, the margin not
-    widened (arguments as :func:`_open_columns_decided`)."""
-    return _open_columns_decided(*arguments, lambda residue, distance, s, margin, widen: (
-        residue.astype(jnp.int16), distance <= margin))
+def read_columns(engine: TileEngine, x, w, exact, chunks, columns, rows: int):
+    """Residues (F, M) int16 and unsafe mask (F, M) of every readout of F chunk columns (``chunks``, ``columns``),
+    for input and weight residues x (M, C*h), w (C*h, N) and exact chunk sums (C, M, N).
+
+    In numpy, bit for bit as :func:`_block_residues` reads them: the same float32
+    table entries summed in the same order (IEEE float32 additions, as XLA's), the
+    same float32 even decisions. For the few columns a block flags, it costs less
+    than a program to trace.
+    """
+    m, h = engine.tables.modulus, engine.tables.h
+    table = np.asarray(engine.tables.eps_cols)  # (h, m_a, R*m_w) float32
+    k = chunks[:, None] * h  # (F, 1)
+    at = (columns % rows * m)[:, None]
+    e = table[0][x[:, k[:, 0]].T, at + w[k[:, 0], columns][:, None]]  # (F, M)
+    for j in range(1, h):
+        e = e + table[j][x[:, k[:, 0] + j].T, at + w[k[:, 0] + j, columns][:, None]]
+    s = float_mod(np.asarray(exact)[chunks, :, columns], m, np)
+    row = (columns % rows)[:, None]
+    residue, distance = engine.receiver.even_residues(s + e, row, xp=np)
+    return residue.astype(np.int16), distance <= engine.receiver.margin_levels.astype(np.float32)[row]
 
 
 @jax.jit
@@ -542,8 +556,8 @@ def read_block(
             index.append((row[-1] * moduli[i])[:, None, :] + w.reshape(c, h, -1)[at])  # (C, h, P) into R*m_w
             weights.append(bm.reshape(c, h, -1)[at].astype(np.float32))
         args = (am_j, np.stack(weights), np.stack(index), np.stack(row), *stacked.arrays)
-        opened.update(cols=np.stack(cols), arguments=args)
-        return [*flags, np.asarray(_open_columns_flagged(*args)).any()]
+        opened.update(cols=np.stack(cols), flags=np.asarray(_open_columns_flagged(*args)))
+        return [*flags, opened["flags"].any()]
 
     # tiles proven exact need no pass; the others' flags, one program per tile (all in one for a small block),
     # dispatched together
@@ -573,13 +587,12 @@ def read_block(
 
 def _read_open_columns(engine: ChipEngine, am, bm, exact, opened: dict, readout: Readout, rng, drift_hz):
     """:func:`read_block`'s second pass where every tile not proven has column bounds: each tile's residues, the
-    exact ones (which the bounds prove) with its open columns' in place (:func:`_open_columns_read`), and its
-    unsafe readouts simulated in full, tile by tile, in the order of the whole block's mask."""
-    stacked, cols = engine.stacked, opened["cols"]
-    read, unsafe = (np.asarray(a) for a in _open_columns_read(*opened["arguments"]))
+    exact ones (which the bounds prove, and the flag pass found in every column it did not flag) with its
+    flagged columns' in place (:func:`read_columns`), and its unsafe readouts simulated in full, tile by tile, in
+    the order of the whole block's mask."""
+    stacked, cols, flags = engine.stacked, opened["cols"], opened["flags"]
     full = np.array(_exact_residues(exact, stacked.moduli))  # (T, C, M, N)
-    c, rows_a = unsafe.shape[1:3]
-    at = (np.arange(c)[:, None, None], np.arange(rows_a)[:, None], cols[:, :, None, :])  # per tile: [c, i, cols]
+    everyone = np.arange(np.shape(exact)[1])[None, :]
     residues, simulated = [], 0
     for i, t in enumerate(engine.tiles):
         m = t.tile.modulus
@@ -588,10 +601,16 @@ def _read_open_columns(engine: ChipEngine, am, bm, exact, opened: dict, readout:
             continue
         k = stacked.which.index(i)
         residues.append(full[k])
-        residues[-1][at[0], at[1], at[2][k]] = read[k]
-        if unsafe[k].any():
+        chunks, at = np.nonzero(flags[k])
+        if not chunks.size:
+            continue
+        columns = cols[k][chunks, at]
+        x, w = small_mod(am, m), small_mod(bm, m)
+        read, unsafe = read_columns(t, x, w, exact, chunks, columns, t.tile.size)
+        residues[-1][chunks[:, None], everyone, columns[:, None]] = read
+        if unsafe.any():
             mask = np.zeros(np.shape(exact), bool)
-            mask[at[0], at[1], at[2][k]] = unsafe[k]
+            mask[chunks[:, None], everyone, columns[:, None]] = unsafe
             simulated += _simulate(t, np.mod(am, m), np.mod(bm, m), mask, residues[-1], readout, rng, drift_hz)
     return residues, simulated
 

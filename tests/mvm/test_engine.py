@@ -311,9 +311,9 @@ def test_columns_the_bounds_prove_read_their_exact_residues(chips, name, power_m
 
 @pytest.mark.parametrize("name,power_mw,noise", [*BOUNDED, ("drifted_slightly", 10.0, True)])
 def test_open_columns_read_as_the_per_readout_pass(chips, name, power_mw, noise):
-    """The open-columns programs on any set of columns: the same residues and unsafe masks as the per-readout pass, bit for bit,
-    and its flag set wherever one of them is unsafe or wrong."""
-    from mvm.engine import _open_columns_flagged, _open_columns_read
+    """On any set of columns: the flag program (XLA) flags every column with an unsafe or wrong readout, and
+    read_columns (numpy) reads the same residues and unsafe masks as the per-readout pass, bit for bit."""
+    from mvm.engine import _open_columns_flagged, read_columns
 
     chip = at_power(chips[name], power_mw)
     readout = chip.config.readout(noise)
@@ -322,30 +322,32 @@ def test_open_columns_read_as_the_per_readout_pass(chips, name, power_mw, noise)
     rows, h = engine.tiles[0].tile.size, chip.config.tile.h
     read = per_readout_pass(engine, np.asarray(am, np.int32), np.asarray(bm, np.int32), exact, rows)
     stacked = engine.stacked
-    c = bm.shape[0] // h
-    cols = np.stack([np.sort(np.random.default_rng(k).permutation(bm.shape[1])[:32].reshape(1, -1).repeat(c, 0), 1)
-                     for k in range(len(stacked.which))])  # (T, C, P)
-    at = (np.arange(c)[:, None, None], np.arange(h)[:, None], cols[:, :, None])
-    index = np.stack([(cols[k] % rows * engine.tiles[i].tile.modulus)[:, None, :]
-                      + np.mod(bm, engine.tiles[i].tile.modulus).reshape(c, h, -1)[at[0], at[1], at[2][k]]
-                      for k, i in enumerate(stacked.which)])
-    weights = np.stack([bm.reshape(c, h, -1)[at[0], at[1], at[2][k]] for k in range(len(stacked.which))])
-    arguments = (
-        np.asarray(am, np.int32), weights.astype(np.float32), index.astype(np.int32), (cols % rows).astype(np.int32),
-        *stacked.arrays,
-    )
-    flag = _open_columns_flagged(*arguments)
-    residue, unsafe = _open_columns_read(*arguments)
+    c, t = bm.shape[0] // h, len(stacked.which)
+    rng = np.random.default_rng(0)
+    cols = np.stack([np.sort(rng.permutation(bm.shape[1])[:32]) for _ in range(t * c)]).reshape(t, c, 32)
+    chunk, everyone = np.arange(c)[:, None, None], np.arange(am.shape[0])[:, None]
+    moduli = [engine.tiles[i].tile.modulus for i in stacked.which]
+    weights = np.stack([bm.reshape(c, h, -1)[chunk, np.arange(h)[:, None], cols[k][:, None]] for k in range(t)])
+    index = (cols % rows * np.array(moduli)[:, None, None])[:, :, None, :] + np.mod(weights, np.array(moduli)[:, None, None, None])
+    flags = np.asarray(
+        _open_columns_flagged(
+            np.asarray(am, np.int32), weights.astype(np.float32), index.astype(np.int32),
+            (cols % rows).astype(np.int32), *stacked.arrays,
+        )
+    )  # (T, C, P)
     wrong = 0
     for k, i in enumerate(stacked.which):
-        want_residue, want_unsafe = (a[np.arange(c)[:, None, None], np.arange(am.shape[0])[:, None], cols[k][:, None]]
-                                     for a in read[i])
-        np.testing.assert_array_equal(np.asarray(residue[k]), want_residue)
-        np.testing.assert_array_equal(np.asarray(unsafe[k]), want_unsafe)
-        s = np.mod(np.asarray(exact), engine.tiles[i].tile.modulus)[np.arange(c)[:, None, None], np.arange(am.shape[0])[:, None], cols[k][:, None]]
-        bad = want_unsafe | (want_residue != s)
-        assert bool(flag[k]) >= bool(bad.any())
+        m = moduli[k]
+        want_residue, want_unsafe = (a[chunk, everyone, cols[k][:, None]] for a in read[i])  # (C, M, P)
+        bad = want_unsafe | (want_residue != np.mod(np.asarray(exact), m)[chunk, everyone, cols[k][:, None]])
+        assert np.all(flags[k] >= bad.any(axis=1))
         wrong += int(bad.sum())
+        chunks, at = np.nonzero(np.ones((c, 32), bool))
+        got_residue, got_unsafe = read_columns(
+            engine.tiles[i], np.mod(am, m), np.mod(bm, m), exact, chunks, cols[k][chunks, at], rows
+        )  # (F, M)
+        np.testing.assert_array_equal(got_residue, want_residue.transpose(0, 2, 1).reshape(-1, am.shape[0]))
+        np.testing.assert_array_equal(got_unsafe, want_unsafe.transpose(0, 2, 1).reshape(-1, am.shape[0]))
     assert wrong > 0  # unsafe readouts or wrong residues among the columns read
 
 
