@@ -37,6 +37,17 @@ block that only says whether anything is flagged (:func:`_tiles_flagged`; a
 small block's tiles together); a flagged block is read again with E in memory
 (:func:`_tile_arm_errors`, :func:`_block_residues`).
 
+Column bounds (large blocks of even, calibrated tiles): with the weights loaded,
+a chunk column's E lies between the sums over its MMUs of the smallest and
+largest eps_lv over the inputs; a column within its row's allowance is proven
+for every input (:func:`column_bounds`, about 95 % of the columns of a
+calibrated default chip), so only the open ones get lookup-sums and decisions,
+every tile's in one program (:func:`_open_columns_flagged`, the margin widened
+by the float32 slack). Columns it flags are read again in numpy, bit for bit as
+:func:`_block_residues` reads them (:func:`read_columns`); the rest read their
+exact residues. Same residues, unsafe readouts and draws as the per-readout pass
+(tests/mvm/test_engine.py holds them equal).
+
 :func:`read_block` is the one entry point.
 """
 
