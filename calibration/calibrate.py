@@ -393,13 +393,16 @@ def _bias_trim(sample, index, trims, readout, rng, repeats, max_mw: float, round
     """
     x_true, rows = _row_sensitivity(sample, index, trims)
     steady = replace(readout, laser=replace(readout.laser, frequency_drift_mhz_rms=0.0))  # calibration: no drift
-    variances = rows_phase_variances_rad2(Receivers.of(rows, steady), rows[0], _zero_fields_of(rows), steady)
+    receivers = Receivers.of(rows, readout)  # the laser's drift does not enter the receivers: steady's are these
+    variances = rows_phase_variances_rad2(receivers, rows[0], _zero_fields_of(rows), steady)
     sigma = np.sqrt(sum(variances.values())) / np.sqrt(repeats)
     x_meas = x_true + rng.standard_normal(x_true.shape) * np.sqrt(2) * sigma[:, None] / BIAS_STEP_MW
     power = np.clip(trims.lo_bias_power_mw[index], 0, max_mw)
     turn = 2 * np.pi * np.sign(np.diag(x_meas))
     for round_ in range(rounds):
-        phi0 = _measure(Receivers.of(rows, readout), _arm0_of(rows), readout, rng, repeats)
+        if round_ > 0:
+            receivers = Receivers.of(rows, readout)
+        phi0 = _measure(receivers, _arm0_of(rows), readout, rng, repeats)
         power, clipped = _reach(power, -phi0, x_meas, turn, max_mw)
         if round_ < rounds - 1:  # the next round measures the tile at the new powers
             t = replace(

@@ -114,7 +114,7 @@ def residue_error_rate(sample, trims, rng, chip: Chip | None = None) -> float:
         m, h = rows[0].design.modulus, rows[0].design.h
         x, w = (rng.integers(0, m, (len(rows), PROBES_PER_ROW, h)) for _ in range(2))
         drive = drive_phase_sigma_rad(rows[0], x, w, readout)  # the design's drive slopes: the same on every row
-        receivers = Receivers.of(rows, readout).expand(1)
+        receivers = (Receivers.of(rows, readout) if engine is None else engine.receivers).expand(1)  # the same
         fields = readout_fields(rows, x, w, engine)
         got = read_rows(receivers, fields, readout, rng, drive_sigma_rad=drive).residue
         errors += int(np.count_nonzero(got != (x * w).sum(-1) % m))
