@@ -3,7 +3,7 @@
 Run: `make bench` (or `.venv/bin/python benchmarks/bench_gemm.py`). Every readout's
 fields are computed from the devices (the engine, :mod:`mvm.engine`); the ratios are
 medians of interleaved runs against numpy's matmul of the same shapes, measured in
-the same run (each product after a pause that lets numpy's BLAS threads go idle, ``BLAS_IDLE_S``):
+the same run:
 
 - the ideal default chip, 512^3, noise on (target <= 15x numpy);
 - a varied, calibrated default chip (seed 1, as `mirage gemm --variation --calibrate
@@ -37,10 +37,6 @@ from mvm.config import ChipConfig  # noqa: E402
 from mvm.gemm import build_chip, rns_gemm  # noqa: E402
 
 SEED = 1  # the chip `mirage gemm --variation --calibrate --seed 1` builds
-# After a matmul, OpenBLAS's worker threads keep spinning for a while (its thread timeout, about 0.1 s here) before
-# they sleep; on 2 cores that takes one from the product timed next (measured: 117 ms right after numpy's matmul,
-# 74 ms alone, for the same product). Each interleaved product is timed after this pause, numpy's threads asleep.
-BLAS_IDLE_S = 0.3
 
 
 def operands(m, k, n, seed=0):
@@ -62,7 +58,6 @@ def ratio(chip, a, b, repeats=7):
     times, ratios = [], []
     for _ in range(repeats):
         t_np = min(median_seconds(lambda: a @ b, 3) for _ in range(2))
-        time.sleep(BLAS_IDLE_S)
         t0 = time.perf_counter()
         _, report = rns_gemm(a, b, chip)
         times.append(time.perf_counter() - t0)
