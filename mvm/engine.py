@@ -37,17 +37,6 @@ block that only says whether anything is flagged (:func:`_tiles_flagged`; a
 small block's tiles together); a flagged block is read again with E in memory
 (:func:`_tile_arm_errors`, :func:`_block_residues`).
 
-Column bounds (large blocks of even, calibrated tiles): with the weights loaded,
-a chunk column's E lies between the sums over its MMUs of the smallest and
-largest eps_lv over the inputs; a column within its row's allowance is proven
-for every input (:func:`column_bounds`, about 95 % of the columns of a
-calibrated default chip), so only the open ones get lookup-sums and decisions,
-every tile's in one program (:func:`_open_columns_flagged`, the margin widened
-by the float32 slack). Columns it flags are read again in numpy, bit for bit as
-:func:`_block_residues` reads them (:func:`read_columns`); the rest read their
-exact residues. Same residues, unsafe readouts and draws as the per-readout pass
-(tests/mvm/test_engine.py holds them equal).
-
 :func:`read_block` is the one entry point.
 """
 
@@ -72,14 +61,6 @@ F32_UNIT = 2.0**-24
 EVEN_SPREAD_LEVELS = 0.02  # receivers this close to even boundaries are decided without lookups
 EXACT_BATCH = 1 << 16  # readouts per batch on the float64 full-simulation path
 SMALL_BLOCK = 1 << 16  # readouts per tile up to which a block's tiles are read in one program (training's products)
-OPEN_COLUMNS_STEP = 16  # unproven columns per chunk are read in multiples of this (:func:`_open_columns_decided`)
-OPEN_COLUMNS_MAX = 0.5  # beyond this fraction of a block's columns open, its tiles take the per-readout pass
-
-
-def small_mod(x: np.ndarray, m: int) -> np.ndarray:
-    """x mod m (int32) for integers x of a small range, by a lookup (numpy's integer mod is several times slower)."""
-    low = int(x.min(initial=0))
-    return np.take(np.mod(np.arange(low, int(x.max(initial=0)) + 1), m).astype(np.int32), x - low)
 
 
 def float32_slack_levels(h: int, modulus: int, term_bound: float) -> float:
@@ -187,13 +168,8 @@ def weight_table(eps_cols, w, rows: int):
     """
     h, m = eps_cols.shape[:2]
     kb, n = w.shape
-    return gather_table(eps_cols, (jnp.arange(n) % rows * m + w).reshape(kb // h, h, n))
-
-
-def gather_table(eps_cols, index):
-    """F[a, j, chunk, p] = eps_cols[j, a, index[chunk, j, p]]: the weight table (m, h, C, P) of P columns whose
-    (row, weight residue) pairs are ``index`` (C, h, P) into R*m_w."""
-    return jax.vmap(lambda e, i: e[:, i], in_axes=(0, 1), out_axes=1)(eps_cols, index)
+    index = (jnp.arange(n) % rows * m + w).reshape(kb // h, h, n)  # (C, h, N) into R*m_w
+    return jax.vmap(lambda e, i: e[:, i], in_axes=(0, 1), out_axes=1)(eps_cols, index)  # (m, h, C, N)
 
 
 def arm_levels(table, x):
@@ -249,154 +225,6 @@ def _tiles_flagged(am, bm, exact, arguments, *, moduli, rows, even):
         residue, unsafe, s = _tile_decide(am, bm, exact, eps_cols, receiver, modulus, rows, is_even)
         flagged = flagged | (unsafe | (residue != s)).any()
     return flagged
-
-
-@dataclass(frozen=True)
-class ColumnBounds:
-    """Per tile: what proves a weight column's readouts without their lookup-sums (see :func:`column_bounds`)."""
-
-    modulus: int
-    h: int
-    bounds: np.ndarray  # (R*h*m_w,) complex: min over x of eps_lv + 1j * max over x, flat [r, j, w]
-    low: np.ndarray  # (R,) a column whose E lies in [low, high] of its row reads every readout proven and exact
-    high: np.ndarray  # (R,)
-    widen: float  # levels added to the margin where a column's readouts are decided one by one
-
-    def unproven(self, w: np.ndarray, rows: int) -> np.ndarray:
-        """(C, N) mask of the chunk columns not proven, for weight residues w (C*h, N)."""
-        kb, n = w.shape
-        r = np.arange(n) % rows
-        index = ((r * self.h)[None, None, :] + np.arange(self.h)[None, :, None]) * self.modulus
-        e = np.take(self.bounds, index + w.reshape(kb // self.h, self.h, n)).sum(1)  # (C, N)
-        return ~((e.real >= self.low[r]) & (e.imag <= self.high[r]))
-
-
-def column_bounds(engine: TileEngine, even: bool) -> ColumnBounds | None:
-    """Bounds that prove whole weight columns of a tile read their exact residues, or None where none can.
-
-    With the weights loaded, a chunk column's arm error E = sum_j eps_lv[r, j, x_j, w_j]
-    lies, whatever the inputs, in [sum_j min_x eps_lv[r, j, x, w_j], sum_j max_x ...].
-    On a row whose boundaries lie within ``spread`` of k + 1/2 + offset (the even form)
-    and whose centre residue is 0, a readout with |E - offset| < 1/2 - spread - margin
-    reads S mod m at more than the margin from a boundary; the float32 pass
-    (:func:`_decide`) is off by at most the float32 slack (:func:`float32_slack_levels`),
-    taken twice here (E and v, and the map's arrays rounded to float32). So a column
-    within those bounds has no readout the per-readout pass would flag, and only the
-    other columns need their lookup-sums (:func:`_open_columns_decided`). On a calibrated
-    chip about 95 % of the columns are proven so.
-    """
-    t, receiver = engine.tables, engine.receiver
-    if not even or t.uniform:
-        return None
-    slack = max(float32_slack_levels(t.h, t.modulus, b) for b in t.term_bound())
-    allow = 0.5 - receiver.spread - receiver.margin_levels - 2 * slack
-    ok = np.isfinite(allow) & (allow > 0) & (np.mod(receiver.centre_residue, t.modulus) == 0)
-    if not ok.any():
-        return None
-    allow = np.where(ok, allow, -np.inf)  # low = inf, high = -inf: never proven
-    bounds = (t.eps_levels.min(axis=2) + 1j * t.eps_levels.max(axis=2)).ravel()
-    return ColumnBounds(t.modulus, t.h, bounds, receiver.offset - allow, receiver.offset + allow, slack)
-
-
-@dataclass(frozen=True)
-class StackedTiles:
-    """The tiles with column bounds, their device arrays stacked for :func:`_open_columns_decided` (phase tables
-    zero-padded to the largest modulus: the padding is never read)."""
-
-    which: tuple[int, ...]  # tile indices
-    moduli: jnp.ndarray  # (T,) int32
-    eps_cols: jnp.ndarray  # (T, h, m_max, R*m_max) float32, each as TileTables.eps_cols
-    even: tuple  # (T, R) float32 each: offset, spread, centre residue, margin
-    widen: jnp.ndarray  # (T,) float32
-
-    @classmethod
-    def of(cls, tiles: tuple[TileEngine, ...], bounds: tuple) -> StackedTiles | None:
-        which = tuple(i for i, b in enumerate(bounds) if b is not None)
-        if not which:
-            return None
-        r, h = tiles[which[0]].tables.eps_levels.shape[:2]
-        top = max(bounds[i].modulus for i in which)
-        eps = np.zeros((len(which), h, top, r * top), np.float32)
-        for k, i in enumerate(which):
-            m = bounds[i].modulus
-            eps[k, :, :m, : r * m] = tiles[i].tables.eps_levels.transpose(1, 2, 0, 3).reshape(h, m, r * m)
-        even = tuple(
-            jnp.asarray(np.stack([getattr(tiles[i].receiver, name) for i in which]).astype(np.float32))
-            for name in ("offset", "spread", "centre_residue", "margin_levels")
-        )
-        moduli = np.array([bounds[i].modulus for i in which], np.int32)
-        widen = np.array([bounds[i].widen for i in which], np.float32)
-        return cls(which, jnp.asarray(moduli), jnp.asarray(eps), even, jnp.asarray(widen))
-
-    @property
-    def arrays(self) -> tuple:
-        """The arguments of :func:`_open_columns_decided` after the columns'."""
-        return self.moduli, self.eps_cols, self.even, self.widen
-
-
-def _open_columns_decided(am, weights, index, row, moduli, eps_cols, even, widen, out):
-    """Per stacked tile (:class:`StackedTiles`), ``out(residue, distance, s, margin, widen)`` of its P open chunk
-    columns, read as :func:`_block_residues` reads them: the same float32 lookup-sum in the same order, the same
-    even decisions. ``weights`` (T, C, h, P) float32: their weight mantissas; ``index`` (T, C, h, P): their
-    (row, weight residue) pairs into R*m_w; ``row`` (T, C, P): their tile rows.
-
-    The tiles go through one traced body (lax.map), the modulus a value: one program
-    to trace and lower in a fresh process, whatever the moduli.
-    """
-    c, h = weights.shape[1:3]
-    x = am.astype(jnp.float32).reshape(am.shape[0], c, h).transpose(1, 0, 2)
-
-    def tile(args):
-        weights, index, row, m, eps, offset, spread, centre, margin, widen = args
-        modulus = m.astype(jnp.float32)
-        e = arm_levels(gather_table(eps, index), jnp.mod(am, m))  # (C, M, P)
-        s = float_mod(jnp.matmul(x, weights), modulus)  # exact chunk sums (< 2**24), as exact_chunk_sums
-        row = row[:, None, :]
-        receiver = ReceiverMap(modulus, None, None, None, None, margin, offset, spread, centre)
-        return out(*receiver.even_residues(s + e, row, xp=jnp), s, margin[row], widen)
-
-    return jax.lax.map(tile, (weights, index, row, moduli, eps_cols, *even, widen))
-
-
-@jax.jit
-def _open_columns_flagged(*arguments):
-    """(T, C, P) whether any readout of each open chunk column of a stacked tile is unproven or reads another
-    residue than the exact one, the margin widened by ``widen`` (arguments as :func:`_open_columns_decided`).
-    (With the residues as outputs, XLA runs the program several times slower: a flagged column's are read
-    again by :func:`read_columns`.)"""
-
-    def flagged(residue, distance, s, margin, widen):
-        return ((distance <= margin + widen) | (residue != s)).any(axis=1)
-
-    return _open_columns_decided(*arguments, flagged)
-
-
-def read_columns(engine: TileEngine, x, w, exact, chunks, columns, rows: int):
-    """Residues (F, M) int16 and unsafe mask (F, M) of every readout of F chunk columns (``chunks``, ``columns``),
-    for input and weight residues x (M, C*h), w (C*h, N) and exact chunk sums (C, M, N).
-
-    In numpy, bit for bit as :func:`_block_residues` reads them: the same float32
-    table entries summed in the same order (IEEE float32 additions, as XLA's), the
-    same float32 even decisions. For the few columns a block flags, it costs less
-    than a program to trace.
-    """
-    m, h = engine.tables.modulus, engine.tables.h
-    table = np.asarray(engine.tables.eps_cols)  # (h, m_a, R*m_w) float32
-    k = chunks[:, None] * h  # (F, 1)
-    at = (columns % rows * m)[:, None]
-    e = table[0][x[:, k[:, 0]].T, at + w[k[:, 0], columns][:, None]]  # (F, M)
-    for j in range(1, h):
-        e = e + table[j][x[:, k[:, 0] + j].T, at + w[k[:, 0] + j, columns][:, None]]
-    s = float_mod(np.asarray(exact)[chunks, :, columns], m, np)
-    row = (columns % rows)[:, None]
-    residue, distance = engine.receiver.even_residues(s + e, row, xp=np)
-    return residue.astype(np.int16), distance <= engine.receiver.margin_levels.astype(np.float32)[row]
-
-
-@jax.jit
-def _exact_residues(exact, moduli):
-    """(T, C, M, N) int16: S mod m of exact chunk sums (C, M, N) for each modulus (T,)."""
-    return float_mod(exact[None], moduli.astype(jnp.float32)[:, None, None, None]).astype(jnp.int16)
 
 
 @partial(jax.jit, static_argnames=("modulus", "rows"))
@@ -497,16 +325,12 @@ class ChipEngine:
     tiles: tuple[TileEngine, ...]
     even: tuple[bool, ...]  # per tile: boundaries within EVEN_SPREAD_LEVELS of even (no lookups)
     proven: tuple[bool, ...]  # per tile: every readout provably exact (:func:`proven_exact`)
-    bounds: tuple[ColumnBounds | None, ...]  # per tile: what proves whole weight columns (:func:`column_bounds`)
-    stacked: StackedTiles | None  # the tiles with bounds, for the open columns' program
 
     @classmethod
     def of(cls, tiles, readout: Readout, skip_probability: float) -> ChipEngine:
         engines = tuple(tile_engine(t, readout, skip_probability) for t in tiles)
         even = tuple(bool(np.max(t.receiver.spread) <= EVEN_SPREAD_LEVELS) for t in engines)
-        proven = tuple(proven_exact(t) for t in engines)
-        bounds = tuple(None if p else column_bounds(t, e) for t, e, p in zip(engines, even, proven))
-        return cls(engines, even, proven, bounds, StackedTiles.of(engines, bounds))
+        return cls(engines, even, tuple(proven_exact(t) for t in engines))
 
     def arguments(self, i: int) -> tuple:
         """Tile i's device arrays for the per-tile programs: phase tables (None if uniform), receiver map."""
@@ -544,41 +368,11 @@ def read_block(
             even=tuple(engine.even[i] for i in group),
         )
 
-    def columns_flagged(todo: list[int]) -> list:  # a large block: the columns the tiles' bounds leave open
-        stacked = engine.stacked
-        which = () if stacked is None else stacked.which
-        flags = [flagged([i]) for i in todo if i not in which]
-        if not which:
-            return flags
-        residues = [small_mod(bm, engine.bounds[i].modulus) for i in which]
-        open_ = [engine.bounds[i].unproven(w, rows) for i, w in zip(which, residues)]  # (C, N) each
-        width = max(int(o.sum(1).max()) for o in open_)
-        if width == 0:
-            return flags
-        width = -(-width // OPEN_COLUMNS_STEP) * OPEN_COLUMNS_STEP  # few distinct programs
-        if width > OPEN_COLUMNS_MAX * bm.shape[1]:  # nearly every column open: the per-readout pass
-            return flags + [flagged([i]) for i in which]
-        c, h = open_[0].shape[0], tiles[0].tile.h
-        cols, weights, index, row = [], [], [], []
-        for i, w, o in zip(which, residues, open_):
-            cols.append(np.argsort(~o, axis=1, kind="stable")[:, :width])  # the open columns first, then proven
-            at = (np.arange(c)[:, None, None], np.arange(h)[:, None], cols[-1][:, None])
-            row.append((cols[-1] % rows).astype(np.int32))
-            index.append((row[-1] * moduli[i])[:, None, :] + w.reshape(c, h, -1)[at])  # (C, h, P) into R*m_w
-            weights.append(bm.reshape(c, h, -1)[at].astype(np.float32))
-        args = (am_j, np.stack(weights), np.stack(index), np.stack(row), *stacked.arrays)
-        opened.update(cols=np.stack(cols), flags=np.asarray(_open_columns_flagged(*args)))
-        return [*flags, opened["flags"].any()]
-
     # tiles proven exact need no pass; the others' flags, one program per tile (all in one for a small block),
     # dispatched together
-    opened = {}  # a large block's open columns (columns_flagged), read again where flagged
     todo = [i for i in range(len(tiles)) if not engine.proven[i]]
-    small = np.size(exact) <= SMALL_BLOCK
-    if not any(bool(f) for f in ([flagged(todo)] if small else columns_flagged(todo))):
+    if not any(bool(f) for f in ([flagged(todo)] if np.size(exact) <= SMALL_BLOCK else [flagged([i]) for i in todo])):
         return None, 0
-    if opened and all(engine.proven[i] or i in engine.stacked.which for i in range(len(tiles))):
-        return _read_open_columns(engine, am, bm, exact, opened, readout, rng, drift_hz)
     arguments = [engine.arguments(i) for i in range(len(tiles))]
     errors = tuple(
         None if eps is None else _tile_arm_errors(am_j, bm_j, eps, modulus=m, rows=rows)
@@ -593,36 +387,6 @@ def read_block(
         if unsafe.any():
             m = t.tile.modulus
             simulated += _simulate(t, np.mod(am, m), np.mod(bm, m), unsafe, residues[i], readout, rng, drift_hz)
-    return residues, simulated
-
-
-def _read_open_columns(engine: ChipEngine, am, bm, exact, opened: dict, readout: Readout, rng, drift_hz):
-    """:func:`read_block`'s second pass where every tile not proven has column bounds: each tile's residues, the
-    exact ones (which the bounds prove, and the flag pass found in every column it did not flag) with its
-    flagged columns' in place (:func:`read_columns`), and its unsafe readouts simulated in full, tile by tile, in
-    the order of the whole block's mask."""
-    stacked, cols, flags = engine.stacked, opened["cols"], opened["flags"]
-    full = np.array(_exact_residues(exact, stacked.moduli))  # (T, C, M, N)
-    everyone = np.arange(np.shape(exact)[1])[None, :]
-    residues, simulated = [], 0
-    for i, t in enumerate(engine.tiles):
-        m = t.tile.modulus
-        if i not in stacked.which:  # proven: every readout reads its exact residue
-            residues.append(np.mod(np.asarray(exact), m).astype(np.int16))
-            continue
-        k = stacked.which.index(i)
-        residues.append(full[k])
-        chunks, at = np.nonzero(flags[k])
-        if not chunks.size:
-            continue
-        columns = cols[k][chunks, at]
-        x, w = small_mod(am, m), small_mod(bm, m)
-        read, unsafe = read_columns(t, x, w, exact, chunks, columns, t.tile.size)
-        residues[-1][chunks[:, None], everyone, columns[:, None]] = read
-        if unsafe.any():
-            mask = np.zeros(np.shape(exact), bool)
-            mask[chunks[:, None], everyone, columns[:, None]] = unsafe
-            simulated += _simulate(t, np.mod(am, m), np.mod(bm, m), mask, residues[-1], readout, rng, drift_hz)
     return residues, simulated
 
 
