@@ -22,7 +22,6 @@ KLU solver is a CPU kernel). ``--save-chip FILE`` writes it, prepared, with pick
 import argparse
 import json
 import pickle
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -34,6 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._timing import median_seconds  # noqa: E402
 from mvm.gemm import rns_gemm  # noqa: E402
 
 COUNTS = ("readouts", "deterministic_readouts", "simulated_readouts", "residue_errors", "chunk_errors")
@@ -78,19 +78,10 @@ def agreement(chip) -> dict:
     return result
 
 
-def timed(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=4096, help="M = K = N of the timed product (default 4096)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs after one warm-up (default 3)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs after the warm-ups (default 3)")
     parser.add_argument("--chip", help="read the chip from this pickle instead of building it")
     parser.add_argument("--save-chip", help="write the built chip to this pickle")
     args = parser.parse_args()
@@ -106,12 +97,11 @@ def main() -> None:
     rns_gemm(a, b, chip)
     first = time.perf_counter() - t0
     reports = []
-    warm = timed(lambda: reports.append(rns_gemm(a, b, chip)[1]), args.repeats)
+    warm = median_seconds(lambda: reports.append(rns_gemm(a, b, chip)[1]), args.repeats)
     report = reports[-1]
-    t_numpy = timed(lambda: a @ b, 3)
+    t_numpy = median_seconds(lambda: a @ b, 3)
     a_dev, b_dev = jnp.asarray(a), jnp.asarray(b)
-    (a_dev @ b_dev).block_until_ready()
-    t_device = timed(lambda: (a_dev @ b_dev).block_until_ready(), 5)
+    t_device = median_seconds(lambda: (a_dev @ b_dev).block_until_ready(), 5)
     summary = {
         "size": args.size,
         "first_seconds": round(first, 3),
