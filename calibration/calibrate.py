@@ -400,8 +400,6 @@ def _bias_trim(sample, index, trims, readout, rng, repeats, max_mw: float, round
     power = np.clip(trims.lo_bias_power_mw[index], 0, max_mw)
     turn = 2 * np.pi * np.sign(np.diag(x_meas))
     for round_ in range(rounds):
-        if round_ > 0:
-            receivers = Receivers.of(rows, readout)
         phi0 = _measure(receivers, _arm0_of(rows), readout, rng, repeats)
         power, clipped = _reach(power, -phi0, x_meas, turn, max_mw)
         if round_ < rounds - 1:  # the next round measures the tile at the new powers
@@ -409,6 +407,7 @@ def _bias_trim(sample, index, trims, readout, rng, repeats, max_mw: float, round
                 trims, lo_bias_power_mw=tuple(power if i == index else p for i, p in enumerate(trims.lo_bias_power_mw))
             )
             rows = tile_rows(sample, index, t, level_zero_only=True)
+            receivers = Receivers.of(rows, readout)
     return power, clipped
 
 

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 from mvm.validation import is_int
@@ -61,12 +59,6 @@ def _validate_axis(axis: int, ndim: int) -> int:
     if not is_int(axis) or not -ndim <= axis < ndim:
         raise UsageError(f"axis must be an integer in [{-ndim}, {ndim}) for a {ndim}-d array (got {axis!r})")
     return int(axis) % ndim
-
-
-def pow2(e):
-    """2.0**e (float64) for an integer JAX array e with |e| <= 1022, exact: the double's bits built directly, the
-    same value as ldexp(1.0, e) (whose JAX form costs several times more to trace and run)."""
-    return jax.lax.bitcast_convert_type((e.astype(jnp.int64) + 1023) << 52, jnp.float64)
 
 
 def _shared_exponents(max_abs, q_max: int):

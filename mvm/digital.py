@@ -13,7 +13,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from mvm.bfp import pow2
 from mvm.rns import RedundantRns, from_residues
 
 CRT_LIMIT = 1 << 24  # dynamic ranges up to this are decoded in float32 by garner_crt
@@ -98,8 +97,23 @@ def decode(residues, exact, info: tuple[int, ...], rrns: RedundantRns | None, co
     return values.astype(np.int32)
 
 
+def pow2(e):
+    """2.0**e (float64) for an integer JAX array e with |e| <= 1022, exact: the double's bits built directly, the
+    same value as ldexp(1.0, e) (whose JAX form costs several times more to trace and run)."""
+    return jax.lax.bitcast_convert_type((e.astype(jnp.int64) + 1023) << 52, jnp.float64)
+
+
+def scales_by_product(exp_a: np.ndarray, exp_b: np.ndarray) -> bool:
+    """Whether :func:`accumulate_groups` may scale by two products of powers of two (exact: no exponent is large
+    enough for the intermediate product to over- or underflow) rather than by ldexp."""
+    return bool(np.abs(exp_a).max(initial=0) < SAFE_EXPONENT and np.abs(exp_b).max(initial=0) < SAFE_EXPONENT)
+
+
 @partial(jax.jit, static_argnames=("per_group", "by_product"))
-def _accumulate(values, exp_a, exp_b, out, *, per_group, by_product):
+def accumulate_groups(values, exp_a, exp_b, out, *, per_group, by_product):
+    """:func:`accumulate` as one traceable program, ``by_product`` from :func:`scales_by_product` (for programs
+    that fuse the accumulation with what comes before it)."""
+
     def group_sum(g):  # exact integers (float32 or int32 chunk values), converted one group at a time
         chunk = jax.lax.dynamic_slice_in_dim(values, g * per_group, per_group)
         return chunk.sum(axis=0).astype(jnp.float64)
@@ -125,5 +139,5 @@ def accumulate(values, exp_a: np.ndarray, exp_b: np.ndarray, out, *, per_group: 
     powers of two (exact, and far faster than XLA's ldexp) unless an exponent
     is large enough for the intermediate product to over- or underflow.
     """
-    by_product = bool(np.abs(exp_a).max(initial=0) < SAFE_EXPONENT and np.abs(exp_b).max(initial=0) < SAFE_EXPONENT)
-    return _accumulate(values, exp_a, exp_b, out, per_group=per_group, by_product=by_product)
+    by_product = scales_by_product(exp_a, exp_b)
+    return accumulate_groups(values, exp_a, exp_b, out, per_group=per_group, by_product=by_product)

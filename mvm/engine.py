@@ -52,7 +52,7 @@ import numpy as np
 
 from circuits.compiled import segment_sums
 from circuits.readout import Readout, Receivers, drive_phase_sigma_rad, read_rows
-from mvm.digital import SAFE_EXPONENT, _accumulate, exact_chunk_sums, float_mod
+from mvm.digital import accumulate_groups, exact_chunk_sums, float_mod, scales_by_product
 from mvm.receiver import ReceiverMap, receiver_map
 
 UNIFORM_LEVELS = 1e-7  # devices this close to the design (levels) are the design, to round-off
@@ -249,7 +249,7 @@ def _small_product(am, bm, exp_a, exp_b, arguments, *, h, per_group, by_product,
     flagged = _tiles_flagged(am, bm, exact, arguments, moduli=moduli, rows=rows, even=even)
     values = jnp.pad(exact, ((0, (-exact.shape[0]) % per_group), (0, 0), (0, 0)))
     out = jnp.zeros((am.shape[0], bm.shape[1]), jnp.float64)
-    return flagged, _accumulate(values, exp_a, exp_b, out, per_group=per_group, by_product=by_product)
+    return flagged, accumulate_groups(values, exp_a, exp_b, out, per_group=per_group, by_product=by_product)
 
 
 def read_small(engine: ChipEngine, am, bm, exp_a, exp_b, *, h: int, per_group: int) -> np.ndarray | None:
@@ -262,7 +262,6 @@ def read_small(engine: ChipEngine, am, bm, exp_a, exp_b, *, h: int, per_group: i
     products are small, and each program costs a fixed fraction of a millisecond on the CPU.
     """
     todo = [i for i in range(len(engine.tiles)) if not engine.proven[i]]
-    by_product = bool(max(np.abs(exp_a).max(initial=0), np.abs(exp_b).max(initial=0)) < SAFE_EXPONENT)  # as accumulate
     flagged, out = _small_product(
         am,
         bm,
@@ -271,7 +270,7 @@ def read_small(engine: ChipEngine, am, bm, exp_a, exp_b, *, h: int, per_group: i
         tuple(engine.arguments(i) for i in todo),
         h=h,
         per_group=per_group,
-        by_product=by_product,
+        by_product=scales_by_product(exp_a, exp_b),
         moduli=tuple(engine.tiles[i].tile.modulus for i in todo),
         rows=engine.tiles[0].tile.size,
         even=tuple(engine.even[i] for i in todo),

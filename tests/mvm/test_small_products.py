@@ -1,6 +1,6 @@
-"""Training's products are small: each runs as one program (:func:`mvm.engine.read_small`) where no readout is
-flagged, and through the block path otherwise. Both ways must give the same product, report and draws: the block
-path (``SMALL_BLOCK`` = 0) is the reference."""
+"""Small products (as every product of a training step is) run as one program
+(:func:`mvm.engine.read_small`) where no readout is flagged, and through the block path otherwise. Both ways must
+give the same product, report and draws: the block path (``SMALL_BLOCK`` = 0) is the reference."""
 
 import dataclasses
 
