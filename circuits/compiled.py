@@ -73,12 +73,12 @@ class IqCorrection:
 
 def correct_iq(z, offset: np.ndarray, matrix: np.ndarray):
     """I + jQ corrected as matrix @ ((I, Q) - offset), offsets (..., 2) and matrices (..., 2, 2) broadcast against z."""
-    i, q = np.real(z) - offset[..., 0], np.imag(z) - offset[..., 1]
-    return (matrix[..., 0, 0] * i + matrix[..., 0, 1] * q) + 1j * (matrix[..., 1, 0] * i + matrix[..., 1, 1] * q)
+    i, q = correct_iq_parts(np.real(z), np.imag(z), offset, matrix)
+    return i + 1j * q
 
 
 def correct_iq_parts(i, q, offset: np.ndarray, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`correct_iq` on real I and Q arrays: the corrected (I, Q), the same numbers, without complex arrays."""
+    """:func:`correct_iq` on real I and Q arrays: the corrected (I, Q), without complex arrays."""
     i, q = i - offset[..., 0], q - offset[..., 1]
     return matrix[..., 0, 0] * i + matrix[..., 0, 1] * q, matrix[..., 1, 0] * i + matrix[..., 1, 1] * q
 

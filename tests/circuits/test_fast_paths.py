@@ -42,14 +42,16 @@ def test_both_pairs_draw_and_read_as_two_balanced_pairs():
     np.testing.assert_array_equal(q0, balanced_current_a(power[..., 2], power[..., 3], pd, None))
 
 
-def test_correct_iq_parts_is_correct_iq():
+def test_correct_iq_is_the_matrix_times_the_offset_vector():
+    """Both forms against matrix @ ((I, Q) - offset) by numpy's matmul, per readout, with broadcast corrections."""
     rng = np.random.default_rng(3)
     i, q = rng.standard_normal((2, 4, 5))
     offset, matrix = rng.standard_normal((4, 1, 2)), rng.standard_normal((4, 1, 2, 2))
+    want = (matrix @ (np.stack([i, q], -1) - offset)[..., None])[..., 0]  # (4, 5, 2)
     z = correct_iq(i + 1j * q, offset, matrix)
     ci, cq = correct_iq_parts(i, q, offset, matrix)
-    np.testing.assert_array_equal(ci, z.real)
-    np.testing.assert_array_equal(cq, z.imag)
+    for got in (np.stack([z.real, z.imag], -1), np.stack([ci, cq], -1)):
+        np.testing.assert_allclose(got, want, rtol=1e-14, atol=1e-14)
 
 
 @pytest.mark.parametrize("encoding", ["digital-product", "binary-length"])
