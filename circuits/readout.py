@@ -49,7 +49,7 @@ from scipy.special import erfc
 
 from circuits.compiled import CompiledMdpu, IqCorrection, correct_iq_parts, delay_mismatches_s
 from photonics.errors import UsageError
-from photonics.laser import Laser, drift_phase_sigma_rad, phase_noise_variance_rad2, sample_power_mw
+from photonics.laser import Laser, drift_phase_sigma_rad, phase_noise_variance_rad2, power_mw_of
 from photonics.photodetector import (
     Photodetector,
     adc_codes,
@@ -289,27 +289,62 @@ def drive_phase_sigma_rad(compiled: CompiledMdpu, x, w, readout: Readout) -> np.
     return np.sqrt(compiled.drive_phase_variance(x, w)) * readout.drive_noise_v_rms
 
 
-def _signal_phase_rad(delay_s, readout, rng, shape, drive_sigma_rad, drift_hz):
-    """Sampled extra signal-arm phase (laser phase noise, drift, drive) of each readout, or None if all are off.
+@dataclass(frozen=True)
+class _Draws:
+    """The standard normal draws of one noisy read, each over the readouts' whole shape, drawn in
+    :func:`read_rows`'s order: laser phase noise, the drift (one number), drive noise, RIN, the I pair's noise,
+    the Q pair's."""
 
-    ``delay_s``: the arm delay mismatch (broadcast against ``shape``). Draws, in
-    this order: laser phase noise (``shape``), the drift (one, where ``drift_hz``
-    is None), drive noise (``shape``).
-    """
-    laser = readout.laser
-    theta = None
-    if laser.linewidth_khz > 0:
-        theta = np.sqrt(phase_noise_variance_rad2(laser, delay_s)) * rng.standard_normal(shape)
-    if laser.frequency_drift_mhz_rms > 0 or drift_hz is not None:
-        if drift_hz is None:
-            drift_hz = laser.frequency_drift_mhz_rms * 1e6 * rng.standard_normal()
-        if theta is None or np.any(drift_hz != 0):  # no drift (calibration's reference frequency) adds nothing
-            theta = (0.0 if theta is None else theta) + 2 * np.pi * drift_hz * delay_s
-    if readout.drive_noise_mv_rms > 0:
-        if drive_sigma_rad is None:
+    phase: np.ndarray | None  # laser phase noise; None with the linewidth at 0
+    drift_hz: object  # the laser's frequency offset (drawn, or the caller's); None with drift off
+    drive: np.ndarray | None  # None with drive noise off
+    rin: np.ndarray
+    pairs: np.ndarray  # (2, ...): I's, then Q's
+
+    @classmethod
+    def of(cls, readout: Readout, rng: np.random.Generator, shape, drive_sigma_rad, drift_hz) -> _Draws:
+        laser = readout.laser
+        if readout.drive_noise_mv_rms > 0 and drive_sigma_rad is None:
             raise ValueError("drive noise is on: pass drive_sigma_rad (see drive_phase_sigma_rad)")
-        theta = (0.0 if theta is None else theta) + drive_sigma_rad * rng.standard_normal(shape)
+        phase = rng.standard_normal(shape) if laser.linewidth_khz > 0 else None
+        if laser.frequency_drift_mhz_rms > 0 and drift_hz is None:
+            drift_hz = laser.frequency_drift_mhz_rms * 1e6 * rng.standard_normal()
+        drive = rng.standard_normal(shape) if readout.drive_noise_mv_rms > 0 else None
+        rin = rng.standard_normal(shape)
+        return cls(phase, drift_hz, drive, rin, rng.standard_normal((2, *shape)))
+
+
+def _signal_phase_rad(delay_s, readout: Readout, draws: _Draws, sl, n: int, drive_sigma_rad, add_drift: bool):
+    """Extra signal-arm phase (laser phase noise, drift, drive) of readouts ``sl`` (of the first of the ``n``
+    readout axes) from their ``draws``, which it overwrites; None if every source is off.
+
+    ``delay_s``: the arm delay mismatch (broadcast against the readouts). ``add_drift``:
+    whether the drift enters (a drift of exactly 0, calibration's reference frequency,
+    adds nothing where no other source is on).
+    """
+    theta = None
+    if draws.phase is not None:
+        z = _part(draws.phase, n, sl)
+        theta = np.multiply(np.sqrt(phase_noise_variance_rad2(readout.laser, _part(delay_s, n, sl))), z, out=z)
+    if add_drift:
+        shift = 2 * np.pi * _part(draws.drift_hz, n, sl) * _part(delay_s, n, sl)
+        theta = shift + 0.0 if theta is None else np.add(theta, shift, out=theta)
+    if draws.drive is not None:
+        z = _part(draws.drive, n, sl)
+        z = np.multiply(_part(drive_sigma_rad, n, sl), z, out=z)
+        theta = np.add(z, 0.0 if theta is None else theta, out=z)
     return theta
+
+
+def _part(a, n: int, sl, tail: int = 0):
+    """The part of ``a`` (broadcast against ``n`` readout axes, then ``tail`` axes of its own) that readouts ``sl``
+    of the first readout axis read: ``a`` itself where it does not vary along that axis."""
+    if a is None or not isinstance(a, np.ndarray):
+        return a
+    ax = a.ndim - tail - n
+    if ax < 0 or a.shape[ax] == 1:
+        return a
+    return a[(slice(None),) * ax + (sl,)]
 
 
 def read(
@@ -376,35 +411,69 @@ def read_rows_mean(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The mean (I, Q) (A) over the first axis (repeated readings) of :func:`read_rows`, with the same draws.
 
-    The ADC codes are averaged (exactly, as integers) and then scaled and
+    The ADC codes are averaged (exactly: whole numbers summed) and then scaled and
     corrected: the correction is affine, so this is the mean of the corrected
     readings to round-off, without correcting every reading.
     """
-    codes_i, codes_q = _read_codes(receivers, fields, readout, rng, drive_sigma_rad, drift_hz)
-    n = codes_i.shape[0]  # the receivers broadcast against the readings without their first axis too
-    i_a = codes_to_current_a(codes_i.sum(0) / n, receivers.detector)
-    q_a = codes_to_current_a(codes_q.sum(0) / n, receivers.detector)
+    sum_i, sum_q = _read_codes(receivers, fields, readout, rng, drive_sigma_rad, drift_hz, summed=True)
+    n = fields.shape[0]  # the receivers broadcast against the readings without their first axis too
+    i_a = codes_to_current_a(sum_i / n, receivers.detector)
+    q_a = codes_to_current_a(sum_q / n, receivers.detector)
     return _corrected(receivers, readout, i_a, q_a)
 
 
-def _read_codes(receivers: Receivers, fields, readout: Readout, rng, drive_sigma_rad, drift_hz):
-    """The I and Q ADC codes of :func:`read_rows` (its draws, in its order)."""
+# Readouts a noisy read works on at a time: its draws are made first, whole and in their order, then every
+# readout's arithmetic runs over chunks of about this many readouts along the first axis, so that a chunk's
+# working arrays (about twenty values a readout) stay in a core's cache and none has the size of the whole read.
+CHUNK_READOUTS = 8192
+
+
+def _read_codes(
+    receivers: Receivers, fields, readout: Readout, rng, drive_sigma_rad, drift_hz, summed: bool = False
+):
+    """The I and Q ADC codes of :func:`read_rows` (its draws, in its order); ``summed``: their sums over the first
+    axis instead (as floats: whole numbers, exact)."""
     if readout.noise and rng is None:
         raise ValueError("rng is required when noise is on")
     detector = receivers.detector
     shape = fields.shape[:-1]
-    if readout.noise:
-        theta = _signal_phase_rad(receivers.delay_mismatch_s, readout, rng, shape, drive_sigma_rad, drift_hz)
+    if not readout.noise:
+        power_mw = readout.laser.power_mw * np.moveaxis(np.abs(fields) ** 2, -1, 0)
+        pair_i, pair_q = balanced_pairs_current_a(power_mw, detector, None)  # one TIA per pair: I, then Q
+        codes = adc_codes(pair_i, detector), adc_codes(pair_q, detector)
+        return tuple(c.sum(0).astype(float) for c in codes) if summed else codes
+    if not shape:  # one readout: read as a batch of one
+        codes = _read_codes(receivers, fields[None], readout, rng, drive_sigma_rad, drift_hz)
+        return codes[0].reshape(()), codes[1].reshape(())
+    draws = _Draws.of(readout, rng, shape, drive_sigma_rad, drift_hz)
+    add_drift = draws.drift_hz is not None and (draws.phase is None or np.any(draws.drift_hz != 0))
+    n = len(shape)
+    compact = _compact(fields)
+    rotated = add_drift or draws.phase is not None or draws.drive is not None  # the signal arm's phase moves
+    terms = _rotation_terms(receivers.lo_to_det, compact, n) if rotated else None
+    fs = detector.adc_full_scale_ua
+    out = np.zeros((2, *shape[1:])) if summed else np.empty((2, *shape), dtype=np.int64)
+    step = max(1, CHUNK_READOUTS // max(1, int(np.prod(shape[1:]))))
+    for start in range(0, shape[0], step):
+        sl = slice(start, start + step)
+        theta = _signal_phase_rad(receivers.delay_mismatch_s, readout, draws, sl, n, drive_sigma_rad, add_drift)
         if theta is None:
-            power = np.moveaxis(np.abs(_compact(fields)) ** 2, -1, 0)
+            power = np.ascontiguousarray(np.moveaxis(np.abs(_part(compact, n, sl, 1)) ** 2, -1, 0))
         else:  # rotate the signal arm's part of the fields
-            power = _rotated_power(receivers.lo_to_det, _compact(fields), theta)
-        rin = sample_power_mw(readout.laser, detector.bandwidth_ghz, rng, shape)
-        power_mw = np.multiply(rin, power, out=power if power.shape[1:] == shape else None)
-    else:
-        power_mw, rng = readout.laser.power_mw * np.moveaxis(np.abs(fields) ** 2, -1, 0), None
-    pair_i, pair_q = balanced_pairs_current_a(power_mw, detector, rng)  # one TIA per pair: I, then Q
-    return adc_codes(pair_i, detector), adc_codes(pair_q, detector)
+            power = _rotate([_part(t, n, sl) for t in terms], theta)
+        rin = _part(draws.rin, n, sl)
+        rin = power_mw_of(readout.laser, detector.bandwidth_ghz, rin, out=rin)
+        power_mw = np.multiply(rin, power, out=power if power.shape[1:] == rin.shape else None)
+        part_fs = _part(fs, n, sl)
+        det = detector if part_fs is fs else _ranged(detector, part_fs)
+        pairs = balanced_pairs_current_a(power_mw, det, None, normal=_part(draws.pairs, n, sl), overwrite=True)
+        for p, pair in enumerate(pairs):  # one TIA per pair: I, then Q
+            codes = adc_codes(pair, det, out=pair)
+            if summed:
+                out[p] += codes.sum(0)
+            else:
+                out[p][sl] = codes
+    return out[0], out[1]
 
 
 def _corrected(receivers, readout: Readout, i_a, q_a):
@@ -433,20 +502,32 @@ def _rotated_power(lo: np.ndarray, fields: np.ndarray, theta) -> np.ndarray:
     against theta (...).
 
     Expanded as |lo|^2 + |d|^2 + 2 Re(conj(lo) d) cos(theta) - 2 Im(conj(lo) d) sin(theta), d = fields - lo:
-    the constants once per distinct field, then two products and two sums per readout and detector (detectors
-    first, so that each pass runs over whole readouts, not four at a time).
+    the constants once per distinct field (:func:`_rotation_terms`), then two products and two sums per readout and
+    detector (:func:`_rotate`).
     """
     theta = np.asarray(theta, order="C")  # (ascontiguousarray would make a 0-d theta 1-d)
-    d = fields - lo
-    lead = (1,) * max(0, theta.ndim + 1 - d.ndim)  # the readouts' axes the fields do not have
+    return _rotate(_rotation_terms(lo, fields, theta.ndim), theta)
 
-    def first(x):  # C order (detectors, then the readouts' axes): each pass runs over whole rows of memory
+
+def _rotation_terms(lo: np.ndarray, fields: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(|lo|^2 + |d|^2, 2 Re(conj(lo) d), 2 Im(conj(lo) d)) of :func:`_rotated_power`, detectors first, each with
+    at least the ``n`` axes of the readouts after the detectors' (C order: each pass runs over whole rows of
+    memory, not four values at a time)."""
+    d = fields - lo
+    lead = (1,) * max(0, n + 1 - d.ndim)  # the readouts' axes the fields do not have
+
+    def first(x):
         return np.ascontiguousarray(np.moveaxis(x.reshape(lead + x.shape), -1, 0))
 
-    a = first(np.abs(lo) ** 2 + np.abs(d) ** 2)
     b = 2 * np.conj(lo) * d
-    out = np.multiply(np.cos(theta), first(b.real))
-    out -= np.sin(theta) * first(b.imag)
+    return first(np.abs(lo) ** 2 + np.abs(d) ** 2), first(b.real), first(b.imag)
+
+
+def _rotate(terms, theta) -> np.ndarray:
+    """The powers (4, ...) of :func:`_rotated_power` from its :func:`_rotation_terms` and the phases ``theta``."""
+    a, b_real, b_imag = terms
+    out = np.multiply(np.cos(theta), b_real)
+    out -= np.sin(theta) * b_imag
     out += a
     return out
 
