@@ -1,4 +1,4 @@
-"""Median wall time of a callable, after one warm-up call (which compiles under jit).
+"""Median wall time of a callable, after one warm-up call (which compiles under jit), and :func:`settle`.
 
 Importing this module enables JAX's persistent compilation cache, as the `mirage`
 CLI does (:func:`photonics.jax_setup.enable_persistent_cache`): a benchmark's cold
@@ -11,6 +11,18 @@ import time
 from photonics.jax_setup import enable_persistent_cache
 
 enable_persistent_cache()
+
+# After a call, OpenBLAS's worker threads busy-wait before they sleep: after numpy's 512^3 matmul the process
+# burns 0.1 s of CPU in a 0.2-0.4 s sleep (measured with os.times on the 2-core machine). A call timed inside
+# that window shares its cores with them (the varied chip's 512^3 product: 87 ms right after numpy's matmul,
+# 65 ms after a 0.3 s pause, 54 ms back to back).
+SETTLE_S = 0.25
+
+
+def settle() -> None:
+    """Wait until the threads of the previous call (BLAS, XLA) have stopped spinning, so that the next timed call
+    has the machine's cores to itself, as it would in use."""
+    time.sleep(SETTLE_S)
 
 
 def median_seconds(fn, repeats: int = 7) -> float:

@@ -3,7 +3,8 @@
 Run: `make bench` (or `.venv/bin/python benchmarks/bench_gemm.py`). Every readout's
 fields are computed from the devices (the engine, :mod:`mvm.engine`); the ratios are
 medians of interleaved runs against numpy's matmul of the same shapes, measured in
-the same run:
+the same run, each timed call after the other's threads have settled
+(:func:`benchmarks._timing.settle`):
 
 - the ideal default chip, 512^3, noise on (target <= 15x numpy);
 - a varied, calibrated default chip (seed 1, as `mirage gemm --variation --calibrate
@@ -32,7 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._timing import median_seconds  # noqa: E402
+from benchmarks._timing import median_seconds, settle  # noqa: E402
 from mvm.config import ChipConfig  # noqa: E402
 from mvm.gemm import build_chip, rns_gemm  # noqa: E402
 
@@ -53,11 +54,14 @@ def varied_calibrated_chip():
 
 
 def ratio(chip, a, b, repeats=7):
-    """Median time of rns_gemm and median of its ratios to numpy's matmul, runs interleaved; and a report."""
+    """Median time of rns_gemm and median of its ratios to numpy's matmul, runs interleaved, each after the other's
+    threads have settled (:func:`benchmarks._timing.settle`); and a report."""
     rns_gemm(a, b, chip)
     times, ratios = [], []
     for _ in range(repeats):
+        settle()
         t_np = min(median_seconds(lambda: a @ b, 3) for _ in range(2))
+        settle()
         t0 = time.perf_counter()
         _, report = rns_gemm(a, b, chip)
         times.append(time.perf_counter() - t0)
