@@ -161,9 +161,9 @@ def tile_engine(tile, readout: Readout, skip_probability: float) -> TileEngine:
     return TileEngine(tile, tables, receivers, receiver)
 
 
-def chunk_table(eps_cols, w, rows: int):
-    """F[a*h + j, n] = eps_lv[row(n), j, a, w[j, n]] (float32): one chunk's weight table, for its weight residues
-    w (h, N).
+def chunk_table(eps_cols, index):
+    """F[a*h + j, n] = eps_lv[row(n), j, a, w[j, n]] (float32): one chunk's weight table, for its indices
+    (:func:`table_index`, (h, N)).
 
     ``eps_cols``: (h, m_a, R*m_w) phase tables, so that for each MMU j and input a the
     weights of every column select along the last axis. Rows of N over the columns, as
@@ -171,9 +171,14 @@ def chunk_table(eps_cols, w, rows: int):
     stays in the cache while the chunk's readouts read it.
     """
     h, m = eps_cols.shape[:2]
-    n = w.shape[1]
-    index = jnp.arange(n) % rows * m + w  # (h, N) into R*m_w
-    return jax.vmap(lambda e, i: e[:, i], in_axes=(0, 0), out_axes=1)(eps_cols, index).reshape(m * h, n)
+    return jax.vmap(lambda e, i: e[:, i], in_axes=(0, 0), out_axes=1)(eps_cols, index).reshape(m * h, -1)
+
+
+def table_index(w, modulus: int, rows: int):
+    """Indices into a tile's R*m_w phase columns (:attr:`TileTables.eps_cols`) for weight mantissas w (..., N):
+    row(n) * m + (w mod m). Computed for a whole block before the scan over its chunks: inside the table's
+    gather, XLA would compute each one m times."""
+    return jnp.arange(w.shape[-1]) % rows * modulus + jnp.mod(w, modulus)
 
 
 def arm_levels(table, x):
@@ -205,12 +210,21 @@ def _chunks(am, bm, h: int):
     return am.reshape(m_rows, kb // h, h).transpose(1, 0, 2), bm.reshape(kb // h, h, -1)
 
 
-def _chunk_levels(x, w, eps_cols, modulus: int, rows: int):
-    """E (M, N) of one chunk of one tile, for mantissas x (M, h), w (h, N) and the tile's phase tables
-    (:attr:`TileTables.eps_cols`; None for a uniform tile: E = 0, returned as None)."""
+def _tile_inputs(am, bm, h: int, eps_cols, modulus: int, rows: int):
+    """A tile's inputs to the scan over a block's chunks: input residues (C, M, h) and table indices (C, h, N)
+    (:func:`table_index`); None for a uniform tile (E = 0, no lookup-sum)."""
     if eps_cols is None:
         return None
-    return arm_levels(chunk_table(eps_cols, jnp.mod(w, modulus), rows), jnp.mod(x, modulus))
+    xs, ws = _chunks(am, bm, h)
+    return jnp.mod(xs, modulus), table_index(ws, modulus, rows)
+
+
+def _chunk_levels(eps_cols, inputs):
+    """E (M, N) of one chunk of one tile from its scan inputs (:func:`_tile_inputs`); None for a uniform tile."""
+    if inputs is None:
+        return None
+    x, index = inputs
+    return arm_levels(chunk_table(eps_cols, index), x)
 
 
 @partial(jax.jit, static_argnames=("moduli", "rows", "even"))
@@ -221,22 +235,23 @@ def _tiles_flagged(am, bm, exact, arguments, *, moduli, rows, even):
     Mantissas am (M, C*h), bm (C*h, N), exact chunk sums (C, M, N), float32; ``arguments``: each tile's
     (eps_cols, receiver map arrays) (:meth:`ChipEngine.arguments`). One scan over the chunks, every tile's
     weight table, lookup-sum and decisions in its body: each chunk's table stays in the cache while its
-    readouts read it, and the decisions read E where it is made instead of from memory (40 % less CPU than
-    whole-block tables and lookup-sums, measured on the default tile at 512^3).
+    readouts read it, and the decisions read E where it is made instead of from memory. The table indices and
+    input residues are computed for the whole block before the scan (:func:`_tile_inputs`).
     """
     h = am.shape[1] // exact.shape[0]
+    inputs = tuple(_tile_inputs(am, bm, h, eps, m, rows) for (eps, _), m in zip(arguments, moduli))
 
-    def chunk(flagged, inputs):
-        x, w, s_exact = inputs
-        for (eps_cols, receiver), modulus, is_even in zip(arguments, moduli, even):
-            e = _chunk_levels(x, w, eps_cols, modulus, rows)
+    def chunk(flagged, chunk_inputs):
+        s_exact, tiles = chunk_inputs
+        for (eps_cols, receiver), modulus, is_even, tile in zip(arguments, moduli, even, tiles):
+            e = _chunk_levels(eps_cols, tile)
             ((residue, unsafe, s),) = _decide(
                 s_exact[None], (None if e is None else e[None],), (receiver,), (modulus,), rows, (is_even,)
             )
             flagged = flagged | (unsafe | (residue != s)).any()
         return flagged, None
 
-    flagged, _ = jax.lax.scan(chunk, jnp.zeros((), bool), (*_chunks(am, bm, h), exact), unroll=2)
+    flagged, _ = jax.lax.scan(chunk, jnp.zeros((), bool), (exact, inputs), unroll=2)
     return flagged
 
 
@@ -244,8 +259,8 @@ def _tiles_flagged(am, bm, exact, arguments, *, moduli, rows, even):
 def _tile_arm_errors(am, bm, eps_cols, *, modulus, rows):
     """A tile's E (C, M, N) for a flagged block's residues (:func:`_block_residues`): the lookup-sum on its own,
     chunk by chunk. (Fused with decisions that write arrays, XLA runs the gathers many times slower.)"""
-    xs, ws = _chunks(am, bm, eps_cols.shape[0])
-    return jax.lax.map(lambda xw: _chunk_levels(*xw, eps_cols, modulus, rows), (xs, ws))
+    inputs = _tile_inputs(am, bm, eps_cols.shape[0], eps_cols, modulus, rows)
+    return jax.lax.map(lambda tile: _chunk_levels(eps_cols, tile), inputs)
 
 
 @partial(jax.jit, static_argnames=("moduli", "rows", "even"))
