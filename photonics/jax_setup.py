@@ -6,6 +6,9 @@
   compiled instead of compiling them again. Only the entry points call it (the
   ``mirage`` CLI and the benchmarks): importing the library writes nothing to the
   user's home.
+- :func:`persistent_jit` is ``jax.jit`` whose compiled programs a later process
+  loads from that cache without tracing or lowering them again (JAX's own cache
+  needs both to find an entry: in a fresh process they cost more than loading).
 - :func:`compile_timer` measures the seconds a block of code spends in JAX's
   compilation (tracing, lowering, XLA compile or persistent-cache load).
 
@@ -18,15 +21,30 @@ shared between machines never hands one CPU's code to another.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import os
+import pickle
 import platform
+import tempfile
 import threading
+import time
 import warnings
 import weakref
+from importlib.util import find_spec
 from pathlib import Path
 
 import jax
+import numpy as np
+
+try:  # JAX's settings that change what a trace produces (x64, promotion, ...): what jax.jit keys its programs on
+    from jax._src.config import trace_context as _trace_context
+except ImportError:  # another JAX: every setting
+
+    def _trace_context() -> str:
+        return repr(sorted((k, repr(v)) for k, v in jax.config.values.items()))
+
 
 CACHE_ENV = "MIRAGE_JAX_CACHE"
 CACHE_OFF = ("", "off")  # values of CACHE_ENV that disable the cache
@@ -44,8 +62,11 @@ COMPILE_EVENTS = frozenset(
         "/jax/core/compile/jaxpr_trace_duration",
         "/jax/core/compile/jaxpr_to_mlir_module_duration",
         "/jax/core/compile/backend_compile_duration",
+        "/mirage/program_load_duration",  # persistent_jit loading a program a previous process compiled
     }
 )
+PROGRAM_PREFIX = "program-"  # persistent_jit's files in the cache directory (pruned with JAX's)
+PROGRAM_FORMAT = 1  # bump when what persistent_jit writes changes
 
 
 def configure() -> None:
@@ -148,6 +169,161 @@ def prune(directory: Path, max_bytes: int) -> int:
         total -= size
         deleted += 1
     return deleted
+
+
+def source_digest(packages: tuple[str, ...]) -> str:
+    """sha256 of the source of every module in ``packages`` (found, not imported), computed once per process."""
+    if packages not in _digests:
+        h = hashlib.sha256()
+        for name in packages:
+            spec = find_spec(name)
+            h.update(name.encode())
+            for root in (spec.submodule_search_locations or ()) if spec else ():
+                for path in sorted(Path(root).rglob("*.py")):
+                    h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+        _digests[packages] = h.hexdigest()
+    return _digests[packages]
+
+
+_digests: dict[tuple[str, ...], str] = {}
+_compiling = threading.Lock()
+
+
+def _compile_uncached(lowered):
+    """``lowered.compile()`` by XLA itself, JAX's persistent cache aside: an executable that cache loaded
+    serialises without its code (XLA:CPU, jax 0.9: a later load fails with "Function ... not found")."""
+    from jax.experimental.compilation_cache import compilation_cache
+
+    with _compiling:
+        enabled = jax.config.jax_enable_compilation_cache
+        jax.config.update("jax_enable_compilation_cache", False)
+        compilation_cache.reset_cache()  # JAX decides once whether its cache is on: asked again now, and after
+        try:
+            return lowered.compile()
+        finally:
+            jax.config.update("jax_enable_compilation_cache", enabled)
+            compilation_cache.reset_cache()
+
+
+def _file_digest(fun) -> str:
+    """sha256 of the file that defines ``fun`` (whether or not its package is among the sources)."""
+    path = inspect.getsourcefile(fun)
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest() if path and Path(path).is_file() else ""
+
+
+def persistent_jit(*, static_argnames: tuple[str, ...] = (), sources: tuple[str, ...]):
+    """``jax.jit(fun, static_argnames=...)`` whose programs persist whole across processes (a decorator).
+
+    JAX's persistent cache finds a program by a digest of its lowered module, so a
+    fresh process traces and lowers every program before it can load it; for the
+    GEMM's programs that cost several times the load. Here a program is found by
+    what determines it: the function (its name and its file), the source of the
+    packages its trace can run (``sources``), the static arguments, the
+    arguments' pytree, shapes and dtypes, and the versions and settings of JAX,
+    numpy and XLA. The executable XLA compiled is stored in the cache directory
+    (:func:`enable_persistent_cache`) and loaded as it is
+    (``jax.experimental.serialize_executable``): the same program, the same
+    results.
+
+    With the persistent cache off, or when called inside another traced
+    function, it is plain ``jax.jit``. Static arguments must be keyword-only,
+    and ``fun`` no closure (what it captured is not part of the key).
+    """
+
+    def wrap(fun):
+        return _PersistentJit(fun, tuple(static_argnames), tuple(sources))
+
+    return wrap
+
+
+class _PersistentJit:
+    def __init__(self, fun, static_argnames: tuple[str, ...], sources: tuple[str, ...]) -> None:
+        if fun.__closure__:
+            raise TypeError(
+                f"persistent_jit: {fun.__qualname__} is a closure; its programs are found by its name, which does "
+                "not tell the values it captured apart"
+            )
+        parameters = inspect.signature(fun).parameters
+        for name in static_argnames:
+            if name not in parameters or parameters[name].kind is not inspect.Parameter.KEYWORD_ONLY:
+                raise TypeError(f"persistent_jit: static argument {name!r} of {fun.__qualname__} must be keyword-only")
+        self.jitted = jax.jit(fun, static_argnames=static_argnames)
+        self._fun, self._static, self._sources = fun, static_argnames, sources
+        self._programs: dict = {}  # (tree, static arguments, avals, trace context) -> jax.stages.Compiled
+        functools.update_wrapper(self, fun)
+
+    def __getattr__(self, name):  # lower, trace, eval_shape, ... as jax.jit's
+        return getattr(self.jitted, name)
+
+    def __call__(self, *args, **kwargs):
+        directory = jax.config.jax_compilation_cache_dir
+        if not directory:
+            return self.jitted(*args, **kwargs)
+        static = tuple((name, kwargs.pop(name)) for name in self._static if name in kwargs)
+        leaves, tree = jax.tree_util.tree_flatten((args, kwargs))
+        if any(isinstance(x, jax.core.Tracer) for x in leaves):  # inside another trace: inlined there
+            return self.jitted(*args, **kwargs, **dict(static))
+        key = (tree, static, tuple(jax.typeof(x) for x in leaves), _trace_context())
+        program = self._programs.get(key)
+        if program is None:
+            program = self._programs[key] = self._load_or_compile(Path(directory), key, args, kwargs, dict(static))
+        return program(*args, **kwargs)
+
+    def _load_or_compile(self, directory: Path, key, args, kwargs, static):
+        from jax.experimental import serialize_executable
+
+        tree, statics, avals, context = key
+        backend = jax.devices()[0].client
+        identity = "\0".join(
+            str(part)
+            for part in (
+                PROGRAM_FORMAT,
+                self._fun.__module__,
+                self._fun.__qualname__,
+                source_digest(self._sources),
+                _file_digest(self._fun),
+                tree,
+                statics,
+                avals,
+                context,
+                jax.__version__,
+                np.__version__,
+                backend.platform,
+                backend.platform_version,
+                sorted((k, repr(v)) for k, v in jax.config.values.items()),
+                os.environ.get("XLA_FLAGS", ""),
+            )
+        )
+        path = directory / f"{PROGRAM_PREFIX}{hashlib.sha256(identity.encode()).hexdigest()[:40]}"
+        start = time.time()
+        try:
+            with open(path, "rb") as f:
+                program = serialize_executable.deserialize_and_load(*pickle.load(f))
+        except FileNotFoundError:
+            program = None
+        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, RuntimeError) as exc:
+            # unreadable, or no longer loadable (XLA's format changed under the same versions): compiled again
+            warnings.warn(f"compiling {self._fun.__qualname__} again: cannot load {path} ({exc})", stacklevel=3)
+            program = None
+        if program is not None:
+            jax.monitoring.record_event_time_span("/mirage/program_load_duration", start, time.time())
+            return program
+        program = _compile_uncached(self.jitted.lower(*args, **kwargs, **static))
+        try:
+            payload = pickle.dumps(serialize_executable.serialize(program), protocol=pickle.HIGHEST_PROTOCOL)
+        except (ValueError, NotImplementedError):  # a program XLA cannot serialise: kept in this process only
+            return program
+        try:
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{PROGRAM_PREFIX}", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(payload)
+                os.replace(tmp, path)  # atomic: processes writing the same program at once leave one whole file
+            finally:
+                Path(tmp).unlink(missing_ok=True)
+        except OSError:
+            pass  # a read-only or full disk: the program runs, unsaved
+        return program
 
 
 # thread id -> timers running on it; weak, so that a timer never stopped (an exception) goes with its owner

@@ -1,0 +1,157 @@
+"""photonics.jax_setup.persistent_jit: programs a later process loads whole, without tracing them again."""
+
+import json
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from photonics import jax_setup
+from photonics.jax_setup import CACHE_ENV, PROGRAM_PREFIX, enable_persistent_cache, persistent_jit
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def program_files(directory: Path) -> set[str]:
+    return {p.name for p in directory.rglob(f"{PROGRAM_PREFIX}*")}
+
+
+class Traces:
+    """Names of the functions JAX traces while this is open."""
+
+    def __enter__(self):
+        self.names = []
+        self._listener = lambda event, start, end, **kw: (
+            self.names.append(kw.get("fun_name")) if event.endswith("jaxpr_trace_duration") else None
+        )
+        jax.monitoring.register_event_time_span_listener(self._listener)
+        return self
+
+    def __exit__(self, *exc):
+        jax.monitoring.unregister_event_time_span_listener(self._listener)
+
+
+def mixed(x, pairs, *, scale, flip):
+    """A program with float round-off, a pytree argument with a None in it and two static arguments."""
+    a, b = pairs
+    y = jnp.sin(x * scale) @ x.T + (0.0 if a is None else a.sum()) - b
+    return -y if flip else y
+
+
+def test_a_fresh_wrapper_loads_the_program_instead_of_tracing_it(jax_cache_dir):
+    directory = enable_persistent_cache()
+    x = np.random.default_rng(0).standard_normal((5, 3))
+    args = (x, (None, 0.25))
+    expected = np.asarray(jax.jit(mixed, static_argnames=("scale", "flip"))(*args, scale=3.0, flip=True))
+
+    first = persistent_jit(static_argnames=("scale", "flip"), sources=("photonics",))(mixed)
+    assert np.array_equal(first(*args, scale=3.0, flip=True), expected)
+    written = program_files(directory)
+    assert len(written) == 1
+
+    again = persistent_jit(static_argnames=("scale", "flip"), sources=("photonics",))(mixed)  # as a new process
+    with Traces() as traces:
+        got = again(*args, scale=3.0, flip=True)
+    assert "mixed" not in traces.names  # loaded, not traced
+    assert np.array_equal(got, expected)  # the same program: the same bits
+    assert program_files(directory) == written
+
+    # another static argument, shape, dtype or pytree is another program
+    again(*args, scale=2.0, flip=True)
+    again(x[:4], (None, 0.25), scale=3.0, flip=True)
+    again(x.astype(np.float32), (None, 0.25), scale=3.0, flip=True)
+    again(x, (jnp.ones(2), 0.25), scale=3.0, flip=True)
+    assert len(program_files(directory)) == 5
+
+
+def test_an_edit_to_the_sources_compiles_again(jax_cache_dir, monkeypatch):
+    directory = enable_persistent_cache()
+    f = persistent_jit(sources=("photonics",))(lambda x: jnp.cos(x) * 2.0)
+    f(jnp.arange(3.0))
+    monkeypatch.setitem(jax_setup._digests, ("photonics",), "another source")
+    g = persistent_jit(sources=("photonics",))(f.__wrapped__)
+    with Traces() as traces:
+        g(jnp.arange(3.0))
+    assert "<lambda>" in traces.names
+    assert len(program_files(directory)) == 2
+
+
+def test_an_unreadable_entry_is_compiled_again_with_a_warning(jax_cache_dir):
+    directory = enable_persistent_cache()
+
+    def f(x):
+        return x * 3.0 + 1.0
+
+    persistent_jit(sources=("photonics",))(f)(jnp.arange(4.0))
+    (entry,) = directory.rglob(f"{PROGRAM_PREFIX}*")
+    entry.write_bytes(b"not a program")
+    with pytest.warns(UserWarning, match=r"compiling .*\.f again: cannot load"):
+        out = persistent_jit(sources=("photonics",))(f)(jnp.arange(4.0))
+    assert np.array_equal(out, np.arange(4.0) * 3.0 + 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # rewritten whole: the next process loads it
+        persistent_jit(sources=("photonics",))(f)(jnp.arange(4.0))
+
+
+def test_plain_jit_when_the_cache_is_off_or_inside_a_trace(jax_cache_dir):
+    f = persistent_jit(static_argnames=("n",), sources=("photonics",))(lambda x, *, n: x**n)
+    assert jax.config.jax_compilation_cache_dir is None  # conftest: the cache is off
+    assert float(f(jnp.float64(1.5), n=3)) == 1.5**3
+    directory = enable_persistent_cache()
+    outer = jax.jit(lambda x: f(x, n=2) + 1.0)  # traced into the outer program, not loaded on its own
+    assert float(outer(jnp.float64(3.0))) == 10.0
+    assert not program_files(directory)
+
+
+def test_static_arguments_must_be_keyword_only():
+    with pytest.raises(TypeError, match="'n' .* must be keyword-only"):
+        persistent_jit(static_argnames=("n",), sources=())(lambda x, n: x * n)
+
+
+# Fresh processes running the GEMM's exact chunk sums: through plain jax.jit (argument "plain": only JAX's
+# persistent cache keeps it), or through persistent_jit.
+FRESH = """
+import json, sys, jax, numpy as np
+from photonics.jax_setup import enable_persistent_cache
+enable_persistent_cache()
+traced = []
+jax.monitoring.register_event_time_span_listener(
+    lambda event, start, end, **kw: traced.append(kw.get("fun_name")) if event.endswith("trace_duration") else None)
+from mvm.digital import exact_chunk_sums
+f = exact_chunk_sums.jitted if sys.argv[1:] == ["plain"] else exact_chunk_sums
+rng = np.random.default_rng(5)
+out = np.asarray(f(rng.integers(-127, 128, (6, 32)), rng.integers(-127, 128, (32, 7)), h=16))
+print(json.dumps({"traced": traced, "out": out.tolist()}))
+"""
+
+
+def test_a_second_process_runs_the_program_without_tracing(tmp_path):
+    env = {**os.environ, CACHE_ENV: str(tmp_path / "cache")}
+
+    def run(*argv) -> dict:
+        out = subprocess.run([sys.executable, "-c", FRESH, *argv], cwd=ROOT, env=env, capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    # JAX's cache holds the program first: persistent_jit compiles its own copy all the same (one JAX loaded
+    # would be written without its code, and the next process could not run it)
+    plain = run("plain")
+    first, second = run(), run()
+    assert "exact_chunk_sums" in first["traced"]
+    assert second["traced"] == []
+    rng = np.random.default_rng(5)
+    am, bm = rng.integers(-127, 128, (6, 32)), rng.integers(-127, 128, (32, 7))
+    reference = np.stack([am[:, c * 16 : (c + 1) * 16] @ bm[c * 16 : (c + 1) * 16] for c in range(2)])
+    assert np.array_equal(second["out"], reference) and second["out"] == first["out"] == plain["out"]
+
+
+def test_a_closure_is_refused():
+    scale = 2.0
+    with pytest.raises(TypeError, match="closure"):
+        persistent_jit(sources=())(lambda x: x * scale)
