@@ -7,19 +7,21 @@ them in place of a read residue.
 
 from __future__ import annotations
 
-from functools import partial
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from mvm.rns import RedundantRns, from_residues
+from photonics.jax_setup import persistent_jit
 
+# The packages whose code an mvm program's trace can run (mvm and the layers below it): the source
+# persistent_jit keys the programs on, so that an edit there compiles them again.
+PROGRAM_SOURCES = ("photonics", "circuits", "mvm")
 CRT_LIMIT = 1 << 24  # dynamic ranges up to this are decoded in float32 by garner_crt
 SAFE_EXPONENT = 500  # |exponent| below this: scaling by 2**ea then 2**eb is exact, as ldexp is
 
 
-@partial(jax.jit, static_argnames=("h",))
+@persistent_jit(sources=PROGRAM_SOURCES, static_argnames=("h",))
 def exact_chunk_sums(am, bm, *, h: int):
     """(C, M, N) chunk sums of integer mantissas am (M, C*h) and bm (C*h, N), as float32 (exact: |sums| < 2**24)."""
     m_rows, k = am.shape
@@ -36,7 +38,7 @@ def float_mod(v, m: int, xp=jnp):
     return xp.where(r < 0, r + m, r)
 
 
-@partial(jax.jit, static_argnames=("moduli",))
+@persistent_jit(sources=PROGRAM_SOURCES, static_argnames=("moduli",))
 def garner_crt(residues, exact, *, moduli):
     """Signed chunk sums (int32) from residues (a sequence of (C, M, N)) by Garner's algorithm, and a mask of
     those that differ from the exact sums.
@@ -56,7 +58,7 @@ def garner_crt(residues, exact, *, moduli):
     return x.astype(jnp.int32), x != exact
 
 
-@partial(jax.jit, static_argnames=("moduli",))
+@persistent_jit(sources=PROGRAM_SOURCES, static_argnames=("moduli",))
 def residue_mismatches(residues, exact, *, moduli):
     """Per modulus, a mask of the residues (a sequence of (C, M, N)) that differ from those of the exact sums."""
     return tuple(r != float_mod(exact, m) for r, m in zip(residues, moduli))
@@ -109,7 +111,7 @@ def scales_by_product(exp_a: np.ndarray, exp_b: np.ndarray) -> bool:
     return bool(np.abs(exp_a).max(initial=0) < SAFE_EXPONENT and np.abs(exp_b).max(initial=0) < SAFE_EXPONENT)
 
 
-@partial(jax.jit, static_argnames=("per_group", "by_product"))
+@persistent_jit(sources=PROGRAM_SOURCES, static_argnames=("per_group", "by_product"))
 def accumulate_groups(values, exp_a, exp_b, out, *, per_group, by_product):
     """:func:`accumulate` as one traceable program, ``by_product`` from :func:`scales_by_product` (for programs
     that fuse the accumulation with what comes before it)."""
