@@ -345,14 +345,25 @@ def front_end_circuit(lo_fraction: float, lo_heater: Heater, routes: MdpuRoutes 
 
 
 def solve_netlist(netlist: dict):
-    """sax.circuit of a netlist with the project's models, jitted."""
+    """sax.circuit of a netlist with the project's models, jitted; a call returns once its S-matrix is computed.
+
+    sax's klu backend keeps its sparse analysis (klujax's symbolic factorisation) alive only as long as the
+    circuit function, and JAX runs a call asynchronously: a caller that let the function go before reading the
+    result (``SaxMdpu(design).circuit(...)``, or a cache evicting it) freed the analysis under the running solve,
+    a segfault (reproduced: the temporary form crashed on its second call, the held form ran 15). The returned
+    function holds the circuit until the solve has finished.
+    """
     import jax
     import sax
 
     import photonics
 
-    circuit, _ = sax.circuit(netlist, models=photonics.models())
-    return jax.jit(circuit)
+    circuit = jax.jit(sax.circuit(netlist, models=photonics.models())[0])
+
+    def solve(**settings):
+        return jax.block_until_ready(circuit(**settings))
+
+    return solve
 
 
 @dataclass
