@@ -34,9 +34,11 @@ fields (row, S mod m), and where the receiver map proves every one of them
 (:func:`proven_exact`, once per chip) no readout of the tile is flagged.
 
 Cost: one program per block (:func:`_tiles_flagged`) scans the chunks; for each
-chunk it gathers every tile's weight table, adds the lookup-sums and decides, and
+chunk it gathers every tile's weight table, adds the lookup-sums and flags, and
 only says whether anything is flagged. A chunk's table stays in the cache while
-its readouts read it. A flagged block is read again with E in memory
+its readouts read it. A tile with even boundaries is flagged from E alone
+(:func:`_even_flags`), conservatively: every readout the decision would flag is
+flagged. A flagged block is read again by the decision, with E in memory
 (:func:`_tile_arm_errors`, :func:`_block_residues`).
 
 :func:`read_block` is the one entry point.
@@ -61,6 +63,7 @@ UNIFORM_LEVELS = 1e-7  # devices this close to the design (levels) are the desig
 AMPLITUDE_EXACT = 1e-8  # relative amplitude change below which an MMU's amplitude counts as constant
 F32_UNIT = 2.0**-24
 EVEN_SPREAD_LEVELS = 0.02  # receivers this close to even boundaries are decided without lookups
+FLAG_ROUNDING = 2.0**-21  # per level of |v|: bounds how far the flag pass's float32 rounding departs the decision's
 EXACT_BATCH = 1 << 16  # readouts per batch on the float64 full-simulation path
 SMALL_BLOCK = 1 << 16  # readouts per tile up to which a product's stages are one program (training's products)
 
@@ -227,32 +230,76 @@ def _chunk_levels(eps_cols, inputs):
     return arm_levels(chunk_table(eps_cols, index), x)
 
 
-@partial(jax.jit, static_argnames=("moduli", "rows", "even"))
-def _tiles_flagged(am, bm, exact, arguments, *, moduli, rows, even):
-    """Whether any readout of the tiles is unproven or reads another residue than the exact one; where none is,
-    every residue read is proven and exact.
+@partial(jax.jit, static_argnames=("moduli", "rows"))
+def _tiles_flagged(am, bm, exact, arguments, *, moduli, rows):
+    """Whether any readout of the tiles might be unproven or read another residue than the exact one; where none
+    is, every residue read is proven and exact.
 
     Mantissas am (M, C*h), bm (C*h, N), exact chunk sums (C, M, N), float32; ``arguments``: each tile's
-    (eps_cols, receiver map arrays) (:meth:`ChipEngine.arguments`). One scan over the chunks, every tile's
-    weight table, lookup-sum and decisions in its body: each chunk's table stays in the cache while its
-    readouts read it, and the decisions read E where it is made instead of from memory. The table indices and
-    input residues are computed for the whole block before the scan (:func:`_tile_inputs`).
+    (eps_cols, receiver map arrays, flag limits) (:meth:`ChipEngine.arguments`). One scan over the chunks,
+    every tile's weight table, lookup-sum and flags in its body: each chunk's table stays in the cache while
+    its readouts read it, and the flags read E where it is made instead of from memory. The table indices and
+    input residues are computed for the whole block before the scan (:func:`_tile_inputs`). A tile with even
+    boundaries is flagged from E alone (:func:`_even_flags`); the others by the decision itself (:func:`_decide`).
     """
     h = am.shape[1] // exact.shape[0]
-    inputs = tuple(_tile_inputs(am, bm, h, eps, m, rows) for (eps, _), m in zip(arguments, moduli))
+    inputs = tuple(_tile_inputs(am, bm, h, eps, m, rows) for (eps, _, _), m in zip(arguments, moduli))
+    cols = jnp.arange(bm.shape[1]) % rows
+    by_sums = any(limit is None for _, _, limit in arguments)  # a tile whose flags need the exact sums
 
     def chunk(flagged, chunk_inputs):
         s_exact, tiles = chunk_inputs
-        for (eps_cols, receiver), modulus, is_even, tile in zip(arguments, moduli, even, tiles):
+        for (eps_cols, receiver, limit), modulus, tile in zip(arguments, moduli, tiles):
             e = _chunk_levels(eps_cols, tile)
-            ((residue, unsafe, s),) = _decide(
-                s_exact[None], (None if e is None else e[None],), (receiver,), (modulus,), rows, (is_even,)
-            )
-            flagged = flagged | (unsafe | (residue != s)).any()
+            if limit is None:
+                ((residue, unsafe, s),) = _decide(
+                    s_exact[None], (None if e is None else e[None],), (receiver,), (modulus,), rows, (False,)
+                )
+                flagged = flagged | (unsafe | (residue != s)).any()
+            else:
+                flagged = flagged | _even_flags(e, receiver, limit, modulus, cols).any()
         return flagged, None
 
-    flagged, _ = jax.lax.scan(chunk, jnp.zeros((), bool), (exact, inputs), unroll=2)
+    chunks = (exact if by_sums else None, inputs)
+    flagged, _ = jax.lax.scan(chunk, jnp.zeros((), bool), chunks, length=exact.shape[0], unroll=2)
     return flagged
+
+
+def _even_flags(e, receiver, limit, modulus: int, cols):
+    """Per readout of a chunk of an even tile: whether the flag pass flags it, from E (M, N) alone (None: E = 0).
+
+    With boundaries at k + 1/2 + offset (within spread), whole levels of S move v = S + E from one boundary
+    pattern to the same one, so the readout reads S mod m exactly when rint(u) + centre = 0 (mod m), u =
+    E - offset, and is proven where |u - rint(u)| stays below the row's limit (:func:`flag_limits`). The
+    limit covers the rounding by which this u departs from the decision's, so every readout the decision
+    (:func:`_decide`) would flag is flagged here; a flagged block is then read by the decision itself.
+    """
+    r = ReceiverMap(modulus, *receiver)
+    offset = r.offset[cols]
+    u = -offset if e is None else e - offset
+    k = jnp.rint(u)
+    return (jnp.abs(u - k) >= limit[cols]) | (float_mod(k + r.centre_residue[cols], modulus) != 0)
+
+
+def flag_limits(engine: TileEngine) -> np.ndarray:
+    """(R,) float32: the |u - rint(u)| at or beyond which :func:`_even_flags` flags a readout of the tile.
+
+    The decision (:func:`_decide`, even form) computes u' = (S mod m + E) - offset and flags where
+    0.5 - |u' - rint(u')| - spread <= margin, all in float32. Its u' departs from S mod m + u by at most
+    3 * 2**-24 * (m + T + |offset|) levels (three roundings of numbers below m + T + |offset|, T bounding |E|:
+    :meth:`TileTables.term_bound`), and its distance by 2**-24 more; the limit 0.5 - spread - margin less
+    FLAG_ROUNDING * (m + T + |offset| + 1), rounded down to float32, covers both. Spread and margin as the
+    decision reads them (float32); an infinite one gives -inf (every readout flagged).
+    """
+    receiver, m = engine.receiver, engine.tables.modulus
+
+    def as_read(a):  # the float32 value the decision compares with
+        return np.asarray(a).astype(np.float32).astype(np.float64)
+
+    bound = m + engine.tables.term_bound() + np.abs(as_read(receiver.offset)) + 1
+    limit = 0.5 - as_read(receiver.spread) - as_read(receiver.margin_levels) - FLAG_ROUNDING * bound
+    down = limit.astype(np.float32)
+    return np.where(down > limit, np.nextafter(down, np.float32(-np.inf)), down)
 
 
 @partial(jax.jit, static_argnames=("modulus", "rows"))
@@ -270,12 +317,12 @@ def _block_residues(exact, errors, receivers, *, moduli, rows, even):
     return tuple((r.astype(jnp.int16), u) for r, u, _ in _decide(exact, errors, receivers, moduli, rows, even))
 
 
-@partial(jax.jit, static_argnames=("h", "per_group", "by_product", "moduli", "rows", "even"))
-def _small_product(am, bm, exp_a, exp_b, arguments, *, h, per_group, by_product, moduli, rows, even):
+@partial(jax.jit, static_argnames=("h", "per_group", "by_product", "moduli", "rows"))
+def _small_product(am, bm, exp_a, exp_b, arguments, *, h, per_group, by_product, moduli, rows):
     """A small product's exact chunk sums, its tiles' flag (:func:`_tiles_flagged`) and its accumulation from the
     exact sums (:func:`mvm.digital.accumulate`), in one program: (flagged, C (M, N) float64)."""
     exact = exact_chunk_sums(am, bm, h=h)
-    flagged = _tiles_flagged(am, bm, exact, arguments, moduli=moduli, rows=rows, even=even)
+    flagged = _tiles_flagged(am, bm, exact, arguments, moduli=moduli, rows=rows)
     values = jnp.pad(exact, ((0, (-exact.shape[0]) % per_group), (0, 0), (0, 0)))
     out = jnp.zeros((am.shape[0], bm.shape[1]), jnp.float64)
     return flagged, accumulate_groups(values, exp_a, exp_b, out, per_group=per_group, by_product=by_product)
@@ -302,7 +349,6 @@ def read_small(engine: ChipEngine, am, bm, exp_a, exp_b, *, h: int, per_group: i
         by_product=scales_by_product(exp_a, exp_b),
         moduli=tuple(engine.tiles[i].tile.modulus for i in todo),
         rows=engine.tiles[0].tile.size,
-        even=tuple(engine.even[i] for i in todo),
     )
     return None if bool(flagged) else np.asarray(out)
 
@@ -353,17 +399,20 @@ class ChipEngine:
     tiles: tuple[TileEngine, ...]
     even: tuple[bool, ...]  # per tile: boundaries within EVEN_SPREAD_LEVELS of even (no lookups)
     proven: tuple[bool, ...]  # per tile: every readout provably exact (:func:`proven_exact`)
+    limits: tuple  # per tile: the flag pass's limits (:func:`flag_limits`) as a JAX array; None if not even
 
     @classmethod
     def of(cls, tiles, readout: Readout, skip_probability: float) -> ChipEngine:
         engines = tuple(tile_engine(t, readout, skip_probability) for t in tiles)
         even = tuple(bool(np.max(t.receiver.spread) <= EVEN_SPREAD_LEVELS) for t in engines)
-        return cls(engines, even, tuple(proven_exact(t) for t in engines))
+        limits = tuple(jnp.asarray(flag_limits(t)) if e else None for t, e in zip(engines, even))
+        return cls(engines, even, tuple(proven_exact(t) for t in engines), limits)
 
     def arguments(self, i: int) -> tuple:
-        """Tile i's device arrays for the per-tile programs: phase tables (None if uniform), receiver map."""
+        """Tile i's device arrays for the per-tile programs: phase tables (None if uniform), receiver map, flag
+        limits (None where the boundaries are not even)."""
         t = self.tiles[i]
-        return (None if t.tables.uniform else t.tables.eps_cols), t.receiver.device_arrays
+        return (None if t.tables.uniform else t.tables.eps_cols), t.receiver.device_arrays, self.limits[i]
 
 
 def read_block(
@@ -394,16 +443,15 @@ def read_block(
         tuple(engine.arguments(i) for i in todo),
         moduli=tuple(moduli[i] for i in todo),
         rows=rows,
-        even=tuple(engine.even[i] for i in todo),
     )
     if not bool(flagged):
         return None, 0
     arguments = [engine.arguments(i) for i in range(len(tiles))]
     errors = tuple(
         None if eps is None else _tile_arm_errors(am_j, bm_j, eps, modulus=m, rows=rows)
-        for m, (eps, _) in zip(moduli, arguments)
+        for m, (eps, _, _) in zip(moduli, arguments)
     )
-    receivers = tuple(r for _, r in arguments)
+    receivers = tuple(r for _, r, _ in arguments)
     read = _block_residues(exact, errors, receivers, moduli=moduli, rows=rows, even=engine.even)
     residues = [np.array(r) for r, _ in read]
     simulated = 0

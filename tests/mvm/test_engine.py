@@ -241,6 +241,47 @@ def test_noisy_gemm_error_rates_equal_the_references(chips):
     assert within_binomial(errors["engine"], errors["reference"]), (errors, readouts)
 
 
+@pytest.mark.parametrize("name", ["calibrated", "drifted_slightly", "drifted"])
+def test_the_even_flags_cover_every_readout_the_decision_flags(chips, name):
+    """The flag pass decides an even tile's readouts from E alone (_even_flags, with flag_limits): every readout
+    the decision (_decide, from S mod m + E) flags must be flagged, on the chip's own E and on E placed at the
+    rows' margins and boundaries, to within float32 rounding (1e-6 levels either way)."""
+    import jax.numpy as jnp
+
+    from mvm.engine import _decide, _even_flags, _tile_arm_errors
+
+    chip = chips[name]
+    engine = chip.prepare("engine", chip.config.readout(True), chip.config.noise.skip_probability)
+    am, bm, exact = mantissas(chip, (12, 64, 20), seed=7)
+    rows = chip.tiles[0].size
+    cols = jnp.arange(bm.shape[1]) % rows
+    rng = np.random.default_rng(8)
+    even = [i for i, t in enumerate(engine.tiles) if engine.even[i] and not t.tables.uniform]
+    assert even, "no even tile to check"
+    checked = 0
+    for i in even:
+        t, (eps, receiver, limit) = engine.tiles[i], engine.arguments(i)
+        m = t.tile.modulus
+        chip_e = _tile_arm_errors(jnp.asarray(am, jnp.int32), jnp.asarray(bm, jnp.int32), eps, modulus=m, rows=rows)
+        r = t.receiver
+        edge = np.where(np.isfinite(r.margin_levels), 0.5 - r.spread - r.margin_levels, 0.5)[np.asarray(cols)]
+        sign = rng.choice([-1.0, 1.0], np.shape(exact))
+        jitter = rng.uniform(-1e-6, 1e-6, np.shape(exact))
+        whole = rng.integers(-2, 3, np.shape(exact))
+        placed = r.offset[np.asarray(cols)] + whole + sign * np.where(rng.random(np.shape(exact)) < 0.5, edge, 0.5)
+        for e in (chip_e, jnp.asarray((placed + jitter).astype(np.float32))):
+            ((residue, unsafe, s),) = _decide(exact, (e,), (receiver,), (m,), rows, (True,))
+            decided = np.asarray(unsafe | (residue != s))
+            flagged = np.asarray(_even_flags(e, receiver, limit, m, cols))
+            assert not (decided & ~flagged).any(), (name, m, int((decided & ~flagged).sum()))
+            checked += int(decided.sum())
+            # no more than rounding adds: readouts flagged here only lie within 1e-5 levels of a margin or boundary
+            u = np.asarray(e, np.float64) - r.offset[np.asarray(cols)]
+            near = np.abs(np.abs(u - np.rint(u)) - edge) < 1e-5
+            assert not (flagged & ~decided & ~near).any(), (name, m)
+    assert checked > 0  # the placed readouts put some on the flagged side
+
+
 @pytest.mark.parametrize("power_mw", [10.0, 0.3])
 def test_a_tile_proven_exact_has_no_readout_flagged(power_mw):
     """proven_exact skips a uniform tile's per-readout pass: check it against that pass (every residue of the
@@ -253,11 +294,8 @@ def test_a_tile_proven_exact_has_no_readout_flagged(power_mw):
     engine = chip.prepare("engine", readout, chip.config.noise.skip_probability)
     am, bm, exact = mantissas(chip, (12, 64, 20), seed=6)
     for i, t in enumerate(engine.tiles):
-        eps, receiver = engine.arguments(i)
         flagged = bool(
-            _tiles_flagged(
-                am, bm, exact, ((eps, receiver),), moduli=(t.tile.modulus,), rows=t.tile.size, even=(engine.even[i],)
-            )
+            _tiles_flagged(am, bm, exact, (engine.arguments(i),), moduli=(t.tile.modulus,), rows=t.tile.size)
         )
         assert t.tables.uniform
         assert engine.proven[i] == (not flagged) == (power_mw > 1), (power_mw, t.tile.modulus)
