@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache, partial
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -36,6 +37,30 @@ from circuits.mdpu import (
 )
 from photonics.constants import C_UM_PER_S
 from photonics.errors import UsageError, check_fits, physical_memory_bytes
+from photonics.jax_setup import persistent_jit
+
+# The packages whose code a circuits program's trace can run (circuits and the layer below it): the source
+# persistent_jit keys the programs on, so that an edit there compiles them again.
+PROGRAM_SOURCES = ("photonics", "circuits")
+
+
+def _models_key() -> str:
+    """The device registry as the circuits programs read it: each model's name, signature (its defaults) and
+    physics (module, name and the digest of its file), so that a device registered or changed outside the
+    sources compiles them again."""
+    import hashlib
+    import inspect
+
+    import photonics
+
+    h = hashlib.sha256()
+    for name, model in sorted(photonics.models().items()):
+        physics = getattr(model, "physics", model)
+        path = inspect.getsourcefile(physics)
+        source = Path(path).read_bytes() if path else b""
+        h.update(f"{name}|{inspect.signature(model)}|{physics.__module__}.{physics.__qualname__}|".encode() + source)
+    return h.hexdigest()
+
 
 SMALL_BATCH = 1 << 16  # residues per call below which the compiled form gathers in numpy
 GROUP_DELAY_STEP_UM = 1e-8  # wavelength step of the numerical group delay: < 0.1 rad per device for 10 cm of guide
@@ -349,21 +374,17 @@ def front_end_solver(lo_fraction: float, lo_heater, routes=None):
     return jax.jit(_front_end_function(lo_fraction, lo_heater, routes))
 
 
-@lru_cache(maxsize=16)
-def _packed_front_end_solver(lo_fraction: float, lo_heater, routes=None):
+@persistent_jit(sources=PROGRAM_SOURCES, static_argnames=("lo_fraction", "lo_heater", "routes"), key=_models_key)
+def _packed_front_end(wl, values, *, lo_fraction: float, lo_heater, routes):
     """:func:`front_end_solver` on the settings of :data:`FRONT_END_SETTINGS` packed as one (settings, rows) array,
-    its ports (``_FRONT_END_PORTS``) stacked as one (ports, rows) array: one transfer each way a call."""
+    its ports (``_FRONT_END_PORTS``) stacked as one (ports, rows) array: one transfer each way a call. A fresh
+    process loads it from the persistent cache without tracing it (:func:`photonics.jax_setup.persistent_jit`)."""
     solve = _front_end_function(lo_fraction, lo_heater, routes)
-    names = [(n, k) for n, keys in FRONT_END_SETTINGS.items() for k in keys]
-
-    def packed(wl, values):
-        settings: dict = {}
-        for i, (n, k) in enumerate(names):
-            settings.setdefault(n, {})[k] = values[i]
-        out = solve(wl, settings)
-        return jnp.stack([out[key] for key in _FRONT_END_PORTS])
-
-    return jax.jit(packed)
+    settings: dict = {}
+    for i, (n, k) in enumerate((n, k) for n, keys in FRONT_END_SETTINGS.items() for k in keys):
+        settings.setdefault(n, {})[k] = values[i]
+    out = solve(wl, settings)
+    return jnp.stack([out[key] for key in _FRONT_END_PORTS])
 
 
 @lru_cache(maxsize=16)
@@ -409,7 +430,6 @@ def solve_front_end(design: MdpuDesign, wl_um: float, settings: dict, rows: int)
     number); every setting of :data:`FRONT_END_SETTINGS` not given is the drawing's. Solved by
     :func:`front_end_solver` in one call, the rows padded to a multiple of ``FRONT_END_BATCH`` with the last one
     (a call costs about 0.1 ms whatever its size: XLA's per-operation overhead)."""
-    solver = _packed_front_end_solver(design.lo_fraction, design.lo_heater, design.routes)
     drawn = _drawn_front_settings(design.lo_fraction, design.lo_heater)
     padded = rows + (-rows % FRONT_END_BATCH)
     values = np.empty((sum(len(keys) for keys in FRONT_END_SETTINGS.values()), padded))
@@ -421,7 +441,11 @@ def solve_front_end(design: MdpuDesign, wl_um: float, settings: dict, rows: int)
             i += 1
     values[:, rows:] = values[:, rows - 1 : rows]
     # wl a Python float: one (weak) type for every caller
-    out = np.asarray(solver(float(wl_um), values))
+    out = np.asarray(
+        _packed_front_end(
+            float(wl_um), values, lo_fraction=design.lo_fraction, lo_heater=design.lo_heater, routes=design.routes
+        )
+    )
     return {key: out[i, :rows] for i, key in enumerate(_FRONT_END_PORTS)}
 
 
@@ -609,8 +633,6 @@ def _heater_transmission(design: MdpuDesign, settings: dict, shape: tuple) -> np
     arithmetic whatever the batch: a chip without variation rounds exactly as the ideal chip (compile_mdpu,
     one heater) does.
     """
-    import photonics
-
     n = math.prod(shape)
     padded = -n % HEATER_LANES
     flat = {}
@@ -618,19 +640,21 @@ def _heater_transmission(design: MdpuDesign, settings: dict, shape: tuple) -> np
         a = flat[k] = np.empty(n + padded)
         a[:n] = np.broadcast_to(np.asarray(v, dtype=float), shape).reshape(-1)
         a[n:] = a[n - 1]  # padded with the last element
-    t = _jitted_transmission(photonics.models()["heater"])(design.wl_um, flat)
+    t = _transmission(design.wl_um, flat, model="heater")
     return np.asarray(t)[:n].reshape(shape)
 
 
-@lru_cache(maxsize=64)
-def _jitted_transmission(model):
-    """A two-port sax model's o1 -> o2 transmission as one jitted function of (wl, settings).
+@persistent_jit(sources=PROGRAM_SOURCES, static_argnames=("model",), key=_models_key)
+def _transmission(wl, settings, *, model: str):
+    """The o1 -> o2 transmission of the two-port sax model ``photonics.models()[model]``, jitted.
 
     Models are jittable (the sax convention); jitted, a tile's devices cost one
     fused pass instead of one dispatch per array operation (compiled once per
-    shape of the settings).
+    shape of the settings, and kept across processes: :func:`photonics.jax_setup.persistent_jit`).
     """
-    return jax.jit(lambda wl, settings: model(wl=wl, **settings)[("o1", "o2")])
+    import photonics
+
+    return photonics.models()[model](wl=wl, **settings)[("o1", "o2")]
 
 
 def compile_rows(design: MdpuDesign, p: RowParams) -> list[CompiledMdpu]:
@@ -668,18 +692,14 @@ class RowArrays:
 
 def compile_row_arrays(design: MdpuDesign, p: RowParams) -> RowArrays:
     """:func:`compile_rows` as arrays (:class:`RowArrays`)."""
-    import photonics
-
-    models = photonics.models()
     mmu = design.mmu
     rows, h, b_count, m = p.level_voltages_v.shape
     check_table_memory(design, rows)
     seg = np.empty((rows, h, b_count, m), dtype=complex)
     for b, nominal in enumerate(mmu.segment_settings()):
         settings = {**nominal, **{k: np.asarray(v)[:, :, b, None] for k, v in p.segment.items()}}
-        s = _jitted_transmission(models[mmu.segment_model])(
-            design.wl_um, {**settings, "voltage_v": p.level_voltages_v[:, :, b, :]}
-        )
+        volts = p.level_voltages_v[:, :, b, :]
+        s = _transmission(design.wl_um, {**settings, "voltage_v": volts}, model=mmu.segment_model)
         seg[:, :, b, :] = np.broadcast_to(np.asarray(s), (rows, h, m))
     heater = _heater_transmission(design, p.mmu_heater, (rows, h))
     s = solve_front_end(design, design.wl_um, p.front, rows)

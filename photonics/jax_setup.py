@@ -211,7 +211,7 @@ def _file_digest(fun) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest() if path and Path(path).is_file() else ""
 
 
-def persistent_jit(*, static_argnames: tuple[str, ...] = (), sources: tuple[str, ...]):
+def persistent_jit(*, static_argnames: tuple[str, ...] = (), sources: tuple[str, ...], key=None):
     """``jax.jit(fun, static_argnames=...)`` whose programs persist whole across processes (a decorator).
 
     JAX's persistent cache finds a program by a digest of its lowered module, so a
@@ -225,19 +225,23 @@ def persistent_jit(*, static_argnames: tuple[str, ...] = (), sources: tuple[str,
     (``jax.experimental.serialize_executable``): the same program, the same
     results.
 
+    ``key``: a function returning a string that stands for whatever else the
+    trace reads (a registry of models, say), evaluated once per program and
+    process and made part of the key.
+
     With the persistent cache off, or when called inside another traced
     function, it is plain ``jax.jit``. Static arguments must be keyword-only,
     and ``fun`` no closure (what it captured is not part of the key).
     """
 
     def wrap(fun):
-        return _PersistentJit(fun, tuple(static_argnames), tuple(sources))
+        return _PersistentJit(fun, tuple(static_argnames), tuple(sources), key)
 
     return wrap
 
 
 class _PersistentJit:
-    def __init__(self, fun, static_argnames: tuple[str, ...], sources: tuple[str, ...]) -> None:
+    def __init__(self, fun, static_argnames: tuple[str, ...], sources: tuple[str, ...], key=None) -> None:
         if fun.__closure__:
             raise TypeError(
                 f"persistent_jit: {fun.__qualname__} is a closure; its programs are found by its name, which does "
@@ -248,7 +252,7 @@ class _PersistentJit:
             if name not in parameters or parameters[name].kind is not inspect.Parameter.KEYWORD_ONLY:
                 raise TypeError(f"persistent_jit: static argument {name!r} of {fun.__qualname__} must be keyword-only")
         self.jitted = jax.jit(fun, static_argnames=static_argnames)
-        self._fun, self._static, self._sources = fun, static_argnames, sources
+        self._fun, self._static, self._sources, self._key = fun, static_argnames, sources, key
         self._programs: dict = {}  # (tree, static arguments, avals, trace context) -> jax.stages.Compiled
         functools.update_wrapper(self, fun)
 
@@ -273,7 +277,8 @@ class _PersistentJit:
         from jax.experimental import serialize_executable
 
         tree, statics, avals, context = key
-        backend = jax.devices()[0].client
+        device = jax.devices()[0]
+        backend = device.client
         identity = "\0".join(
             str(part)
             for part in (
@@ -282,6 +287,7 @@ class _PersistentJit:
                 self._fun.__qualname__,
                 source_digest(self._sources),
                 _file_digest(self._fun),
+                "" if self._key is None else self._key(),
                 tree,
                 statics,
                 avals,
@@ -290,6 +296,8 @@ class _PersistentJit:
                 np.__version__,
                 backend.platform,
                 backend.platform_version,
+                device.device_kind,  # an accelerator's model (the directory names the CPU only)
+                len(jax.devices()),
                 sorted((k, repr(v)) for k, v in jax.config.values.items()),
                 os.environ.get("XLA_FLAGS", ""),
             )

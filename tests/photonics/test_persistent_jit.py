@@ -82,6 +82,25 @@ def test_an_edit_to_the_sources_compiles_again(jax_cache_dir, monkeypatch):
     assert len(program_files(directory)) == 2
 
 
+def test_another_key_compiles_again(jax_cache_dir):
+    directory = enable_persistent_cache()
+    registry = {"model": "a"}
+
+    def f(x):
+        return x * 5.0
+
+    def wrapped():  # as a fresh process would
+        return persistent_jit(sources=("photonics",), key=lambda: registry["model"])(f)
+
+    wrapped()(jnp.arange(3.0))
+    wrapped()(jnp.arange(3.0))
+    assert len(program_files(directory)) == 1
+    registry["model"] = "b"  # what the trace reads has changed
+    with Traces() as traces:
+        wrapped()(jnp.arange(3.0))
+    assert "f" in traces.names and len(program_files(directory)) == 2
+
+
 def test_an_unreadable_entry_is_compiled_again_with_a_warning(jax_cache_dir):
     directory = enable_persistent_cache()
 
