@@ -247,8 +247,8 @@ def _tiles_flagged(am, bm, exact, arguments, *, moduli, rows):
     cols = jnp.arange(bm.shape[1]) % rows
     by_sums = any(limit is None for _, _, limit in arguments)  # a tile whose flags need the exact sums
 
-    def chunk(flagged, chunk_inputs):
-        s_exact, tiles = chunk_inputs
+    def chunk_flagged(s_exact, tiles):  # whether any readout of one chunk is flagged
+        flagged = jnp.zeros((), bool)
         for (eps_cols, receiver, limit), modulus, tile in zip(arguments, moduli, tiles):
             e = _chunk_levels(eps_cols, tile)
             if limit is None:
@@ -258,10 +258,16 @@ def _tiles_flagged(am, bm, exact, arguments, *, moduli, rows):
                 flagged = flagged | (unsafe | (residue != s)).any()
             else:
                 flagged = flagged | _even_flags(e, receiver, limit, modulus, cols).any()
-        return flagged, None
+        return flagged
 
     chunks = (exact if by_sums else None, inputs)
-    flagged, _ = jax.lax.scan(chunk, jnp.zeros((), bool), chunks, length=exact.shape[0], unroll=2)
+    if not jax.tree_util.tree_leaves(chunks):  # uniform tiles flagged from E = 0: the same for every chunk
+        return chunk_flagged(*chunks)
+    if np.size(exact) <= SMALL_BLOCK:  # a small block: its chunks together (a loop's steps would cost more)
+        return jax.vmap(chunk_flagged)(*chunks).any()
+    flagged, _ = jax.lax.scan(
+        lambda flagged, c: (flagged | chunk_flagged(*c), None), jnp.zeros((), bool), chunks, length=len(exact), unroll=2
+    )
     return flagged
 
 
