@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -56,8 +55,9 @@ import numpy as np
 
 from circuits.compiled import segment_sums
 from circuits.readout import Readout, Receivers, drive_phase_sigma_rad, read_rows
-from mvm.digital import accumulate_groups, exact_chunk_sums, float_mod, scales_by_product
+from mvm.digital import PROGRAM_SOURCES, accumulate_groups, exact_chunk_sums, float_mod, scales_by_product
 from mvm.receiver import ReceiverMap, receiver_map
+from photonics.jax_setup import persistent_jit
 
 UNIFORM_LEVELS = 1e-7  # devices this close to the design (levels) are the design, to round-off
 AMPLITUDE_EXACT = 1e-8  # relative amplitude change below which an MMU's amplitude counts as constant
@@ -232,7 +232,7 @@ def _chunk_levels(eps_cols, inputs):
     return arm_levels(chunk_table(eps_cols, index), x)
 
 
-@partial(jax.jit, static_argnames=("moduli", "rows"))
+@persistent_jit(sources=PROGRAM_SOURCES, static_argnames=("moduli", "rows"))
 def _tiles_flagged(am, bm, exact, arguments, *, moduli, rows):
     """Whether any readout of the tiles might be unproven or read another residue than the exact one; where none
     is, every residue read is proven and exact.
@@ -310,7 +310,7 @@ def flag_limits(engine: TileEngine) -> np.ndarray:
     return np.where(down > limit, np.nextafter(down, np.float32(-np.inf)), down)
 
 
-@partial(jax.jit, static_argnames=("modulus", "rows"))
+@persistent_jit(sources=PROGRAM_SOURCES, static_argnames=("modulus", "rows"))
 def _tile_arm_errors(am, bm, eps_cols, *, modulus, rows):
     """A tile's E (C, M, N) for a flagged block's residues (:func:`_block_residues`): the lookup-sum on its own,
     chunk by chunk. (Fused with decisions that write arrays, XLA runs the gathers many times slower.)"""
@@ -318,14 +318,14 @@ def _tile_arm_errors(am, bm, eps_cols, *, modulus, rows):
     return jax.lax.map(lambda tile: _chunk_levels(eps_cols, tile), inputs)
 
 
-@partial(jax.jit, static_argnames=("moduli", "rows", "even"))
+@persistent_jit(sources=PROGRAM_SOURCES, static_argnames=("moduli", "rows", "even"))
 def _block_residues(exact, errors, receivers, *, moduli, rows, even):
     """Each tile's residues (C, M, N), int16, and unsafe mask, from its E (:func:`_tile_arm_errors`; None: uniform)
     and receiver map arrays."""
     return tuple((r.astype(jnp.int16), u) for r, u, _ in _decide(exact, errors, receivers, moduli, rows, even))
 
 
-@partial(jax.jit, static_argnames=("h", "per_group", "by_product", "moduli", "rows"))
+@persistent_jit(sources=PROGRAM_SOURCES, static_argnames=("h", "per_group", "by_product", "moduli", "rows"))
 def _small_product(am, bm, exp_a, exp_b, arguments, *, h, per_group, by_product, moduli, rows):
     """A small product's exact chunk sums, its tiles' flag (:func:`_tiles_flagged`) and its accumulation from the
     exact sums (:func:`mvm.digital.accumulate`), in one program: (flagged, C (M, N) float64)."""
