@@ -234,8 +234,8 @@ def _chunk_levels(eps_cols, inputs):
 
 @persistent_jit(sources=PROGRAM_SOURCES, static_argnames=("moduli", "rows"))
 def _tiles_flagged(am, bm, exact, arguments, *, moduli, rows):
-    """Whether any readout of the tiles might be unproven or read another residue than the exact one; where none
-    is, every residue read is proven and exact.
+    """Per tile, (tiles,) bool: whether any of its readouts might be unproven or read another residue than the
+    exact one; where none is, every residue the tile reads is proven and exact.
 
     Mantissas am (M, C*h), bm (C*h, N), exact chunk sums (C, M, N), float32; ``arguments``: each tile's
     (eps_cols, receiver map arrays, flag limits) (:meth:`ChipEngine.arguments`). One scan over the chunks,
@@ -244,31 +244,34 @@ def _tiles_flagged(am, bm, exact, arguments, *, moduli, rows):
     input residues are computed for the whole block before the scan (:func:`_tile_inputs`). A tile with even
     boundaries is flagged from E alone (:func:`_even_flags`); the others by the decision itself (:func:`_decide`).
     """
+    if not arguments:  # every tile proven exact
+        return jnp.zeros(0, bool)
     h = am.shape[1] // exact.shape[0]
     inputs = tuple(_tile_inputs(am, bm, h, eps, m, rows) for (eps, _, _), m in zip(arguments, moduli))
     cols = jnp.arange(bm.shape[1]) % rows
     by_sums = any(limit is None for _, _, limit in arguments)  # a tile whose flags need the exact sums
 
-    def chunk_flagged(s_exact, tiles):  # whether any readout of one chunk is flagged
-        flagged = jnp.zeros((), bool)
+    def chunk_flagged(s_exact, tiles):  # per tile, whether any readout of one chunk is flagged
+        flagged = []
         for (eps_cols, receiver, limit), modulus, tile in zip(arguments, moduli, tiles):
             e = _chunk_levels(eps_cols, tile)
             if limit is None:
                 ((residue, unsafe, s),) = _decide(
                     s_exact[None], (None if e is None else e[None],), (receiver,), (modulus,), rows, (False,)
                 )
-                flagged = flagged | (unsafe | (residue != s)).any()
+                flagged.append((unsafe | (residue != s)).any())
             else:
-                flagged = flagged | _even_flags(e, receiver, limit, modulus, cols).any()
-        return flagged
+                flagged.append(_even_flags(e, receiver, limit, modulus, cols).any())
+        return jnp.stack(flagged)
 
     chunks = (exact if by_sums else None, inputs)
     if not jax.tree_util.tree_leaves(chunks):  # uniform tiles flagged from E = 0: the same for every chunk
         return chunk_flagged(*chunks)
     if np.size(exact) <= SMALL_BLOCK:  # a small block: its chunks together (a loop's steps would cost more)
-        return jax.vmap(chunk_flagged)(*chunks).any()
+        return jax.vmap(chunk_flagged)(*chunks).any(0)
+    none = jnp.zeros(len(arguments), bool)
     flagged, _ = jax.lax.scan(
-        lambda flagged, c: (flagged | chunk_flagged(*c), None), jnp.zeros((), bool), chunks, length=len(exact), unroll=2
+        lambda flagged, c: (flagged | chunk_flagged(*c), None), none, chunks, length=len(exact), unroll=2
     )
     return flagged
 
@@ -318,11 +321,15 @@ def _tile_arm_errors(am, bm, eps_cols, *, modulus, rows):
     return jax.lax.map(lambda tile: _chunk_levels(eps_cols, tile), inputs)
 
 
-@persistent_jit(sources=PROGRAM_SOURCES, static_argnames=("moduli", "rows", "even"))
-def _block_residues(exact, errors, receivers, *, moduli, rows, even):
+@persistent_jit(sources=PROGRAM_SOURCES, static_argnames=("moduli", "rows", "even", "read"))
+def _block_residues(exact, errors, receivers, *, moduli, rows, even, read):
     """Each tile's residues (C, M, N), int16, and unsafe mask, from its E (:func:`_tile_arm_errors`; None: uniform)
-    and receiver map arrays."""
-    return tuple((r.astype(jnp.int16), u) for r, u, _ in _decide(exact, errors, receivers, moduli, rows, even))
+    and receiver map arrays, where ``read`` (per tile); elsewhere S mod m, every readout proven (mask None)."""
+    decided = _decide(exact, errors, receivers, moduli, rows, even)
+    return tuple(
+        (r.astype(jnp.int16), u) if is_read else (s.astype(jnp.int16), None)
+        for (r, u, s), is_read in zip(decided, read)
+    )
 
 
 @persistent_jit(sources=PROGRAM_SOURCES, static_argnames=("h", "per_group", "by_product", "moduli", "rows"))
@@ -358,7 +365,7 @@ def read_small(engine: ChipEngine, am, bm, exp_a, exp_b, *, h: int, per_group: i
         moduli=tuple(engine.tiles[i].tile.modulus for i in todo),
         rows=engine.tiles[0].tile.size,
     )
-    return None if bool(flagged) else np.asarray(out)
+    return None if bool(flagged.any()) else np.asarray(out)
 
 
 def proven_exact(engine: TileEngine) -> bool:
@@ -452,20 +459,23 @@ def read_block(
         moduli=tuple(moduli[i] for i in todo),
         rows=rows,
     )
-    if not bool(flagged):
+    flagged = np.asarray(flagged)
+    if not flagged.any():
         return None, 0
+    # the flagged tiles read by the decision (E in memory); the others read S mod m, proven
+    decide = tuple(i in {todo[j] for j in np.flatnonzero(flagged)} for i in range(len(tiles)))
     arguments = [engine.arguments(i) for i in range(len(tiles))]
     errors = tuple(
-        None if eps is None else _tile_arm_errors(am_j, bm_j, eps, modulus=m, rows=rows)
-        for m, (eps, _, _) in zip(moduli, arguments)
+        None if eps is None or not d else _tile_arm_errors(am_j, bm_j, eps, modulus=m, rows=rows)
+        for m, (eps, _, _), d in zip(moduli, arguments, decide)
     )
     receivers = tuple(r for _, r, _ in arguments)
-    read = _block_residues(exact, errors, receivers, moduli=moduli, rows=rows, even=engine.even)
+    read = _block_residues(exact, errors, receivers, moduli=moduli, rows=rows, even=engine.even, read=decide)
     residues = [np.array(r) for r, _ in read]
     simulated = 0
     for i, t in enumerate(tiles):
-        unsafe = np.asarray(read[i][1])
-        if unsafe.any():
+        unsafe = None if read[i][1] is None else np.asarray(read[i][1])
+        if unsafe is not None and unsafe.any():
             m = t.tile.modulus
             simulated += _simulate(t, np.mod(am, m), np.mod(bm, m), unsafe, residues[i], readout, rng, drift_hz)
     return residues, simulated
