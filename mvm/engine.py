@@ -41,7 +41,7 @@ its readouts read it. A tile with even boundaries is flagged from E alone
 flagged. A flagged block is read again by the decision, with E in memory
 (:func:`_tile_arm_errors`, :func:`_block_residues`).
 
-:func:`read_block` is the one entry point.
+:func:`read_chunks` is the one entry point (:func:`read_block`: its residues filled in for every chunk).
 """
 
 from __future__ import annotations
@@ -234,8 +234,8 @@ def _chunk_levels(eps_cols, inputs):
 
 @persistent_jit(sources=PROGRAM_SOURCES, static_argnames=("moduli", "rows"))
 def _tiles_flagged(am, bm, exact, arguments, *, moduli, rows):
-    """Per tile, (tiles,) bool: whether any of its readouts might be unproven or read another residue than the
-    exact one; where none is, every residue the tile reads is proven and exact.
+    """Per chunk and tile, (C, tiles) bool: whether any readout of the chunk on the tile might be unproven or read
+    another residue than the exact one; where none is, every residue it reads is proven and exact.
 
     Mantissas am (M, C*h), bm (C*h, N), exact chunk sums (C, M, N), float32; ``arguments``: each tile's
     (eps_cols, receiver map arrays, flag limits) (:meth:`ChipEngine.arguments`). One scan over the chunks,
@@ -245,7 +245,7 @@ def _tiles_flagged(am, bm, exact, arguments, *, moduli, rows):
     boundaries is flagged from E alone (:func:`_even_flags`); the others by the decision itself (:func:`_decide`).
     """
     if not arguments:  # every tile proven exact
-        return jnp.zeros(0, bool)
+        return jnp.zeros((exact.shape[0], 0), bool)
     h = am.shape[1] // exact.shape[0]
     inputs = tuple(_tile_inputs(am, bm, h, eps, m, rows) for (eps, _, _), m in zip(arguments, moduli))
     cols = jnp.arange(bm.shape[1]) % rows
@@ -266,13 +266,10 @@ def _tiles_flagged(am, bm, exact, arguments, *, moduli, rows):
 
     chunks = (exact if by_sums else None, inputs)
     if not jax.tree_util.tree_leaves(chunks):  # uniform tiles flagged from E = 0: the same for every chunk
-        return chunk_flagged(*chunks)
+        return jnp.broadcast_to(chunk_flagged(*chunks), (exact.shape[0], len(arguments)))
     if np.size(exact) <= SMALL_BLOCK:  # a small block: its chunks together (a loop's steps would cost more)
-        return jax.vmap(chunk_flagged)(*chunks).any(0)
-    none = jnp.zeros(len(arguments), bool)
-    flagged, _ = jax.lax.scan(
-        lambda flagged, c: (flagged | chunk_flagged(*c), None), none, chunks, length=len(exact), unroll=2
-    )
+        return jax.vmap(chunk_flagged)(*chunks)
+    _, flagged = jax.lax.scan(lambda carry, c: (carry, chunk_flagged(*c)), None, chunks, length=len(exact), unroll=2)
     return flagged
 
 
@@ -437,6 +434,28 @@ def read_block(
     (C, M, N), and how many readouts were simulated in full; None for the residues where every readout is
     proven to read its exact residue (then the CRT of what was read is the exact chunk sum).
 
+    :func:`read_chunks`, with the chunks it did not read filled in with their exact residues.
+    """
+    read, simulated = read_chunks(engine, am, bm, exact, readout, rng, drift_hz)
+    if read is None:
+        return None, simulated
+    chunks, residues = read
+    full = []
+    for m, r in zip((t.tile.modulus for t in engine.tiles), residues):
+        f = np.mod(np.asarray(exact), m).astype(np.int16)
+        f[chunks] = r
+        full.append(f)
+    return full, simulated
+
+
+def read_chunks(
+    engine: ChipEngine, am, bm, exact, readout: Readout, rng, drift_hz: float | None = None
+) -> tuple[tuple | None, int]:
+    """The chunks (k,) some readout of which was read by the decision, and every tile's residues of those chunks
+    (a list of (k, M, N)), for mantissas am (M, C*h), bm (C*h, N) with exact chunk sums (C, M, N); and how many
+    readouts were simulated in full. Every readout of the other chunks reads its exact residue; None for the
+    chunks and residues where every readout is proven to.
+
     Every readout's arm is solved from its tile's tables and read by the receiver
     map; readouts within the proven margin are simulated in full (noise, ADCs,
     atan2), tile by tile, so that the draws depend on nothing but the inputs.
@@ -459,26 +478,42 @@ def read_block(
         moduli=tuple(moduli[i] for i in todo),
         rows=rows,
     )
-    flagged = np.asarray(flagged)
+    flagged = np.asarray(flagged)  # (C, tiles to do)
     if not flagged.any():
         return None, 0
-    # the flagged tiles read by the decision (E in memory); the others read S mod m, proven
-    decide = tuple(i in {todo[j] for j in np.flatnonzero(flagged)} for i in range(len(tiles)))
-    arguments = [engine.arguments(i) for i in range(len(tiles))]
-    errors = tuple(
-        None if eps is None or not d else _tile_arm_errors(am_j, bm_j, eps, modulus=m, rows=rows)
-        for m, (eps, _, _), d in zip(moduli, arguments, decide)
-    )
-    receivers = tuple(r for _, r, _ in arguments)
-    read = _block_residues(exact, errors, receivers, moduli=moduli, rows=rows, even=engine.even, read=decide)
-    residues = [np.array(r) for r, _ in read]
+    # every readout of an unflagged chunk of a tile reads S mod m, proven (the flags cover the decision's); the
+    # decision (E in memory) reads the flagged chunks of each tile again. Sliced in numpy: a JAX slice compiles.
+    chunks = np.flatnonzero(flagged.any(axis=1))
+    exact_read = np.asarray(exact)[chunks]  # (k, M, N)
+    residues = [np.mod(exact_read, m).astype(np.int16) for m in moduli]
+    h = am.shape[1] // exact.shape[0]
     simulated = 0
-    for i, t in enumerate(tiles):
-        unsafe = None if read[i][1] is None else np.asarray(read[i][1])
-        if unsafe is not None and unsafe.any():
-            m = t.tile.modulus
-            simulated += _simulate(t, np.mod(am, m), np.mod(bm, m), unsafe, residues[i], readout, rng, drift_hz)
-    return residues, simulated
+    for col, i in enumerate(todo):
+        if not flagged[:, col].any():
+            continue
+        eps, receiver, _ = engine.arguments(i)
+        unsafe = np.zeros(exact_read.shape, bool)
+        for j in np.flatnonzero(flagged[chunks, col]):
+            ks = slice(chunks[j] * h, (chunks[j] + 1) * h)
+            x, w = am[:, ks].astype(np.int32), bm[ks].astype(np.int32)
+            e = None if eps is None else _tile_arm_errors(x, w, eps, modulus=moduli[i], rows=rows)
+            ((r, u),) = _block_residues(
+                exact_read[j : j + 1],
+                (e,),
+                (receiver,),
+                moduli=(moduli[i],),
+                rows=rows,
+                even=(engine.even[i],),
+                read=(True,),
+            )
+            residues[i][j], unsafe[j] = np.asarray(r)[0], np.asarray(u)[0]
+        if unsafe.any():
+            m = moduli[i]
+            ks = (chunks[:, None] * h + np.arange(h)).reshape(-1)  # the chunks' columns of am, rows of bm
+            simulated += _simulate(
+                tiles[i], np.mod(am[:, ks], m), np.mod(bm[ks], m), unsafe, residues[i], readout, rng, drift_hz
+            )
+    return (chunks, residues), simulated
 
 
 def _simulate(engine: TileEngine, x, w, unsafe, residue, readout: Readout, rng, drift_hz) -> int:
