@@ -28,7 +28,7 @@ from pathlib import Path
 
 import jax
 
-from photonics.jax_setup import machine_tag
+from photonics.jax_setup import machine_tag, source_digest
 
 PACKAGE = "mirage-photonics"
 
@@ -51,24 +51,6 @@ def _versions(packages: tuple[str, ...]) -> str:
     return ", ".join(out)
 
 
-def _source_digest(modules: tuple[str, ...]) -> str:
-    from importlib.util import find_spec
-
-    h = hashlib.sha256()
-    for name in modules:  # found, not imported (circuits.layout would import gdsfactory)
-        spec = find_spec(name)
-        h.update(name.encode())
-        if spec is None:
-            continue
-        if spec.submodule_search_locations:  # a package: every module in it
-            files = sorted(f for d in spec.submodule_search_locations for f in Path(d).rglob("*.py"))
-        else:
-            files = [Path(spec.origin)] if spec.origin and Path(spec.origin).is_file() else []
-        for f in files:
-            h.update(f.read_bytes())
-    return h.hexdigest()
-
-
 def cached(
     name: str,
     key: str,
@@ -88,7 +70,7 @@ def cached(
     if where is None:
         return compute()
     digest = hashlib.sha256(
-        "\0".join((name, key, _versions((PACKAGE, "numpy", *packages)), _source_digest((__name__, *modules)))).encode()
+        "\0".join((name, key, _versions((PACKAGE, "numpy", *packages)), source_digest((__name__, *modules)))).encode()
     ).hexdigest()
     path = where / f"{name}-{digest[:32]}.pkl"
     try:

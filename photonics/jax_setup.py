@@ -171,18 +171,23 @@ def prune(directory: Path, max_bytes: int) -> int:
     return deleted
 
 
-def source_digest(packages: tuple[str, ...]) -> str:
-    """sha256 of the source of every module in ``packages`` (found, not imported), computed once per process."""
-    if packages not in _digests:
+def source_digest(names: tuple[str, ...]) -> str:
+    """sha256 of the source of the modules ``names`` (a package: every module in it), found, not imported
+    (circuits.layout would import gdsfactory); computed once per process."""
+    if names not in _digests:
         h = hashlib.sha256()
-        for name in packages:
+        for name in names:
             spec = find_spec(name)
             h.update(name.encode())
-            for root in (spec.submodule_search_locations or ()) if spec else ():
+            if spec is None:
+                continue
+            for root in spec.submodule_search_locations or ():  # a package: every module in it
                 for path in sorted(Path(root).rglob("*.py")):
                     h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
-        _digests[packages] = h.hexdigest()
-    return _digests[packages]
+            if not spec.submodule_search_locations and spec.origin and Path(spec.origin).is_file():
+                h.update(Path(spec.origin).read_bytes())
+        _digests[names] = h.hexdigest()
+    return _digests[names]
 
 
 _digests: dict[tuple[str, ...], str] = {}
