@@ -202,6 +202,8 @@ def rns_gemm(
         # every residue read proven equal to the exact one: CRT (one-to-one) returns the exact chunk sums
         if residues is None:
             values = exact
+        elif isinstance(residues, tuple) and len(residues[0]) == len(exact):  # every chunk read
+            values = decode(residues[1], exact, info, rrns, counts)
         elif isinstance(residues, tuple):  # only these chunks read anything but their exact residues
             chunk_index, read = residues
             exact_np = np.asarray(exact)
