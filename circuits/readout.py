@@ -428,9 +428,7 @@ def read_rows_mean(
 CHUNK_READOUTS = 8192
 
 
-def _read_codes(
-    receivers: Receivers, fields, readout: Readout, rng, drive_sigma_rad, drift_hz, summed: bool = False
-):
+def _read_codes(receivers: Receivers, fields, readout: Readout, rng, drive_sigma_rad, drift_hz, summed: bool = False):
     """The I and Q ADC codes of :func:`read_rows` (its draws, in its order); ``summed``: their sums over the first
     axis instead (as floats: whole numbers, exact)."""
     if readout.noise and rng is None:
