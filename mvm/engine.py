@@ -35,11 +35,12 @@ fields (row, S mod m), and where the receiver map proves every one of them
 
 Cost: one program per block (:func:`_tiles_flagged`) scans the chunks; for each
 chunk it gathers every tile's weight table, adds the lookup-sums and flags, and
-only says whether anything is flagged. A chunk's table stays in the cache while
-its readouts read it. A tile with even boundaries is flagged from E alone
+only says which chunks of which tiles are flagged. A chunk's table stays in the
+cache while its readouts read it. A tile with even boundaries is flagged from E alone
 (:func:`_even_flags`), conservatively: every readout the decision would flag is
-flagged. A flagged block is read again by the decision, with E in memory
-(:func:`_tile_arm_errors`, :func:`_block_residues`).
+flagged. Each flagged chunk of a flagged tile is read again by the decision, with
+E in memory (:func:`_tile_arm_errors`, :func:`_block_residues`); every other
+readout reads S mod m, proven.
 
 :func:`read_chunks` is the one entry point (:func:`read_block`: its residues filled in for every chunk).
 """
@@ -318,15 +319,11 @@ def _tile_arm_errors(am, bm, eps_cols, *, modulus, rows):
     return jax.lax.map(lambda tile: _chunk_levels(eps_cols, tile), inputs)
 
 
-@persistent_jit(sources=PROGRAM_SOURCES, static_argnames=("moduli", "rows", "even", "read"))
-def _block_residues(exact, errors, receivers, *, moduli, rows, even, read):
+@persistent_jit(sources=PROGRAM_SOURCES, static_argnames=("moduli", "rows", "even"))
+def _block_residues(exact, errors, receivers, *, moduli, rows, even):
     """Each tile's residues (C, M, N), int16, and unsafe mask, from its E (:func:`_tile_arm_errors`; None: uniform)
-    and receiver map arrays, where ``read`` (per tile); elsewhere S mod m, every readout proven (mask None)."""
-    decided = _decide(exact, errors, receivers, moduli, rows, even)
-    return tuple(
-        (r.astype(jnp.int16), u) if is_read else (s.astype(jnp.int16), None)
-        for (r, u, s), is_read in zip(decided, read)
-    )
+    and receiver map arrays."""
+    return tuple((r.astype(jnp.int16), u) for r, u, _ in _decide(exact, errors, receivers, moduli, rows, even))
 
 
 @persistent_jit(sources=PROGRAM_SOURCES, static_argnames=("moduli",))
@@ -511,7 +508,6 @@ def read_chunks(
                 moduli=(moduli[i],),
                 rows=rows,
                 even=(engine.even[i],),
-                read=(True,),
             )
             residues[i][j], unsafe[j] = np.asarray(r)[0], np.asarray(u)[0]
         if unsafe.any():
