@@ -307,6 +307,7 @@ def flag_limits(engine: TileEngine) -> np.ndarray:
 
     bound = m + engine.tables.term_bound() + np.abs(as_read(receiver.offset)) + 1
     limit = 0.5 - as_read(receiver.spread) - as_read(receiver.margin_levels) - FLAG_ROUNDING * bound
+    limit = np.nan_to_num(limit, nan=-np.inf)  # a NaN device table flags every readout of its row
     down = limit.astype(np.float32)
     return np.where(down > limit, np.nextafter(down, np.float32(-np.inf)), down)
 
