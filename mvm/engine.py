@@ -445,11 +445,9 @@ def read_block(
     if read is None:
         return None, simulated
     chunks, residues = read
-    full = []
-    for m, r in zip((t.tile.modulus for t in engine.tiles), residues):
-        f = np.mod(np.asarray(exact), m).astype(np.int16)
+    full = [np.array(f) for f in _exact_residues(exact, moduli=tuple(t.tile.modulus for t in engine.tiles))]
+    for f, r in zip(full, residues):
         f[chunks] = r
-        full.append(f)
     return full, simulated
 
 
