@@ -18,13 +18,16 @@ programs, :func:`photonics.jax_setup.machine_tag`); a heterogeneous cluster may
 round differently.
 
 Workers are set up by :class:`WorkerSetup` (a Dask worker plugin): XLA on one
-thread when JAX has not started yet, and JAX's persistent compilation cache
+thread when JAX has not started yet, JAX's persistent compilation cache
 (:func:`photonics.jax_setup.enable_persistent_cache`), so that a worker loads
-the programs another process compiled.
+the programs another process compiled, and glibc's allocator keeping the
+chip's arrays (:func:`keep_freed_memory`).
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import os
 import sys
@@ -47,6 +50,10 @@ SINGLE_THREAD = {
 # client's memory does not grow with the number of tasks.
 IN_FLIGHT_PER_WORKER = 4
 CONNECT_TIMEOUT_S = 30
+# glibc's mallopt parameters, and the values :func:`keep_freed_memory` sets: arrays up to 32 MB (glibc's own
+# largest dynamic threshold on 64-bit) come from the heap, which keeps up to 128 MB free at its top.
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+MMAP_THRESHOLD_BYTES, TRIM_THRESHOLD_BYTES = 32 * 2**20, 128 * 2**20
 
 _one_at_a_time = threading.Lock()
 
@@ -66,11 +73,33 @@ def deterministic(fn: Callable, *args):
         return fn(*args)
 
 
+def keep_freed_memory() -> bool:
+    """Let glibc's malloc keep freed memory for the next chip; False where the C library has no ``mallopt``.
+
+    Dask's nanny starts every worker with ``MALLOC_TRIM_THRESHOLD_=65536``
+    (``distributed.nanny.pre-spawn-environ``), which also fixes glibc's mmap
+    threshold at 128 kB: every array of a chip's readout (a few MB each) was
+    then mapped, faulted in page by page and unmapped again. Measured on one
+    core, 40 chips: 0.45 s a chip with that setting, 0.31 s without it, 0.28 s
+    with these thresholds; on the embedded 2-worker cluster 19 of 68 CPU
+    seconds went to the kernel. The setting is per process; results do not
+    depend on it.
+    """
+    name = ctypes.util.find_library("c")
+    libc = ctypes.CDLL(name) if name else None
+    if libc is None or not hasattr(libc, "mallopt"):
+        return False
+    return bool(
+        libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) and libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES)
+    )
+
+
 def _worker_setup_class():
     from distributed import WorkerPlugin
 
     class WorkerSetup(WorkerPlugin):
-        """XLA on one thread (if JAX has not started in the worker) and JAX's persistent compilation cache."""
+        """XLA on one thread (if JAX has not started in the worker), JAX's persistent compilation cache, and
+        malloc keeping freed memory (:func:`keep_freed_memory`)."""
 
         name = "mirage-worker-setup"
 
@@ -81,6 +110,7 @@ def _worker_setup_class():
             from photonics.jax_setup import enable_persistent_cache
 
             enable_persistent_cache()
+            keep_freed_memory()
 
     return WorkerSetup
 

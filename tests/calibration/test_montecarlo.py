@@ -77,6 +77,39 @@ def test_an_embedded_cluster_returns_every_task_once_each_on_one_blas_thread():
     assert {threads for _, threads in got} == {1}
 
 
+def _mapped_bytes_of_a_4_mb_array(_: int) -> int:
+    """glibc's mmap-ed bytes (mallinfo2's hblkhd) held while a 4 MB array is alive, less those before it."""
+    import ctypes
+
+    import numpy as np
+
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [
+            (name, ctypes.c_size_t)
+            for name in "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()
+        ]
+
+    libc = ctypes.CDLL("libc.so.6")
+    libc.mallinfo2.restype = MallInfo2
+    before = libc.mallinfo2().hblkhd
+    a = np.ones(2**19)  # 4 MB
+    during = libc.mallinfo2().hblkhd
+    del a
+    return during - before
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator")
+def test_embedded_workers_keep_a_chips_arrays_on_the_heap():
+    # Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, which maps every array over 128 kB; the
+    # worker setup raises glibc's thresholds so that a chip's arrays come from (and return to) the heap.
+    from calibration.distributed import runner
+
+    got = []
+    with runner(workers=2) as r:
+        r.map(_mapped_bytes_of_a_4_mb_array, [(i,) for i in range(2)], got.append)
+    assert got == [0, 0]
+
+
 def test_a_partial_run_resumes_to_the_same_files(one_worker, small, tmp_path):
     # What a killed run leaves: some chips' files and no results; the rerun computes only the missing chip.
     out, _ = one_worker
