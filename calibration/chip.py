@@ -29,8 +29,8 @@ import numpy as np
 from calibration.geometry import TileGeometry, default_geometry, segment_boxes_um
 from calibration.thermal import coupling_matrix, self_rise_k_per_mw, temperature_rise_k
 from calibration.variation import VariationConfig, compact_factor, correlation_factor, sample_fields, standard_draws
-from circuits.compiled import RowParams, compile_mdpu, compile_rows, delay_mismatches_s
-from circuits.mdpu import DETECTORS, FRONT, HYBRIDS, LO_HEATERS, SPLITTERS, front_end_netlist, lo_heater_powers_mw
+from circuits.compiled import RowParams, compile_mdpu, compile_rows, delay_mismatches_s, drawn_front_settings
+from circuits.mdpu import DETECTORS, FRONT, HYBRIDS, LO_HEATERS, SPLITTERS, lo_heater_powers_mw
 from mvm.config import ChipConfig
 from mvm.disk_cache import cached
 from mvm.gemm import Chip
@@ -366,17 +366,12 @@ def row_params(
     }
     f = ts.front
     col = {n: FRONT.index(n) for n in FRONT}
-    drawn = front_end_netlist(design.lo_fraction, design.lo_heater)["instances"]  # the schematic's couplings
+    drawn = drawn_front_settings(design.lo_fraction, design.lo_heater)  # the schematic's couplings
     front = {
-        n: {"split_ratio": np.clip(drawn[n]["settings"]["split_ratio"] * (1 + f["coupling_rel"][:, col[n]]), 0, 1)}
+        n: {"split_ratio": np.clip(drawn[n]["split_ratio"] * (1 + f["coupling_rel"][:, col[n]]), 0, 1)}
         for n in SPLITTERS
     }
-    front.update(
-        {
-            n: {"kappa": np.clip(drawn[n]["settings"]["kappa"] * (1 + f["coupling_rel"][:, col[n]]), 0, 1)}
-            for n in HYBRIDS
-        }
-    )
+    front.update({n: {"kappa": np.clip(drawn[n]["kappa"] * (1 + f["coupling_rel"][:, col[n]]), 0, 1)} for n in HYBRIDS})
     lead = bias.shape[:-1] if bias.ndim else ()  # (V,) with LO bias settings, else ()
     lo_power = lo_heater_powers_mw(heat.p_pi_mw, np.broadcast_to(bias, lead + (rows,)))
     for n in LO_HEATERS:

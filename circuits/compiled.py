@@ -290,12 +290,17 @@ def segment_sums(seg: np.ndarray, heater: np.ndarray, level_table: np.ndarray):
     ref *= heater
     ratio = seg / at_ref[..., None]
     phase, log_amp = np.angle(ratio), np.log(np.abs(ratio))  # (R, h, B, m)
-    out_phase = phase[..., 0, level_table[..., 0]]
-    out_amp = log_amp[..., 0, level_table[..., 0]]
+    # each segment's levels gathered along one flat (x, w) axis: the sums come out in C order (R, h, m, m)
+    # (a gather of a 2-D index puts the indexed axes first in memory, and the tables' users read them flat)
+    m = level_table.shape[0]
+    flat = np.ascontiguousarray(level_table.reshape(m * m, b_count).T)  # (B, m*m)
+    out_phase = phase[..., 0, :][..., flat[0]]
+    out_amp = log_amp[..., 0, :][..., flat[0]]
     for b in range(1, b_count):
-        out_phase += phase[..., b, level_table[..., b]]
-        out_amp += log_amp[..., b, level_table[..., b]]
-    return out_phase, out_amp, ref
+        out_phase += phase[..., b, :][..., flat[b]]
+        out_amp += log_amp[..., b, :][..., flat[b]]
+    shape = seg.shape[:-2] + (m, m)
+    return out_phase.reshape(shape), out_amp.reshape(shape), ref
 
 
 def _segment_tables(design: MdpuDesign) -> tuple[np.ndarray, np.ndarray]:
@@ -430,7 +435,7 @@ def solve_front_end(design: MdpuDesign, wl_um: float, settings: dict, rows: int)
     number); every setting of :data:`FRONT_END_SETTINGS` not given is the drawing's. Solved by
     :func:`front_end_solver` in one call, the rows padded to a multiple of ``FRONT_END_BATCH`` with the last one
     (a call costs about 0.1 ms whatever its size: XLA's per-operation overhead)."""
-    drawn = _drawn_front_settings(design.lo_fraction, design.lo_heater)
+    drawn = drawn_front_settings(design.lo_fraction, design.lo_heater)
     padded = rows + (-rows % FRONT_END_BATCH)
     values = np.empty((sum(len(keys) for keys in FRONT_END_SETTINGS.values()), padded))
     i = 0
@@ -450,7 +455,7 @@ def solve_front_end(design: MdpuDesign, wl_um: float, settings: dict, rows: int)
 
 
 @lru_cache(maxsize=16)
-def _drawn_front_settings(lo_fraction: float, lo_heater) -> dict:
+def drawn_front_settings(lo_fraction: float, lo_heater) -> dict:
     """The drawing's value of every setting of :data:`FRONT_END_SETTINGS` (instance -> key -> number)."""
     drawn = front_end_netlist(lo_fraction, lo_heater)["instances"]
     return {n: {k: float(drawn[n]["settings"][k]) for k in keys} for n, keys in FRONT_END_SETTINGS.items()}
