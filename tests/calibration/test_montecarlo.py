@@ -99,7 +99,7 @@ def _mapped_bytes_of_a_4_mb_array(_: int) -> int:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator")
-def test_embedded_workers_keep_a_chips_arrays_on_the_heap():
+def test_embedded_workers_keep_a_chips_arrays_on_the_heap_and_run_no_profiler():
     # Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, which maps every array over 128 kB; the
     # worker setup raises glibc's thresholds so that a chip's arrays come from (and return to) the heap.
     from calibration.distributed import runner
@@ -107,7 +107,9 @@ def test_embedded_workers_keep_a_chips_arrays_on_the_heap():
     got = []
     with runner(workers=2) as r:
         r.map(_mapped_bytes_of_a_4_mb_array, [(i,) for i in range(2)], got.append)
+        profiling = r.client.run(lambda dask_worker: "profile-cycle" in dask_worker.periodic_callbacks)
     assert got == [0, 0]
+    assert list(profiling.values()) == [False, False]  # no statistical profiler taking the GIL from the chips
 
 
 def test_a_partial_run_resumes_to_the_same_files(one_worker, small, tmp_path):
