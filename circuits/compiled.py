@@ -294,11 +294,11 @@ def segment_sums(seg: np.ndarray, heater: np.ndarray, level_table: np.ndarray):
     # (a gather of a 2-D index puts the indexed axes first in memory, and the tables' users read them flat)
     m = level_table.shape[0]
     flat = np.ascontiguousarray(level_table.reshape(m * m, b_count).T)  # (B, m*m)
-    out_phase = phase[..., 0, :][..., flat[0]]
-    out_amp = log_amp[..., 0, :][..., flat[0]]
+    out_phase = np.take(phase[..., 0, :], flat[0], axis=-1)  # (np.take: C order; an index expression is not)
+    out_amp = np.take(log_amp[..., 0, :], flat[0], axis=-1)
     for b in range(1, b_count):
-        out_phase += phase[..., b, :][..., flat[b]]
-        out_amp += log_amp[..., b, :][..., flat[b]]
+        out_phase += np.take(phase[..., b, :], flat[b], axis=-1)
+        out_amp += np.take(log_amp[..., b, :], flat[b], axis=-1)
     shape = seg.shape[:-2] + (m, m)
     return out_phase.reshape(shape), out_amp.reshape(shape), ref
 
