@@ -290,11 +290,11 @@ def segment_sums(seg: np.ndarray, heater: np.ndarray, level_table: np.ndarray):
     ref *= heater
     ratio = seg / at_ref[..., None]
     phase, log_amp = np.angle(ratio), np.log(np.abs(ratio))  # (R, h, B, m)
-    # each segment's levels gathered along one flat (x, w) axis: the sums come out in C order (R, h, m, m)
-    # (a gather of a 2-D index puts the indexed axes first in memory, and the tables' users read them flat)
+    # each segment's levels taken along one flat (x, w) axis with np.take, so that the sums come out in C order
+    # (R, h, m, m), as the tables' users read them (an index expression lays the indexed axes outermost)
     m = level_table.shape[0]
     flat = np.ascontiguousarray(level_table.reshape(m * m, b_count).T)  # (B, m*m)
-    out_phase = np.take(phase[..., 0, :], flat[0], axis=-1)  # (np.take: C order; an index expression is not)
+    out_phase = np.take(phase[..., 0, :], flat[0], axis=-1)
     out_amp = np.take(log_amp[..., 0, :], flat[0], axis=-1)
     for b in range(1, b_count):
         out_phase += np.take(phase[..., b, :], flat[b], axis=-1)
