@@ -108,8 +108,10 @@ def test_embedded_workers_keep_a_chips_arrays_on_the_heap_and_run_no_profiler():
     with runner(workers=2) as r:
         r.map(_mapped_bytes_of_a_4_mb_array, [(i,) for i in range(2)], got.append)
         profiling = r.client.run(lambda dask_worker: "profile-cycle" in dask_worker.periodic_callbacks)
+        monitor = r.client.run(lambda: __import__("dask").config.get("distributed.worker.memory.monitor-interval"))
     assert got == [0, 0]
     assert list(profiling.values()) == [False, False]  # no statistical profiler taking the GIL from the chips
+    assert list(monitor.values()) == ["1s", "1s"]  # the cluster's settings reached the workers
 
 
 def test_a_partial_run_resumes_to_the_same_files(one_worker, small, tmp_path):
