@@ -2,6 +2,7 @@
 
 import json
 import os
+import platform
 import signal
 import subprocess
 import sys
@@ -98,7 +99,7 @@ def _mapped_bytes_of_a_4_mb_array(_: int) -> int:
     return during - before
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator")
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's allocator (mallinfo2: glibc 2.33 or later)")
 def test_embedded_workers_keep_a_chips_arrays_on_the_heap_and_run_no_profiler():
     # Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, which maps every array over 128 kB; the
     # worker setup raises glibc's thresholds so that a chip's arrays come from (and return to) the heap.
