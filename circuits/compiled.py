@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache, partial
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -37,7 +36,7 @@ from circuits.mdpu import (
 )
 from photonics.constants import C_UM_PER_S
 from photonics.errors import UsageError, check_fits, physical_memory_bytes
-from photonics.jax_setup import persistent_jit
+from photonics.jax_setup import file_digest, persistent_jit
 
 # The packages whose code a circuits program's trace can run (circuits and the layer below it): the source
 # persistent_jit keys the programs on, so that an edit there compiles them again.
@@ -48,18 +47,15 @@ def _models_key() -> str:
     """The device registry as the circuits programs read it: each model's name, signature (its defaults) and
     physics (module, name and the digest of its file), so that a device registered or changed outside the
     sources compiles them again."""
-    import hashlib
     import inspect
 
     import photonics
 
-    h = hashlib.sha256()
-    for name, model in sorted(photonics.models().items()):
-        physics = getattr(model, "physics", model)
-        path = inspect.getsourcefile(physics)
-        source = Path(path).read_bytes() if path else b""
-        h.update(f"{name}|{inspect.signature(model)}|{physics.__module__}.{physics.__qualname__}|".encode() + source)
-    return h.hexdigest()
+    return "|".join(
+        f"{name}:{inspect.signature(model)}:{physics.__module__}.{physics.__qualname__}:{file_digest(physics)}"
+        for name, model in sorted(photonics.models().items())
+        for physics in (getattr(model, "physics", model),)
+    )
 
 
 SMALL_BATCH = 1 << 16  # residues per call below which the compiled form gathers in numpy

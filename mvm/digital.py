@@ -99,6 +99,21 @@ def decode(residues, exact, info: tuple[int, ...], rrns: RedundantRns | None, co
     return values.astype(np.int32)
 
 
+def decode_read(read, exact, info: tuple[int, ...], rrns: RedundantRns | None, counts: dict):
+    """Signed chunk sums (C, M, N) from what a block's reader read (:func:`mvm.engine.read_chunks`'s form): None,
+    every readout proven to read its exact residue (the CRT, one-to-one, returns the exact sums); or (chunks (k,),
+    their residues (n, k, M, N)), every other chunk having read its exact residues. Counts as :func:`decode`."""
+    if read is None:
+        return exact
+    chunks, residues = read
+    if len(chunks) == len(exact):
+        return decode(residues, exact, info, rrns, counts)
+    exact = np.asarray(exact)
+    values = exact.astype(np.int32)
+    values[chunks] = np.asarray(decode(residues, exact[chunks], info, rrns, counts))
+    return values
+
+
 def pow2(e):
     """2.0**e (float64) for an integer JAX array e with |e| <= 1022, exact: the double's bits built directly, the
     same value as ldexp(1.0, e) (whose JAX form costs several times more to trace and run)."""

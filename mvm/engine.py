@@ -97,9 +97,7 @@ class TileTables:
         levels, log_amp, ref = segment_sums(seg, heater, rows[0].design.mmu.level_table)
         if same:
             levels, log_amp, ref = (np.repeat(a, len(rows), axis=0) for a in (levels, log_amp, ref))
-        # C order (segment_sums gives it), as arm_transmission's flat gathers read them (a strided table is copied
-        # whole by every np.take)
-        levels, log_amp = np.ascontiguousarray(levels), np.ascontiguousarray(log_amp)
+        # in C order (segment_sums and np.repeat give it), as arm_transmission's flat gathers read them
         ideal = np.mod(np.arange(m)[:, None] * np.arange(m)[None, :], m)
         levels *= m / (2 * np.pi)
         levels -= ideal

@@ -31,7 +31,7 @@ import numpy as np
 
 from mvm import bfp
 from mvm.config import ChipConfig
-from mvm.digital import accumulate, decode, exact_chunk_sums
+from mvm.digital import accumulate, decode_read, exact_chunk_sums
 from mvm.engine import SMALL_BLOCK, ChipEngine, read_chunks, read_small
 from mvm.gather import read_block_gathered
 from mvm.rns import RedundantRns
@@ -40,10 +40,20 @@ from photonics.errors import UsageError
 from photonics.jax_setup import compile_timer
 
 BLOCK_READOUTS = 1 << 22  # readouts per modulus per block: large enough to amortise each block's programs
-# How readouts are computed: a preparation of the chip's tiles, then the reader of a block of chunks.
+
+
+def _read_every_chunk(tiles, am, bm, exact, readout, rng, drift_hz=None):
+    """The reference reader (:func:`mvm.gather.read_block_gathered`) in :func:`mvm.engine.read_chunks`'s form:
+    every chunk read."""
+    residues, simulated = read_block_gathered(tiles, am, bm, exact, readout, rng, drift_hz)
+    return (np.arange(len(exact)), residues), simulated
+
+
+# How readouts are computed: a preparation of the chip's tiles, then the reader of a block of chunks, which returns
+# None (every readout proven exact) or (the chunks it read, their residues), and how many readouts it simulated.
 READ_PATHS = {
     "engine": (ChipEngine.of, read_chunks),
-    "reference": (lambda tiles, readout, skip_probability: tiles, read_block_gathered),
+    "reference": (lambda tiles, readout, skip_probability: tiles, _read_every_chunk),
 }
 
 
@@ -199,18 +209,7 @@ def rns_gemm(
         report.readouts += readouts
         report.deterministic_readouts += readouts
         t = lap("engine and receiver", t)
-        # every residue read proven equal to the exact one: CRT (one-to-one) returns the exact chunk sums
-        if residues is None:
-            values = exact
-        elif isinstance(residues, tuple) and len(residues[0]) == len(exact):  # every chunk read
-            values = decode(residues[1], exact, info, rrns, counts)
-        elif isinstance(residues, tuple):  # only these chunks read anything but their exact residues
-            chunk_index, read = residues
-            exact_np = np.asarray(exact)
-            values = exact_np.astype(np.int32)
-            values[chunk_index] = np.asarray(decode(read, exact_np[chunk_index], info, rrns, counts))
-        else:
-            values = decode(residues, exact, info, rrns, counts)
+        values = decode_read(residues, exact, info, rrns, counts)
         t = lap("decode", t)
         pad_chunks = (-(c1 - c0)) % per_group
         if pad_chunks:

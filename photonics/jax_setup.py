@@ -210,7 +210,7 @@ def _compile_uncached(lowered):
             compilation_cache.reset_cache()
 
 
-def _file_digest(fun) -> str:
+def file_digest(fun) -> str:
     """sha256 of the file that defines ``fun`` (whether or not its package is among the sources)."""
     path = inspect.getsourcefile(fun)
     return hashlib.sha256(Path(path).read_bytes()).hexdigest() if path and Path(path).is_file() else ""
@@ -291,7 +291,7 @@ class _PersistentJit:
                 self._fun.__module__,
                 self._fun.__qualname__,
                 source_digest(self._sources),
-                _file_digest(self._fun),
+                file_digest(self._fun),
                 "" if self._key is None else self._key(),
                 tree,
                 statics,

@@ -69,6 +69,7 @@ def test_segment_sums_match_the_product_tables(encoding):
     ratio = t / t[..., :1, :1]
     np.testing.assert_allclose(np.angle(np.exp(1j * phase) / ratio), 0, atol=1e-12)  # equal mod 2*pi
     np.testing.assert_allclose(log_amp, np.log(np.abs(ratio)), atol=1e-12)
+    assert phase.flags.c_contiguous and log_amp.flags.c_contiguous  # as the engine's flat gathers read them
 
 
 def test_read_result_phase_and_residue():
