@@ -37,7 +37,7 @@ from mvm.gather import read_block_gathered
 from mvm.rns import RedundantRns
 from mvm.tile import ModulusTile, build_tile
 from photonics.errors import UsageError
-from photonics.jax_setup import compile_timer
+from photonics.jax_setup import compile_timer, preloading
 
 BLOCK_READOUTS = 1 << 22  # readouts per modulus per block: large enough to amortise each block's programs
 
@@ -171,52 +171,55 @@ def rns_gemm(
     report = GemmReport(m_rows, k, n, chip.moduli, readout.noise, path)
     counts = dict.fromkeys(("residue_errors", "chunk_errors", "detected", "corrected", "uncorrected"), 0)
 
-    t = time.perf_counter()
-    qa = bfp.quantize(a, bits=bits, group=g, axis=1, rounding=cfg.bfp.rounding, rng=rng)
-    qb = bfp.quantize(b, bits=bits, group=g, axis=0, rounding=cfg.bfp.rounding, rng=rng)
-    chunks = -(-k // h)
-    pad = chunks * h - k
-    am = np.pad(qa.mantissas, ((0, 0), (0, pad))) if pad else qa.mantissas
-    bm = np.pad(qb.mantissas, ((0, pad), (0, 0))) if pad else qb.mantissas
-    t = lap("quantise", t)
+    # the programs this product runs load in the background while its operands are quantised and tiles prepared
+    task = f"mvm.gemm.rns_gemm {path} {m_rows}x{k}x{n} {chip.moduli} h={h} rows={cfg.tile.rows} group={g} {readout}"
+    with preloading(task):
+        t = time.perf_counter()
+        qa = bfp.quantize(a, bits=bits, group=g, axis=1, rounding=cfg.bfp.rounding, rng=rng)
+        qb = bfp.quantize(b, bits=bits, group=g, axis=0, rounding=cfg.bfp.rounding, rng=rng)
+        chunks = -(-k // h)
+        pad = chunks * h - k
+        am = np.pad(qa.mantissas, ((0, 0), (0, pad))) if pad else qa.mantissas
+        bm = np.pad(qb.mantissas, ((0, pad), (0, 0))) if pad else qb.mantissas
+        t = lap("quantise", t)
 
-    info = tuple(cfg.rns.moduli)
-    rrns = RedundantRns(info, tuple(cfg.rns.redundant_moduli)) if cfg.rns.redundant_moduli else None
-    per_group = g // h
-    block = max(per_group, (BLOCK_READOUTS // max(1, m_rows * n)) // per_group * per_group)
-    exp_a, exp_b = qa.exponents.astype(np.int32), qb.exponents.astype(np.int32)
-    prepared = chip.prepare(path, readout, cfg.noise.skip_probability)
-    reader = READ_PATHS[path][1]
-    drift_mhz = readout.laser.frequency_drift_mhz_rms
-    drift_hz = drift_mhz * 1e6 * rng.standard_normal() if readout.noise and drift_mhz > 0 else None
-    t = lap("prepare tiles", t)
-    out = np.zeros((m_rows, n))
-    blocks = range(0, chunks, block)
-    if path == "engine" and chunks * m_rows * n <= SMALL_BLOCK:  # one small block: its stages in one program
-        small = read_small(prepared, am, bm, exp_a, exp_b, h=h, per_group=per_group)
-        t = lap("engine and receiver", t)
-        if small is not None:  # every readout proven to read its exact residue: C from the exact chunk sums
-            out, blocks = small, ()
-            report.readouts = report.deterministic_readouts = len(chip.tiles) * chunks * m_rows * n
-    for c0 in blocks:
-        c1 = min(chunks, c0 + block)
-        ks = slice(c0 * h, c1 * h)
-        exact = exact_chunk_sums(am[:, ks], bm[ks], h=h)
-        t = lap("residues", t)
-        residues, simulated = reader(prepared, am[:, ks], bm[ks], exact, readout, rng, drift_hz)
-        report.simulated_readouts += simulated
-        readouts = len(chip.tiles) * (c1 - c0) * m_rows * n
-        report.readouts += readouts
-        report.deterministic_readouts += readouts
-        t = lap("engine and receiver", t)
-        values = decode_read(residues, exact, info, rrns, counts)
-        t = lap("decode", t)
-        pad_chunks = (-(c1 - c0)) % per_group
-        if pad_chunks:
-            values = np.pad(np.asarray(values), ((0, pad_chunks), (0, 0), (0, 0)))
-        groups = slice(c0 // per_group, -(-c1 // per_group))
-        out = accumulate(values, exp_a[:, groups], exp_b[groups], out, per_group=per_group)
-        t = lap("accumulate", t)
+        info = tuple(cfg.rns.moduli)
+        rrns = RedundantRns(info, tuple(cfg.rns.redundant_moduli)) if cfg.rns.redundant_moduli else None
+        per_group = g // h
+        block = max(per_group, (BLOCK_READOUTS // max(1, m_rows * n)) // per_group * per_group)
+        exp_a, exp_b = qa.exponents.astype(np.int32), qb.exponents.astype(np.int32)
+        prepared = chip.prepare(path, readout, cfg.noise.skip_probability)
+        reader = READ_PATHS[path][1]
+        drift_mhz = readout.laser.frequency_drift_mhz_rms
+        drift_hz = drift_mhz * 1e6 * rng.standard_normal() if readout.noise and drift_mhz > 0 else None
+        t = lap("prepare tiles", t)
+        out = np.zeros((m_rows, n))
+        blocks = range(0, chunks, block)
+        if path == "engine" and chunks * m_rows * n <= SMALL_BLOCK:  # one small block: its stages in one program
+            small = read_small(prepared, am, bm, exp_a, exp_b, h=h, per_group=per_group)
+            t = lap("engine and receiver", t)
+            if small is not None:  # every readout proven to read its exact residue: C from the exact chunk sums
+                out, blocks = small, ()
+                report.readouts = report.deterministic_readouts = len(chip.tiles) * chunks * m_rows * n
+        for c0 in blocks:
+            c1 = min(chunks, c0 + block)
+            ks = slice(c0 * h, c1 * h)
+            exact = exact_chunk_sums(am[:, ks], bm[ks], h=h)
+            t = lap("residues", t)
+            residues, simulated = reader(prepared, am[:, ks], bm[ks], exact, readout, rng, drift_hz)
+            report.simulated_readouts += simulated
+            readouts = len(chip.tiles) * (c1 - c0) * m_rows * n
+            report.readouts += readouts
+            report.deterministic_readouts += readouts
+            t = lap("engine and receiver", t)
+            values = decode_read(residues, exact, info, rrns, counts)
+            t = lap("decode", t)
+            pad_chunks = (-(c1 - c0)) % per_group
+            if pad_chunks:
+                values = np.pad(np.asarray(values), ((0, pad_chunks), (0, 0), (0, 0)))
+            groups = slice(c0 // per_group, -(-c1 // per_group))
+            out = accumulate(values, exp_a[:, groups], exp_b[groups], out, per_group=per_group)
+            t = lap("accumulate", t)
     out = np.asarray(out)
     for name, value in counts.items():
         setattr(report, name, value)

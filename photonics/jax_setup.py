@@ -9,6 +9,8 @@
 - :func:`persistent_jit` is ``jax.jit`` whose compiled programs a later process
   loads from that cache without tracing or lowering them again (JAX's own cache
   needs both to find an entry: in a fresh process they cost more than loading).
+- :func:`preloading` loads, in a background thread, the programs a task ran the last
+  time, while the task prepares its data (a fresh process's loads overlap its work).
 - :func:`compile_timer` measures the seconds a block of code spends in JAX's
   compilation (tracing, lowering, XLA compile or persistent-cache load).
 
@@ -21,9 +23,11 @@ shared between machines never hands one CPU's code to another.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import inspect
+import json
 import os
 import pickle
 import platform
@@ -32,6 +36,7 @@ import threading
 import time
 import warnings
 import weakref
+from concurrent.futures import Future, ThreadPoolExecutor
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -67,6 +72,8 @@ COMPILE_EVENTS = frozenset(
 )
 PROGRAM_PREFIX = "program-"  # persistent_jit's files in the cache directory (pruned with JAX's)
 PROGRAM_FORMAT = 1  # bump when what persistent_jit writes changes
+TASK_PREFIX = "task-"  # preloading's lists of the program files a task ran (pruned with the rest)
+LOAD_ERRORS = (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, RuntimeError)  # a file not loadable
 
 
 def configure() -> None:
@@ -258,7 +265,8 @@ class _PersistentJit:
                 raise TypeError(f"persistent_jit: static argument {name!r} of {fun.__qualname__} must be keyword-only")
         self.jitted = jax.jit(fun, static_argnames=static_argnames)
         self._fun, self._static, self._sources, self._key = fun, static_argnames, sources, key
-        self._programs: dict = {}  # (tree, static arguments, avals, trace context) -> jax.stages.Compiled
+        # (tree, static arguments, avals, trace context) -> (jax.stages.Compiled, the name of its file)
+        self._programs: dict = {}
         functools.update_wrapper(self, fun)
 
     def __getattr__(self, name):  # lower, trace, eval_shape, ... as jax.jit's
@@ -273,9 +281,14 @@ class _PersistentJit:
         if any(isinstance(x, jax.core.Tracer) for x in leaves):  # inside another trace: inlined there
             return self.jitted(*args, **kwargs, **dict(static))
         key = (tree, static, tuple(jax.typeof(x) for x in leaves), _trace_context())
-        program = self._programs.get(key)
-        if program is None:
-            program = self._programs[key] = self._load_or_compile(Path(directory), key, args, kwargs, dict(static))
+        entry = self._programs.get(key)
+        if entry is None:
+            entry = self._programs[key] = self._load_or_compile(Path(directory), key, args, kwargs, dict(static))
+        program, name = entry
+        if _running:  # a preloading block is open: the task runs this program
+            with _preload_lock:
+                for names in _running:
+                    names.add(name)
         return program(*args, **kwargs)
 
     def _load_or_compile(self, directory: Path, key, args, kwargs, static):
@@ -308,35 +321,120 @@ class _PersistentJit:
             )
         )
         path = directory / f"{PROGRAM_PREFIX}{hashlib.sha256(identity.encode()).hexdigest()[:40]}"
+        _loaded.add(path.name)
         start = time.time()
-        try:
-            with open(path, "rb") as f:
-                program = serialize_executable.deserialize_and_load(*pickle.load(f))
-        except FileNotFoundError:
-            program = None
-        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, RuntimeError) as exc:
-            # unreadable, or no longer loadable (XLA's format changed under the same versions): compiled again
-            warnings.warn(f"compiling {self._fun.__qualname__} again: cannot load {path} ({exc})", stacklevel=3)
-            program = None
+        program = _take_preloaded(path.name)  # loaded in the background by a preloading block, if it was
+        if program is None:
+            try:
+                program = _read_program(path)
+            except FileNotFoundError:
+                program = None
+            except LOAD_ERRORS as exc:
+                # unreadable, or no longer loadable (XLA's format changed under the same versions): compiled again
+                warnings.warn(f"compiling {self._fun.__qualname__} again: cannot load {path} ({exc})", stacklevel=3)
+                program = None
         if program is not None:
             jax.monitoring.record_event_time_span("/mirage/program_load_duration", start, time.time())
-            return program
+            return program, path.name
         program = _compile_uncached(self.jitted.lower(*args, **kwargs, **static))
         try:
             payload = pickle.dumps(serialize_executable.serialize(program), protocol=pickle.HIGHEST_PROTOCOL)
         except (ValueError, NotImplementedError):  # a program XLA cannot serialise: kept in this process only
-            return program
+            return program, path.name
+        _write_atomic(path, payload)  # processes writing the same program at once leave one whole file
+        return program, path.name
+
+
+def _read_program(path: Path):
+    """The program persistent_jit stored at ``path``, loaded (raises what open, pickle or XLA raise)."""
+    from jax.experimental import serialize_executable
+
+    with open(path, "rb") as f:
+        return serialize_executable.deserialize_and_load(*pickle.load(f))
+
+
+def _read_quietly(path: Path):
+    """:func:`_read_program`, None where the file cannot be loaded (the caller then loads it and says why)."""
+    try:
+        return _read_program(path)
+    except LOAD_ERRORS:
+        return None
+
+
+_preload_lock = threading.Lock()
+_preloaded: dict[str, Future] = {}  # program file name -> its load in the background
+_loaded: set[str] = set()  # program files this process has loaded or compiled (never preloaded again)
+_running: list[set[str]] = []  # per open preloading block: the program files its task has run so far
+_loader: list[ThreadPoolExecutor] = []  # the background loader, started on first use
+
+
+def _take_preloaded(name: str):
+    """The program in file ``name`` if a preloading block started loading it (waiting for the load), else None."""
+    with _preload_lock:
+        future = _preloaded.pop(name, None)
+    return None if future is None else future.result()
+
+
+def _task_file(directory: Path, task: str) -> Path:
+    return directory / f"{TASK_PREFIX}{hashlib.sha256(task.encode()).hexdigest()[:40]}"
+
+
+@contextlib.contextmanager
+def preloading(task: str):
+    """Load the program files ``task`` ran the last time, in a background thread, while the block runs.
+
+    A fresh process spends tens of milliseconds loading each program it runs
+    (XLA relinks the code); loaded in the background, that time overlaps the
+    task's own work before its first program (the loads release the GIL). The
+    block records the files the task's persistent_jit programs run and, when
+    there are new ones, adds them to the task's list in the cache directory.
+    ``task`` names what decides the programs (a function and its shapes, say);
+    a list that is wrong costs loads, never results: a program is still found
+    by its own key. With the persistent cache off, the block does nothing.
+    """
+    directory = jax.config.jax_compilation_cache_dir
+    if not directory:
+        yield
+        return
+    listing = _task_file(Path(directory), task)
+    try:
+        listed = set(json.loads(listing.read_text()))
+    except (OSError, ValueError, TypeError):  # no list yet, or an unreadable one (written again below)
+        listed = set()
+    started = []
+    with _preload_lock:
+        if not _loader:
+            _loader.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="mirage-preload"))
+        for name in sorted(listed - _loaded - _preloaded.keys()):
+            _preloaded[name] = _loader[0].submit(_read_quietly, Path(directory) / name)
+            started.append(name)
+        ran: set[str] = set()
+        _running.append(ran)
+    try:
+        yield
+    finally:
+        with _preload_lock:
+            del _running[next(i for i, r in enumerate(_running) if r is ran)]  # this block's (equal sets differ)
+            for name in started:  # loads the task did not reach: not started, they are dropped
+                if name in _preloaded and _preloaded[name].cancel():
+                    del _preloaded[name]
+        if not ran <= listed:
+            names = sorted(n for n in ran | listed if (Path(directory) / n).exists())
+            _write_atomic(listing, json.dumps(names).encode())
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write ``path`` whole or not at all (a read-only or full disk: not at all; what was written still runs)."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}", suffix=".tmp")
         try:
-            fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{PROGRAM_PREFIX}", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(payload)
-                os.replace(tmp, path)  # atomic: processes writing the same program at once leave one whole file
-            finally:
-                Path(tmp).unlink(missing_ok=True)
-        except OSError:
-            pass  # a read-only or full disk: the program runs, unsaved
-        return program
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 # thread id -> timers running on it; weak, so that a timer never stopped (an exception) goes with its owner

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import warnings
 from pathlib import Path
 
@@ -126,6 +127,47 @@ def test_plain_jit_when_the_cache_is_off_or_inside_a_trace(jax_cache_dir):
     outer = jax.jit(lambda x: f(x, n=2) + 1.0)  # traced into the outer program, not loaded on its own
     assert float(outer(jnp.float64(3.0))) == 10.0
     assert not program_files(directory)
+
+
+def test_preloading_loads_a_tasks_programs_in_the_background(jax_cache_dir, monkeypatch):
+    """A task's first run lists the programs it ran; the next run (a fresh process) loads them on the background
+    thread, not on the caller's, and gets the same program; a list naming a missing file costs nothing."""
+    directory = enable_persistent_cache()
+
+    def f(x):
+        return jnp.sin(x) * 2.0 + x
+
+    x = np.linspace(0.0, 1.0, 7)
+    with jax_setup.preloading("the task"):
+        expected = np.asarray(persistent_jit(sources=("photonics",))(f)(x))
+    (listing,) = directory.glob(f"{jax_setup.TASK_PREFIX}*")
+    assert json.loads(listing.read_text()) == sorted(program_files(directory))
+
+    threads = []
+    read = jax_setup._read_program
+    monkeypatch.setattr(
+        jax_setup, "_read_program", lambda path: threads.append(threading.current_thread()) or read(path)
+    )
+    monkeypatch.setattr(jax_setup, "_loaded", set())  # as a fresh process: nothing loaded yet
+    with Traces() as traces, jax_setup.preloading("the task"):
+        got = persistent_jit(sources=("photonics",))(f)(x)  # a new wrapper: not in memory
+    assert np.array_equal(got, expected) and "f" not in traces.names
+    assert [t.name.startswith("mirage-preload") for t in threads] == [True]  # read once, in the background
+
+    listing.write_text(json.dumps([f"{PROGRAM_PREFIX}gone"]))  # a list naming a file that is no longer there
+    monkeypatch.setattr(jax_setup, "_loaded", set())
+    threads.clear()
+    with jax_setup.preloading("the task"):
+        assert np.array_equal(persistent_jit(sources=("photonics",))(f)(x), expected)
+    assert len(threads) == 2  # the missing file tried in the background, the program read in the caller
+    assert json.loads(listing.read_text()) == sorted(program_files(directory))  # the missing file dropped
+
+
+def test_preloading_does_nothing_with_the_cache_off(jax_cache_dir):
+    assert jax.config.jax_compilation_cache_dir is None  # conftest: the cache is off
+    with jax_setup.preloading("the task"):
+        assert float(persistent_jit(sources=("photonics",))(lambda v: v + 1.0)(jnp.float64(1.0))) == 2.0
+    assert not jax_cache_dir.exists() or not any(jax_cache_dir.rglob(f"{jax_setup.TASK_PREFIX}*"))
 
 
 def test_static_arguments_must_be_keyword_only():
