@@ -288,7 +288,7 @@ class _PersistentJit:
         if _running:  # a preloading block is open: the task runs this program
             with _preload_lock:
                 for names in _running:
-                    names.add(name)
+                    names.setdefault(name)
         return program(*args, **kwargs)
 
     def _load_or_compile(self, directory: Path, key, args, kwargs, static):
@@ -364,7 +364,7 @@ def _read_quietly(path: Path):
 _preload_lock = threading.Lock()
 _preloaded: dict[str, Future] = {}  # program file name -> its load in the background
 _loaded: set[str] = set()  # program files this process has loaded or compiled (never preloaded again)
-_running: list[set[str]] = []  # per open preloading block: the program files its task has run so far
+_running: list[dict[str, None]] = []  # per open preloading block: the program files its task ran, in order
 _loader: list[ThreadPoolExecutor] = []  # the background loader, started on first use
 
 
@@ -386,8 +386,9 @@ def preloading(task: str):
     A fresh process spends tens of milliseconds loading each program it runs
     (XLA relinks the code); loaded in the background, that time overlaps the
     task's own work before its first program (the loads release the GIL). The
-    block records the files the task's persistent_jit programs run and, when
-    there are new ones, adds them to the task's list in the cache directory.
+    block records the files the task's persistent_jit programs run, in the order
+    it first runs them, and writes them to the task's list in the cache directory
+    where they are not already its beginning (the list keeps the others after them).
     ``task`` names what decides the programs (a function and its shapes, say);
     a list that is wrong costs loads, never results: a program is still found
     by its own key. With the persistent cache off, the block does nothing.
@@ -398,17 +399,18 @@ def preloading(task: str):
         return
     listing = _task_file(Path(directory), task)
     try:
-        listed = set(json.loads(listing.read_text()))
+        listed = [str(name) for name in json.loads(listing.read_text())]
     except (OSError, ValueError, TypeError):  # no list yet, or an unreadable one (written again below)
-        listed = set()
+        listed = []
     started = []
     with _preload_lock:
         if not _loader:
             _loader.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="mirage-preload"))
-        for name in sorted(listed - _loaded - _preloaded.keys()):
-            _preloaded[name] = _loader[0].submit(_read_quietly, Path(directory) / name)
-            started.append(name)
-        ran: set[str] = set()
+        for name in listed:  # in the order the task first ran them: each load is ready as early as it can be
+            if name not in _loaded and name not in _preloaded:
+                _preloaded[name] = _loader[0].submit(_read_quietly, Path(directory) / name)
+                started.append(name)
+        ran: dict[str, None] = {}
         _running.append(ran)
     try:
         yield
@@ -418,8 +420,9 @@ def preloading(task: str):
             for name in started:  # loads the task did not reach: not started, they are dropped
                 if name in _preloaded and _preloaded[name].cancel():
                     del _preloaded[name]
-        if not ran <= listed:
-            names = sorted(n for n in ran | listed if (Path(directory) / n).exists())
+        names = list({**ran, **dict.fromkeys(listed)})  # this run's programs in its order, then the others listed
+        if ran and names != listed:
+            names = [n for n in names if (Path(directory) / n).exists()]
             _write_atomic(listing, json.dumps(names).encode())
 
 

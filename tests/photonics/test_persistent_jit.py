@@ -130,37 +130,48 @@ def test_plain_jit_when_the_cache_is_off_or_inside_a_trace(jax_cache_dir):
 
 
 def test_preloading_loads_a_tasks_programs_in_the_background(jax_cache_dir, monkeypatch):
-    """A task's first run lists the programs it ran; the next run (a fresh process) loads them on the background
-    thread, not on the caller's, and gets the same program; a list naming a missing file costs nothing."""
+    """A task's first run lists the programs it ran, in the order it ran them; the next run (a fresh process)
+    loads them on the background thread, not on the caller's, and gets the same programs; a list naming a
+    missing file costs nothing."""
     directory = enable_persistent_cache()
 
     def f(x):
         return jnp.sin(x) * 2.0 + x
 
+    def g(x):
+        return jnp.cos(x) - x
+
+    def run():  # g first, then f, then g again; new wrappers, as a fresh process has
+        wrappers = [persistent_jit(sources=("photonics",))(fun) for fun in (g, f)]
+        out = [np.asarray(wrappers[0](x)), np.asarray(wrappers[1](x)), np.asarray(wrappers[0](x))]
+        return out, [next(iter(w._programs.values()))[1] for w in wrappers]
+
     x = np.linspace(0.0, 1.0, 7)
     with jax_setup.preloading("the task"):
-        expected = np.asarray(persistent_jit(sources=("photonics",))(f)(x))
+        expected, names = run()
     (listing,) = directory.glob(f"{jax_setup.TASK_PREFIX}*")
-    assert json.loads(listing.read_text()) == sorted(program_files(directory))
+    assert json.loads(listing.read_text()) == names and set(names) == program_files(directory)
 
     threads = []
     read = jax_setup._read_program
     monkeypatch.setattr(
-        jax_setup, "_read_program", lambda path: threads.append(threading.current_thread()) or read(path)
+        jax_setup, "_read_program", lambda path: threads.append((threading.current_thread(), path.name)) or read(path)
     )
     monkeypatch.setattr(jax_setup, "_loaded", set())  # as a fresh process: nothing loaded yet
     with Traces() as traces, jax_setup.preloading("the task"):
-        got = persistent_jit(sources=("photonics",))(f)(x)  # a new wrapper: not in memory
-    assert np.array_equal(got, expected) and "f" not in traces.names
-    assert [t.name.startswith("mirage-preload") for t in threads] == [True]  # read once, in the background
+        got, _ = run()
+    assert all(np.array_equal(a, b) for a, b in zip(got, expected, strict=True))
+    assert "f" not in traces.names and "g" not in traces.names
+    assert [(t.name.startswith("mirage-preload"), name) for t, name in threads] == [(True, n) for n in names]
 
     listing.write_text(json.dumps([f"{PROGRAM_PREFIX}gone"]))  # a list naming a file that is no longer there
     monkeypatch.setattr(jax_setup, "_loaded", set())
     threads.clear()
     with jax_setup.preloading("the task"):
-        assert np.array_equal(persistent_jit(sources=("photonics",))(f)(x), expected)
-    assert len(threads) == 2  # the missing file tried in the background, the program read in the caller
-    assert json.loads(listing.read_text()) == sorted(program_files(directory))  # the missing file dropped
+        got, _ = run()
+    assert all(np.array_equal(a, b) for a, b in zip(got, expected, strict=True))
+    assert len(threads) == 3  # the missing file tried in the background, the two programs read in the caller
+    assert json.loads(listing.read_text()) == names  # the missing file dropped
 
 
 def test_preloading_does_nothing_with_the_cache_off(jax_cache_dir):
