@@ -387,8 +387,8 @@ def preloading(task: str):
     (XLA relinks the code); loaded in the background, that time overlaps the
     task's own work before its first program (the loads release the GIL). The
     block records the files the task's persistent_jit programs run, in the order
-    it first runs them, and writes them to the task's list in the cache directory
-    where they are not already its beginning (the list keeps the others after them).
+    it first runs them, and makes them the task's list in the cache directory: a
+    program loaded in the background but not run costs CPU the task could use.
     ``task`` names what decides the programs (a function and its shapes, say);
     a list that is wrong costs loads, never results: a program is still found
     by its own key. With the persistent cache off, the block does nothing.
@@ -420,10 +420,8 @@ def preloading(task: str):
             for name in started:  # loads the task did not reach: not started, they are dropped
                 if name in _preloaded and _preloaded[name].cancel():
                     del _preloaded[name]
-        names = list({**ran, **dict.fromkeys(listed)})  # this run's programs in its order, then the others listed
-        if ran and names != listed:
-            names = [n for n in names if (Path(directory) / n).exists()]
-            _write_atomic(listing, json.dumps(names).encode())
+        if ran and list(ran) != listed:  # the list is this run's: a program it did not run is not loaded next time
+            _write_atomic(listing, json.dumps(list(ran)).encode())
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

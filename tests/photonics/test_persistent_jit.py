@@ -130,9 +130,9 @@ def test_plain_jit_when_the_cache_is_off_or_inside_a_trace(jax_cache_dir):
 
 
 def test_preloading_loads_a_tasks_programs_in_the_background(jax_cache_dir, monkeypatch):
-    """A task's first run lists the programs it ran, in the order it ran them; the next run (a fresh process)
-    loads them on the background thread, not on the caller's, and gets the same programs; a list naming a
-    missing file costs nothing."""
+    """A task's run lists the programs it ran, in the order it ran them; the next run (a fresh process) loads
+    them on the background thread, not on the caller's, and gets the same programs; a list naming a missing
+    file costs nothing; the list is always the last run's."""
     directory = enable_persistent_cache()
 
     def f(x):
@@ -172,6 +172,10 @@ def test_preloading_loads_a_tasks_programs_in_the_background(jax_cache_dir, monk
     assert all(np.array_equal(a, b) for a, b in zip(got, expected, strict=True))
     assert len(threads) == 3  # the missing file tried in the background, the two programs read in the caller
     assert json.loads(listing.read_text()) == names  # the missing file dropped
+
+    with jax_setup.preloading("the task"):  # a run of f alone: the list is its program only
+        persistent_jit(sources=("photonics",))(f)(x)
+    assert json.loads(listing.read_text()) == names[1:]
 
 
 def test_preloading_does_nothing_with_the_cache_off(jax_cache_dir):
