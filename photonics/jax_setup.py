@@ -383,9 +383,9 @@ def _task_file(directory: Path, task: str) -> Path:
 def preloading(task: str):
     """Load the program files ``task`` ran the last time, in a background thread, while the block runs.
 
-    A fresh process spends tens of milliseconds loading each program it runs
-    (XLA relinks the code); loaded in the background, that time overlaps the
-    task's own work before its first program (the loads release the GIL). The
+    A fresh process spends milliseconds loading each program it runs (24 ms for
+    the GEMM's flag pass); loaded in the background, that time overlaps the
+    task's own work before its first program (XLA's load releases the GIL). The
     block records the files the task's persistent_jit programs run, in the order
     it first runs them, and makes them the task's list in the cache directory: a
     program loaded in the background but not run costs CPU the task could use.
@@ -416,7 +416,7 @@ def preloading(task: str):
         yield
     finally:
         with _preload_lock:
-            del _running[next(i for i, r in enumerate(_running) if r is ran)]  # this block's (equal sets differ)
+            del _running[next(i for i, r in enumerate(_running) if r is ran)]  # this block's, not an equal one
             for name in started:  # loads the task did not reach: not started, they are dropped
                 if name in _preloaded and _preloaded[name].cancel():
                     del _preloaded[name]
