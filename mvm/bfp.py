@@ -9,7 +9,9 @@ q_max = 2**(bits - 1) - 1, symmetric so that products stay symmetric too.
 Scaling is by exact powers of two (np.ldexp), so a value that already is mantissa * 2**e
 round-trips exactly. Quantisation is numpy throughout: as fast as a jitted pass at the GEMM's
 sizes (3.6 against 4.2 ms for both 512 x 512 operands), faster for small arrays, and nothing
-to trace in a fresh process.
+to trace in a fresh process. The groups are split in place along their axis (a reshape, no
+transposes), and the mantissas clipped in place (np.clip with integer bounds on floats is
+several times slower): 4.5 against 5.9 ms for both operands before, on a slower machine.
 """
 
 from __future__ import annotations
@@ -72,15 +74,18 @@ def _shared_exponents(max_abs, q_max: int):
     return np.where(nonzero, e, 0).astype(np.int32)
 
 
-def _round(scaled, uniform, q_max: int, xp):
+def _round(scaled, uniform, q_max: int):
     """int32 mantissas of scaled values: nearest (half to even), or floor(x) + (U < frac(x)) for ``uniform`` U
     (stochastic; this form has no float rounding in x + U), clipped to +/- q_max."""
     if uniform is None:
-        mantissas = xp.rint(scaled)
+        mantissas = np.rint(scaled)
     else:
-        floor = xp.floor(scaled)
+        floor = np.floor(scaled)
         mantissas = floor + (uniform < scaled - floor)
-    return xp.clip(mantissas, -q_max, q_max).astype(xp.int32)
+    # clipped by minimum and maximum with float bounds, in place: np.clip's values, several times faster
+    np.minimum(mantissas, float(q_max), out=mantissas)
+    np.maximum(mantissas, -float(q_max), out=mantissas)
+    return mantissas.astype(np.int32)
 
 
 def group_exponents_full(t: BfpTensor) -> np.ndarray:
@@ -115,30 +120,30 @@ def quantize(
     arr = np.asarray(a)
     if arr.dtype.kind not in "biuf":
         raise UsageError(f"a must be a real float array (got dtype {arr.dtype})")
-    arr = arr.astype(np.float64)
+    arr = arr.astype(np.float64, copy=False)  # only read below
     if arr.ndim < 1:
         raise UsageError("a must have at least one dimension (got a scalar)")
     if not np.all(np.isfinite(arr)):
         raise UsageError("a must be finite (found NaN or inf)")
     axis = _validate_axis(axis, arr.ndim)
     group = int(group)
-
-    moved = np.moveaxis(arr, axis, -1)
-    n = moved.shape[-1]
+    n = arr.shape[axis]
     n_groups = -(-n // group)
+    padded = arr.shape[:axis] + (n_groups * group,) + arr.shape[axis + 1 :]
 
-    def grouped(v):
-        v = np.pad(v, [(0, 0)] * (v.ndim - 1) + [(0, n_groups * group - n)]) if n % group else v
-        return v.reshape(v.shape[:-1] + (n_groups, group))
+    def grouped(v):  # the groups split in place along the axis (no transposes): (..., n_groups, group, ...)
+        if n % group:
+            v = np.pad(v, [(0, 0)] * axis + [(0, n_groups * group - n)] + [(0, 0)] * (v.ndim - axis - 1))
+        return v.reshape(arr.shape[:axis] + (n_groups, group) + arr.shape[axis + 1 :])
 
-    uniform = grouped(np.moveaxis(rng.random(arr.shape), axis, -1)) if rounding == "stochastic" else None
-    values = grouped(moved)
-    exponents = _shared_exponents(np.abs(values).max(axis=-1), q_max)
-    mantissas = _round(np.ldexp(values, -exponents[..., None]), uniform, q_max, np)
-    mantissas = mantissas.reshape(moved.shape[:-1] + (n_groups * group,))[..., :n]
-    return BfpTensor(
-        np.ascontiguousarray(np.moveaxis(mantissas, -1, axis)), np.moveaxis(exponents, -1, axis), axis, group, int(bits)
-    )
+    uniform = grouped(rng.random(arr.shape)) if rounding == "stochastic" else None
+    values = grouped(arr)
+    exponents = _shared_exponents(np.abs(values).max(axis=axis + 1), q_max)
+    mantissas = _round(np.ldexp(values, -np.expand_dims(exponents, axis + 1)), uniform, q_max)
+    mantissas = mantissas.reshape(padded)
+    if n % group:
+        mantissas = np.ascontiguousarray(mantissas[(slice(None),) * axis + (slice(0, n),)])
+    return BfpTensor(mantissas, exponents, axis, group, int(bits))
 
 
 def dequantize(t: BfpTensor) -> np.ndarray:
