@@ -56,7 +56,7 @@ def varied_calibrated_chip():
 def ratio(chip, a, b, repeats=7):
     """Median time of rns_gemm and median of its ratios to numpy's matmul, runs interleaved, each after the other's
     threads have settled (:func:`benchmarks._timing.settle`), and each timed the same way: a call, then the median
-    of three back to back (the first call after a pause pays for waking the cores: 37 ms against 13 ms back to
+    of three back to back (the first call after a pause pays for waking the cores: 37 ms against 13-17 ms back to
     back for the ideal chip's product, measured); and a report."""
     rns_gemm(a, b, chip)  # the chip's tiles prepared, its programs loaded
     _, report = rns_gemm(a, b, chip)
