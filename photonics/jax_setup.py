@@ -365,7 +365,12 @@ _preload_lock = threading.Lock()
 _preloaded: dict[str, Future] = {}  # program file name -> its load in the background
 _loaded: set[str] = set()  # program files this process has loaded or compiled (never preloaded again)
 _running: list[dict[str, None]] = []  # per open preloading block: the program files its task ran, in order
-_loader: list[ThreadPoolExecutor] = []  # the background loader, started on first use
+
+
+@functools.cache
+def _loader() -> ThreadPoolExecutor:
+    """The background loader: one thread, started on first use."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="mirage-preload")
 
 
 def _take_preloaded(name: str):
@@ -404,11 +409,9 @@ def preloading(task: str):
         listed = []
     started = []
     with _preload_lock:
-        if not _loader:
-            _loader.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="mirage-preload"))
         for name in listed:  # in the order the task first ran them: each load is ready as early as it can be
             if name not in _loaded and name not in _preloaded:
-                _preloaded[name] = _loader[0].submit(_read_quietly, Path(directory) / name)
+                _preloaded[name] = _loader().submit(_read_quietly, Path(directory) / name)
                 started.append(name)
         ran: dict[str, None] = {}
         _running.append(ran)
@@ -425,7 +428,7 @@ def preloading(task: str):
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``path`` whole or not at all (a read-only or full disk: not at all; what was written still runs)."""
+    """Write ``path`` whole or not at all (not at all on a read-only or full disk: the caller goes on without)."""
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}", suffix=".tmp")
         try:
