@@ -267,36 +267,33 @@ def mmu_tables(segment_t: np.ndarray, heater_t: np.ndarray, design: MdpuDesign) 
     return out * heater_t[..., None, None]
 
 
-def segment_sums(seg: np.ndarray, heater: np.ndarray, level_table: np.ndarray):
+def segment_sums(seg: np.ndarray, heater: np.ndarray, mmu):
     """(phase (rad), log amplitude, reference) of every MMU against its (0, 0) transmission, from its segments:
-    (R, h, m, m), (R, h, m, m) and the (0, 0) transmission itself (R, h), for segment tables (R, h, B, m),
-    heaters (R, h) and the encoding's levels (m, m, B).
+    (R, h, U), (R, h, U) per level combination of the segments (:attr:`circuits.mmu.MmuDesign.level_patterns`:
+    (x, w) reads combination ``index[x * m + w]``) and the (0, 0) transmission itself (R, h), for segment
+    tables (R, h, B, m) and heaters (R, h) of the design ``mmu``.
 
     log(t(x, w) / t(0, 0)) is the sum over segments of log(seg_b(L_b) / seg_b(L_b(0, 0))) (the heater
-    cancels): each segment's m levels take one angle and one log, and the MMU's (x, w) table is B real
-    gathers and sums, instead of a complex product table and an angle and a log of each of its entries. The
+    cancels): each segment's m levels take one angle and one log, and the sums are B real gathers per level
+    combination, instead of a complex product table and an angle and a log of each of its entries. The
     phase is that of the product to round-off, unwrapped (a sum of angles; callers wrap it).
     """
-    first = level_table[0, 0]  # (B,) each segment's level at (0, 0)
+    patterns, index, _ = mmu.level_patterns
     b_count = seg.shape[-2]
-    at_ref = seg[..., np.arange(b_count), first]  # (R, h, B)
+    at_ref = seg[..., np.arange(b_count), patterns[index[0]]]  # (R, h, B): each segment at its (0, 0) level
     ref = at_ref[..., 0].copy()
     for b in range(1, b_count):  # in the order mmu_tables multiplies them
         ref *= at_ref[..., b]
     ref *= heater
     ratio = seg / at_ref[..., None]
     phase, log_amp = np.angle(ratio), np.log(np.abs(ratio))  # (R, h, B, m)
-    # each segment's levels taken along one flat (x, w) axis with np.take, so that the sums come out in C order
-    # (R, h, m, m), as the tables' users read them (an index expression lays the indexed axes outermost)
-    m = level_table.shape[0]
-    flat = np.ascontiguousarray(level_table.reshape(m * m, b_count).T)  # (B, m*m)
+    flat = np.ascontiguousarray(patterns.T)  # (B, U)
     out_phase = np.take(phase[..., 0, :], flat[0], axis=-1)
     out_amp = np.take(log_amp[..., 0, :], flat[0], axis=-1)
     for b in range(1, b_count):
         out_phase += np.take(phase[..., b, :], flat[b], axis=-1)
         out_amp += np.take(log_amp[..., b, :], flat[b], axis=-1)
-    shape = seg.shape[:-2] + (m, m)
-    return out_phase.reshape(shape), out_amp.reshape(shape), ref
+    return out_phase, out_amp, ref
 
 
 def _segment_tables(design: MdpuDesign) -> tuple[np.ndarray, np.ndarray]:

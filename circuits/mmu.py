@@ -148,6 +148,27 @@ class MmuDesign:
         table.flags.writeable = False
         return table
 
+    @cached_property
+    def level_patterns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The segments' distinct level combinations, computed once: their levels (U, B), which one each (x, w)
+        takes ((m * m,) int64, at x * m + w), and the product residue (x * w) mod m each realises ((U,) int64).
+
+        Every encoding's levels realise the product, so a combination fixes its residue (checked). The
+        digital-product encoding has m combinations (its levels are the digits of (x * w) mod m), the others
+        nearly m**2: sums over the segments (:func:`circuits.compiled.segment_sums`) are taken per combination.
+        """
+        m = self.modulus
+        patterns, index = np.unique(self.level_table.reshape(m * m, self.segments), axis=0, return_inverse=True)
+        index = index.reshape(m * m)
+        product = (np.arange(m)[:, None] * np.arange(m)[None, :] % m).reshape(m * m)
+        residue = np.zeros(len(patterns), dtype=np.int64)
+        residue[index] = product
+        if not np.array_equal(residue[index], product):
+            raise ValueError(f"the {self.encoding} encoding gives two products the same segment levels (m = {m})")
+        for a in (patterns, index, residue):
+            a.flags.writeable = False
+        return patterns, index, residue
+
     def segment_levels(self, x, w) -> np.ndarray:
         """Drive level of every segment, shape broadcast(x, w).shape + (B,), for residues x and w."""
         return self.level_table[np.asarray(x, dtype=np.intp), np.asarray(w, dtype=np.intp)]

@@ -94,24 +94,20 @@ class TileTables:
         same = all(row is rows[0] for row in rows)  # an ideal tile: one compiled row R times
         seg = np.stack([r.segment_t for r in (rows[:1] if same else rows)])  # (R or 1, h, B, m)
         heater = np.stack([r.heater_t for r in (rows[:1] if same else rows)])
-        levels, log_amp, ref = segment_sums(seg, heater, rows[0].design.mmu.level_table)
+        mmu = rows[0].design.mmu
+        _, index, residue = mmu.level_patterns
+        levels, log_amp, ref = segment_sums(seg, heater, mmu)  # per level combination (R or 1, h, U)
+        levels *= m / (2 * np.pi)
+        levels -= residue  # the ideal product's levels
+        levels -= m * np.rint(levels / m)
+        constant_amplitude = bool(np.abs(log_amp).max() < AMPLITUDE_EXACT)  # every combination occurs: the same max
+        uniform = bool(np.abs(levels).max() < UNIFORM_LEVELS)
+        # per (x, w), in C order (R, h, m, m), as arm_transmission's flat gathers read them
+        levels, log_amp = (np.take(a, index, axis=-1).reshape(a.shape[:-1] + (m, m)) for a in (levels, log_amp))
         if same:
             levels, log_amp, ref = (np.repeat(a, len(rows), axis=0) for a in (levels, log_amp, ref))
-        # in C order (segment_sums and np.repeat give it), as arm_transmission's flat gathers read them
-        ideal = np.mod(np.arange(m)[:, None] * np.arange(m)[None, :], m)
-        levels *= m / (2 * np.pi)
-        levels -= ideal
-        levels -= m * np.rint(levels / m)
         base = np.log(np.abs(ref)).sum(1) + 1j * np.angle(ref).sum(1)
-        return cls(
-            m,
-            h,
-            base,
-            levels,
-            log_amp,
-            bool(np.abs(log_amp).max() < AMPLITUDE_EXACT),
-            bool(np.abs(levels).max() < UNIFORM_LEVELS),
-        )
+        return cls(m, h, base, levels, log_amp, constant_amplitude, uniform)
 
     @functools.cached_property
     def eps_cols(self) -> jnp.ndarray:

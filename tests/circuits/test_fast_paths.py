@@ -56,20 +56,24 @@ def test_correct_iq_is_the_matrix_times_the_offset_vector():
 
 @pytest.mark.parametrize("encoding", ["digital-product", "binary-length"])
 def test_segment_sums_match_the_product_tables(encoding):
-    """Phase and log amplitude of every MMU against its (0, 0) entry, summed per segment, against the angle and
-    log of the (x, w) product table itself (mmu_tables), on random segment tables."""
+    """Phase and log amplitude of every MMU against its (0, 0) entry, summed per segment for each level
+    combination, against the angle and log of the (x, w) product table itself (mmu_tables), on random segment
+    tables; the combinations give back the encoding's level table and the product residues."""
     design = MdpuDesign(mmu=MmuDesign(modulus=7, encoding=encoding), h=3)
     b, m = design.mmu.segments, design.modulus
     rng = np.random.default_rng(4)
     seg = rng.uniform(0.5, 1.0, (2, 3, b, m)) * np.exp(1j * rng.uniform(-np.pi, np.pi, (2, 3, b, m)))
     heater = np.exp(1j * rng.uniform(-np.pi, np.pi, (2, 3)))
     t = mmu_tables(seg, heater, design)
-    phase, log_amp, ref = segment_sums(seg, heater, design.mmu.level_table)
+    patterns, index, residue = design.mmu.level_patterns
+    np.testing.assert_array_equal(patterns[index].reshape(m, m, b), design.mmu.level_table)
+    np.testing.assert_array_equal(residue[index], (np.arange(m)[:, None] * np.arange(m) % m).ravel())
+    phase, log_amp, ref = segment_sums(seg, heater, design.mmu)  # per level combination
+    phase, log_amp = (np.take(a, index, axis=-1).reshape(2, 3, m, m) for a in (phase, log_amp))
     np.testing.assert_array_equal(ref, t[..., 0, 0])
     ratio = t / t[..., :1, :1]
     np.testing.assert_allclose(np.angle(np.exp(1j * phase) / ratio), 0, atol=1e-12)  # equal mod 2*pi
     np.testing.assert_allclose(log_amp, np.log(np.abs(ratio)), atol=1e-12)
-    assert phase.flags.c_contiguous and log_amp.flags.c_contiguous  # as the engine's flat gathers read them
 
 
 def test_read_result_phase_and_residue():
