@@ -267,6 +267,9 @@ class _PersistentJit:
         self._fun, self._static, self._sources, self._key = fun, static_argnames, sources, key
         # (tree, static arguments, avals, trace context) -> (jax.stages.Compiled, the name of its file)
         self._programs: dict = {}
+        # file name -> program: keys that compare equal can hash apart (jax.typeof of a numpy array and of a JAX
+        # array of the same shape and dtype), and would otherwise load one file twice
+        self._files: dict = {}
         functools.update_wrapper(self, fun)
 
     def __getattr__(self, name):  # lower, trace, eval_shape, ... as jax.jit's
@@ -283,7 +286,7 @@ class _PersistentJit:
         key = (tree, static, tuple(jax.typeof(x) for x in leaves), _trace_context())
         entry = self._programs.get(key)
         if entry is None:
-            entry = self._programs[key] = self._load_or_compile(Path(directory), key, args, kwargs, dict(static))
+            entry = self._programs[key] = self._program(Path(directory), key, args, kwargs, dict(static))
         program, name = entry
         if _running:  # a preloading block is open: the task runs this program
             with _preload_lock:
@@ -291,9 +294,16 @@ class _PersistentJit:
                     names.setdefault(name)
         return program(*args, **kwargs)
 
-    def _load_or_compile(self, directory: Path, key, args, kwargs, static):
-        from jax.experimental import serialize_executable
+    def _program(self, directory: Path, key, args, kwargs, static):
+        """(program, file name) for a key not seen yet: the program of its file if this process has it, else
+        loaded or compiled (:meth:`_load_or_compile`)."""
+        path = self._path(directory, key)
+        if path.name not in self._files:
+            self._files[path.name] = self._load_or_compile(path, args, kwargs, static)
+        return self._files[path.name], path.name
 
+    def _path(self, directory: Path, key) -> Path:
+        """The file of a key's program: named by everything that decides the compiled program."""
         tree, statics, avals, context = key
         device = jax.devices()[0]
         backend = device.client
@@ -320,7 +330,13 @@ class _PersistentJit:
                 os.environ.get("XLA_FLAGS", ""),
             )
         )
-        path = directory / f"{PROGRAM_PREFIX}{hashlib.sha256(identity.encode()).hexdigest()[:40]}"
+        return directory / f"{PROGRAM_PREFIX}{hashlib.sha256(identity.encode()).hexdigest()[:40]}"
+
+    def _load_or_compile(self, path: Path, args, kwargs, static):
+        """The program stored at ``path`` (loaded in the background by a preloading block, or here), else compiled
+        and stored there."""
+        from jax.experimental import serialize_executable
+
         _loaded.add(path.name)
         start = time.time()
         program = _take_preloaded(path.name)  # loaded in the background by a preloading block, if it was
@@ -331,18 +347,18 @@ class _PersistentJit:
                 program = None
             except LOAD_ERRORS as exc:
                 # unreadable, or no longer loadable (XLA's format changed under the same versions): compiled again
-                warnings.warn(f"compiling {self._fun.__qualname__} again: cannot load {path} ({exc})", stacklevel=3)
+                warnings.warn(f"compiling {self._fun.__qualname__} again: cannot load {path} ({exc})", stacklevel=4)
                 program = None
         if program is not None:
             jax.monitoring.record_event_time_span("/mirage/program_load_duration", start, time.time())
-            return program, path.name
+            return program
         program = _compile_uncached(self.jitted.lower(*args, **kwargs, **static))
         try:
             payload = pickle.dumps(serialize_executable.serialize(program), protocol=pickle.HIGHEST_PROTOCOL)
         except (ValueError, NotImplementedError):  # a program XLA cannot serialise: kept in this process only
-            return program, path.name
+            return program
         _write_atomic(path, payload)  # processes writing the same program at once leave one whole file
-        return program, path.name
+        return program
 
 
 def _read_program(path: Path):

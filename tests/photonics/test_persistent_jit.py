@@ -227,6 +227,40 @@ def test_a_second_process_runs_the_program_without_tracing(tmp_path):
     assert np.array_equal(second["out"], reference) and second["out"] == first["out"] == plain["out"]
 
 
+# A fresh process accumulating twice: first into a numpy array, then into the program's own output.
+TWICE = """
+import json, numpy as np
+from photonics import jax_setup
+from photonics.jax_setup import enable_persistent_cache
+enable_persistent_cache()
+from mvm.digital import accumulate_groups
+reads = []  # the files loaded (a missing file raises before it is counted)
+read = jax_setup._read_program
+jax_setup._read_program = lambda path: (read(path), reads.append(path.name))[0]
+values, exp_a, exp_b = np.ones((2, 3, 4), np.float32), np.zeros((3, 2), np.int32), np.zeros((2, 4), np.int32)
+out = np.zeros((3, 4))
+for _ in range(2):
+    out = accumulate_groups(values, exp_a, exp_b, out, per_group=1, by_product=True)
+print(json.dumps({"reads": reads, "out": np.asarray(out).tolist()}))
+"""
+
+
+def test_a_loaded_programs_output_fed_back_reads_its_file_once(tmp_path):
+    """The output of a program loaded from another process's file carries that process's hash of its sharding
+    (JAX pickles it), so its aval hashes apart from a numpy array's while comparing equal: two keys of the
+    wrapper's table, and still one file, read once."""
+    env = {**os.environ, CACHE_ENV: str(tmp_path / "cache")}
+
+    def run() -> dict:
+        out = subprocess.run([sys.executable, "-c", TWICE], cwd=ROOT, env=env, capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    first, second = run(), run()
+    assert first["reads"] == [] and len(second["reads"]) == 1  # the first compiles; the second loads once
+    assert second["out"] == first["out"] == np.full((3, 4), 4.0).tolist()
+
+
 def test_a_closure_is_refused():
     scale = 2.0
     with pytest.raises(TypeError, match="closure"):
