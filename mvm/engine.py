@@ -138,7 +138,8 @@ class TileEngine:
     tile: object  # mvm.tile.ModulusTile
     tables: TileTables
     receivers: Receivers  # each row's receiver (arrays leading with R)
-    receiver: ReceiverMap  # margins inf where nothing can be proven (amplitude following the drive)
+    readout: Readout
+    skip_probability: float
 
     def fields(self, rows: np.ndarray, x: np.ndarray, w: np.ndarray) -> np.ndarray:
         """Detector fields (..., 4) per unit input field of readouts on ``rows``, chunk residues x, w (..., h)."""
@@ -146,21 +147,24 @@ class TileEngine:
         t = self.tables.arm_transmission(rows, np.asarray(x), np.asarray(w))
         return self.receivers.lo_to_det[rows] + self.receivers.signal_to_det[rows] * t[..., None]
 
+    @functools.cached_property
+    def receiver(self) -> ReceiverMap:
+        """The receiver map with its margins (inf where nothing can be proven: amplitude following the drive),
+        built when a reader first proves readouts (most of the engine's preparation: the fields need none)."""
+        tables, tile = self.tables, self.tile
+        if not tables.constant_amplitude:  # amplitude follows the drive: no map from the phase alone
+            return ReceiverMap.never(tables.modulus, tile.size)
+        bound = tables.term_bound()
+        slack = np.array([float32_slack_levels(tile.h, tables.modulus, b) for b in bound])
+        slack = slack + tile.h * np.abs(tables.eps_log_amplitude).max(axis=(1, 2, 3)) * tables.modulus / np.pi
+        if tables.uniform:
+            slack = slack + bound  # E is taken as 0
+        return receiver_map(tile.rows, self.receivers, self.readout, tables.base, self.skip_probability, slack)
+
 
 def tile_engine(tile, readout: Readout, skip_probability: float) -> TileEngine:
-    """The engine of a tile for a readout: its device tables and the receiver map with its margins."""
-    tables = TileTables.from_tile(tile)
-    bound = tables.term_bound()
-    slack = np.array([float32_slack_levels(tile.h, tables.modulus, b) for b in bound])
-    slack = slack + tile.h * np.abs(tables.eps_log_amplitude).max(axis=(1, 2, 3)) * tables.modulus / np.pi
-    if tables.uniform:
-        slack = slack + bound  # E is taken as 0
-    receivers = Receivers.of(tile.rows, readout)
-    if tables.constant_amplitude:
-        receiver = receiver_map(tile.rows, receivers, readout, tables.base, skip_probability, slack)
-    else:  # amplitude follows the drive: no map from the phase alone, every readout in full
-        receiver = ReceiverMap.never(tables.modulus, tile.size)
-    return TileEngine(tile, tables, receivers, receiver)
+    """The engine of a tile for a readout: its device tables and receivers (the receiver map when first read)."""
+    return TileEngine(tile, TileTables.from_tile(tile), Receivers.of(tile.rows, readout), readout, skip_probability)
 
 
 def chunk_table(eps_cols, index):
@@ -407,19 +411,34 @@ def _decide(exact, errors, receivers, moduli, rows, even):
 
 @dataclass(frozen=True)
 class ChipEngine:
-    """Every tile's engine for one readout configuration: what :func:`read_block` needs, built once per chip."""
+    """Every tile's engine for one readout configuration: what :func:`read_chunks` and :func:`read_every_readout`
+    need, built once per chip; what proving readouts needs is built when it is first read."""
 
     tiles: tuple[TileEngine, ...]
-    even: tuple[bool, ...]  # per tile: boundaries within EVEN_SPREAD_LEVELS of even (no lookups)
-    proven: tuple[bool, ...]  # per tile: every readout provably exact (:func:`proven_exact`)
-    limits: tuple  # per tile: the flag pass's limits (:func:`flag_limits`) as a JAX array; None if not even
 
     @classmethod
     def of(cls, tiles, readout: Readout, skip_probability: float) -> ChipEngine:
-        engines = tuple(tile_engine(t, readout, skip_probability) for t in tiles)
-        even = tuple(bool(np.max(t.receiver.spread) <= EVEN_SPREAD_LEVELS) for t in engines)
-        limits = tuple(jax.device_put(flag_limits(t)) if e else None for t, e in zip(engines, even))
-        return cls(engines, even, tuple(proven_exact(t) for t in engines), limits)
+        return cls(tuple(tile_engine(t, readout, skip_probability) for t in tiles))
+
+    @functools.cached_property
+    def even(self) -> tuple[bool, ...]:
+        """Per tile: boundaries within EVEN_SPREAD_LEVELS of even (no lookups)."""
+        return tuple(bool(np.max(t.receiver.spread) <= EVEN_SPREAD_LEVELS) for t in self.tiles)
+
+    @functools.cached_property
+    def proven(self) -> tuple[bool, ...]:
+        """Per tile: every readout provably exact (:func:`proven_exact`)."""
+        return tuple(proven_exact(t) for t in self.tiles)
+
+    @functools.cached_property
+    def limits(self) -> tuple:
+        """Per tile: the flag pass's limits (:func:`flag_limits`) as a JAX array; None if not even."""
+        return tuple(jax.device_put(flag_limits(t)) if e else None for t, e in zip(self.tiles, self.even))
+
+    def prepare_proofs(self) -> tuple:
+        """What proving readouts needs, built now rather than when first read: each tile's receiver map, and from
+        the maps which tiles are proven and the flags' limits (returned)."""
+        return self.proven, self.limits
 
     def arguments(self, i: int) -> tuple:
         """Tile i's device arrays for the per-tile programs: phase tables (None if uniform), receiver map, flag
@@ -512,6 +531,26 @@ def read_chunks(
                 tiles[i], np.mod(am[:, ks], m), np.mod(bm[ks], m), unsafe, residues[i], readout, rng, drift_hz
             )
     return (chunks, residues), simulated
+
+
+def read_every_readout(
+    engine: ChipEngine, am, bm, exact, readout: Readout, rng, drift_hz: float | None = None
+) -> tuple[tuple, int]:
+    """:func:`read_chunks` without proving any readout: every readout of every chunk simulated in full (float64
+    fields from the tables, noise, ADCs, atan2), tile by tile; returns every chunk, their residues, and how many.
+
+    It builds no receiver map. For a product or two on a chip that runs nothing else (a Monte Carlo chip's), that
+    is the cheaper way: a default tile's map costs about as much as simulating 8,000 of its readouts.
+    """
+    shape = np.shape(exact)  # (C, M, N)
+    every = np.ones(shape, bool)
+    residues, simulated = [], 0
+    for tile in engine.tiles:
+        m = tile.tile.modulus
+        residue = np.empty(shape, np.int16)
+        simulated += _simulate(tile, np.mod(am, m), np.mod(bm, m), every, residue, readout, rng, drift_hz)
+        residues.append(residue)
+    return (np.arange(shape[0]), residues), simulated
 
 
 def _simulate(engine: TileEngine, x, w, unsafe, residue, readout: Readout, rng, drift_hz) -> int:

@@ -18,8 +18,11 @@ The driver is a sequence of stages, each in its own module, data flowing one way
 5. accumulate (:mod:`mvm.digital`): chunk sums of a BFP group are added as
    integers and scaled by the group's exponents; groups in order in float64.
 
-``path="reference"`` reads every readout through the compiled gather path
-(:mod:`mvm.gather`) instead: the slow reference the engine is tested against.
+``path="full"`` proves no readout: the engine's fields of every readout, each
+simulated in full (no receiver map to build: for a product or two on a chip, as a
+Monte Carlo chip runs, the cheaper way). ``path="reference"`` reads every readout
+through the compiled gather path (:mod:`mvm.gather`) instead: the slow reference
+the engine is tested against.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import numpy as np
 from mvm import bfp
 from mvm.config import ChipConfig
 from mvm.digital import accumulate, decode_read, exact_chunk_sums
-from mvm.engine import SMALL_BLOCK, ChipEngine, read_chunks, read_small
+from mvm.engine import SMALL_BLOCK, ChipEngine, read_chunks, read_every_readout, read_small
 from mvm.gather import read_block_gathered
 from mvm.rns import RedundantRns
 from mvm.tile import ModulusTile, build_tile
@@ -49,11 +52,17 @@ def _read_every_chunk(tiles, am, bm, exact, readout, rng, drift_hz=None):
     return (np.arange(len(exact)), residues), simulated
 
 
+# What a chip's tiles are prepared as, once per chip and readout (paths that read the same preparation share it).
+PREPARATIONS = {
+    "engine": ChipEngine.of,
+    "compiled rows": lambda tiles, readout, skip_probability: tiles,
+}
 # How readouts are computed: a preparation of the chip's tiles, then the reader of a block of chunks, which returns
 # None (every readout proven exact) or (the chunks it read, their residues), and how many readouts it simulated.
 READ_PATHS = {
-    "engine": (ChipEngine.of, read_chunks),
-    "reference": (lambda tiles, readout, skip_probability: tiles, _read_every_chunk),
+    "engine": ("engine", read_chunks),
+    "full": ("engine", read_every_readout),
+    "reference": ("compiled rows", _read_every_chunk),
 }
 
 
@@ -66,10 +75,11 @@ class Chip:
     prepared: dict = field(default_factory=dict, compare=False, repr=False)  # (path, readout, p) -> prepared tiles
 
     def prepare(self, path: str, readout, skip_probability: float) -> tuple:
-        """The tiles prepared for a read path and readout (built once per chip)."""
-        key = (path, readout, skip_probability)
+        """The tiles prepared for a read path and readout (built once per chip, shared by the paths that read the
+        same preparation)."""
+        key = (READ_PATHS[path][0], readout, skip_probability)
         if key not in self.prepared:
-            self.prepared[key] = READ_PATHS[path][0](self.tiles, readout, skip_probability)
+            self.prepared[key] = PREPARATIONS[key[0]](self.tiles, readout, skip_probability)
         return self.prepared[key]
 
     @property
@@ -148,7 +158,8 @@ def rns_gemm(
     """C ~ A @ B computed through the simulated photonic tiles, and a report of what happened.
 
     ``path``: how readouts are computed, one of READ_PATHS (engine: the fast
-    engine; reference: the compiled gather path, every readout in full).
+    engine, proving what it can; full: the engine's fields, every readout
+    simulated in full; reference: the compiled gather path, every readout in full).
     """
     start = time.perf_counter()
     compiled = compile_timer.start()  # JAX compilation inside the product (cache loads included)
@@ -189,6 +200,8 @@ def rns_gemm(
         block = max(per_group, (BLOCK_READOUTS // max(1, m_rows * n)) // per_group * per_group)
         exp_a, exp_b = qa.exponents.astype(np.int32), qb.exponents.astype(np.int32)
         prepared = chip.prepare(path, readout, cfg.noise.skip_probability)
+        if path == "engine":  # its receiver maps, once per chip (the full path reads without them)
+            prepared.prepare_proofs()
         reader = READ_PATHS[path][1]
         drift_mhz = readout.laser.frequency_drift_mhz_rms
         drift_hz = drift_mhz * 1e6 * rng.standard_normal() if readout.noise and drift_mhz > 0 else None

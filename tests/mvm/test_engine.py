@@ -18,10 +18,9 @@ from calibration.calibrate import calibrate
 from calibration.chip import build_chip, nominal_trims, row_params, sample_chip
 from calibration.variation import VariationConfig
 from circuits.mdpu import DETECTORS, SaxMdpu
-from circuits.readout import Receivers
 from mvm.config import ChipConfig, TileConfig
 from mvm.digital import exact_chunk_sums
-from mvm.engine import TileEngine, TileTables, read_block
+from mvm.engine import read_block, tile_engine
 from mvm.gather import read_block_gathered
 from mvm.gemm import Chip, rns_gemm
 from mvm.gemm import build_chip as ideal_chip
@@ -111,7 +110,10 @@ def test_engine_gemm_equals_the_reference_gemm_with_noise_off(chips, name):
     a, b = operands(SHAPE, seed=7)
     c_engine, r_engine = rns_gemm(a, b, chip, noise=False)
     c_ref, r_ref = rns_gemm(a, b, chip, noise=False, path="reference")
+    c_full, r_full = rns_gemm(a, b, chip, noise=False, path="full")
     np.testing.assert_array_equal(c_engine, c_ref)
+    np.testing.assert_array_equal(c_full, c_ref)
+    assert r_full.simulated_readouts == r_full.readouts and r_full.residue_errors == r_ref.residue_errors
     assert (r_engine.residue_errors, r_engine.chunk_errors) == (r_ref.residue_errors, r_ref.chunk_errors)
     assert r_engine.deterministic_readouts == r_engine.readouts == r_ref.readouts
     assert r_ref.simulated_readouts == r_ref.readouts
@@ -154,7 +156,7 @@ def test_fields_of_varied_rows_match_the_sax_netlist(straight_sample, ring_sampl
         (straight_sample, chips["uncalibrated"]) if kind == "straight" else (ring_sample, chips["ring_varied"])
     )
     tile = chip.tiles[0]
-    engine = TileEngine(tile, TileTables.from_tile(tile), Receivers.of(tile.rows, chip.config.readout(False)), None)
+    engine = tile_engine(tile, chip.config.readout(False), chip.config.noise.skip_probability)  # fields: no map
     rng = np.random.default_rng(11)
     m, h = tile.modulus, tile.h
     x, w = rng.integers(0, m, (32, h)), rng.integers(0, m, (32, h))
@@ -171,9 +173,7 @@ def test_fields_equal_the_compiled_per_mmu_product(chips, name):
     """Every row and tile: the engine's deviation tables rebuild the compiled product to round-off."""
     rng = np.random.default_rng(13)
     for tile in chips[name].tiles:
-        engine = TileEngine(
-            tile, TileTables.from_tile(tile), Receivers.of(tile.rows, chips[name].config.readout(False)), None
-        )
+        engine = tile_engine(tile, chips[name].config.readout(False), chips[name].config.noise.skip_probability)
         x, w = rng.integers(0, tile.modulus, (500, tile.h)), rng.integers(0, tile.modulus, (500, tile.h))
         rows = rng.integers(0, tile.size, 500)
         want = np.stack([tile.rows[r].detector_fields(x[i], w[i]) for i, r in enumerate(rows)])
@@ -226,7 +226,7 @@ def test_noisy_gemm_error_rates_equal_the_references(chips):
     """rns_gemm's residue error rate at the default power on the slightly drifted chip (about 5e-2), several seeds."""
     chip = chips["drifted_slightly"]
     a, b = operands((32, 128, 32), seed=17)
-    errors = {"engine": 0, "reference": 0}
+    errors = {"engine": 0, "full": 0, "reference": 0}
     simulated = readouts = 0
     for seed in range(4):
         for path in errors:
@@ -239,6 +239,21 @@ def test_noisy_gemm_error_rates_equal_the_references(chips):
     # a rate where the binomial comparison has power and nothing saturates (5e-2 with the calibration of this tree)
     assert 3e-3 < errors["reference"] / readouts < 1e-1, f"not a 1e-2-scale rate: {errors}"
     assert within_binomial(errors["engine"], errors["reference"]), (errors, readouts)
+    assert within_binomial(errors["full"], errors["reference"]), (errors, readouts)
+
+
+def test_the_full_path_builds_no_receiver_map_and_shares_the_engines_tables(chips):
+    """path="full" reads every readout in full from the engine's tables and builds no receiver map; the engine
+    path then reads the same preparation, its maps built when it first proves readouts."""
+    chip = dataclasses.replace(chips["calibrated"], prepared={})
+    a, b = operands(SHAPE, seed=3)
+    _, report = rns_gemm(a, b, chip, noise=True, path="full")
+    assert report.simulated_readouts == report.deterministic_readouts == report.readouts
+    (engine,) = chip.prepared.values()
+    assert not any("receiver" in t.__dict__ for t in engine.tiles)  # never built
+    _, report = rns_gemm(a, b, chip, noise=True)
+    assert list(chip.prepared.values()) == [engine]
+    assert all("receiver" in t.__dict__ for t in engine.tiles) and report.simulated_readouts < report.readouts
 
 
 @pytest.mark.parametrize("name", ["calibrated", "drifted_slightly", "drifted"])

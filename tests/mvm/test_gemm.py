@@ -116,7 +116,7 @@ def test_engine_matches_the_reference_on_an_imperfect_chip():
 
 
 def test_an_unknown_read_path_is_refused(default_chip):
-    with pytest.raises(ValueError, match="path must be one of engine, reference"):
+    with pytest.raises(ValueError, match="path must be one of engine, full, reference"):
         rns_gemm(np.ones((2, 2)), np.ones((2, 2)), default_chip, path="fast")
 
 
