@@ -77,13 +77,19 @@ def float32_slack_levels(h: int, modulus: int, term_bound: float) -> float:
 
 @dataclass(frozen=True)
 class TileTables:
-    """A tile's devices in the engine's form, built once per tile (see the module docstring)."""
+    """A tile's devices in the engine's form, built once per tile (see the module docstring).
+
+    Kept per level combination of an MMU's segments (:attr:`circuits.mmu.MmuDesign.level_patterns`: (x, w)
+    reads combination ``pattern[x * m + w]``), m of them for the digital-product encoding against m**2 inputs;
+    the (x, w) tables are built from them where the JAX programs need them (:attr:`eps_cols`).
+    """
 
     modulus: int
     h: int
     base: np.ndarray  # (R,) complex: log T_arm with every MMU at (0, 0)
-    eps_levels: np.ndarray  # (R, h, m, m) float64: phase beyond the ideal, levels, [r, j, x, w]
-    eps_log_amplitude: np.ndarray  # (R, h, m, m) float64
+    levels: np.ndarray  # (R, h, U) float64: phase beyond the ideal, levels, per level combination
+    log_amplitude: np.ndarray  # (R, h, U) float64
+    pattern: np.ndarray  # (m * m,) the level combination of each (x, w), at x * m + w
     constant_amplitude: bool  # every MMU keeps its amplitude: the receiver map applies
     uniform: bool  # every device equals the design to UNIFORM_LEVELS: E = 0 within the bound
 
@@ -95,19 +101,24 @@ class TileTables:
         seg = np.stack([r.segment_t for r in (rows[:1] if same else rows)])  # (R or 1, h, B, m)
         heater = np.stack([r.heater_t for r in (rows[:1] if same else rows)])
         mmu = rows[0].design.mmu
-        _, index, residue = mmu.level_patterns
-        levels, log_amp, ref = segment_sums(seg, heater, mmu)  # per level combination (R or 1, h, U)
+        _, pattern, residue = mmu.level_patterns
+        levels, log_amp, ref = segment_sums(seg, heater, mmu)  # (R or 1, h, U)
         levels *= m / (2 * np.pi)
         levels -= residue  # the ideal product's levels
         levels -= m * np.rint(levels / m)
-        constant_amplitude = bool(np.abs(log_amp).max() < AMPLITUDE_EXACT)  # every combination occurs: the same max
-        uniform = bool(np.abs(levels).max() < UNIFORM_LEVELS)
-        # per (x, w), in C order (R, h, m, m), as arm_transmission's flat gathers read them
-        levels, log_amp = (np.take(a, index, axis=-1).reshape(a.shape[:-1] + (m, m)) for a in (levels, log_amp))
         if same:
             levels, log_amp, ref = (np.repeat(a, len(rows), axis=0) for a in (levels, log_amp, ref))
         base = np.log(np.abs(ref)).sum(1) + 1j * np.angle(ref).sum(1)
-        return cls(m, h, base, levels, log_amp, constant_amplitude, uniform)
+        # every combination occurs: the largest over the combinations is the largest over (x, w)
+        constant_amplitude = bool(np.abs(log_amp).max() < AMPLITUDE_EXACT)
+        uniform = bool(np.abs(levels).max() < UNIFORM_LEVELS)
+        return cls(m, h, base, levels, log_amp, pattern, constant_amplitude, uniform)
+
+    @functools.cached_property
+    def eps_levels(self) -> np.ndarray:
+        """(R, h, m, m) float64: the phase tables per (x, w), [r, j, x, w]."""
+        m = self.modulus
+        return np.take(self.levels, self.pattern, axis=-1).reshape(self.levels.shape[:2] + (m, m))
 
     @functools.cached_property
     def eps_cols(self) -> jnp.ndarray:
@@ -119,14 +130,20 @@ class TileTables:
 
     def term_bound(self) -> np.ndarray:
         """(R,) sum over the row's MMUs of the largest |eps_lv|: a bound on |E| over every input."""
-        return np.abs(self.eps_levels).max(axis=(2, 3)).sum(1)
+        return np.abs(self.levels).max(axis=2).sum(1)
+
+    def amplitude_bound(self) -> np.ndarray:
+        """(R,) the largest |log amplitude change| of any MMU of the row."""
+        return np.abs(self.log_amplitude).max(axis=(1, 2))
 
     def arm_transmission(self, rows: np.ndarray, x: np.ndarray, w: np.ndarray) -> np.ndarray:
         """Exact T_arm (float64) of readouts on ``rows`` (...) for chunk residues x, w (..., h)."""
         m, h = self.modulus, self.h
-        at = ((rows[..., None] * h + np.arange(h)) * m + x) * m + w  # [r, j, x, w] in the flat tables: one gather
-        lv = np.take(self.eps_levels, at).sum(-1)
-        amp = np.take(self.eps_log_amplitude, at).sum(-1)
+        count = self.levels.shape[-1]
+        # [r, j, combination of (x, w)] in the flat tables: one gather
+        at = (rows[..., None] * h + np.arange(h)) * count + self.pattern[x * m + w]
+        lv = np.take(self.levels, at).sum(-1)
+        amp = np.take(self.log_amplitude, at).sum(-1)
         s = np.mod((x.astype(np.int64) * w).sum(-1), m)
         return np.exp(self.base[rows] + amp + 2j * np.pi / m * (s + lv))
 
@@ -156,7 +173,7 @@ class TileEngine:
             return ReceiverMap.never(tables.modulus, tile.size)
         bound = tables.term_bound()
         slack = np.array([float32_slack_levels(tile.h, tables.modulus, b) for b in bound])
-        slack = slack + tile.h * np.abs(tables.eps_log_amplitude).max(axis=(1, 2, 3)) * tables.modulus / np.pi
+        slack = slack + tile.h * tables.amplitude_bound() * tables.modulus / np.pi
         if tables.uniform:
             slack = slack + bound  # E is taken as 0
         return receiver_map(tile.rows, self.receivers, self.readout, tables.base, self.skip_probability, slack)
