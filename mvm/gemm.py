@@ -72,7 +72,7 @@ class Chip:
 
     config: ChipConfig
     tiles: tuple[ModulusTile, ...]
-    prepared: dict = field(default_factory=dict, compare=False, repr=False)  # (path, readout, p) -> prepared tiles
+    prepared: dict = field(default_factory=dict, compare=False, repr=False)  # (preparation, readout, p) -> tiles
 
     def prepare(self, path: str, readout, skip_probability: float) -> tuple:
         """The tiles prepared for a read path and readout (built once per chip, shared by the paths that read the

@@ -267,8 +267,9 @@ class _PersistentJit:
         self._fun, self._static, self._sources, self._key = fun, static_argnames, sources, key
         # (tree, static arguments, avals, trace context) -> (jax.stages.Compiled, the name of its file)
         self._programs: dict = {}
-        # file name -> program: keys that compare equal can hash apart (jax.typeof of a numpy array and of a JAX
-        # array of the same shape and dtype), and would otherwise load one file twice
+        # file name -> program: keys that compare equal can hash apart (the output of a program loaded from another
+        # process's file carries that process's hash of its sharding, which JAX pickles), and would otherwise load
+        # one file twice
         self._files: dict = {}
         functools.update_wrapper(self, fun)
 
