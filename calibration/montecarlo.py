@@ -1,6 +1,6 @@
 """Monte Carlo over fabricated chips: each evaluated uncalibrated and calibrated on one workload.
 
-Every chip draws from its own seed, SeedSequence(seed, spawn_key=(index,)), and
+Every chip draws from its own seed, SeedSequence(seed, spawn_key=(index,)) (:func:`chip_generator`), and
 is computed on one BLAS thread, alone in its process
 (:func:`calibration.distributed.deterministic`), so its row is a function of the
 study, the seed and its index: not of the workers, the machines (of one CPU
@@ -143,10 +143,19 @@ def gemm_error(sample, trims, rng, chip: Chip | None = None) -> float:
     return float(np.linalg.norm(c - exact) / np.linalg.norm(exact))
 
 
+def chip_generator(seed: int, index: int) -> np.random.Generator:
+    """Chip ``index``'s random numbers: numpy's SFC64 generator, seeded by SeedSequence(seed, spawn_key=(index,)),
+    so that chips draw independent streams whatever order they run in. SFC64 (Doty-Humphrey's small fast chaotic
+    generator, by PractRand's author; expected period 2**255, at least 2**64) rather than numpy's default PCG64:
+    a chip draws about 3.3 million normal numbers, mostly for its calibration's noisy readings, and SFC64 draws
+    them in 14.3 ns each against PCG64's 17.6 on the 2-core machine (measured in one run)."""
+    return np.random.Generator(np.random.SFC64(np.random.SeedSequence(seed, spawn_key=(index,))))
+
+
 def run_chip(study: StudyConfig, seed: int, index: int) -> tuple[dict, dict]:
     """One chip's row of results, and its timings."""
     t0 = time.perf_counter()
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(index,)))
+    rng = chip_generator(seed, index)
     sample = sample_chip(study.chip, study.variation, rng, study.layout)
     nominal = nominal_trims(study.chip)
     row = {"chip": index, "ambient_offset_k": sample.ambient_offset_k, "drift_k": sample.drift_k}
