@@ -292,12 +292,12 @@ def drive_phase_sigma_rad(compiled: CompiledMdpu, x, w, readout: Readout) -> np.
 @dataclass(frozen=True)
 class _Draws:
     """The standard normal draws of one noisy read, each over the readouts' whole shape, drawn in
-    :func:`read_rows`'s order: laser phase noise, the drift (one number), drive noise, RIN, the I pair's noise,
-    the Q pair's."""
+    :func:`read_rows`'s order: the signal arm's phase noise, the drift (one number), RIN, the I pair's noise,
+    the Q pair's. Laser phase noise and drive noise are independent Gaussian phases of the same arm, so one draw
+    of their summed variance is both (one normal number a readout fewer)."""
 
-    phase: np.ndarray | None  # laser phase noise; None with the linewidth at 0
+    phase: np.ndarray | None  # the arm's phase noise; None with the linewidth and the drive noise at 0
     drift_hz: object  # the laser's frequency offset (drawn, or the caller's); None with drift off
-    drive: np.ndarray | None  # None with drive noise off
     rin: np.ndarray
     pairs: np.ndarray  # (2, ...): I's, then Q's
 
@@ -306,33 +306,31 @@ class _Draws:
         laser = readout.laser
         if readout.drive_noise_mv_rms > 0 and drive_sigma_rad is None:
             raise ValueError("drive noise is on: pass drive_sigma_rad (see drive_phase_sigma_rad)")
-        phase = rng.standard_normal(shape) if laser.linewidth_khz > 0 else None
+        phase = rng.standard_normal(shape) if laser.linewidth_khz > 0 or readout.drive_noise_mv_rms > 0 else None
         if laser.frequency_drift_mhz_rms > 0 and drift_hz is None:
             drift_hz = laser.frequency_drift_mhz_rms * 1e6 * rng.standard_normal()
-        drive = rng.standard_normal(shape) if readout.drive_noise_mv_rms > 0 else None
         rin = rng.standard_normal(shape)
-        return cls(phase, drift_hz, drive, rin, rng.standard_normal((2, *shape)))
+        return cls(phase, drift_hz, rin, rng.standard_normal((2, *shape)))
 
 
 def _signal_phase_rad(delay_s, readout: Readout, draws: _Draws, sl, n: int, drive_sigma_rad, add_drift: bool):
-    """Extra signal-arm phase (laser phase noise, drift, drive) of readouts ``sl`` (of the first of the ``n``
-    readout axes) from their ``draws``, which it overwrites; None if every source is off.
+    """Extra signal-arm phase (laser phase noise and drive noise, drift) of readouts ``sl`` (of the first of the
+    ``n`` readout axes) from their ``draws``, which it overwrites; None if every source is off.
 
     ``delay_s``: the arm delay mismatch (broadcast against the readouts). ``add_drift``:
     whether the drift enters (a drift of exactly 0, calibration's reference frequency,
     adds nothing where no other source is on).
     """
     theta = None
-    if draws.phase is not None:
+    if draws.phase is not None:  # sigma of the laser's phase noise and the drive's, added in quadrature
+        variance = phase_noise_variance_rad2(readout.laser, _part(delay_s, n, sl))
+        if readout.drive_noise_mv_rms > 0:
+            variance = variance + np.square(_part(drive_sigma_rad, n, sl))
         z = _part(draws.phase, n, sl)
-        theta = np.multiply(np.sqrt(phase_noise_variance_rad2(readout.laser, _part(delay_s, n, sl))), z, out=z)
+        theta = np.multiply(np.sqrt(variance), z, out=z)
     if add_drift:
         shift = 2 * np.pi * _part(draws.drift_hz, n, sl) * _part(delay_s, n, sl)
         theta = shift + 0.0 if theta is None else np.add(theta, shift, out=theta)
-    if draws.drive is not None:
-        z = _part(draws.drive, n, sl)
-        z = np.multiply(_part(drive_sigma_rad, n, sl), z, out=z)
-        theta = np.add(z, 0.0 if theta is None else theta, out=z)
     return theta
 
 
@@ -382,9 +380,10 @@ def read_rows(
     against ``fields.shape[:-1]``; so may ``drift_hz`` (the laser's frequency
     offset; None draws one for the whole call from ``frequency_drift_mhz_rms``)
     and ``drive_sigma_rad`` (required with drive noise on). The noise is drawn
-    from ``rng`` in one order, each draw over the readouts' whole shape: laser
-    phase noise, the drift (one number), drive noise, RIN, the I pair's noise,
-    the Q pair's; so a call on one row draws exactly as :func:`read` does.
+    from ``rng`` in one order, each draw over the readouts' whole shape: the
+    arm's phase noise (laser phase noise and drive noise, one draw of their
+    summed variance), the drift (one number), RIN, the I pair's noise, the Q
+    pair's; so a call on one row draws exactly as :func:`read` does.
 
     Fields repeated along broadcast axes (``np.broadcast_to``, as calibration's
     repeated readings pass them) are worked on once per distinct value until the
@@ -447,7 +446,7 @@ def _read_codes(receivers: Receivers, fields, readout: Readout, rng, drive_sigma
     add_drift = draws.drift_hz is not None and (draws.phase is None or np.any(draws.drift_hz != 0))
     n = len(shape)
     compact = _compact(fields)
-    rotated = add_drift or draws.phase is not None or draws.drive is not None  # the signal arm's phase moves
+    rotated = add_drift or draws.phase is not None  # the signal arm's phase moves
     terms = _rotation_terms(receivers.lo_to_det, compact, n) if rotated else None
     fs = detector.adc_full_scale_ua
     out = np.zeros((2, *shape[1:])) if summed else np.empty((2, *shape), dtype=np.int64)

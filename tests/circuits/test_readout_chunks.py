@@ -40,14 +40,15 @@ def _direct_codes(rec: Receivers, fields, readout: Readout, rng, drive, drift_hz
     """ADC codes from the model's formulas, whole arrays, drawing in read_rows's documented order."""
     laser, det, shape = readout.laser, rec.detector, fields.shape[:-1]
     theta = np.zeros(shape)
-    if laser.linewidth_khz > 0:
-        theta = theta + np.sqrt(phase_noise_variance_rad2(laser, rec.delay_mismatch_s)) * rng.standard_normal(shape)
+    if laser.linewidth_khz > 0 or readout.drive_noise_mv_rms > 0:  # independent Gaussians: one of both variances
+        variance = phase_noise_variance_rad2(laser, rec.delay_mismatch_s)
+        if readout.drive_noise_mv_rms > 0:
+            variance = variance + drive**2
+        theta = theta + np.sqrt(variance) * rng.standard_normal(shape)
     if drift_hz is None and laser.frequency_drift_mhz_rms > 0:
         drift_hz = laser.frequency_drift_mhz_rms * 1e6 * rng.standard_normal()
     if drift_hz is not None:
         theta = theta + 2 * np.pi * drift_hz * rec.delay_mismatch_s
-    if readout.drive_noise_mv_rms > 0:
-        theta = theta + drive * rng.standard_normal(shape)
     lo = rec.lo_to_det
     rotated = lo + (fields - lo) * np.exp(1j * theta)[..., None]
     rin = 1 + rin_relative_rms(laser, det.bandwidth_ghz) * rng.standard_normal(shape)
