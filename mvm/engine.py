@@ -114,9 +114,10 @@ class TileTables:
         uniform = bool(np.abs(levels).max() < UNIFORM_LEVELS)
         return cls(m, h, base, levels, log_amp, pattern, constant_amplitude, uniform)
 
-    @functools.cached_property
+    @property
     def eps_levels(self) -> np.ndarray:
-        """(R, h, m, m) float64: the phase tables per (x, w), [r, j, x, w]."""
+        """(R, h, m, m) float64: the phase tables per (x, w), [r, j, x, w] (built on each call: only
+        :attr:`eps_cols`, cached, needs them)."""
         m = self.modulus
         return np.take(self.levels, self.pattern, axis=-1).reshape(self.levels.shape[:2] + (m, m))
 
@@ -451,11 +452,6 @@ class ChipEngine:
     def limits(self) -> tuple:
         """Per tile: the flag pass's limits (:func:`flag_limits`) as a JAX array; None if not even."""
         return tuple(jax.device_put(flag_limits(t)) if e else None for t, e in zip(self.tiles, self.even))
-
-    def prepare_proofs(self) -> tuple:
-        """What proving readouts needs, built now rather than when first read: each tile's receiver map, and from
-        the maps which tiles are proven and the flags' limits (returned)."""
-        return self.proven, self.limits
 
     def arguments(self, i: int) -> tuple:
         """Tile i's device arrays for the per-tile programs: phase tables (None if uniform), receiver map, flag

@@ -200,8 +200,6 @@ def rns_gemm(
         block = max(per_group, (BLOCK_READOUTS // max(1, m_rows * n)) // per_group * per_group)
         exp_a, exp_b = qa.exponents.astype(np.int32), qb.exponents.astype(np.int32)
         prepared = chip.prepare(path, readout, cfg.noise.skip_probability)
-        if path == "engine":  # its receiver maps, once per chip (the full path reads without them)
-            prepared.prepare_proofs()
         reader = READ_PATHS[path][1]
         drift_mhz = readout.laser.frequency_drift_mhz_rms
         drift_hz = drift_mhz * 1e6 * rng.standard_normal() if readout.noise and drift_mhz > 0 else None

@@ -265,11 +265,11 @@ class _PersistentJit:
                 raise TypeError(f"persistent_jit: static argument {name!r} of {fun.__qualname__} must be keyword-only")
         self.jitted = jax.jit(fun, static_argnames=static_argnames)
         self._fun, self._static, self._sources, self._key = fun, static_argnames, sources, key
-        # (tree, static arguments, avals, trace context) -> (jax.stages.Compiled, the name of its file)
+        # (tree, static arguments, avals, trace context) -> the name of its program's file
         self._programs: dict = {}
-        # file name -> program: keys that compare equal can hash apart (the output of a program loaded from another
-        # process's file carries that process's hash of its sharding, which JAX pickles), and would otherwise load
-        # one file twice
+        # file name -> jax.stages.Compiled. Keys that compare equal can hash apart (the output of a program loaded
+        # from another process's file carries that process's hash of its sharding, which JAX pickles): two keys,
+        # one file, loaded once
         self._files: dict = {}
         functools.update_wrapper(self, fun)
 
@@ -285,23 +285,23 @@ class _PersistentJit:
         if any(isinstance(x, jax.core.Tracer) for x in leaves):  # inside another trace: inlined there
             return self.jitted(*args, **kwargs, **dict(static))
         key = (tree, static, tuple(jax.typeof(x) for x in leaves), _trace_context())
-        entry = self._programs.get(key)
-        if entry is None:
-            entry = self._programs[key] = self._program(Path(directory), key, args, kwargs, dict(static))
-        program, name = entry
+        name = self._programs.get(key)
+        if name is None:
+            name = self._programs[key] = self._program(Path(directory), key, args, kwargs, dict(static))
+        program = self._files[name]
         if _running:  # a preloading block is open: the task runs this program
             with _preload_lock:
                 for names in _running:
                     names.setdefault(name)
         return program(*args, **kwargs)
 
-    def _program(self, directory: Path, key, args, kwargs, static):
-        """(program, file name) for a key not seen yet: the program of its file if this process has it, else
-        loaded or compiled (:meth:`_load_or_compile`)."""
+    def _program(self, directory: Path, key, args, kwargs, static) -> str:
+        """The file name of a key not seen yet, its program in ``_files``: this process's if it has the file's,
+        else loaded or compiled (:meth:`_load_or_compile`)."""
         path = self._path(directory, key)
         if path.name not in self._files:
             self._files[path.name] = self._load_or_compile(path, args, kwargs, static)
-        return self._files[path.name], path.name
+        return path.name
 
     def _path(self, directory: Path, key) -> Path:
         """The file of a key's program: named by everything that decides the compiled program."""

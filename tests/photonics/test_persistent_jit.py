@@ -144,7 +144,7 @@ def test_preloading_loads_a_tasks_programs_in_the_background(jax_cache_dir, monk
     def run():  # g first, then f, then g again; new wrappers, as a fresh process has
         wrappers = [persistent_jit(sources=("photonics",))(fun) for fun in (g, f)]
         out = [np.asarray(wrappers[0](x)), np.asarray(wrappers[1](x)), np.asarray(wrappers[0](x))]
-        return out, [next(iter(w._programs.values()))[1] for w in wrappers]
+        return out, [next(iter(w._programs.values())) for w in wrappers]
 
     x = np.linspace(0.0, 1.0, 7)
     with jax_setup.preloading("the task"):
