@@ -49,15 +49,19 @@ from scipy.special import erfc
 
 from circuits.compiled import CompiledMdpu, IqCorrection, correct_iq_parts, delay_mismatches_s
 from photonics.errors import UsageError
-from photonics.laser import Laser, drift_phase_sigma_rad, phase_noise_variance_rad2, power_mw_of
+from photonics.laser import Laser, drift_phase_sigma_rad, phase_noise_variance_rad2, rin_relative_rms
 from photonics.photodetector import (
     Photodetector,
     adc_codes,
     adc_lsb_a,
     balanced_noise_variance_a2,
+    balanced_pair_code_values,
     balanced_pairs_current_a,
     codes_to_current_a,
+    drive_per_mw,
     mean_current_a,
+    pair_code_scales,
+    quantise_codes,
     saturation_power_mw,
 )
 
@@ -192,6 +196,34 @@ def _full_scale_ua(excursion, readout: Readout):
     return np.maximum(readout.adc_headroom * readout.detector.responsivity_a_per_w * amplitude_w * 1e6, 1e-12)
 
 
+# A noisy read's chain works in float32 where its rounding error stays below this many ADC codes: a code can then
+# differ from float64's only where float64's value lies within that of a rounding boundary (a 1e-3 chance for a
+# value spread over a code or more by the receiver's noise, which calibration needs at 0.3 code rms or more:
+# DITHER_NOISE_CODES), and the codes' mean moves by far less. Else it works in float64.
+CODE_ROUNDOFF = 1e-3
+# Roundings in the chain (the rotation's terms, cosine, sine, products and sums; RIN; tanh; the pair's difference
+# and sum; the noise's scale, square root and product), each at most about one float32 ulp (2**-24) of the largest
+# value it handles: 13, counted up to 16 for margin.
+FLOAT32_ROUNDINGS = 16
+
+
+def code_dtype(lo, s, detector: Photodetector, readout: Readout) -> type:
+    """float32 where the noisy chain's float32 rounding error, at most ``FLOAT32_ROUNDINGS`` ulps of the largest pair
+    value it can handle, is at most ``CODE_ROUNDOFF`` ADC codes, else float64; for rows with LO fields ``lo``
+    (..., 4) and signal fields per unit arm transmission ``s`` (..., 4), read through ``detector`` (ranged: a full
+    scale per row) with ``readout``.
+
+    The largest value: every detector as bright as it can be (|lo| + |s|)^2 (a passive arm transmits at most 1),
+    RIN at 8 sigma, and the pair's noise at 8 sigma.
+    """
+    rin = 1 + 8 * rin_relative_rms(readout.laser, detector.bandwidth_ghz)
+    t = np.tanh(readout.laser.power_mw * drive_per_mw(detector) * rin * (np.abs(lo) + np.abs(s)) ** 2)
+    alpha, beta, gamma = (np.asarray(c)[..., None] for c in pair_code_scales(detector))
+    total = t[..., 0::2] + t[..., 1::2]  # (..., 2): each pair's two detectors
+    largest = np.max(alpha * total + 8 * np.sqrt(beta * total + gamma))
+    return np.float32 if FLOAT32_ROUNDINGS * 2.0**-24 * largest <= CODE_ROUNDOFF else np.float64
+
+
 @dataclass(frozen=True)
 class Receivers:
     """The receivers of a batch of rows for :func:`read_rows`: each row's constants as arrays over its axes.
@@ -208,6 +240,7 @@ class Receivers:
     detector: Photodetector  # the readout's detector, ADC full scale (...) of each row (ranged_detector)
     iq_offset: np.ndarray | None = None  # (..., 2) digital I/Q correction (IqCorrection), None: no row has one
     iq_matrix: np.ndarray | None = None  # (..., 2, 2)
+    code_dtype: type = np.float64  # what a noisy read's chain works in for these rows (code_dtype)
 
     @classmethod
     def of(cls, rows, readout: Readout) -> Receivers:
@@ -217,28 +250,33 @@ class Receivers:
         t = np.array([_arm_amplitude(row) for row in rows])
         full_scale = _full_scale_ua(_signal_excursion(lo, s, t), readout)
         offset, matrix = IqCorrection.stacked([row.iq_correction for row in rows])
+        detector = _ranged(readout.detector, full_scale)
         return cls(
             rows[0].design.modulus,
             lo,
             s,
             delay_mismatches_s([row.design for row in rows]),
-            _ranged(readout.detector, full_scale),
+            detector,
             offset,
             matrix,
+            code_dtype(lo, s, detector, readout),
         )
 
     @classmethod
     def of_row(cls, compiled: CompiledMdpu, readout: Readout) -> Receivers:
         """The receiver of one row (scalar arrays: they broadcast against any readouts' shape)."""
         c = compiled.iq_correction
+        s = compiled.arm_to_det * compiled.src_to_arm
+        detector = ranged_detector(compiled, readout)
         return cls(
             compiled.design.modulus,
             compiled.lo_to_det,
-            compiled.arm_to_det * compiled.src_to_arm,
+            s,
             np.asarray(compiled.delay_mismatch_s()),
-            ranged_detector(compiled, readout),
+            detector,
             None if c is None else np.asarray(c.offset),
             None if c is None else np.asarray(c.matrix),
+            code_dtype(compiled.lo_to_det, s, detector, readout),
         )
 
     def expand(self, axes: int) -> Receivers:
@@ -262,6 +300,7 @@ class Receivers:
             _ranged(self.detector, ex(fs, 0)) if np.ndim(fs) else self.detector,
             ex(self.iq_offset, 1),
             ex(self.iq_matrix, 2),
+            self.code_dtype,
         )
 
     def take(self, index) -> Receivers:
@@ -279,6 +318,7 @@ class Receivers:
             _ranged(self.detector, pick(fs)) if np.ndim(fs) else self.detector,
             pick(self.iq_offset),
             pick(self.iq_matrix),
+            self.code_dtype,
         )
 
 
@@ -313,25 +353,15 @@ class _Draws:
         return cls(phase, drift_hz, rin, rng.standard_normal((2, *shape)))
 
 
-def _signal_phase_rad(delay_s, readout: Readout, draws: _Draws, sl, n: int, drive_sigma_rad, add_drift: bool):
-    """Extra signal-arm phase (laser phase noise and drive noise, drift) of readouts ``sl`` (of the first of the
-    ``n`` readout axes) from their ``draws``, which it overwrites; None if every source is off.
-
-    ``delay_s``: the arm delay mismatch (broadcast against the readouts). ``add_drift``:
-    whether the drift enters (a drift of exactly 0, calibration's reference frequency,
-    adds nothing where no other source is on).
-    """
-    theta = None
-    if draws.phase is not None:  # sigma of the laser's phase noise and the drive's, added in quadrature
-        variance = phase_noise_variance_rad2(readout.laser, _part(delay_s, n, sl))
-        if readout.drive_noise_mv_rms > 0:
-            variance = variance + np.square(_part(drive_sigma_rad, n, sl))
-        z = _part(draws.phase, n, sl)
-        theta = np.multiply(np.sqrt(variance), z, out=z)
-    if add_drift:
-        shift = 2 * np.pi * _part(draws.drift_hz, n, sl) * _part(delay_s, n, sl)
-        theta = shift + 0.0 if theta is None else np.add(theta, shift, out=theta)
-    return theta
+def _phase_sigma_rad(delay_s, readout: Readout, drive_sigma_rad):
+    """RMS extra signal-arm phase of each distinct readout from the laser's phase noise and the drive's (independent
+    Gaussians: their variances add), broadcast against the readouts; None with both off."""
+    if not (readout.laser.linewidth_khz > 0 or readout.drive_noise_mv_rms > 0):
+        return None
+    variance = phase_noise_variance_rad2(readout.laser, delay_s)
+    if readout.drive_noise_mv_rms > 0:
+        variance = variance + np.square(_compact(drive_sigma_rad))
+    return np.sqrt(variance)
 
 
 def _part(a, n: int, sl, tail: int = 0):
@@ -429,7 +459,11 @@ CHUNK_READOUTS = 8192
 
 def _read_codes(receivers: Receivers, fields, readout: Readout, rng, drive_sigma_rad, drift_hz, summed: bool = False):
     """The I and Q ADC codes of :func:`read_rows` (its draws, in its order); ``summed``: their sums over the first
-    axis instead (as floats: whole numbers, exact)."""
+    axis instead (as floats: whole numbers, exact).
+
+    With noise, each readout's chain (rotation, RIN, photocurrents, the pairs' noise, the ADC's rounding) runs in
+    ``receivers.code_dtype`` (:func:`code_dtype`), on the constants of each distinct field computed once in float64.
+    """
     if readout.noise and rng is None:
         raise ValueError("rng is required when noise is on")
     detector = receivers.detector
@@ -445,32 +479,53 @@ def _read_codes(receivers: Receivers, fields, readout: Readout, rng, drive_sigma
     draws = _Draws.of(readout, rng, shape, drive_sigma_rad, drift_hz)
     add_drift = draws.drift_hz is not None and (draws.phase is None or np.any(draws.drift_hz != 0))
     n = len(shape)
+    dtype = receivers.code_dtype
     compact = _compact(fields)
-    rotated = add_drift or draws.phase is not None  # the signal arm's phase moves
-    terms = _rotation_terms(receivers.lo_to_det, compact, n) if rotated else None
-    fs = detector.adc_full_scale_ua
+    gain = readout.laser.power_mw * drive_per_mw(detector)  # the detectors' tanh arguments per unit |field|^2
+    if add_drift or draws.phase is not None:  # the signal arm's phase moves: rotate its part of the fields
+        terms = [np.asarray(t * gain, dtype) for t in _rotation_terms(receivers.lo_to_det, compact, n)]
+        sigma = _phase_sigma_rad(receivers.delay_mismatch_s, readout, drive_sigma_rad)
+        sigma = None if sigma is None else np.asarray(sigma, dtype)
+    else:
+        still = np.ascontiguousarray(np.moveaxis(np.abs(compact) ** 2 * gain, -1, 0), dtype)
+    rin_rms = rin_relative_rms(readout.laser, detector.bandwidth_ghz)
+    scales = pair_code_scales(detector, dtype)
     out = np.zeros((2, *shape[1:])) if summed else np.empty((2, *shape), dtype=np.int64)
     step = max(1, CHUNK_READOUTS // max(1, int(np.prod(shape[1:]))))
     for start in range(0, shape[0], step):
         sl = slice(start, start + step)
-        theta = _signal_phase_rad(receivers.delay_mismatch_s, readout, draws, sl, n, drive_sigma_rad, add_drift)
-        if theta is None:
-            power = np.ascontiguousarray(np.moveaxis(np.abs(_part(compact, n, sl, 1)) ** 2, -1, 0))
-        else:  # rotate the signal arm's part of the fields
-            power = _rotate([_part(t, n, sl) for t in terms], theta)
-        rin = _part(draws.rin, n, sl)
-        rin = power_mw_of(readout.laser, detector.bandwidth_ghz, rin, out=rin)
-        power_mw = np.multiply(rin, power, out=power if power.shape[1:] == rin.shape else None)
-        part_fs = _part(fs, n, sl)
-        det = detector if part_fs is fs else _ranged(detector, part_fs)
-        pairs = balanced_pairs_current_a(power_mw, det, None, normal=_part(draws.pairs, n, sl), overwrite=True)
-        for p, pair in enumerate(pairs):  # one TIA per pair: I, then Q
-            codes = adc_codes(pair, det, out=pair)
-            if summed:
-                out[p] += codes.sum(0)
-            else:
-                out[p][sl] = codes
+        rin = np.multiply(_part(draws.rin, n, sl), rin_rms, dtype=dtype)
+        rin += 1
+        if add_drift or draws.phase is not None:
+            theta = _signal_phase_rad(receivers.delay_mismatch_s, draws, sl, n, sigma, add_drift, dtype)
+            drive = _rotate([_part(t, n, sl) for t in terms], theta)
+            drive = np.multiply(drive, rin, out=drive if drive.shape[1:] == rin.shape else None)
+        else:
+            drive = np.multiply(_part(still, n, sl), rin)
+        normal = np.asarray(_part(draws.pairs, n, sl), dtype)
+        value = balanced_pair_code_values(drive, normal, [_part(c, n, sl) for c in scales])
+        codes = quantise_codes(value, detector, out=value)  # (2, ...): I's, then Q's
+        if summed:
+            out += codes.sum(1, dtype=np.float64)
+        else:
+            out[:, sl] = codes
     return out[0], out[1]
+
+
+def _signal_phase_rad(delay_s, draws: _Draws, sl, n: int, sigma, add_drift: bool, dtype):
+    """Extra signal-arm phase of readouts ``sl`` (of the first of the ``n`` readout axes), in ``dtype``: the phase
+    noise (rms ``sigma``, :func:`_phase_sigma_rad`, times the draws) and the drift's static phase if ``add_drift``
+    (a drift of exactly 0, calibration's reference frequency, adds nothing where no other source is on).
+
+    ``delay_s``: the arm delay mismatch (broadcast against the readouts).
+    """
+    theta = None
+    if sigma is not None:
+        theta = np.multiply(_part(draws.phase, n, sl), _part(sigma, n, sl), dtype=dtype)
+    if add_drift:
+        shift = np.asarray(2 * np.pi * _part(draws.drift_hz, n, sl) * _part(delay_s, n, sl), dtype)
+        theta = shift + np.zeros((), dtype) if theta is None else np.add(theta, shift, out=theta)
+    return theta
 
 
 def _corrected(receivers, readout: Readout, i_a, q_a):

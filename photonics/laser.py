@@ -60,14 +60,7 @@ def rin_relative_rms(laser: Laser, bandwidth_ghz: float) -> float:
 
 def sample_power_mw(laser: Laser, bandwidth_ghz: float, rng: np.random.Generator, shape=()) -> np.ndarray:
     """Power samples P*(1 + rin_rms*N(0, 1)) seen within ``bandwidth_ghz``."""
-    return power_mw_of(laser, bandwidth_ghz, rng.standard_normal(shape))
-
-
-def power_mw_of(laser: Laser, bandwidth_ghz: float, normal, out=None) -> np.ndarray:
-    """:func:`sample_power_mw` from its standard normal draws ``normal``, already drawn (``out``: a float array to
-    compute it in, ``normal`` itself may be given)."""
-    u = np.multiply(normal, rin_relative_rms(laser, bandwidth_ghz), out=out)
-    return np.multiply(np.add(u, 1, out=out), laser.power_mw, out=out)
+    return (rng.standard_normal(shape) * rin_relative_rms(laser, bandwidth_ghz) + 1) * laser.power_mw
 
 
 def phase_noise_variance_rad2(laser: Laser, delay_s) -> np.ndarray:

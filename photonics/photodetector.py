@@ -69,17 +69,10 @@ def limit_current_a(pd: Photodetector) -> float:
     return pd.saturation_current_ma * 1e-3 / COMPRESSION_1DB
 
 
-def photocurrent_a(power_mw, pd: Photodetector, out=None):
-    """Photocurrent I_s*tanh(R*P/I_s) without the dark current: R*P far below saturation.
-
-    ``out``: a float array to compute it in (``power_mw`` itself may be given), else new arrays; the same
-    operations in the same order either way.
-    """
+def photocurrent_a(power_mw, pd: Photodetector):
+    """Photocurrent I_s*tanh(R*P/I_s) without the dark current: R*P far below saturation."""
     limit = limit_current_a(pd)
-    u = np.multiply(np.asarray(power_mw), pd.responsivity_a_per_w, out=out)
-    u = np.multiply(u, 1e-3, out=out)
-    u = np.divide(u, limit, out=out)
-    return np.multiply(np.tanh(u, out=out), limit, out=out)
+    return np.tanh(np.asarray(power_mw) * pd.responsivity_a_per_w * 1e-3 / limit) * limit
 
 
 def saturation_power_mw(pd: Photodetector) -> float:
@@ -87,16 +80,14 @@ def saturation_power_mw(pd: Photodetector) -> float:
     return pd.saturation_current_ma / pd.responsivity_a_per_w
 
 
-def mean_current_a(power_mw, pd: Photodetector, out=None):
-    """Noiseless current I_s*tanh(R*P/I_s) + I_dark in amperes (``out`` as for :func:`photocurrent_a`)."""
-    return np.add(photocurrent_a(power_mw, pd, out), pd.dark_current_na * 1e-9, out=out)
+def mean_current_a(power_mw, pd: Photodetector):
+    """Noiseless current I_s*tanh(R*P/I_s) + I_dark in amperes."""
+    return photocurrent_a(power_mw, pd) + pd.dark_current_na * 1e-9
 
 
-def shot_noise_variance_a2(current_a, pd: Photodetector, out=None):
-    """Shot-noise variance 2*q*I*B (``out``: a float array to compute it in, ``current_a`` itself may be given)."""
-    u = np.multiply(np.asarray(current_a), 2 * k.Q_E_C, out=out)
-    u = np.multiply(u, pd.bandwidth_ghz, out=out)
-    return np.multiply(u, 1e9, out=out)
+def shot_noise_variance_a2(current_a, pd: Photodetector):
+    """Shot-noise variance 2*q*I*B."""
+    return np.asarray(current_a) * 2 * k.Q_E_C * pd.bandwidth_ghz * 1e9
 
 
 def thermal_noise_variance_a2(pd: Photodetector) -> float:
@@ -115,16 +106,10 @@ def sample_current_a(power_mw, pd: Photodetector, rng: np.random.Generator):
     return mean + np.sqrt(noise_variance_a2(mean, pd)) * rng.standard_normal(np.shape(mean))
 
 
-def balanced_noise_variance_a2(current_plus_a, current_minus_a, pd: Photodetector, overwrite: bool = False):
-    """Noise variance of a balanced pair's current: both detectors' shot noise and ONE TIA's thermal noise.
-
-    ``overwrite``: the currents (float arrays of the result's shape) are worked on in place, the variance
-    returned in ``current_plus_a``'s memory.
-    """
-    plus = shot_noise_variance_a2(current_plus_a, pd, out=current_plus_a if overwrite else None)
-    minus = shot_noise_variance_a2(current_minus_a, pd, out=current_minus_a if overwrite else None)
-    total = np.add(plus, minus, out=plus if overwrite else None)
-    return np.add(total, thermal_noise_variance_a2(pd), out=total if overwrite else None)
+def balanced_noise_variance_a2(current_plus_a, current_minus_a, pd: Photodetector):
+    """Noise variance of a balanced pair's current: both detectors' shot noise and ONE TIA's thermal noise."""
+    shot = shot_noise_variance_a2(current_plus_a, pd) + shot_noise_variance_a2(current_minus_a, pd)
+    return shot + thermal_noise_variance_a2(pd)
 
 
 def balanced_current_a(power_plus_mw, power_minus_mw, pd: Photodetector, rng: np.random.Generator | None):
@@ -136,27 +121,18 @@ def balanced_current_a(power_plus_mw, power_minus_mw, pd: Photodetector, rng: np
     return plus - minus + sigma * rng.standard_normal(np.shape(sigma))
 
 
-def balanced_pairs_current_a(
-    power_mw, pd: Photodetector, rng: np.random.Generator | None, *, normal=None, overwrite: bool = False
-):
+def balanced_pairs_current_a(power_mw, pd: Photodetector, rng: np.random.Generator | None):
     """:func:`balanced_current_a` of both pairs of detector powers given detectors first, (4, ...) in the order
     (i_p, i_n, q_p, q_n): the (I, Q) currents, the I pair's noise drawn before the Q pair's; the four detectors'
-    mean currents in one pass.
-
-    ``normal``: the pairs' standard normal draws (2, ...), I's then Q's, already drawn (in place of ``rng``'s).
-    ``overwrite``: ``power_mw`` (a float array of the readouts' whole shape) and ``normal`` are worked on in
-    place; the same values, without temporaries of their size.
-    """
-    mean = mean_current_a(power_mw, pd, out=power_mw if overwrite else None)
+    mean currents in one pass."""
+    mean = mean_current_a(power_mw, pd)
     plus, minus = mean[0::2], mean[1::2]  # (2, ...): the I pair, then the Q pair
     pair = plus - minus
-    if rng is None and normal is None:
+    if rng is None:
         return pair[0], pair[1]
-    var = balanced_noise_variance_a2(plus, minus, pd, overwrite=overwrite)  # the pair's noise, as balanced_current_a
-    sigma = np.sqrt(var, out=var if overwrite else None)
+    sigma = np.sqrt(balanced_noise_variance_a2(plus, minus, pd))  # the pair's noise, as balanced_current_a
     for p in (0, 1):
-        z = rng.standard_normal(sigma.shape[1:]) if normal is None else normal[p]
-        pair[p] += np.multiply(sigma[p], z, out=z if overwrite and normal is not None else None)
+        pair[p] += sigma[p] * rng.standard_normal(sigma.shape[1:])
     return pair[0], pair[1]
 
 
@@ -165,16 +141,61 @@ def adc_lsb_a(pd: Photodetector) -> float:
     return 2 * pd.adc_full_scale_ua * 1e-6 / 2 ** int(pd.adc_bits)
 
 
-def adc_codes(current_a, pd: Photodetector, out=None):
-    """Signed ADC codes in [-2**(bits-1), 2**(bits-1) - 1], saturating at full scale.
+def adc_codes(current_a, pd: Photodetector):
+    """Signed ADC codes in [-2**(bits-1), 2**(bits-1) - 1] (int64), saturating at full scale."""
+    return quantise_codes(np.asarray(current_a) / adc_lsb_a(pd), pd).astype(np.int64)
 
-    ``out``: a float array (``current_a`` itself may be given) to hold the codes, as whole floats; else a new
-    int64 array.
-    """
+
+def quantise_codes(value_codes, pd: Photodetector, out=None):
+    """ADC input in units of one code (current / :func:`adc_lsb_a`) to the code: rounded, then saturated at full
+    scale, as whole floats (``out``: an array to work in, ``value_codes`` itself may be given)."""
     half = 2 ** (int(pd.adc_bits) - 1)
-    codes = np.round(np.divide(np.asarray(current_a), adc_lsb_a(pd), out=out), out=out)
-    codes = np.clip(codes, -half, half - 1, out=out)
-    return codes if out is not None else codes.astype(np.int64)
+    codes = np.round(value_codes, out=out)
+    return np.clip(codes, -half, half - 1, out=out)
+
+
+def drive_per_mw(pd: Photodetector) -> float:
+    """R*P/I_s per mW of optical power: the argument of the photocurrent's tanh limit (:func:`photocurrent_a`)."""
+    return pd.responsivity_a_per_w * 1e-3 / limit_current_a(pd)
+
+
+def pair_code_scales(pd: Photodetector, dtype=np.float64) -> tuple:
+    """(alpha, beta, gamma) of :func:`balanced_pair_code_values`, as ``dtype`` arrays (one value per row where the
+    detector's ADC full scale is one per row).
+
+    In units of one ADC code (lsb): I_s/lsb scales the photocurrents, and a pair's shot and thermal noise variance,
+    2*q*B*(I+ + I-) + sigma_th**2 with I = I_s*t + I_dark, is beta*(t+ + t-) + gamma.
+    """
+    lsb = adc_lsb_a(pd)
+    limit = limit_current_a(pd)
+    shot_per_a = shot_noise_variance_a2(1.0, pd)
+    alpha = limit / lsb
+    beta = shot_per_a * limit / lsb**2
+    gamma = (shot_per_a * 2 * pd.dark_current_na * 1e-9 + thermal_noise_variance_a2(pd)) / lsb**2
+    return tuple(np.asarray(v, dtype=dtype) for v in (alpha, beta, gamma))
+
+
+def balanced_pair_code_values(drive, normal, scales):
+    """The I and Q pairs' ADC inputs in codes (2, ...) from the four detectors' normalised drives R*P/I_s (4, ...),
+    detectors first (i_p, i_n, q_p, q_n), and the pairs' standard normal draws (2, ...), I's then Q's.
+
+    The pairs of :func:`balanced_pairs_current_a` divided by :func:`adc_lsb_a`, its formulas with their constants
+    folded (:func:`pair_code_scales`: ``scales``): alpha*(t+ - t-) + sqrt(beta*(t+ + t-) + gamma)*z, t = tanh(drive)
+    (the dark currents cancel in the pair). Computed in ``drive``'s dtype (``normal`` and ``scales`` in it too);
+    ``drive`` is overwritten.
+    """
+    alpha, beta, gamma = scales
+    t = np.tanh(drive, out=drive)
+    plus, minus = t[0::2], t[1::2]
+    value = np.subtract(plus, minus)
+    value *= alpha
+    sigma = np.add(plus, minus, out=plus)
+    sigma *= beta
+    sigma += gamma
+    np.sqrt(sigma, out=sigma)
+    sigma *= normal
+    value += sigma
+    return value
 
 
 def codes_to_current_a(codes, pd: Photodetector):

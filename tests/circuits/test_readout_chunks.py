@@ -98,3 +98,39 @@ def test_codes_match_the_direct_model(name, drift_hz, monkeypatch):
         diff = np.abs(got - ref)
         assert diff.max() <= 1 and np.mean(diff > 0) < 1e-3
         assert np.ptp(ref) > 3  # the noise spreads the codes: the comparison sees the draws
+
+
+def _values(rec: Receivers, fields, readout: Readout, drive, monkeypatch) -> np.ndarray:
+    """The chain's ADC inputs before rounding, in codes (2, readings, 2 rows, 3 inputs): each reading alone along an
+    inner axis of a summed read whose first axis has one entry, with the ADC's rounding taken out."""
+    monkeypatch.setattr(ro, "quantise_codes", lambda value, pd, out=None: value)
+    i, q = ro._read_codes(rec, fields, readout, np.random.default_rng(5), drive, None, summed=True)
+    return np.stack([i, q])
+
+
+@pytest.mark.parametrize("name", ["every source", "receiver noise only"])
+def test_float32_chain_stays_within_its_roundoff_of_float64(name, monkeypatch):
+    """The noisy chain in float32 (what Receivers choose for these rows) against float64 from the same draws: the
+    ADC inputs differ by at most CODE_ROUNDOFF codes, and do differ (the float32 chain is the one that ran)."""
+    readout = READOUTS[name]
+    rec, reps, drive = _case(readout, repeats=4000)
+    assert rec.code_dtype is np.float32
+    fields = reps[None]  # (1, readings, rows, inputs, 4): one summed entry, every reading apart
+    drive = None if drive is None else drive[None]
+    single = _values(rec, fields, readout, drive, monkeypatch)
+    double = _values(replace(rec, code_dtype=np.float64), fields, readout, drive, monkeypatch)
+    diff = np.abs(single - double)
+    assert 0 < diff.max() <= ro.CODE_ROUNDOFF
+    assert np.ptp(double) > 3  # noisy values over several codes
+
+
+def test_a_fine_adc_takes_the_float64_chain(monkeypatch):
+    """With a 16-bit ADC a code is 256 times finer than at 8 bits: float32's rounding would reach more than
+    CODE_ROUNDOFF codes (measured by forcing it), so the receivers choose float64."""
+    readout = replace(Readout(), detector=replace(Readout().detector, adc_bits=16))
+    rec, reps, drive = _case(readout, repeats=4000)
+    assert rec.code_dtype is np.float64
+    fields, drive = reps[None], drive[None]
+    forced = _values(replace(rec, code_dtype=np.float32), fields, readout, drive, monkeypatch)
+    double = _values(rec, fields, readout, drive, monkeypatch)
+    assert np.abs(forced - double).max() > ro.CODE_ROUNDOFF
