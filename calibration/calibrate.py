@@ -59,7 +59,7 @@ from circuits.readout import (
     Receivers,
     drive_phase_sigma_rad,
     ranged_detector,
-    read_rows_mean,
+    read_arms_mean,
     rows_phase_variances_rad2,
 )
 from mvm.actuators import ActuatorBudget, actuator_budget, drive_trim_groups, quantise_gain
@@ -118,8 +118,8 @@ def _drive_sigma(readout: Readout, row: CompiledMdpu, levels: np.ndarray | None 
     return (slopes.max(-1, keepdims=True) if levels is None else slopes[..., levels]) * readout.drive_noise_v_rms
 
 
-def tile_fields(rows, x, w) -> np.ndarray:
-    """Detector fields (R, ..., 4) of a tile's compiled rows for residues x, w broadcast against (R, ..., h).
+def tile_arms(rows, x, w) -> np.ndarray:
+    """Signal-arm transmissions (R, ...) of a tile's compiled rows for residues x, w broadcast against (R, ..., h).
 
     Each MMU's transmission gathered from its segments' tables at the encoding's
     levels (:attr:`circuits.mmu.MmuDesign.level_table`) and its bias heater, as
@@ -138,26 +138,22 @@ def tile_fields(rows, x, w) -> np.ndarray:
     start = np.arange(r_count * h * b_count).reshape(r_count, h, b_count) * m  # of each segment's m levels
     t = np.take(seg.reshape(-1), start[lead] + levels)
     mmu_t = np.prod(t, axis=-1) * heater[lead]
-    arm = np.prod(mmu_t, axis=-1)
-    lo = np.stack([row.lo_to_det for row in rows])[lead]
-    s = np.stack([row.arm_to_det * row.src_to_arm for row in rows])[lead]
-    return lo + s * arm[..., None]
+    return np.prod(mmu_t, axis=-1)
 
 
 def _measure(
     receivers: Receivers, arm: np.ndarray, readout: Readout, rng, repeats: int, drive_sigma_rad=0.0
 ) -> np.ndarray:
     """Averaged read phase (R, ...) for signal-arm transmissions ``arm`` (R, ...) of a tile's rows, all read in one
-    call (:func:`circuits.readout.read_rows`) through their receivers (``Receivers.of(rows, readout)``).
+    call (:func:`circuits.readout.read_arms`) through their receivers (``Receivers.of(rows, readout)``).
 
     ``drive_sigma_rad`` (broadcast to ``arm``): the drive noise of the measured
     configuration, 0 where no segment is driven (every segment at level 0).
     """
     rec = receivers.expand(arm.ndim - 1)
-    fields = rec.lo_to_det + rec.signal_to_det * arm[..., None]
-    reps = np.broadcast_to(fields, (repeats,) + fields.shape)
-    drive = np.broadcast_to(drive_sigma_rad, reps.shape[:-1]) if readout.drive_noise_mv_rms > 0 else None
-    i, q = read_rows_mean(rec, reps, readout, rng, drive_sigma_rad=drive, drift_hz=0.0)  # the reference frequency
+    reps = np.broadcast_to(arm, (repeats,) + arm.shape)
+    drive = np.broadcast_to(drive_sigma_rad, reps.shape) if readout.drive_noise_mv_rms > 0 else None
+    i, q = read_arms_mean(rec, reps, readout, rng, drive_sigma_rad=drive, drift_hz=0.0)  # the reference frequency
     return np.angle(i + 1j * q)
 
 
@@ -171,13 +167,13 @@ def _iq_fit(rows, readout: Readout, rng, repeats: int) -> list[IqCorrection]:
     m, h = rows[0].design.modulus, rows[0].design.h
     x, w = np.zeros((m, h), dtype=np.int64), np.zeros((m, h), dtype=np.int64)
     x[:, 0], w[:, 0] = 1, np.arange(m)
-    fields = tile_fields(rows, x[None], w[None])  # (R, m, 4)
+    arm = tile_arms(rows, x[None], w[None])  # (R, m)
     raw = replace(Receivers.of(rows, readout), iq_offset=None, iq_matrix=None).expand(1)
-    reps = np.broadcast_to(fields, (repeats,) + fields.shape)
+    reps = np.broadcast_to(arm, (repeats,) + arm.shape)
     drive = drive_phase_sigma_rad(rows[0], x, w, readout)  # the design's drive slopes: the same on every row
     if drive is not None:
-        drive = np.broadcast_to(drive, reps.shape[:-1])
-    i_mean, q_mean = read_rows_mean(raw, reps, readout, rng, drive_sigma_rad=drive, drift_hz=0.0)
+        drive = np.broadcast_to(drive, reps.shape)
+    i_mean, q_mean = read_arms_mean(raw, reps, readout, rng, drive_sigma_rad=drive, drift_hz=0.0)
     scale = readout.detector.responsivity_a_per_w * readout.laser.power_mw * 1e-3
     return [_ellipse(i, q) for i, q in zip(i_mean / scale, q_mean / scale, strict=True)]
 
@@ -239,18 +235,27 @@ def _corrected_phase(z: np.ndarray, corrections) -> np.ndarray:
     return np.angle(z)
 
 
-def readout_fields(rows, x, w, engine=None) -> np.ndarray:
-    """Detector fields (R, ..., 4) of a tile's rows for residues x, w broadcast against (R, ..., h).
+def readout_arms(rows, x, w, engine=None) -> np.ndarray:
+    """Signal-arm transmissions (R, ...) of a tile's rows for residues x, w broadcast against (R, ..., h).
 
     From the tile's engine (:class:`mvm.engine.TileEngine`, the GEMM's device
     tables) where one is given, else from the rows' segment tables
-    (:func:`tile_fields`): the same devices, and cheaper than building the
+    (:func:`tile_arms`): the same devices, and cheaper than building the
     engine's tables for a few hundred readouts.
     """
     if engine is None:
-        return tile_fields(rows, x, w)
+        return tile_arms(rows, x, w)
     index = np.arange(len(rows)).reshape((-1,) + (1,) * (np.ndim(x) - 2))
-    return engine.fields(index, np.asarray(x), np.asarray(w))
+    return engine.tables.arm_transmission(index, np.asarray(x), np.asarray(w))
+
+
+def readout_fields(rows, x, w, engine=None) -> np.ndarray:
+    """Detector fields (R, ..., 4) of a tile's rows for residues x, w: lo + s * :func:`readout_arms`."""
+    arm = readout_arms(rows, x, w, engine)
+    lead = (slice(None),) + (None,) * (arm.ndim - 1)
+    lo = np.stack([row.lo_to_det for row in rows])[lead]
+    s = np.stack([row.arm_to_det * row.src_to_arm for row in rows])[lead]
+    return lo + s * arm[..., None]
 
 
 def probe_phase_error(rows: list[CompiledMdpu], rng: np.random.Generator, probes: int = 64, engine=None) -> np.ndarray:

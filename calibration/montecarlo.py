@@ -36,12 +36,12 @@ import numpy as np
 from scipy.stats import binomtest
 from tqdm import tqdm
 
-from calibration.calibrate import calibrate, probe_phase_error, readout_fields
+from calibration.calibrate import calibrate, probe_phase_error, readout_arms
 from calibration.chip import nominal_trims, sample_chip, tile_rows
 from calibration.config import StudyConfig
 from calibration.distributed import ChipRunner
 from calibration.files import atomic_path, write_text_atomic
-from circuits.readout import Receivers, drive_phase_sigma_rad, read_rows
+from circuits.readout import Receivers, drive_phase_sigma_rad, read_arms
 from mvm.gemm import Chip, rns_gemm
 from mvm.tile import ModulusTile
 from photonics.errors import UsageError, check_fits
@@ -104,7 +104,7 @@ def _states(sample, trims, with_drift: bool, chip: Chip | None):
 def residue_error_rate(sample, trims, rng, chip: Chip | None = None) -> float:
     """Residue error rate of PROBES_PER_ROW random dot products on every row, with noise.
 
-    Each tile's rows are read in one call (:func:`circuits.readout.read_rows`):
+    Each tile's rows are read in one call (:func:`circuits.readout.read_arms`):
     its residues drawn for every row (R, probes, h), x then w, then the read's
     noise, tile by tile; the laser's drift is one draw per tile's reading.
     ``chip``: the state to read (:func:`chip_state`), else compiled from ``trims``.
@@ -116,8 +116,8 @@ def residue_error_rate(sample, trims, rng, chip: Chip | None = None) -> float:
         x, w = (rng.integers(0, m, (len(rows), PROBES_PER_ROW, h)) for _ in range(2))
         drive = drive_phase_sigma_rad(rows[0], x, w, readout)  # the design's drive slopes: the same on every row
         receivers = (Receivers.of(rows, readout) if engine is None else engine.receivers).expand(1)  # the same
-        fields = readout_fields(rows, x, w, engine)
-        got = read_rows(receivers, fields, readout, rng, drive_sigma_rad=drive).residue
+        arm = readout_arms(rows, x, w, engine)
+        got = read_arms(receivers, arm, readout, rng, drive_sigma_rad=drive).residue
         errors += int(np.count_nonzero(got != (x * w).sum(-1) % m))
         total += got.size
     return errors / total

@@ -421,7 +421,26 @@ def read_rows(
     |lo + d e^(j theta)|^2 = |lo|^2 + |d|^2 + 2 Re(conj(lo) d e^(j theta)) (d: the
     signal arm's part of the fields), the same powers to round-off.
     """
-    codes_i, codes_q = _read_codes(receivers, fields, readout, rng, drive_sigma_rad, drift_hz)
+    return _read(receivers, _Fields(receivers, fields), readout, rng, drive_sigma_rad, drift_hz)
+
+
+def read_arms(
+    receivers: Receivers,
+    arm: np.ndarray,
+    readout: Readout,
+    rng: np.random.Generator | None = None,
+    *,
+    drive_sigma_rad: np.ndarray | None = None,
+    drift_hz=None,
+) -> ReadResult:
+    """:func:`read_rows` of the readouts whose signal arms transmit ``arm`` (...): detector fields
+    lo + s * arm through the receivers (``lo_to_det``, ``signal_to_det``), which the noisy read never builds (it
+    works from |s|^2 |arm|^2 and conj(lo) s arm)."""
+    return _read(receivers, _Arms(receivers, arm), readout, rng, drive_sigma_rad, drift_hz)
+
+
+def _read(receivers: Receivers, readouts, readout: Readout, rng, drive_sigma_rad, drift_hz) -> ReadResult:
+    codes_i, codes_q = _read_codes(receivers, readouts, readout, rng, drive_sigma_rad, drift_hz)
     detector = receivers.detector
     i_a, q_a = _corrected(
         receivers, readout, codes_to_current_a(codes_i, detector), codes_to_current_a(codes_q, detector)
@@ -444,8 +463,25 @@ def read_rows_mean(
     corrected: the correction is affine, so this is the mean of the corrected
     readings to round-off, without correcting every reading.
     """
-    sum_i, sum_q = _read_codes(receivers, fields, readout, rng, drive_sigma_rad, drift_hz, summed=True)
-    n = fields.shape[0]  # the receivers broadcast against the readings without their first axis too
+    return _read_mean(receivers, _Fields(receivers, fields), readout, rng, drive_sigma_rad, drift_hz)
+
+
+def read_arms_mean(
+    receivers: Receivers,
+    arm: np.ndarray,
+    readout: Readout,
+    rng: np.random.Generator,
+    *,
+    drive_sigma_rad: np.ndarray | None = None,
+    drift_hz=None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`read_rows_mean` of signal-arm transmissions ``arm`` (...), as :func:`read_arms` reads them."""
+    return _read_mean(receivers, _Arms(receivers, arm), readout, rng, drive_sigma_rad, drift_hz)
+
+
+def _read_mean(receivers: Receivers, readouts, readout: Readout, rng, drive_sigma_rad, drift_hz):
+    sum_i, sum_q = _read_codes(receivers, readouts, readout, rng, drive_sigma_rad, drift_hz, summed=True)
+    n = readouts.shape[0]  # the receivers broadcast against the readings without their first axis too
     i_a = codes_to_current_a(sum_i / n, receivers.detector)
     q_a = codes_to_current_a(sum_q / n, receivers.detector)
     return _corrected(receivers, readout, i_a, q_a)
@@ -457,9 +493,9 @@ def read_rows_mean(
 CHUNK_READOUTS = 8192
 
 
-def _read_codes(receivers: Receivers, fields, readout: Readout, rng, drive_sigma_rad, drift_hz, summed: bool = False):
-    """The I and Q ADC codes of :func:`read_rows` (its draws, in its order); ``summed``: their sums over the first
-    axis instead (as floats: whole numbers, exact).
+def _read_codes(receivers: Receivers, readouts, readout: Readout, rng, drive_sigma_rad, drift_hz, summed=False):
+    """The I and Q ADC codes of :func:`read_rows` (its draws, in its order) of ``readouts`` (:class:`_Fields` or
+    :class:`_Arms`); ``summed``: their sums over the first axis instead (as floats: whole numbers, exact).
 
     With noise, each readout's chain (rotation, RIN, photocurrents, the pairs' noise, the ADC's rounding) runs in
     ``receivers.code_dtype`` (:func:`code_dtype`), on the constants of each distinct field computed once in float64.
@@ -467,27 +503,26 @@ def _read_codes(receivers: Receivers, fields, readout: Readout, rng, drive_sigma
     if readout.noise and rng is None:
         raise ValueError("rng is required when noise is on")
     detector = receivers.detector
-    shape = fields.shape[:-1]
+    shape = readouts.shape
     if not readout.noise:
-        power_mw = readout.laser.power_mw * np.moveaxis(np.abs(fields) ** 2, -1, 0)
+        power_mw = readout.laser.power_mw * np.moveaxis(np.abs(readouts.fields()) ** 2, -1, 0)
         pair_i, pair_q = balanced_pairs_current_a(power_mw, detector, None)  # one TIA per pair: I, then Q
         codes = adc_codes(pair_i, detector), adc_codes(pair_q, detector)
         return tuple(c.sum(0).astype(float) for c in codes) if summed else codes
     if not shape:  # one readout: read as a batch of one
-        codes = _read_codes(receivers, fields[None], readout, rng, drive_sigma_rad, drift_hz)
+        codes = _read_codes(receivers, readouts.batch_of_one(), readout, rng, drive_sigma_rad, drift_hz)
         return codes[0].reshape(()), codes[1].reshape(())
     draws = _Draws.of(readout, rng, shape, drive_sigma_rad, drift_hz)
     add_drift = draws.drift_hz is not None and (draws.phase is None or np.any(draws.drift_hz != 0))
     n = len(shape)
     dtype = receivers.code_dtype
-    compact = _compact(fields)
     gain = readout.laser.power_mw * drive_per_mw(detector)  # the detectors' tanh arguments per unit |field|^2
     if add_drift or draws.phase is not None:  # the signal arm's phase moves: rotate its part of the fields
-        terms = [np.asarray(t * gain, dtype) for t in _rotation_terms(receivers.lo_to_det, compact, n)]
+        terms = [np.asarray(t * gain, dtype) for t in readouts.rotation_terms(n)]
         sigma = _phase_sigma_rad(receivers.delay_mismatch_s, readout, drive_sigma_rad)
         sigma = None if sigma is None else np.asarray(sigma, dtype)
     else:
-        still = np.ascontiguousarray(np.moveaxis(np.abs(compact) ** 2 * gain, -1, 0), dtype)
+        still = np.ascontiguousarray(np.moveaxis(np.abs(readouts.distinct_fields()) ** 2 * gain, -1, 0), dtype)
     rin_rms = rin_relative_rms(readout.laser, detector.bandwidth_ghz)
     scales = pair_code_scales(detector, dtype)
     out = np.zeros((2, *shape[1:])) if summed else np.empty((2, *shape), dtype=np.int64)
@@ -566,13 +601,66 @@ def _rotation_terms(lo: np.ndarray, fields: np.ndarray, n: int) -> tuple[np.ndar
     at least the ``n`` axes of the readouts after the detectors' (C order: each pass runs over whole rows of
     memory, not four values at a time)."""
     d = fields - lo
-    lead = (1,) * max(0, n + 1 - d.ndim)  # the readouts' axes the fields do not have
+    return _detectors_first(np.abs(lo) ** 2 + np.abs(d) ** 2, 2 * np.conj(lo) * d, n)
+
+
+def _detectors_first(a, b, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(a, Re b, Im b) of :func:`_rotation_terms` from a = |lo|^2 + |d|^2 and b = 2 conj(lo) d (..., 4)."""
+    lead = (1,) * max(0, n + 1 - b.ndim)  # the readouts' axes the values do not have
 
     def first(x):
         return np.ascontiguousarray(np.moveaxis(x.reshape(lead + x.shape), -1, 0))
 
-    b = 2 * np.conj(lo) * d
-    return first(np.abs(lo) ** 2 + np.abs(d) ** 2), first(b.real), first(b.imag)
+    return first(np.broadcast_to(a, b.shape)), first(b.real), first(b.imag)
+
+
+class _Fields:
+    """Readouts given by their detector fields (..., 4), read through ``receivers``."""
+
+    def __init__(self, receivers: Receivers, fields: np.ndarray) -> None:
+        self.lo, self.values = receivers.lo_to_det, fields
+        self.shape = fields.shape[:-1]
+
+    def fields(self) -> np.ndarray:
+        return self.values
+
+    def distinct_fields(self) -> np.ndarray:
+        """The fields with their broadcast axes cut to length 1 (:func:`_compact`)."""
+        return _compact(self.values)
+
+    def rotation_terms(self, n: int):
+        return _rotation_terms(self.lo, _compact(self.values), n)
+
+    def batch_of_one(self) -> _Fields:
+        out = copy.copy(self)
+        out.values, out.shape = self.values[None], (1,)
+        return out
+
+
+class _Arms:
+    """Readouts given by their signal arms' transmissions (...): fields lo + s * arm of the receivers' LO fields and
+    signal fields per unit arm transmission, worked on without building them where the read allows."""
+
+    def __init__(self, receivers: Receivers, arm: np.ndarray) -> None:
+        self.lo, self.s, self.arm = receivers.lo_to_det, receivers.signal_to_det, np.asarray(arm)
+        self.shape = self.arm.shape
+
+    def fields(self) -> np.ndarray:
+        return self.lo + self.s * self.arm[..., None]
+
+    def distinct_fields(self) -> np.ndarray:
+        return self.lo + self.s * _compact(self.arm)[..., None]
+
+    def rotation_terms(self, n: int):
+        """:func:`_rotation_terms` with d = s * arm: |lo|^2 + |s|^2 |arm|^2 and 2 conj(lo) s arm."""
+        t = _compact(self.arm)[..., None]
+        power = np.abs(self.lo) ** 2 + (np.abs(self.s) ** 2) * (t.real**2 + t.imag**2)
+        return _detectors_first(power, (2 * np.conj(self.lo) * self.s) * t, n)
+
+    def batch_of_one(self) -> _Arms:
+        out = copy.copy(self)
+        out.arm, out.shape = self.arm[None], (1,)
+        return out
 
 
 def _rotate(terms, theta) -> np.ndarray:

@@ -20,8 +20,8 @@ itself.
 The receiver then reads each readout from its arm phase v = S + E through the
 row's :class:`mvm.receiver.ReceiverMap`; a readout further than the proven
 margin from a decision boundary reads the same residue with noise as without,
-so only the others are simulated in full (fields in float64 from the tables,
-then :func:`circuits.readout.read`). Tiles whose MMUs change amplitude with the
+so only the others are simulated in full (arm transmissions in float64 from the tables,
+then :func:`circuits.readout.read_arms`). Tiles whose MMUs change amplitude with the
 drive (micro-rings) have no such map: every readout is simulated in full,
 from the same tables.
 
@@ -55,7 +55,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from circuits.compiled import segment_sums
-from circuits.readout import Readout, Receivers, drive_phase_sigma_rad, read_rows
+from circuits.readout import Readout, Receivers, drive_phase_sigma_rad, read_arms
 from mvm.digital import PROGRAM_SOURCES, accumulate_groups, exact_chunk_sums, float_mod, scales_by_product
 from mvm.receiver import ReceiverMap, receiver_map
 from photonics.jax_setup import persistent_jit
@@ -552,7 +552,7 @@ def read_every_readout(
     engine: ChipEngine, am, bm, exact, readout: Readout, rng, drift_hz: float | None = None
 ) -> tuple[tuple, int]:
     """:func:`read_chunks` without proving any readout: every readout of every chunk simulated in full (float64
-    fields from the tables, noise, ADCs, atan2), tile by tile; returns every chunk, their residues, and how many.
+    arm transmissions from the tables, noise, ADCs, atan2), tile by tile; returns every chunk, their residues, and how many.
 
     It builds no receiver map. For a product or two on a chip that runs nothing else (a Monte Carlo chip's), that
     is the cheaper way: a default tile's map costs about as much as simulating 8,000 of its readouts.
@@ -569,7 +569,7 @@ def read_every_readout(
 
 
 def _simulate(engine: TileEngine, x, w, unsafe, residue, readout: Readout, rng, drift_hz) -> int:
-    """Readouts of one tile where ``unsafe``, simulated in full into ``residue``: exact float64 fields, then read.
+    """Readouts of one tile where ``unsafe``, simulated in full into ``residue``: exact float64 arm transmissions, then read.
 
     Returns how many."""
     tile, h = engine.tile, engine.tile.h
@@ -579,10 +579,10 @@ def _simulate(engine: TileEngine, x, w, unsafe, residue, readout: Readout, rng, 
         sl = slice(start, start + EXACT_BATCH)
         k = c_idx[sl, None] * h + np.arange(h)
         xs, ws = x[i_idx[sl, None], k], w[k, n_idx[sl, None]]
-        fields = engine.fields(rows[sl], xs, ws)
+        arm = engine.tables.arm_transmission(rows[sl], xs, ws)
         # drive noise from the design's slopes, the same for every row of the tile (CompiledMdpu.drive_variance_table)
         drive = drive_phase_sigma_rad(tile.rows[0], xs, ws, readout)
         receivers = engine.receivers.take(rows[sl])
-        got = read_rows(receivers, fields, readout, rng, drive_sigma_rad=drive, drift_hz=drift_hz).residue
+        got = read_arms(receivers, arm, readout, rng, drive_sigma_rad=drive, drift_hz=drift_hz).residue
         residue[c_idx[sl], i_idx[sl], n_idx[sl]] = got
     return len(c_idx)

@@ -9,7 +9,7 @@ import circuits.readout as ro
 from circuits.compiled import IqCorrection, compile_mdpu
 from circuits.mdpu import MdpuDesign
 from circuits.mmu import MmuDesign
-from circuits.readout import Readout, Receivers, read_rows, read_rows_mean
+from circuits.readout import Readout, Receivers, read_arms, read_rows, read_rows_mean
 from photonics.laser import phase_noise_variance_rad2, rin_relative_rms
 from photonics.photodetector import adc_lsb_a
 
@@ -92,7 +92,7 @@ def test_codes_match_the_direct_model(name, drift_hz, monkeypatch):
     monkeypatch.setattr(ro, "CHUNK_READOUTS", 5)
     readout = READOUTS[name]
     rec, reps, drive = _case(readout, repeats=200)
-    codes = ro._read_codes(rec, reps, readout, np.random.default_rng(3), drive, drift_hz)
+    codes = ro._read_codes(rec, ro._Fields(rec, reps), readout, np.random.default_rng(3), drive, drift_hz)
     want = _direct_codes(rec, reps, readout, np.random.default_rng(3), drive, drift_hz)
     for got, ref in zip(codes, want, strict=True):
         diff = np.abs(got - ref)
@@ -104,7 +104,7 @@ def _values(rec: Receivers, fields, readout: Readout, drive, monkeypatch) -> np.
     """The chain's ADC inputs before rounding, in codes (2, readings, 2 rows, 3 inputs): each reading alone along an
     inner axis of a summed read whose first axis has one entry, with the ADC's rounding taken out."""
     monkeypatch.setattr(ro, "quantise_codes", lambda value, pd, out=None: value)
-    i, q = ro._read_codes(rec, fields, readout, np.random.default_rng(5), drive, None, summed=True)
+    i, q = ro._read_codes(rec, ro._Fields(rec, fields), readout, np.random.default_rng(5), drive, None, summed=True)
     return np.stack([i, q])
 
 
@@ -134,3 +134,28 @@ def test_a_fine_adc_takes_the_float64_chain(monkeypatch):
     forced = _values(replace(rec, code_dtype=np.float32), fields, readout, drive, monkeypatch)
     double = _values(rec, fields, readout, drive, monkeypatch)
     assert np.abs(forced - double).max() > ro.CODE_ROUNDOFF
+
+
+@pytest.mark.parametrize("name", sorted(READOUTS))
+@pytest.mark.parametrize("noise", [True, False])
+def test_arms_read_as_their_fields(name, noise):
+    """read_arms (which never builds the fields) against read_rows of the fields lo + s * arm, from the same draws:
+    the same codes, but where the two round a value differently across a code boundary (the rotation's terms come
+    from |s|^2 |arm|^2 and conj(lo) s arm instead of from the fields); noiseless, bit for bit."""
+    readout = replace(READOUTS[name], noise=noise)
+    row = compile_mdpu(MdpuDesign(mmu=MmuDesign(modulus=5), h=2))
+    rows = [row, replace(row, iq_correction=IqCorrection((1e-3, -2e-3), ((1.1, 0.05), (-0.02, 0.9))))]
+    rec = Receivers.of(rows, readout).expand(2)
+    rng = np.random.default_rng(4)
+    arm = row.mmu_t[0][rng.integers(0, 5, (2, 300, 3)), rng.integers(0, 5, (2, 300, 3))] * 0.9  # (rows, 300, 3)
+    fields = rec.lo_to_det + rec.signal_to_det * arm[..., None]
+    drive = np.full(arm.shape, 0.01) if readout.drive_noise_mv_rms > 0 else None
+    got = read_arms(rec, arm, readout, np.random.default_rng(6), drive_sigma_rad=drive)
+    want = read_rows(rec, fields, readout, np.random.default_rng(6), drive_sigma_rad=drive)
+    lsb = adc_lsb_a(rec.detector)
+    for g, w in ((got.i_a, want.i_a), (got.q_a, want.q_a)):
+        codes = np.abs(g - w) / lsb
+        assert codes.max() <= 1.0 + 1e-9 and np.mean(codes > 0.5) < 1e-3
+    if not noise:
+        np.testing.assert_array_equal(got.i_a, want.i_a)
+    assert np.mean(got.residue == want.residue) > 0.999
