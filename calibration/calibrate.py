@@ -175,21 +175,26 @@ def _iq_fit(rows, readout: Readout, rng, repeats: int) -> list[IqCorrection]:
         drive = np.broadcast_to(drive, reps.shape)
     i_mean, q_mean = read_arms_mean(raw, reps, readout, rng, drive_sigma_rad=drive, drift_hz=0.0)
     scale = readout.detector.responsivity_a_per_w * readout.laser.power_mw * 1e-3
-    return [_ellipse(i, q) for i, q in zip(i_mean / scale, q_mean / scale, strict=True)]
+    return _ellipses(i_mean / scale, q_mean / scale)
 
 
-def _ellipse(i: np.ndarray, q: np.ndarray) -> IqCorrection:
-    """The correction mapping readings (i, q) on an ellipse to a circle about the origin of the same area."""
-    if len(i) < 5:  # a conic needs five points
-        return IqCorrection(offset=(float(i.mean()), float(q.mean())))
-    # conic a*i^2 + b*i*q + c*q^2 + d*i + e*q = 1, least squares
-    a, b, c, d, e = np.linalg.lstsq(np.stack([i * i, i * q, q * q, i, q], -1), np.ones_like(i), rcond=None)[0]
-    shape = np.array([[a, b / 2], [b / 2, c]])
-    centre = np.linalg.solve(2 * shape, -np.array([d, e]))
+def _ellipses(i: np.ndarray, q: np.ndarray) -> list[IqCorrection]:
+    """Each row's correction mapping its readings (i, q) (R, n) on an ellipse to a circle about the origin of the
+    same area; all rows in one pass of batched linear algebra."""
+    if i.shape[-1] < 5:  # a conic needs five points
+        return [IqCorrection(offset=(float(a), float(b))) for a, b in zip(i.mean(-1), q.mean(-1), strict=True)]
+    # conic a*i^2 + b*i*q + c*q^2 + d*i + e*q = 1, least squares (the pseudo-inverse: lstsq's SVD solution, batched)
+    design = np.stack([i * i, i * q, q * q, i, q], -1)  # (R, n, 5)
+    a, b, c, d, e = np.moveaxis(np.linalg.pinv(design) @ np.ones(i.shape[-1]), -1, 0)
+    shape = np.stack([np.stack([a, b / 2], -1), np.stack([b / 2, c], -1)], -2)  # (R, 2, 2)
+    centre = np.linalg.solve(2 * shape, -np.stack([d, e], -1)[..., None])[..., 0]
     w, v = np.linalg.eigh(shape)
-    root = v @ np.diag(np.sqrt(np.clip(w, 1e-30, None))) @ v.T  # maps the ellipse to a circle
-    root = root / np.sqrt(np.abs(np.linalg.det(root)))  # keep the scale of the readings
-    return IqCorrection(offset=(float(centre[0]), float(centre[1])), matrix=tuple(map(tuple, root.tolist())))
+    root = (v * np.sqrt(np.clip(w, 1e-30, None))[..., None, :]) @ np.swapaxes(v, -1, -2)  # maps the ellipse to a circle
+    root = root / np.sqrt(np.abs(np.linalg.det(root)))[:, None, None]  # keep the scale of the readings
+    return [
+        IqCorrection(offset=(float(o[0]), float(o[1])), matrix=tuple(map(tuple, r.tolist())))
+        for o, r in zip(centre, root, strict=True)
+    ]
 
 
 def noise_per_adc_code(row: CompiledMdpu, readout: Readout) -> float:
