@@ -355,9 +355,7 @@ class _Draws:
 
 def _phase_sigma_rad(delay_s, readout: Readout, drive_sigma_rad):
     """RMS extra signal-arm phase of each distinct readout from the laser's phase noise and the drive's (independent
-    Gaussians: their variances add), broadcast against the readouts; None with both off."""
-    if not (readout.laser.linewidth_khz > 0 or readout.drive_noise_mv_rms > 0):
-        return None
+    Gaussians: their variances add), broadcast against the readouts (where :class:`_Draws` draws a phase)."""
     variance = phase_noise_variance_rad2(readout.laser, delay_s)
     if readout.drive_noise_mv_rms > 0:
         variance = variance + np.square(_compact(drive_sigma_rad))
@@ -519,8 +517,9 @@ def _read_codes(receivers: Receivers, readouts, readout: Readout, rng, drive_sig
     gain = readout.laser.power_mw * drive_per_mw(detector)  # the detectors' tanh arguments per unit |field|^2
     if add_drift or draws.phase is not None:  # the signal arm's phase moves: rotate its part of the fields
         terms = [np.asarray(t * gain, dtype) for t in readouts.rotation_terms(n)]
-        sigma = _phase_sigma_rad(receivers.delay_mismatch_s, readout, drive_sigma_rad)
-        sigma = None if sigma is None else np.asarray(sigma, dtype)
+        sigma = None
+        if draws.phase is not None:  # _Draws decides which sources are on
+            sigma = np.asarray(_phase_sigma_rad(receivers.delay_mismatch_s, readout, drive_sigma_rad), dtype)
     else:
         still = np.ascontiguousarray(np.moveaxis(np.abs(readouts.distinct_fields()) ** 2 * gain, -1, 0), dtype)
     rin_rms = rin_relative_rms(readout.laser, detector.bandwidth_ghz)
