@@ -252,6 +252,19 @@ def persistent_jit(*, static_argnames: tuple[str, ...] = (), sources: tuple[str,
     return wrap
 
 
+def _leaf_signature(x):
+    """What decides a leaf's abstract value under a fixed trace context, found cheaply: a numpy array's shape and
+    dtype, a Python scalar's type (JAX types it weakly), else (a JAX array, a numpy scalar, a tracer) its aval."""
+    if type(x) is np.ndarray:
+        return (x.shape, x.dtype)
+    if type(x) in _PYTHON_SCALARS:
+        return type(x)
+    return jax.typeof(x)
+
+
+_PYTHON_SCALARS = frozenset({bool, int, float, complex})
+
+
 class _PersistentJit:
     def __init__(self, fun, static_argnames: tuple[str, ...], sources: tuple[str, ...], key=None) -> None:
         if fun.__closure__:
@@ -271,6 +284,9 @@ class _PersistentJit:
         # from another process's file carries that process's hash of its sharding, which JAX pickles): two keys,
         # one file, loaded once
         self._files: dict = {}
+        # (tree, static arguments, leaf signatures, trace context) -> (file name, program): a key seen before, found
+        # without asking JAX for every leaf's type (jax.typeof costs microseconds a leaf; a model has a dozen leaves)
+        self._seen: dict = {}
         functools.update_wrapper(self, fun)
 
     def __getattr__(self, name):  # lower, trace, eval_shape, ... as jax.jit's
@@ -282,13 +298,18 @@ class _PersistentJit:
             return self.jitted(*args, **kwargs)
         static = tuple((name, kwargs.pop(name)) for name in self._static if name in kwargs)
         leaves, tree = jax.tree_util.tree_flatten((args, kwargs))
-        if any(isinstance(x, jax.core.Tracer) for x in leaves):  # inside another trace: inlined there
-            return self.jitted(*args, **kwargs, **dict(static))
-        key = (tree, static, tuple(jax.typeof(x) for x in leaves), _trace_context())
-        name = self._programs.get(key)
-        if name is None:
-            name = self._programs[key] = self._program(Path(directory), key, args, kwargs, dict(static))
-        program = self._files[name]
+        context = _trace_context()
+        signature = (tree, static, tuple(map(_leaf_signature, leaves)), context)
+        seen = self._seen.get(signature)
+        if seen is None:
+            if any(isinstance(x, jax.core.Tracer) for x in leaves):  # inside another trace: inlined there
+                return self.jitted(*args, **kwargs, **dict(static))
+            key = (tree, static, tuple(jax.typeof(x) for x in leaves), context)
+            name = self._programs.get(key)
+            if name is None:
+                name = self._programs[key] = self._program(Path(directory), key, args, kwargs, dict(static))
+            seen = self._seen[signature] = (name, self._files[name])
+        name, program = seen
         if _running:  # a preloading block is open: the task runs this program
             with _preload_lock:
                 for names in _running:

@@ -71,6 +71,39 @@ def test_a_fresh_wrapper_loads_the_program_instead_of_tracing_it(jax_cache_dir):
     assert len(program_files(directory)) == 5
 
 
+def test_every_kind_of_leaf_finds_its_own_program(jax_cache_dir):
+    """A program seen before is found from cheap leaf signatures (a numpy array's shape and dtype, a Python scalar's
+    type); what JAX types differently must still reach its own program: a Python int, float or complex, a numpy
+    scalar, a numpy array of each dtype, a JAX array, a weakly typed JAX scalar. Each call's result is jax.jit's."""
+    directory = enable_persistent_cache()
+
+    def add(x, y):
+        return x + y
+
+    f = persistent_jit(sources=("photonics",))(add)
+    reference = jax.jit(add)
+    x = np.arange(3.0)
+    kinds = [
+        2,
+        2.5,
+        1 + 2j,
+        True,
+        np.float32(2.5),
+        np.float64(2.5),
+        np.arange(3),
+        np.arange(3.0, dtype=np.float32),
+        np.ones((1, 3)),
+        jnp.arange(3.0),
+        jnp.asarray(2.5),
+        jnp.float32(2.5),
+    ]
+    for _ in range(2):  # the second pass finds every program from its signature
+        for y in kinds:
+            got, want = f(x, y), reference(x, y)
+            assert got.dtype == want.dtype and got.shape == want.shape and np.array_equal(got, want), repr(y)
+    assert len(f._files) == len({(jax.typeof(y)) for y in kinds}) == len(program_files(directory))
+
+
 def test_an_edit_to_the_sources_compiles_again(jax_cache_dir, monkeypatch):
     directory = enable_persistent_cache()
     f = persistent_jit(sources=("photonics",))(lambda x: jnp.cos(x) * 2.0)
