@@ -428,6 +428,13 @@ def solve_front_end(design: MdpuDesign, wl_um: float, settings: dict, rows: int)
     number); every setting of :data:`FRONT_END_SETTINGS` not given is the drawing's. Solved by
     :func:`front_end_solver` in one call, the rows padded to a multiple of ``FRONT_END_BATCH`` with the last one
     (a call costs about 0.1 ms whatever its size: XLA's per-operation overhead)."""
+    out = front_end_ports(design, wl_um, settings, rows)
+    return {key: out[i] for i, key in enumerate(_FRONT_END_PORTS)}
+
+
+def front_end_ports(design: MdpuDesign, wl_um: float, settings: dict, rows: int) -> np.ndarray:
+    """:func:`solve_front_end` as one array (ports, rows), the ports in the order of ``_FRONT_END_PORTS``: the
+    source's arm input, then each detector's from the arm, then each detector's from the LO."""
     drawn = drawn_front_settings(design.lo_fraction, design.lo_heater)
     padded = rows + (-rows % FRONT_END_BATCH)
     values = np.empty((sum(len(keys) for keys in FRONT_END_SETTINGS.values()), padded))
@@ -444,7 +451,7 @@ def solve_front_end(design: MdpuDesign, wl_um: float, settings: dict, rows: int)
             float(wl_um), values, lo_fraction=design.lo_fraction, lo_heater=design.lo_heater, routes=design.routes
         )
     )
-    return {key: out[i, :rows] for i, key in enumerate(_FRONT_END_PORTS)}
+    return out[:, :rows]
 
 
 @lru_cache(maxsize=16)
@@ -455,6 +462,12 @@ def drawn_front_settings(lo_fraction: float, lo_heater) -> dict:
 
 
 _FRONT_END_PORTS = (("arm_out", "in"), *((d, "arm_in") for d in DETECTORS), *((d, "in") for d in DETECTORS))
+
+
+def _ports_split(ports: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(source to arm (rows,), arm to detectors (rows, 4), LO to detectors (rows, 4)) of :func:`front_end_ports`."""
+    k = len(DETECTORS)
+    return ports[0], ports[1 : 1 + k].T, ports[1 + k :].T
 
 
 def _front_end(design: MdpuDesign, lo_bias_power_mw: float):
@@ -508,14 +521,8 @@ def _arm_group_delays_s(design: MdpuDesign, powers_mw: np.ndarray) -> tuple[np.n
     n = len(powers_mw)
     parts = []
     for wl in wls:
-        s = solve_front_end(design, wl, {LO_BIAS: {"power_mw": np.asarray(powers_mw, dtype=float)}}, n)
-        parts.append(
-            (
-                np.broadcast_to(np.asarray(s[("arm_out", "in")]), (n,)),
-                np.stack([np.broadcast_to(np.asarray(s[(d, "arm_in")]), (n,)) for d in DETECTORS], -1),
-                np.stack([np.broadcast_to(np.asarray(s[(d, "in")]), (n,)) for d in DETECTORS], -1),
-            )
-        )
+        s = front_end_ports(design, wl, {LO_BIAS: {"power_mw": np.asarray(powers_mw, dtype=float)}}, n)
+        parts.append(_ports_split(s))
     (src0, arm0, lo0), (src1, arm1, lo1) = parts
 
     def delay(a, b):
@@ -527,7 +534,8 @@ def _arm_group_delays_s(design: MdpuDesign, powers_mw: np.ndarray) -> tuple[np.n
     return np.where(np.abs(longest - lo) >= np.abs(shortest - lo), longest, shortest), lo
 
 
-_DELAY_MISMATCH_S: dict = {}  # design (LO bias set) -> signal minus LO group delay (s); see delay_mismatches_s
+# design without its LO bias -> {LO bias power (mW): signal minus LO group delay (s)}; see delay_mismatches_s
+_DELAY_MISMATCH_S: dict = {}
 # id(design) -> (design, delay): a design object asked for again is found without hashing its fields (a tile's
 # rows are read many times); the entry holds the design, so its id is not reused while it is remembered
 _DELAY_BY_ID: dict = {}
@@ -539,7 +547,9 @@ def delay_mismatches_s(designs) -> np.ndarray:
 
     Designs not yet solved are solved together: one vectorised front-end pass per
     design without its bias, its LO biases in batches of ``FRONT_END_BATCH`` (the shape
-    every front-end solve uses, so each circuit compiles once); results are remembered per design.
+    every front-end solve uses, so each circuit compiles once); results are remembered
+    per design without its bias and per bias (a design's fields are hashed once per
+    call and group, not once per row).
     """
     designs = list(designs)
     out = np.empty(len(designs))
@@ -552,32 +562,31 @@ def delay_mismatches_s(designs) -> np.ndarray:
             unknown.append(i)
     if not unknown:
         return out
-    if len(_DELAY_MISMATCH_S) > DELAY_CACHE_DESIGNS or len(_DELAY_BY_ID) > DELAY_CACHE_DESIGNS:
+    if sum(map(len, _DELAY_MISMATCH_S.values())) > DELAY_CACHE_DESIGNS or len(_DELAY_BY_ID) > DELAY_CACHE_DESIGNS:
         _DELAY_MISMATCH_S.clear()
         _DELAY_BY_ID.clear()
-    missing: dict = {}  # the design's parts (by identity: a tile's rows share them) -> (base, [(index, power)])
+    groups: dict = {}  # the design's parts (by identity: a tile's rows share them) -> (base, its delays, [index])
     for i in unknown:
         d = designs[i]
-        value = _DELAY_MISMATCH_S.get(d)
-        if value is not None:
-            out[i] = value
-            continue
         if d.lo_bias_power_mw is None:
             raise ValueError("delay_mismatches_s needs designs with lo_bias_power_mw set (see compile_mdpu)")
         parts = (id(d.mmu), id(d.lo_heater), id(d.routes), d.h, d.lo_fraction, d.wl_um, d.lo_path)
-        if parts not in missing:
-            missing[parts] = (replace(d, lo_bias_power_mw=None), [])
-        missing[parts][1].append((i, d.lo_bias_power_mw))
-    for base, group in missing.values():
-        powers = np.array([power for _, power in group], dtype=float)
-        n = len(powers)
-        padded = np.pad(powers, (0, -n % FRONT_END_BATCH), mode="edge")
-        signal, lo = np.concatenate(
-            [_arm_group_delays_s(base, chunk) for chunk in padded.reshape(-1, FRONT_END_BATCH)], axis=1
-        )
-        for (i, _), value in zip(group, (signal - lo)[:n].tolist(), strict=True):
-            out[i] = value
-            _DELAY_MISMATCH_S[designs[i]] = value
+        group = groups.get(parts)
+        if group is None:
+            base = replace(d, lo_bias_power_mw=None)
+            group = groups[parts] = (base, _DELAY_MISMATCH_S.setdefault(base, {}), [])
+        group[2].append(i)
+    for base, known, members in groups.values():
+        new = dict.fromkeys(p for p in (designs[i].lo_bias_power_mw for i in members) if p not in known)
+        if new:
+            n = len(new)
+            padded = np.array([*new, *[next(reversed(new))] * (-n % FRONT_END_BATCH)], dtype=float)  # the last again
+            signal, lo = np.concatenate(
+                [_arm_group_delays_s(base, chunk) for chunk in padded.reshape(-1, FRONT_END_BATCH)], axis=1
+            )
+            known.update(zip(new, (signal - lo)[:n].tolist(), strict=True))
+        for i in members:
+            out[i] = known[designs[i].lo_bias_power_mw]
     for i in unknown:
         _DELAY_BY_ID[id(designs[i])] = (designs[i], float(out[i]))
     return out
@@ -700,11 +709,9 @@ def compile_row_arrays(design: MdpuDesign, p: RowParams) -> RowArrays:
         s = _transmission(design.wl_um, {**settings, "voltage_v": volts}, model=mmu.segment_model)
         seg[:, :, b, :] = np.broadcast_to(np.asarray(s), (rows, h, m))
     heater = _heater_transmission(design, p.mmu_heater, (rows, h))
-    s = solve_front_end(design, design.wl_um, p.front, rows)
+    src, arm, lo = _ports_split(front_end_ports(design, design.wl_um, p.front, rows))
     gain = np.sqrt(p.detector_gain)
-    src = np.broadcast_to(np.asarray(s[("arm_out", "in")]), (rows,))
-    arm = np.stack([np.broadcast_to(np.asarray(s[(d, "arm_in")]), (rows,)) for d in DETECTORS], -1) * gain
-    lo = np.stack([np.broadcast_to(np.asarray(s[(d, "in")]), (rows,)) for d in DETECTORS], -1) * gain
+    arm, lo = arm * gain, lo * gain
     bias = np.broadcast_to(
         np.asarray(p.front.get(LO_BIAS, {}).get("power_mw", design.lo_bias_power_mw or 0.0)), (rows,)
     )
