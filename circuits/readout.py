@@ -126,7 +126,15 @@ def signal_excursion(compiled: CompiledMdpu) -> float:
 
 def _arm_amplitude(compiled: CompiledMdpu) -> float:
     """|T_arm| with every segment at level 0: the zero-input amplitude."""
-    return abs(np.prod(compiled.segment_t[..., 0]) * np.prod(compiled.heater_t))
+    return float(_arm_amplitudes([compiled])[0])
+
+
+def _arm_amplitudes(rows) -> np.ndarray:
+    """:func:`_arm_amplitude` of each row (R,): the products along an axis take the same steps as one row's, and
+    each row's two products multiply as numpy scalars (an array's SIMD loop can round a complex product apart)."""
+    segments = np.prod(np.stack([row.segment_t[..., 0] for row in rows]).reshape(len(rows), -1), axis=-1)
+    heaters = np.prod(np.stack([row.heater_t for row in rows]).reshape(len(rows), -1), axis=-1)
+    return np.array([abs(a * b) for a, b in zip(segments, heaters, strict=True)])
 
 
 def _signal_excursion(lo: np.ndarray, s: np.ndarray, t) -> np.ndarray:
@@ -247,7 +255,7 @@ class Receivers:
         """The receivers of compiled rows (a sequence; arrays lead with R) read with ``readout``."""
         lo = np.stack([row.lo_to_det for row in rows])
         s = np.stack([row.arm_to_det * row.src_to_arm for row in rows])
-        t = np.array([_arm_amplitude(row) for row in rows])
+        t = _arm_amplitudes(rows)
         full_scale = _full_scale_ua(_signal_excursion(lo, s, t), readout)
         offset, matrix = IqCorrection.stacked([row.iq_correction for row in rows])
         detector = _ranged(readout.detector, full_scale)
