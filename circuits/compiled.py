@@ -702,12 +702,14 @@ def compile_row_arrays(design: MdpuDesign, p: RowParams) -> RowArrays:
     mmu = design.mmu
     rows, h, b_count, m = p.level_voltages_v.shape
     check_table_memory(design, rows)
-    seg = np.empty((rows, h, b_count, m), dtype=complex)
-    for b, nominal in enumerate(mmu.segment_settings()):
-        settings = {**nominal, **{k: np.asarray(v)[:, :, b, None] for k, v in p.segment.items()}}
-        volts = p.level_voltages_v[:, :, b, :]
-        s = _transmission(design.wl_um, {**settings, "voltage_v": volts}, model=mmu.segment_model)
-        seg[:, :, b, :] = np.broadcast_to(np.asarray(s), (rows, h, m))
+    nominal = mmu.segment_settings()
+    settings = {}  # every segment in one call: a setting the same on every segment stays a number
+    for k in nominal[0]:
+        values = [n[k] for n in nominal]
+        settings[k] = values[0] if all(v == values[0] for v in values) else np.reshape(values, (1, 1, b_count, 1))
+    settings.update({k: np.asarray(v)[..., None] for k, v in p.segment.items()})
+    s = _transmission(design.wl_um, {**settings, "voltage_v": p.level_voltages_v}, model=mmu.segment_model)
+    seg = np.broadcast_to(np.asarray(s), (rows, h, b_count, m))
     heater = _heater_transmission(design, p.mmu_heater, (rows, h))
     src, arm, lo = _ports_split(front_end_ports(design, design.wl_um, p.front, rows))
     gain = np.sqrt(p.detector_gain)
