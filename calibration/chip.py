@@ -388,6 +388,8 @@ def row_params(
     volts = trims.level_voltages_v[index][..., :1] if level_zero_only else trims.level_voltages_v[index]
 
     def rows_of(a, shape):  # every row's value, settings stacked along the rows
+        if not lead and np.shape(a) == shape:
+            return a
         a = np.broadcast_to(a, lead + shape)
         return a.reshape((-1,) + shape[1:]) if lead else a
 
