@@ -254,12 +254,13 @@ def persistent_jit(*, static_argnames: tuple[str, ...] = (), sources: tuple[str,
 
 def _leaf_signature(x):
     """What decides a leaf's abstract value under a fixed trace context, found cheaply: a numpy array's shape and
-    dtype, a Python scalar's type (JAX types it weakly), else (a JAX array, a numpy scalar, a tracer) its aval."""
+    dtype, a Python scalar's type (JAX types it weakly), else (a JAX array, a numpy scalar, a tracer) its type and
+    aval (a tracer's type keeps it from the program of a concrete array of its aval: it is inlined instead)."""
     if type(x) is np.ndarray:
         return (x.shape, x.dtype)
     if type(x) in _PYTHON_SCALARS:
         return type(x)
-    return jax.typeof(x)
+    return (type(x), jax.typeof(x))
 
 
 _PYTHON_SCALARS = frozenset({bool, int, float, complex})

@@ -102,6 +102,8 @@ def test_every_kind_of_leaf_finds_its_own_program(jax_cache_dir):
             got, want = f(x, y), reference(x, y)
             assert got.dtype == want.dtype and got.shape == want.shape and np.array_equal(got, want), repr(y)
     assert len(f._files) == len({(jax.typeof(y)) for y in kinds}) == len(program_files(directory))
+    # a tracer of an aval a concrete array has run with is inlined into its trace, not handed that program
+    assert np.array_equal(jax.jit(lambda y: f(x, y) * 2.0)(jnp.arange(3.0)), (x + np.arange(3.0)) * 2.0)
 
 
 def test_an_edit_to_the_sources_compiles_again(jax_cache_dir, monkeypatch):
