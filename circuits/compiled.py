@@ -708,8 +708,9 @@ def compile_row_arrays(design: MdpuDesign, p: RowParams) -> RowArrays:
         values = [n[k] for n in nominal]
         settings[k] = values[0] if all(v == values[0] for v in values) else np.reshape(values, (1, 1, b_count, 1))
     settings.update({k: np.asarray(v)[..., None] for k, v in p.segment.items()})
-    s = _transmission(design.wl_um, {**settings, "voltage_v": p.level_voltages_v}, model=mmu.segment_model)
-    seg = np.broadcast_to(np.asarray(s), (rows, h, b_count, m))
+    seg = np.asarray(
+        _transmission(design.wl_um, {**settings, "voltage_v": p.level_voltages_v}, model=mmu.segment_model)
+    )
     heater = _heater_transmission(design, p.mmu_heater, (rows, h))
     src, arm, lo = _ports_split(front_end_ports(design, design.wl_um, p.front, rows))
     gain = np.sqrt(p.detector_gain)

@@ -47,7 +47,6 @@ def test_config_default_prints_loadable_toml(capsys, tmp_path):
     assert load_config(path) == ChipConfig()
 
 
-@pytest.mark.slow  # four commands on a chip file (13 s); the fast suite reads files through design and bad --config
 def test_every_command_takes_config(capsys, tmp_path):
     path = tmp_path / "chip.toml"
     path.write_text("[laser]\npower_mw = 0.3\n[tile]\nh = 8\n[devices.heater]\np_pi_mw = 40.0\n")

@@ -181,7 +181,6 @@ def test_table_refuses_before_the_first_run(capsys, tmp_path, argv, needle):
     assert not (tmp_path / "t" / "digits").exists() and not (tmp_path / "t" / "mnist1d").exists()
 
 
-@pytest.mark.slow  # one epoch of the CNN (14 s); the fp32 and digits tests run the same command in the fast suite
 def test_mnist1d_trains_the_cnn_by_default(capsys, tmp_path):
     r = train_json(capsys, tmp_path, "--backend", "fp32", "--dataset", "mnist1d", "--epochs", "1")
     assert r["model"] == "cnn" and r["dataset"] == "mnist1d" and r["settings"]["learning_rate"] == 1e-2

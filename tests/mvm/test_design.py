@@ -134,7 +134,6 @@ def test_the_default_chip_meets_every_constraint_of_its_file(default_report):
     )
 
 
-@pytest.mark.slow  # the 2023 example file's design report (8 s); the default chip's report runs in the fast suite
 def test_the_old_default_kept_as_an_example_fails_as_the_review_found():
     """examples/mirage_2023.toml: MHz electrodes, tens of thousands of mm^2, tens of ns of LO mismatch; a DFB-class
     1000 kHz laser over that mismatch makes the error rate miss the target, and the violations say so."""
