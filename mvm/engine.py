@@ -385,7 +385,7 @@ def read_small(engine: ChipEngine, am, bm, exp_a, exp_b, *, h: int, per_group: i
         moduli=tuple(engine.tiles[i].tile.modulus for i in todo),
         rows=engine.tiles[0].tile.size,
     )
-    return None if bool(flagged.any()) else np.asarray(out)
+    return None if np.asarray(flagged).any() else np.asarray(out)  # numpy's any: jnp's costs an op's dispatch
 
 
 def proven_exact(engine: TileEngine) -> bool:
