@@ -27,6 +27,7 @@ import contextlib
 import functools
 import hashlib
 import inspect
+import itertools
 import json
 import os
 import pickle
@@ -254,15 +255,53 @@ def persistent_jit(*, static_argnames: tuple[str, ...] = (), sources: tuple[str,
 
 def _leaf_signature(x):
     """What decides a leaf's abstract value under a fixed trace context, found cheaply: a numpy array's shape and
-    dtype, a Python scalar's type (JAX types it weakly), else (a JAX array, a numpy scalar, a tracer) its type and
-    aval (a tracer's type keeps it from the program of a concrete array of its aval: it is inlined instead)."""
-    if type(x) is np.ndarray:
+    dtype, a Python scalar's type (JAX types it weakly), a concrete JAX array's number (:func:`_array_signature`),
+    else (a numpy scalar, a tracer) its type and aval (a tracer's type keeps it from the program of a concrete array
+    of its aval: it is inlined instead)."""
+    kind = type(x)
+    if kind is np.ndarray:
         return (x.shape, x.dtype)
-    if type(x) in _PYTHON_SCALARS:
-        return type(x)
-    return (type(x), jax.typeof(x))
+    if kind in _PYTHON_SCALARS:
+        return kind
+    if kind is _ARRAY_TYPE:
+        return _array_signature(x)
+    return (kind, jax.typeof(x))
 
 
+def _array_signature(x) -> int:
+    """A concrete JAX array's (type, aval) as a small number, remembered per array while it lives.
+
+    A product passes the same device tables (about thirty arrays) on every call: asking JAX for each one's aval
+    (3 us) and hashing the avals in the key cost a tenth of a millisecond a call. An array never changes its aval,
+    so its number is found by its identity (the weak reference checks that the id is still this array's), and
+    equal (type, aval) pairs share one number, so keys compare as they would with the avals themselves.
+    """
+    known = _array_numbers.get(id(x))
+    if known is not None and known[0]() is x:
+        return known[1]
+    signature = (type(x), jax.typeof(x))
+    number = _signature_numbers.get(signature)
+    if number is None:  # a number no other thread can take as well (setdefault and the counter are atomic)
+        number = _signature_numbers.setdefault(signature, next(_next_number))
+    key = id(x)
+    _array_numbers[key] = (weakref.ref(x, lambda ref: _forget_array(key, ref)), number)
+    return number
+
+
+def _forget_array(key: int, ref) -> None:
+    """Drop a freed array's entry (unless its id already names a newer array's)."""
+    known = _array_numbers.get(key)
+    if known is not None and known[0] is ref:
+        del _array_numbers[key]
+
+
+try:  # the type of a concrete JAX array (a tracer is another type)
+    from jax._src.array import ArrayImpl as _ARRAY_TYPE
+except ImportError:  # another JAX: every JAX leaf by its type and aval
+    _ARRAY_TYPE = None
+_array_numbers: dict[int, tuple] = {}  # id of a live JAX array -> (weak reference to it, its signature's number)
+_signature_numbers: dict = {}  # (type, aval) -> its number
+_next_number = itertools.count()
 _PYTHON_SCALARS = frozenset({bool, int, float, complex})
 
 

@@ -106,6 +106,34 @@ def test_every_kind_of_leaf_finds_its_own_program(jax_cache_dir):
     assert np.array_equal(jax.jit(lambda y: f(x, y) * 2.0)(jnp.arange(3.0)), (x + np.arange(3.0)) * 2.0)
 
 
+def test_a_jax_arrays_signature_lives_and_dies_with_it(jax_cache_dir):
+    """A concrete JAX array is known by its identity while it lives (equal avals share one program); a freed
+    array's entry goes with it, and arrays made after it, of other shapes (at its address, perhaps), reach
+    their own programs."""
+    import gc
+
+    enable_persistent_cache()
+
+    def add_one(x):
+        return x + 1.0
+
+    f = persistent_jit(sources=("photonics",))(add_one)
+    gc.collect()
+    before = len(jax_setup._array_numbers)
+    for n in (1, 2, 1, 3, 2):  # equal shapes again: found by the shared number
+        y = jnp.arange(float(n))
+        assert np.array_equal(f(y), np.arange(float(n)) + 1.0)
+        assert np.array_equal(f(y), np.arange(float(n)) + 1.0)  # the same array again: by its identity
+        del y
+    gc.collect()
+    assert len(jax_setup._array_numbers) == before
+    assert len(f._files) == 3
+    kept = [jnp.zeros(k) for k in range(4, 8)]  # arrays that live: each remembered once
+    for k, y in enumerate(kept, start=4):
+        assert f(y).shape == (k,)
+    assert len(jax_setup._array_numbers) == before + len(kept)
+
+
 def test_an_edit_to_the_sources_compiles_again(jax_cache_dir, monkeypatch):
     directory = enable_persistent_cache()
     f = persistent_jit(sources=("photonics",))(lambda x: jnp.cos(x) * 2.0)
