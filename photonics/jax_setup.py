@@ -443,6 +443,7 @@ _preload_lock = threading.Lock()
 _preloaded: dict[str, Future] = {}  # program file name -> its load in the background
 _loaded: set[str] = set()  # program files this process has loaded or compiled (never preloaded again)
 _running: list[dict[str, None]] = []  # per open preloading block: the program files its task ran, in order
+_listings: dict[Path, list[str]] = {}  # a task's list file -> its list, as this process last read or wrote it
 
 
 @functools.cache
@@ -481,10 +482,12 @@ def preloading(task: str):
         yield
         return
     listing = _task_file(Path(directory), task)
-    try:
-        listed = [str(name) for name in json.loads(listing.read_text())]
-    except (OSError, ValueError, TypeError):  # no list yet, or an unreadable one (written again below)
-        listed = []
+    listed = _listings.get(listing)  # read once a process: a training run's products enter a block each
+    if listed is None:
+        try:
+            listed = [str(name) for name in json.loads(listing.read_text())]
+        except (OSError, ValueError, TypeError):  # no list yet, or an unreadable one (written again below)
+            listed = []
     started = []
     with _preload_lock:
         for name in listed:  # in the order the task first ran them: each load is ready as early as it can be
@@ -502,7 +505,9 @@ def preloading(task: str):
                 if name in _preloaded and _preloaded[name].cancel():
                     del _preloaded[name]
         if ran and list(ran) != listed:  # the list is this run's: a program it did not run is not loaded next time
-            _write_atomic(listing, json.dumps(list(ran)).encode())
+            listed = list(ran)
+            _write_atomic(listing, json.dumps(listed).encode())
+        _listings[listing] = listed
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

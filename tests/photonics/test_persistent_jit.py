@@ -220,7 +220,8 @@ def test_preloading_loads_a_tasks_programs_in_the_background(jax_cache_dir, monk
     monkeypatch.setattr(
         jax_setup, "_read_program", lambda path: threads.append((threading.current_thread(), path.name)) or read(path)
     )
-    monkeypatch.setattr(jax_setup, "_loaded", set())  # as a fresh process: nothing loaded yet
+    monkeypatch.setattr(jax_setup, "_loaded", set())  # as a fresh process: nothing loaded yet, no list read
+    monkeypatch.setattr(jax_setup, "_listings", {})
     with Traces() as traces, jax_setup.preloading("the task"):
         got, _ = run()
     assert all(np.array_equal(a, b) for a, b in zip(got, expected, strict=True))
@@ -229,6 +230,7 @@ def test_preloading_loads_a_tasks_programs_in_the_background(jax_cache_dir, monk
 
     listing.write_text(json.dumps([f"{PROGRAM_PREFIX}gone"]))  # a list naming a file that is no longer there
     monkeypatch.setattr(jax_setup, "_loaded", set())
+    monkeypatch.setattr(jax_setup, "_listings", {})
     threads.clear()
     with jax_setup.preloading("the task"):
         got, _ = run()
@@ -239,6 +241,12 @@ def test_preloading_loads_a_tasks_programs_in_the_background(jax_cache_dir, monk
     with jax_setup.preloading("the task"):  # a run of f alone: the list is its program only
         persistent_jit(sources=("photonics",))(f)(x)
     assert json.loads(listing.read_text()) == names[1:]
+
+    reads = []  # the same process again: the list it wrote, from memory (a training run enters a block a product)
+    monkeypatch.setattr(jax_setup.json, "loads", lambda text, loads=json.loads: reads.append(text) or loads(text))
+    with jax_setup.preloading("the task"):
+        persistent_jit(sources=("photonics",))(f)(x)
+    assert not reads
 
 
 def test_preloading_does_nothing_with_the_cache_off(jax_cache_dir):
