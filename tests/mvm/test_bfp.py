@@ -1,6 +1,5 @@
 """Block floating point: exponents, rounding error, normalisation, exactness, unbiased stochastic rounding."""
 
-import math
 from fractions import Fraction
 
 import numpy as np
@@ -35,7 +34,8 @@ def reference_quantize(a: np.ndarray, bits: int, group: int, axis: int) -> tuple
             amax = max(abs(x) for x in block)
             e = 0
             if amax:
-                e = math.floor(math.log2(amax / q_max)) - 2  # below the answer, then walk up
+                ratio = amax / q_max  # exact: its floor(log2) from the bit lengths, within one
+                e = ratio.numerator.bit_length() - ratio.denominator.bit_length() - 2  # below the answer, then walk up
                 while amax / Fraction(2) ** e > q_max:
                     e += 1
             for j, x in enumerate(block):
@@ -72,6 +72,20 @@ def test_nearest_matches_exact_reference_within_half_a_step_and_groups_are_norma
         assert np.all(block_max[nonzero] > t.q_max / 2)
         assert np.all(block_max <= t.q_max)
         assert np.all(block_max[~nonzero] == 0)
+
+
+@pytest.mark.parametrize("bits", [2, 8, 24])
+@pytest.mark.parametrize("magnitude_exp", [-1074, -1060, -1030, -1000, 0, 1000, 1015, 1020])
+def test_extreme_magnitudes_match_the_exact_reference(bits, magnitude_exp):
+    """Subnormal inputs and values near the largest float: group exponents outside float64's normal range take
+    ldexp, the others a product by 2**-e; both exact, as the rational reference says."""
+    rng = np.random.default_rng(abs(magnitude_exp))
+    a = np.ldexp(rng.standard_normal((3, 10)), magnitude_exp)
+    a[0, :5] = 0.0  # an all-zero group
+    t = quantize(a, bits=bits, group=5, axis=1)
+    mant, expo = reference_quantize(a, bits, 5, 1)
+    np.testing.assert_array_equal(t.mantissas, mant)
+    np.testing.assert_array_equal(group_exponents_full(t), expo)
 
 
 @settings(max_examples=40, deadline=None)
