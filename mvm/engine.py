@@ -388,7 +388,7 @@ def read_small(engine: ChipEngine, am, bm, exp_a, exp_b, *, h: int, per_group: i
     arguments = tuple(engine.arguments(i) for i in todo)
     moduli = tuple(engine.tiles[i].tile.modulus for i in todo)
     rows = engine.tiles[0].tile.size
-    ws = np.asarray(bm).reshape(-1, h, bm.shape[1])
+    _, ws = _chunks(np.asarray(am), np.asarray(bm), h)  # (C, h, N), as the program's scan inputs
     indices = tuple(
         None if eps is None else table_index(ws, m, rows, xp=np) for (eps, _, _), m in zip(arguments, moduli)
     )
