@@ -18,6 +18,7 @@ processes filling the same entry at once leave one whole file.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import pickle
@@ -41,7 +42,18 @@ def directory() -> Path | None:
     return Path(jax_dir).parent / "derived" / machine_tag()
 
 
-def _versions(packages: tuple[str, ...]) -> str:
+def digest(*values) -> str:
+    """A key for values that are arrays and dataclasses of them: the sha256 of their pickle.
+
+    Equal digests mean equal values (an array pickles its dtype, shape and bytes; a
+    dataclass each field), so an entry found is the one these inputs compute; equal
+    values that pickle differently only miss.
+    """
+    return hashlib.sha256(pickle.dumps(values, protocol=pickle.HIGHEST_PROTOCOL)).hexdigest()
+
+
+@functools.cache
+def _versions(packages: tuple[str, ...]) -> str:  # once per process: importlib.metadata reads files (1-5 ms)
     out = []
     for name in packages:
         try:

@@ -48,6 +48,7 @@ import numpy as np
 from circuits.compiled import CompiledMdpu, correct_iq
 from circuits.readout import Readout, Receivers
 from mvm.digital import float_mod
+from mvm.disk_cache import cached, digest
 from photonics.laser import drift_phase_sigma_rad, phase_noise_variance_rad2, rin_relative_rms
 from photonics.photodetector import adc_lsb_a, balanced_noise_variance_a2, mean_current_a
 
@@ -253,10 +254,28 @@ def receiver_map(
 
     ``slack_levels`` carries what the caller's arithmetic may be off by (the
     float32 sum of the arm phase, an arm amplitude that is constant only to
-    round-off).
+    round-off). Kept on disk (:mod:`mvm.disk_cache`), keyed on every array it
+    reads: the boundary search took 20 ms a tile in every fresh process.
     """
-    stacked = _Rows(receivers, np.asarray(bases, dtype=complex))
-    m, count = stacked.modulus, len(rows)
+    phase_sigmas = signal_phase_sigmas_max_rad(rows[0], receivers.delay_mismatch_s, readout)
+    inputs = (receivers, readout, np.asarray(bases, dtype=complex), float(skip_probability), slack_levels, phase_sigmas)
+    # the code it runs: this module, float_mod, the receiver's models (hybrid, detectors, laser, I/Q correction)
+    modules = ("mvm.receiver", "mvm.digital", "circuits", "photonics")
+    return cached("receiver-map", digest(*inputs), lambda: _receiver_map(*inputs), modules)
+
+
+def _receiver_map(
+    receivers: Receivers,
+    readout: Readout,
+    bases: np.ndarray,
+    skip_probability: float,
+    slack_levels: np.ndarray,
+    phase_sigmas: np.ndarray,
+) -> ReceiverMap:
+    """:func:`receiver_map` with each row's largest signal-arm phase noise (rad, rms) given: a function of its
+    arguments alone."""
+    stacked = _Rows(receivers, bases)
+    m, count = stacked.modulus, len(bases)
     rin = rin_relative_rms(readout.laser, readout.detector.bandwidth_ghz) if readout.noise else 0.0
     rins = np.array([0.0, -RIN_SIGMAS * rin, RIN_SIGMAS * rin] if rin > 0 else [0.0])
     # the fields once per row and grid point (R, 1, G); the RIN scales their powers (R, K, G) as it would each copy
@@ -284,7 +303,6 @@ def receiver_map(
     margin = np.full(count, np.inf)
     full_scale_a = np.broadcast_to(receivers.detector.adc_full_scale_ua * 1e-6, (count,))
     lsb_a = np.broadcast_to(adc_lsb_a(receivers.detector), (count,))
-    phase_sigmas = signal_phase_sigmas_max_rad(rows[0], receivers.delay_mismatch_s, readout)
     gains = None if receivers.iq_matrix is None else np.linalg.norm(receivers.iq_matrix, 2, axis=(-2, -1))
     for i in np.nonzero(binned)[0]:
         phase_sigma = phase_sigmas[i]

@@ -37,3 +37,22 @@ def test_cached_recomputes_a_damaged_entry_and_is_off_without_a_directory(tmp_pa
     assert disk_cache.cached("demo", "k", lambda: 3) == 2  # rewritten whole
     monkeypatch.setattr(disk_cache, "directory", lambda: None)
     assert disk_cache.cached("demo", "k", lambda: 4) == 4  # the cache off: always computed
+
+
+def test_digest_tells_apart_any_change_of_an_array_or_a_field():
+    from circuits.readout import Readout
+    from photonics.laser import Laser
+
+    values = (np.arange(6.0).reshape(2, 3), Readout(), 1e-15)
+    same = (np.arange(6.0).reshape(2, 3).copy(), Readout(), 1e-15)
+    assert disk_cache.digest(*values) == disk_cache.digest(*same)  # equal values, other objects
+    changed = [
+        (np.arange(6.0).reshape(3, 2), Readout(), 1e-15),  # shape
+        (np.arange(6.0, dtype=np.float32).reshape(2, 3), Readout(), 1e-15),  # dtype
+        (np.arange(6.0).reshape(2, 3) + np.array([0, 0, 0, 0, 0, 1e-12]).reshape(2, 3), Readout(), 1e-15),  # a bit
+        (values[0], Readout(laser=Laser(power_mw=Laser().power_mw * (1 + 1e-15))), 1e-15),  # a nested field
+        (values[0], Readout(noise=False), 1e-15),
+        (values[0], Readout(), 2e-15),
+    ]
+    digests = {disk_cache.digest(*v) for v in changed}
+    assert len(digests) == len(changed) and disk_cache.digest(*values) not in digests

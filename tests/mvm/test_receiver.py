@@ -189,3 +189,22 @@ def test_bins_hold_the_nearest_boundaries_and_the_residue_read_at_each_bin_start
             else:
                 assert below[r, q] == ext[ext <= lo].max() and above[r, q] == ext[ext >= hi].min()
             assert start[r, q] == (first[r] + np.count_nonzero(b[r] <= lo) - 1) % m
+
+
+def test_a_map_kept_on_disk_is_the_map_computed_and_another_input_recomputes(ideal_row, tmp_path, monkeypatch):
+    from mvm import disk_cache, receiver
+
+    readout = Readout()
+    row = imbalanced(ideal_row, CORRECTION)
+    computed = map_of(row, readout)  # the cache off (tests do not enable JAX's persistent cache)
+    monkeypatch.setattr(disk_cache, "directory", lambda: tmp_path)
+    calls = []
+    real = receiver._receiver_map
+    monkeypatch.setattr(receiver, "_receiver_map", lambda *a: calls.append(1) or real(*a))
+    stored, loaded = map_of(row, readout), map_of(row, readout)
+    assert len(calls) == 1  # the second read the file
+    for got in (stored, loaded):
+        for f in dataclasses.fields(ReceiverMap):
+            assert np.array_equal(getattr(got, f.name), getattr(computed, f.name)), f.name
+    other = map_of(row, dataclasses.replace(readout, drive_noise_mv_rms=5.0))  # more phase noise: a wider margin
+    assert len(calls) == 2 and other.margin_levels[0] > computed.margin_levels[0]
