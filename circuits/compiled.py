@@ -180,18 +180,22 @@ class CompiledMdpu:
         """
         return segment_phase_slopes_rad_per_v(replace(self.design, lo_bias_power_mw=None))
 
-    @property
+    @cached_property
     def drive_variance_table(self) -> np.ndarray:
         """(h, m, m): signal-arm phase variance of MMU j per unit drive-voltage variance (rad^2/V^2) at (x, w).
 
-        See :func:`drive_variance_tables` (from the design's nominal segments, once per design).
+        See :func:`drive_variance_tables` (from the design's nominal segments, once per design; kept by the row
+        too: finding it by the design's hash took a quarter of a simulated batch's drive-noise lookup).
         """
         return drive_variance_tables(replace(self.design, lo_bias_power_mw=None))
 
     def drive_phase_variance(self, x, w) -> np.ndarray:
         """Signal-arm phase variance per unit drive-voltage variance (rad^2/V^2) for residues (..., h)."""
-        x, w = np.asarray(x, dtype=np.intp), np.asarray(w, dtype=np.intp)
-        return self.drive_variance_table[np.arange(self.design.h), x, w].sum(-1)
+        table = self.drive_variance_table
+        h, m = table.shape[:2]
+        # one flat gather (two thirds of the time of indexing with three arrays), summed over j in the same order
+        at = (np.arange(h) * m + np.asarray(x, dtype=np.intp)) * m + np.asarray(w, dtype=np.intp)
+        return np.take(table.reshape(-1), at).sum(-1)
 
 
 @lru_cache(maxsize=32)
