@@ -7,11 +7,13 @@ count it prints the wall time, chips per second, the median seconds per chip in 
 timings.csv) and the peak resident memory of this process and of its children (the embedded cluster's
 workers), from getrusage: with rows streamed to disk it should stay flat as the chip count grows. Each
 count runs in a fresh process, so that one count's peak is not another's; the results land in a
-temporary directory.
+temporary directory. The machine's speed is printed beside them: numpy's float64 512^3 matmul on one core
+(median, before and after the runs), so that figures from runs on a busier or quieter machine can be compared.
 """
 
 import csv
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -57,6 +59,7 @@ def main() -> None:
     scheduler = sys.argv[3] if len(sys.argv) > 3 else ""
     where = f"the cluster at {scheduler}" if scheduler else f"{workers} workers"
     print(f"Monte Carlo: default chip (3 moduli, 16 x 16 tiles, calibration included), {where}")
+    reference = numpy_matmul_seconds()
     for chips in counts:
         cmd = [sys.executable, __file__, "--one", str(chips), str(workers), scheduler]
         r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
@@ -70,6 +73,28 @@ def main() -> None:
             f"    yield uncalibrated {s['yield_uncalibrated']:.3f}, calibrated {s['yield_calibrated']:.3f}; median "
             f"phase error {s['median_phase_error_uncalibrated_rad']:.3f} -> {s['median_phase_error_calibrated_rad']:.4f} rad"
         )
+    after = numpy_matmul_seconds()
+    print(
+        f"  machine: numpy's 512^3 float64 matmul on one core {reference * 1e3:.2f} ms before the runs, "
+        f"{after * 1e3:.2f} ms after"
+    )
+
+
+def numpy_matmul_seconds() -> float:
+    """Median seconds of numpy's 512^3 float64 matmul on one BLAS thread (in a fresh process: the thread count is
+    fixed when OpenBLAS loads), as the Monte Carlo's workers compute."""
+    code = (
+        "import numpy as np, statistics, time\n"
+        "a, b = np.random.default_rng(0).standard_normal((2, 512, 512))\n"
+        "t = []\n"
+        "for _ in range(31):\n"
+        "    s = time.perf_counter(); a @ b; t.append(time.perf_counter() - s)\n"
+        "print(statistics.median(t[1:]))\n"
+    )
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    return float(
+        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env).stdout
+    )
 
 
 if __name__ == "__main__":
