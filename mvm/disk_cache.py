@@ -13,11 +13,15 @@ The cache is on exactly when JAX's persistent compilation cache is
 (:func:`photonics.jax_setup.enable_persistent_cache`, which only the entry
 points call): files go in ``<that cache's parent>/derived/<machine tag>``.
 Entries are written atomically (a temporary file moved into place), so
-processes filling the same entry at once leave one whole file.
+processes filling the same entry at once leave one whole file. The directory
+holds at most ``MAX_BYTES``: writing an entry deletes the least recently used
+beyond it (a load marks its entry used), since keys such as a chip's receiver
+maps (about 0.4 MB a chip) grow with every chip a user runs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -32,6 +36,7 @@ import jax
 from photonics.jax_setup import machine_tag, source_digest
 
 PACKAGE = "mirage-photonics"
+MAX_BYTES = 256 << 20  # the entries' total size beyond which the least recently used go
 
 
 def directory() -> Path | None:
@@ -81,13 +86,16 @@ def cached(
     where = directory()
     if where is None:
         return compute()
-    digest = hashlib.sha256(
+    entry = hashlib.sha256(
         "\0".join((name, key, _versions((PACKAGE, "numpy", *packages)), source_digest((__name__, *modules)))).encode()
     ).hexdigest()
-    path = where / f"{name}-{digest[:32]}.pkl"
+    path = where / f"{name}-{entry[:32]}.pkl"
     try:
         with open(path, "rb") as f:
-            return pickle.load(f)
+            value = pickle.load(f)
+        with contextlib.suppress(OSError):
+            os.utime(path)  # used now: the last to go
+        return value
     except (OSError, EOFError, pickle.UnpicklingError):
         pass
     value = compute()
@@ -100,6 +108,24 @@ def cached(
             os.replace(tmp, path)
         finally:
             Path(tmp).unlink(missing_ok=True)
+        _prune(where, keep=path)
     except OSError:
         pass  # a read-only or full disk: the result stands, uncached
     return value
+
+
+def _prune(where: Path, keep: Path) -> None:
+    """Delete the least recently used entries (oldest modification time) until those in ``where`` total at most
+    ``MAX_BYTES``; ``keep``, the entry just written, stays."""
+    entries = []
+    for path in where.glob("*.pkl"):
+        with contextlib.suppress(OSError):  # another process may remove one meanwhile
+            st = path.stat()
+            entries.append((st.st_mtime_ns, st.st_size, path))
+    total = sum(size for _, size, _ in entries)
+    for _, size, path in sorted(entries):
+        if total <= MAX_BYTES:
+            break
+        if path != keep:
+            path.unlink(missing_ok=True)
+            total -= size

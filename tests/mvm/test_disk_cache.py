@@ -1,5 +1,6 @@
 """mvm.disk_cache: a result computed once is loaded whole by a later call; another key or source recomputes."""
 
+import os
 import pickle
 
 import numpy as np
@@ -56,3 +57,20 @@ def test_digest_tells_apart_any_change_of_an_array_or_a_field():
     ]
     digests = {disk_cache.digest(*v) for v in changed}
     assert len(digests) == len(changed) and disk_cache.digest(*values) not in digests
+
+
+def test_entries_beyond_the_size_limit_go_least_recently_used_first(tmp_path, monkeypatch):
+    monkeypatch.setattr(disk_cache, "directory", lambda: tmp_path)
+    value = np.zeros(1000)  # about 8 kB pickled
+    files = {}
+    for age, key in enumerate("abc", start=1):
+        before = set(tmp_path.glob("*.pkl"))
+        disk_cache.cached("demo", key, lambda: value)
+        (files[key],) = set(tmp_path.glob("*.pkl")) - before
+        os.utime(files[key], ns=(age * 10**9, age * 10**9))  # each written a second after the last
+    assert disk_cache.cached("demo", "a", lambda: None) is not None  # loaded: a is now the most recently used
+    monkeypatch.setattr(disk_cache, "MAX_BYTES", 3 * files["a"].stat().st_size)  # room for three entries
+    computed = []
+    disk_cache.cached("demo", "d", lambda: computed.append(1) or value)
+    assert computed and not files["b"].exists()  # the least recently used went
+    assert files["a"].exists() and files["c"].exists() and len(list(tmp_path.glob("*.pkl"))) == 3
