@@ -278,7 +278,7 @@ def segment_sums(seg: np.ndarray, heater: np.ndarray, mmu):
     tables (R, h, B, m) and heaters (R, h) of the design ``mmu``.
 
     log(t(x, w) / t(0, 0)) is the sum over segments of log(seg_b(L_b) / seg_b(L_b(0, 0))) (the heater
-    cancels): each segment's m levels take one angle and one log, and the sums are B real gathers per level
+    cancels): each segment's levels in use take one angle and one log, and the sums are B real gathers per level
     combination, instead of a complex product table and an angle and a log of each of its entries. The
     phase is that of the product to round-off, unwrapped (a sum of angles; callers wrap it).
     """
@@ -289,9 +289,12 @@ def segment_sums(seg: np.ndarray, heater: np.ndarray, mmu):
     for b in range(1, b_count):  # in the order mmu_tables multiplies them
         ref *= at_ref[..., b]
     ref *= heater
-    ratio = seg / at_ref[..., None]
-    phase, log_amp = np.angle(ratio), np.log(np.abs(ratio))  # (R, h, B, m)
-    flat = np.ascontiguousarray(patterns.T)  # (B, U)
+    # only the levels some combination drives a segment to: the digital-product encoding's binary drivers reach 2
+    # of the m (at m = 31, a fifteenth of the angles and logs), the other encodings all of them
+    used = np.unique(patterns)
+    ratio = seg[..., used] / at_ref[..., None]
+    phase, log_amp = np.angle(ratio), np.log(np.abs(ratio))  # (R, h, B, levels used)
+    flat = np.ascontiguousarray(np.searchsorted(used, patterns).T)  # (B, U): each combination's levels in ``used``
     out_phase = np.take(phase[..., 0, :], flat[0], axis=-1)
     out_amp = np.take(log_amp[..., 0, :], flat[0], axis=-1)
     for b in range(1, b_count):
