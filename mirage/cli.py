@@ -51,26 +51,28 @@ def _cmd_config(args) -> None:
 
 def _cmd_gemm(args) -> None:
     from mirage import gemm
-    from mvm.gemm import build_chip
+    from mvm.gemm import build_chip, prefetch_gemm
 
     if args.calibrate and not args.variation:
         raise _usage("--calibrate calibrates a sampled chip: give --variation too")
     a, b = gemm.operands(args)
     if args.variation:
-        import numpy as np
-
-        from calibration.calibrate import varied_chip
         from calibration.config import load_study
 
         study = load_study(args.config, args.sigma_scale)
-        config, chip = (
-            study.chip,
-            varied_chip(study, np.random.default_rng(np.random.SeedSequence(args.seed)), args.calibrate),
-        )
+        config = study.chip
     else:
         config = _config(args)
-        chip = build_chip(config)
     noise = args.noise if args.noise is not None else config.noise.enabled
+    prefetch_gemm(config, (a.shape[0], a.shape[1], b.shape[1]), noise)  # the product's programs load meanwhile
+    if args.variation:
+        import numpy as np
+
+        from calibration.calibrate import varied_chip
+
+        chip = varied_chip(study, np.random.default_rng(np.random.SeedSequence(args.seed)), args.calibrate)
+    else:
+        chip = build_chip(config)
     c, result = gemm.run(chip, a, b, noise, args.seed)
     result.update(variation=bool(args.variation), calibrated=bool(args.calibrate))
     if args.out:

@@ -40,7 +40,7 @@ from mvm.gather import read_block_gathered
 from mvm.rns import RedundantRns
 from mvm.tile import ModulusTile, build_tile
 from photonics.errors import UsageError
-from photonics.jax_setup import compile_timer, preloading
+from photonics.jax_setup import compile_timer, prefetch, preloading
 
 BLOCK_READOUTS = 1 << 22  # readouts per modulus per block: large enough to amortise each block's programs
 
@@ -152,6 +152,20 @@ def chunk_dot(x: np.ndarray, w: np.ndarray, h: int) -> np.ndarray:
     return np.matmul(x.reshape(m_rows, c, h).transpose(1, 0, 2), w.reshape(c, h, -1))
 
 
+def gemm_task(config: ChipConfig, shape: tuple[int, int, int], noise: bool | None, path: str = "engine") -> str:
+    """What decides the programs of a product of ``shape`` (M, K, N) on a chip of ``config``: the task under which
+    :func:`rns_gemm` lists them for the next process (:func:`photonics.jax_setup.preloading`)."""
+    m_rows, k, n = shape
+    tile = f"h={config.tile.h} rows={config.tile.rows} group={config.group}"
+    return f"mvm.gemm.rns_gemm {path} {m_rows}x{k}x{n} {tuple(config.all_moduli)} {tile} {config.readout(noise)}"
+
+
+def prefetch_gemm(config: ChipConfig, shape: tuple[int, int, int], noise: bool | None, path: str = "engine") -> None:
+    """Start loading the programs of a product that will run later in this process (:func:`gemm_task`), in the
+    background: for a caller with work to do first, as ``mirage gemm`` samples and calibrates its chip."""
+    prefetch(gemm_task(config, shape, noise, path))
+
+
 def rns_gemm(
     a, b, chip: Chip, *, noise: bool | None = None, seed: int | np.random.Generator = 0, path: str = "engine"
 ) -> tuple[np.ndarray, GemmReport]:
@@ -183,8 +197,7 @@ def rns_gemm(
     counts = dict.fromkeys(("residue_errors", "chunk_errors", "detected", "corrected", "uncorrected"), 0)
 
     # the programs this product runs load in the background while its operands are quantised and tiles prepared
-    task = f"mvm.gemm.rns_gemm {path} {m_rows}x{k}x{n} {chip.moduli} h={h} rows={cfg.tile.rows} group={g} {readout}"
-    with preloading(task):
+    with preloading(gemm_task(cfg, (m_rows, k, n), noise, path)):
         t = time.perf_counter()
         qa = bfp.quantize(a, bits=bits, group=g, axis=1, rounding=cfg.bfp.rounding, rng=rng)
         qb = bfp.quantize(b, bits=bits, group=g, axis=0, rounding=cfg.bfp.rounding, rng=rng)

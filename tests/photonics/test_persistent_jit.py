@@ -249,6 +249,41 @@ def test_preloading_loads_a_tasks_programs_in_the_background(jax_cache_dir, monk
     assert not reads
 
 
+def test_prefetch_loads_a_tasks_programs_for_its_later_block_and_records_nothing(jax_cache_dir, monkeypatch):
+    """A caller that knows its task early (``mirage gemm``, before sampling its chip) starts the loads; the block
+    of that task later takes them instead of reading the files again, and work in between is listed nowhere."""
+    directory = enable_persistent_cache()
+
+    def f(x):
+        return jnp.sin(x) * 3.0
+
+    x = np.linspace(0.0, 1.0, 5)
+    with jax_setup.preloading("a later task"):
+        wrapper = persistent_jit(sources=("photonics",))(f)
+        expected = np.asarray(wrapper(x))
+    (name,) = wrapper._programs.values()
+    (listing,) = directory.glob(f"{jax_setup.TASK_PREFIX}*")
+    listed = listing.read_text()
+
+    reads = []
+    read = jax_setup._read_program
+    monkeypatch.setattr(
+        jax_setup, "_read_program", lambda path: reads.append((threading.current_thread(), path.name)) or read(path)
+    )
+    monkeypatch.setattr(jax_setup, "_loaded", set())  # as a fresh process
+    monkeypatch.setattr(jax_setup, "_listings", {})
+    monkeypatch.setattr(jax_setup, "_preloaded", {})
+    jax_setup.prefetch("a later task")
+    assert list(jax_setup._preloaded) == [name]  # its load under way before the block
+    persistent_jit(sources=("photonics",))(lambda v: v - 1.0)(x)  # the caller's own work meanwhile
+    with jax_setup.preloading("a later task"):
+        got = np.asarray(persistent_jit(sources=("photonics",))(f)(x))
+    assert np.array_equal(got, expected)
+    ours = [t.name for t, n in reads if n == name]
+    assert len(ours) == 1 and ours[0].startswith("mirage-preload")  # read once, in the background
+    assert listing.read_text() == listed and len(list(directory.glob(f"{jax_setup.TASK_PREFIX}*"))) == 1
+
+
 def test_preloading_does_nothing_with_the_cache_off(jax_cache_dir):
     assert jax.config.jax_compilation_cache_dir is None  # conftest: the cache is off
     with jax_setup.preloading("the task"):
