@@ -118,16 +118,21 @@ class TileTables:
     def eps_levels(self) -> np.ndarray:
         """(R, h, m, m) float64: the phase tables per (x, w), [r, j, x, w] (built on each call: only
         :attr:`eps_cols`, cached, needs them)."""
+        return self._eps(np.float64)
+
+    def _eps(self, dtype) -> np.ndarray:
+        """:attr:`eps_levels` in ``dtype``, cast per level combination before the gather spreads them over (x, w)
+        (the same values as casting the tables: the gather copies them)."""
         m = self.modulus
-        return np.take(self.levels, self.pattern, axis=-1).reshape(self.levels.shape[:2] + (m, m))
+        return np.take(self.levels.astype(dtype), self.pattern, axis=-1).reshape(self.levels.shape[:2] + (m, m))
 
     @functools.cached_property
     def eps_cols(self) -> jnp.ndarray:
         """The phase tables as (h, m_a, R*m_w) float32 for :func:`chunk_table`."""
-        r, h, m = self.eps_levels.shape[:3]
+        r, h, m = self.levels.shape[0], self.h, self.modulus
         # cast by numpy: jnp.asarray(..., dtype) would compile a conversion program in every fresh process; and
         # put on the device as it is (jax.device_put: a third of jnp.asarray's time, which checks and copies more)
-        return jax.device_put(self.eps_levels.transpose(1, 2, 0, 3).reshape(h, m, r * m).astype(np.float32))
+        return jax.device_put(self._eps(np.float32).transpose(1, 2, 0, 3).reshape(h, m, r * m))
 
     def term_bound(self) -> np.ndarray:
         """(R,) sum over the row's MMUs of the largest |eps_lv|: a bound on |E| over every input."""
