@@ -190,7 +190,8 @@ class CompiledMdpu:
         return drive_variance_tables(replace(self.design, lo_bias_power_mw=None))
 
     def drive_phase_variance(self, x, w) -> np.ndarray:
-        """Signal-arm phase variance per unit drive-voltage variance (rad^2/V^2) for residues (..., h)."""
+        """Signal-arm phase variance per unit drive-voltage variance (rad^2/V^2) for residues (..., h) in [0, m)
+        (the callers' residues are reduced mod m; a flat gather does not check each axis's range)."""
         table = self.drive_variance_table
         h, m = table.shape[:2]
         # one flat gather (two thirds of the time of indexing with three arrays), summed over j in the same order

@@ -51,11 +51,11 @@ def _cmd_config(args) -> None:
 
 def _cmd_gemm(args) -> None:
     from mirage import gemm
-    from mvm.gemm import build_chip, prefetch_gemm
+    from mvm.gemm import build_chip, check_operands, prefetch_gemm
 
     if args.calibrate and not args.variation:
         raise _usage("--calibrate calibrates a sampled chip: give --variation too")
-    a, b = gemm.operands(args)
+    a, b = check_operands(*gemm.operands(args))  # before the chip is built: a bad operand costs no calibration
     if args.variation:
         from calibration.config import load_study
 

@@ -481,7 +481,7 @@ def preloading(task: str):
     if not directory:
         yield
         return
-    listing, listed, started = _start_loads(Path(directory), task)
+    listing, listed, pending = _start_loads(Path(directory), task)
     ran: dict[str, None] = {}
     with _preload_lock:
         _running.append(ran)
@@ -490,7 +490,7 @@ def preloading(task: str):
     finally:
         with _preload_lock:
             del _running[next(i for i, r in enumerate(_running) if r is ran)]  # this block's, not an equal one
-            for name in started:  # loads the task did not reach: not started, they are dropped
+            for name in pending:  # loads the task did not reach: not started, they are dropped
                 if name in _preloaded and _preloaded[name].cancel():
                     del _preloaded[name]
         if ran and list(ran) != listed:  # the list is this run's: a program it did not run is not loaded next time
@@ -514,8 +514,9 @@ def prefetch(task: str) -> None:
 
 
 def _start_loads(directory: Path, task: str) -> tuple[Path, list[str], list[str]]:
-    """The task's list file, its list (read once a process: a training run's products enter a block each), and the
-    loads this call started in the background (its programs not yet loaded or being loaded), in the list's order."""
+    """The task's list file, its list (read once a process: a training run's products enter a block each), and its
+    programs loading in the background, in the list's order: started here, or earlier (by :func:`prefetch`), so
+    that a block drops those its task does not reach."""
     listing = _task_file(directory, task)
     listed = _listings.get(listing)
     if listed is None:
@@ -524,13 +525,14 @@ def _start_loads(directory: Path, task: str) -> tuple[Path, list[str], list[str]
         except (OSError, ValueError, TypeError):  # no list yet, or an unreadable one (written again by the block)
             listed = []
         _listings[listing] = listed
-    started = []
+    pending = []
     with _preload_lock:
         for name in listed:  # in the order the task first ran them: each load is ready as early as it can be
             if name not in _loaded and name not in _preloaded:
                 _preloaded[name] = _loader().submit(_read_quietly, directory / name)
-                started.append(name)
-    return listing, listed, started
+            if name in _preloaded:
+                pending.append(name)
+    return listing, listed, pending
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

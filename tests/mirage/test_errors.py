@@ -122,3 +122,19 @@ def test_gemm_refuses_operands_that_are_not_real_numbers(capsys, tmp_path, array
     np.save(tmp_path / "a.npy", array)
     code, _, err = run(capsys, "gemm", "--a", str(tmp_path / "a.npy"), "--b", str(tmp_path / "a.npy"))
     assert code == 2 and "must hold real numbers" in err
+
+
+@pytest.mark.parametrize("variation", [[], ["--variation", "--calibrate"]])
+def test_gemm_refuses_operands_that_are_not_matrices_before_building_a_chip(capsys, tmp_path, monkeypatch, variation):
+    import calibration.calibrate
+    import mvm.gemm
+
+    def never(*args, **kwargs):
+        raise AssertionError("a chip was built for operands that are refused")
+
+    monkeypatch.setattr(mvm.gemm, "build_chip", never)
+    monkeypatch.setattr(calibration.calibrate, "varied_chip", never)
+    np.save(tmp_path / "a.npy", np.ones(3))
+    np.save(tmp_path / "b.npy", np.ones((3, 2)))
+    code, _, err = run(capsys, "gemm", "--a", str(tmp_path / "a.npy"), "--b", str(tmp_path / "b.npy"), *variation)
+    assert code == 2 and "must be 2-D" in err and len(err.strip().splitlines()) == 1

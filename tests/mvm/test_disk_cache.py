@@ -74,3 +74,8 @@ def test_entries_beyond_the_size_limit_go_least_recently_used_first(tmp_path, mo
     disk_cache.cached("demo", "d", lambda: computed.append(1) or value)
     assert computed and not files["b"].exists()  # the least recently used went
     assert files["a"].exists() and files["c"].exists() and len(list(tmp_path.glob("*.pkl"))) == 3
+    monkeypatch.setattr(disk_cache, "MAX_BYTES", 1)  # smaller than any entry: all go but the one just written
+    before = set(tmp_path.glob("*.pkl"))
+    disk_cache.cached("demo", "e", lambda: value)
+    (kept,) = tmp_path.glob("*.pkl")
+    assert kept not in before
