@@ -505,7 +505,7 @@ def prefetch(task: str) -> None:
 
     For a caller that knows its task well before it can run it: ``mirage gemm``
     samples and calibrates its chip (about a second) before its product, whose
-    flag pass otherwise waited 35 ms for its program's load in a fresh process.
+    flag pass otherwise waited 9-19 ms for its program's load in a fresh process.
     With the persistent cache off, nothing.
     """
     directory = jax.config.jax_compilation_cache_dir
