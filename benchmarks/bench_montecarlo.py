@@ -84,16 +84,17 @@ def numpy_matmul_seconds() -> float:
     """Median seconds of numpy's 512^3 float64 matmul on one BLAS thread (in a fresh process: the thread count is
     fixed when OpenBLAS loads), as the Monte Carlo's workers compute."""
     code = (
-        "import numpy as np, statistics, time\n"
+        "import numpy as np\n"
+        "from benchmarks._timing import median_seconds\n"
         "a, b = np.random.default_rng(0).standard_normal((2, 512, 512))\n"
-        "t = []\n"
-        "for _ in range(31):\n"
-        "    s = time.perf_counter(); a @ b; t.append(time.perf_counter() - s)\n"
-        "print(statistics.median(t[1:]))\n"
+        "print(median_seconds(lambda: a @ b, 31))\n"
     )
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    root = Path(__file__).resolve().parents[1]  # `python -c` finds the benchmarks package from its directory
     return float(
-        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env).stdout
+        subprocess.run(
+            [sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env, cwd=root
+        ).stdout
     )
 
 

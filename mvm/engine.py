@@ -239,13 +239,14 @@ def _chunks(am, bm, h: int):
     return am.reshape(m_rows, kb // h, h).transpose(1, 0, 2), bm.reshape(kb // h, h, -1)
 
 
-def _tile_inputs(am, bm, h: int, eps_cols, modulus: int, rows: int):
+def _tile_inputs(am, bm, h: int, eps_cols, modulus: int, rows: int, index=None):
     """A tile's inputs to the scan over a block's chunks: input residues (C, M, h) and table indices (C, h, N)
-    (:func:`table_index`); None for a uniform tile (E = 0, no lookup-sum)."""
+    (:func:`table_index`, unless given: a small product's, computed in numpy by :func:`read_small`); None for a
+    uniform tile (E = 0, no lookup-sum)."""
     if eps_cols is None:
         return None
     xs, ws = _chunks(am, bm, h)
-    return jnp.mod(xs, modulus), table_index(ws, modulus, rows)
+    return jnp.mod(xs, modulus), (table_index(ws, modulus, rows) if index is None else index)
 
 
 def _chunk_levels(eps_cols, inputs):
@@ -369,8 +370,9 @@ def _small_product(am, bm, exp_a, exp_b, arguments, indices, *, h, per_group, by
     indices given: :func:`read_small`) and its accumulation from the exact sums (:func:`mvm.digital.accumulate`),
     in one program: (flagged, C (M, N) float64)."""
     exact = exact_chunk_sums(am, bm, h=h)
-    xs, _ = _chunks(am, bm, h)
-    inputs = tuple(None if index is None else (jnp.mod(xs, m), index) for index, m in zip(indices, moduli))
+    inputs = tuple(
+        _tile_inputs(am, bm, h, eps, m, rows, index) for (eps, _, _), m, index in zip(arguments, moduli, indices)
+    )
     flagged = _flags(exact, inputs, arguments, moduli, rows, bm.shape[1])
     values = jnp.pad(exact, ((0, (-exact.shape[0]) % per_group), (0, 0), (0, 0)))
     out = jnp.zeros((am.shape[0], bm.shape[1]), jnp.float64)
