@@ -254,7 +254,13 @@ def _gather_product(flat_table, x, w, offset, scale, m):
 
 def check_table_memory(design: MdpuDesign, rows: int = 1) -> None:
     """Refuse a modulus and h whose (h, m, m) MMU tables (and the (m, m, B) levels behind them) cannot fit."""
-    m, h, b = design.modulus, design.h, design.mmu.segments
+    _check_table_memory(design.modulus, design.h, design.mmu.segments, rows)
+
+
+@lru_cache(maxsize=256)
+def _check_table_memory(m: int, h: int, b: int, rows: int) -> None:
+    """:func:`check_table_memory` of these sizes: the answer (or its error, never cached) is the same every call in
+    a process, and a tile's solve asked it each time (2 % of the solve)."""
     per_entry = rows * (16 * h + 24 * b + 16)  # complex tables, int64 grids and levels, gathered segment fields
     where = f"modulus {m} with h = {h}" + (f" on {rows} rows" if rows > 1 else "")
     largest = int(math.isqrt(int(physical_memory_bytes() / 2 / per_entry)))
@@ -705,16 +711,29 @@ class RowArrays:
         ]
 
 
+@lru_cache(maxsize=32)
+def _segment_call_settings(mmu) -> dict:
+    """The design's segment settings for one model call over every segment (:func:`compile_row_arrays`): a setting
+    the same on every segment stays a number, the others are (1, 1, B, 1) read-only arrays. Once per MMU design
+    (about 6 % of a tile's solve when built every call); callers copy the dict before adding to it."""
+    nominal = mmu.segment_settings()
+    settings = {}
+    for k in nominal[0]:
+        values = [n[k] for n in nominal]
+        if all(v == values[0] for v in values):
+            settings[k] = values[0]
+        else:
+            settings[k] = np.reshape(values, (1, 1, len(nominal), 1))
+            settings[k].flags.writeable = False
+    return settings
+
+
 def compile_row_arrays(design: MdpuDesign, p: RowParams) -> RowArrays:
     """:func:`compile_rows` as arrays (:class:`RowArrays`)."""
     mmu = design.mmu
     rows, h, b_count, m = p.level_voltages_v.shape
     check_table_memory(design, rows)
-    nominal = mmu.segment_settings()
-    settings = {}  # every segment in one call: a setting the same on every segment stays a number
-    for k in nominal[0]:
-        values = [n[k] for n in nominal]
-        settings[k] = values[0] if all(v == values[0] for v in values) else np.reshape(values, (1, 1, b_count, 1))
+    settings = dict(_segment_call_settings(mmu))
     settings.update({k: np.asarray(v)[..., None] for k, v in p.segment.items()})
     seg = np.asarray(
         _transmission(design.wl_um, {**settings, "voltage_v": p.level_voltages_v}, model=mmu.segment_model)
