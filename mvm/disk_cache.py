@@ -16,7 +16,8 @@ Entries are written atomically (a temporary file moved into place), so
 processes filling the same entry at once leave one whole file. The directory
 holds at most ``MAX_BYTES``: writing an entry deletes the least recently used
 beyond it (a load marks its entry used), since keys such as a chip's receiver
-maps (about 0.4 MB a chip) grow with every chip a user runs.
+maps (about 0.4 MB a chip) grow with every chip a user runs, and the temporary
+files of processes killed mid-write (older than ``STALE_TMP_S``).
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from photonics.jax_setup import machine_tag, source_digest
 
 PACKAGE = "mirage-photonics"
 MAX_BYTES = 256 << 20  # the entries' total size beyond which the least recently used go
+# A temporary file this much older than a write is a process's killed mid-write (a pickle takes milliseconds)
+STALE_TMP_S = 3600
 
 
 def directory() -> Path | None:
@@ -116,7 +119,14 @@ def cached(
 
 def _prune(where: Path, keep: Path) -> None:
     """Delete the least recently used entries (oldest modification time) until those in ``where`` total at most
-    ``MAX_BYTES``; ``keep``, the entry just written, stays."""
+    ``MAX_BYTES``; ``keep``, the entry just written, stays. Temporary files last modified more than ``STALE_TMP_S``
+    before it go too (their writers died: a live one replaces its file within the write)."""
+    with contextlib.suppress(OSError):
+        stale = keep.stat().st_mtime_ns - STALE_TMP_S * 10**9
+        for path in where.glob(".*.tmp"):
+            with contextlib.suppress(OSError):
+                if path.stat().st_mtime_ns < stale:
+                    path.unlink()
     entries = []
     for path in where.glob("*.pkl"):
         with contextlib.suppress(OSError):  # another process may remove one meanwhile

@@ -2,6 +2,7 @@
 
 import os
 import pickle
+import time
 
 import numpy as np
 
@@ -79,3 +80,16 @@ def test_entries_beyond_the_size_limit_go_least_recently_used_first(tmp_path, mo
     disk_cache.cached("demo", "e", lambda: value)
     (kept,) = tmp_path.glob("*.pkl")
     assert kept not in before
+
+
+def test_temporary_files_of_killed_writers_are_collected(tmp_path, monkeypatch):
+    monkeypatch.setattr(disk_cache, "directory", lambda: tmp_path)
+    now_ns = time.time_ns()
+    old, fresh = tmp_path / ".demo-old.tmp", tmp_path / ".demo-fresh.tmp"
+    for path, age_s in ((old, disk_cache.STALE_TMP_S + 60), (fresh, 1)):
+        path.write_bytes(b"half a pickle")
+        os.utime(path, ns=(now_ns - age_s * 10**9,) * 2)
+    disk_cache.cached("demo", "a", lambda: np.zeros(3))
+    assert not old.exists()  # its writer died an hour ago
+    assert fresh.exists()  # may be another process's write in progress
+    assert len(list(tmp_path.glob("*.pkl"))) == 1
