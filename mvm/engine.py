@@ -69,6 +69,11 @@ EXACT_BATCH = 1 << 16  # readouts per batch on the float64 full-simulation path
 SMALL_BLOCK = 1 << 16  # readouts per tile up to which a product's stages are one program (training's products)
 
 
+def residue_dtype(h: int, modulus: int) -> type:
+    """The smallest of int32 and int64 that holds a dot product of h residues, h * (m - 1)**2 (and x * m + w)."""
+    return np.int32 if h * (modulus - 1) ** 2 < 2**31 and modulus**2 < 2**31 else np.int64
+
+
 def float32_slack_levels(h: int, modulus: int, term_bound: float) -> float:
     """Bound on the float32 error of a decision: v = (S mod m) + E summed in h + 2 roundings of sums of at most
     m + ``term_bound`` levels, and the boundaries rounded to float32 (at most m levels)."""
@@ -112,7 +117,7 @@ class TileTables:
         # every combination occurs: the largest over the combinations is the largest over (x, w)
         constant_amplitude = bool(np.abs(log_amp).max() < AMPLITUDE_EXACT)
         uniform = bool(np.abs(levels).max() < UNIFORM_LEVELS)
-        return cls(m, h, base, levels, log_amp, pattern, constant_amplitude, uniform)
+        return cls(m, h, base, levels, log_amp, pattern.astype(np.int32), constant_amplitude, uniform)
 
     @property
     def eps_levels(self) -> np.ndarray:
@@ -143,14 +148,19 @@ class TileTables:
         return np.abs(self.log_amplitude).max(axis=(1, 2))
 
     def arm_transmission(self, rows: np.ndarray, x: np.ndarray, w: np.ndarray) -> np.ndarray:
-        """Exact T_arm (float64) of readouts on ``rows`` (...) for chunk residues x, w (..., h)."""
+        """Exact T_arm (float64) of readouts on ``rows`` (...) for chunk residues x, w (..., h), any integer dtype
+        (computed in :func:`residue_dtype` or wider: int32 for the moduli in use, half of int64's time)."""
         m, h = self.modulus, self.h
         count = self.levels.shape[-1]
-        # [r, j, combination of (x, w)] in the flat tables: one gather
-        at = (rows[..., None] * h + np.arange(h)) * count + self.pattern[x * m + w]
+        dtype = np.promote_types(np.result_type(x, w), residue_dtype(h, m))  # a narrower type would overflow
+        x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
+        # [r, j, combination of (x, w)] in the flat tables: one gather, whose index numpy's take wants as intp
+        combination = np.take(self.pattern, x * x.dtype.type(m) + w)
+        # rows, x and w may broadcast against each other
+        at = (combination + ((rows[..., None] * h + np.arange(h)) * count).astype(combination.dtype)).astype(np.intp)
         lv = np.take(self.levels, at).sum(-1)
         amp = np.take(self.log_amplitude, at).sum(-1)
-        s = np.mod((x.astype(np.int64) * w).sum(-1), m)
+        s = np.mod(np.einsum("...j,...j->...", x, w), m)
         return np.exp(self.base[rows] + amp + 2j * np.pi / m * (s + lv))
 
 
@@ -602,10 +612,15 @@ def _simulate(engine: TileEngine, x, w, unsafe, residue, readout: Readout, rng, 
     tile, h = engine.tile, engine.tile.h
     c_idx, i_idx, n_idx = np.nonzero(unsafe)
     rows = n_idx % tile.size
+    chunks, m_count, n_count = unsafe.shape
+    # each readout's h residues as one contiguous row: x's (C * M, h) and w's (C * N, h), gathered by row
+    dtype = residue_dtype(h, tile.modulus)
+    x_rows = np.ascontiguousarray(x.reshape(m_count, chunks, h).transpose(1, 0, 2), dtype).reshape(-1, h)
+    w_rows = np.ascontiguousarray(w.reshape(chunks, h, n_count).transpose(0, 2, 1), dtype).reshape(-1, h)
     for start in range(0, len(c_idx), EXACT_BATCH):
         sl = slice(start, start + EXACT_BATCH)
-        k = c_idx[sl, None] * h + np.arange(h)
-        xs, ws = x[i_idx[sl, None], k], w[k, n_idx[sl, None]]
+        xs = np.take(x_rows, c_idx[sl] * m_count + i_idx[sl], axis=0)
+        ws = np.take(w_rows, c_idx[sl] * n_count + n_idx[sl], axis=0)
         arm = engine.tables.arm_transmission(rows[sl], xs, ws)
         # drive noise from the design's slopes, the same for every row of the tile (CompiledMdpu.drive_variance_table)
         drive = drive_phase_sigma_rad(tile.rows[0], xs, ws, readout)
