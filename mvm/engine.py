@@ -156,8 +156,7 @@ class TileTables:
         x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
         # [r, j, combination of (x, w)] in the flat tables: one gather, whose index numpy's take wants as intp
         combination = np.take(self.pattern, x * x.dtype.type(m) + w)
-        # rows, x and w may broadcast against each other
-        at = (combination + ((rows[..., None] * h + np.arange(h)) * count).astype(combination.dtype)).astype(np.intp)
+        at = combination + (rows[..., None] * h + np.arange(h)) * count  # in intp; rows, x and w may broadcast
         lv = np.take(self.levels, at).sum(-1)
         amp = np.take(self.log_amplitude, at).sum(-1)
         s = np.mod(np.einsum("...j,...j->...", x, w), m)
