@@ -195,14 +195,19 @@ class CompiledMdpu:
         table = self.drive_variance_table
         h, m = table.shape[:2]
         x, w = np.asarray(x), np.asarray(w)
-        # one flat gather (two thirds of the time of indexing with three arrays), summed over j in the same order; its
-        # index computed in the residues' integer type where that holds it (int32: half of int64's time)
-        kind = np.result_type(x, w)
-        if kind.kind not in "iu" or h * m * m > np.iinfo(kind).max:
-            kind = np.dtype(np.intp)
+        # one flat gather (two thirds of the time of indexing with three arrays), summed over j in the same order
+        kind = index_dtype(np.result_type(x, w), h * m * m - 1)
         at = (np.arange(h, dtype=kind) * kind.type(m) + x.astype(kind, copy=False)) * kind.type(m)
         at = at + w.astype(kind, copy=False)  # x and w may broadcast against each other
         return np.take(table.reshape(-1), at.astype(np.intp, copy=False)).sum(-1)
+
+
+def index_dtype(given: np.dtype, largest: int) -> np.dtype:
+    """The signed integer type to compute table indices up to ``largest`` in, from residues of type ``given``: the
+    narrower of int32 and int64 that holds ``largest``, widened to hold ``given`` (int32 index arithmetic takes half
+    of int64's time; uint8 residues would overflow in their own type); intp where no signed type holds both."""
+    kind = np.promote_types(given, np.int32 if largest < 2**31 else np.int64)
+    return kind if kind.kind == "i" else np.dtype(np.intp)
 
 
 @lru_cache(maxsize=32)

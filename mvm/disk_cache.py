@@ -28,6 +28,7 @@ import hashlib
 import os
 import pickle
 import tempfile
+import time
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
@@ -104,6 +105,7 @@ def cached(
     value = compute()
     try:
         where.mkdir(parents=True, exist_ok=True)
+        _collect_stale_tmp(where)  # before writing: a disk they fill would fail the write
         fd, tmp = tempfile.mkstemp(dir=where, prefix=f".{name}-", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:
@@ -117,16 +119,19 @@ def cached(
     return value
 
 
+def _collect_stale_tmp(where: Path) -> None:
+    """Delete the temporary files in ``where`` last modified more than ``STALE_TMP_S`` ago: their writers died (a
+    live one replaces its file within the write, milliseconds)."""
+    stale = time.time_ns() - STALE_TMP_S * 10**9
+    for path in where.glob(".*.tmp"):
+        with contextlib.suppress(OSError):  # another process may remove one meanwhile
+            if path.stat().st_mtime_ns < stale:
+                path.unlink()
+
+
 def _prune(where: Path, keep: Path) -> None:
     """Delete the least recently used entries (oldest modification time) until those in ``where`` total at most
-    ``MAX_BYTES``; ``keep``, the entry just written, stays. Temporary files last modified more than ``STALE_TMP_S``
-    before it go too (their writers died: a live one replaces its file within the write)."""
-    with contextlib.suppress(OSError):
-        stale = keep.stat().st_mtime_ns - STALE_TMP_S * 10**9
-        for path in where.glob(".*.tmp"):
-            with contextlib.suppress(OSError):
-                if path.stat().st_mtime_ns < stale:
-                    path.unlink()
+    ``MAX_BYTES``; ``keep``, the entry just written, stays."""
     entries = []
     for path in where.glob("*.pkl"):
         with contextlib.suppress(OSError):  # another process may remove one meanwhile

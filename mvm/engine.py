@@ -54,7 +54,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from circuits.compiled import segment_sums
+from circuits.compiled import index_dtype, segment_sums
 from circuits.readout import Readout, Receivers, drive_phase_sigma_rad, read_arms
 from mvm.digital import PROGRAM_SOURCES, accumulate_groups, exact_chunk_sums, float_mod, scales_by_product
 from mvm.receiver import ReceiverMap, receiver_map
@@ -69,9 +69,10 @@ EXACT_BATCH = 1 << 16  # readouts per batch on the float64 full-simulation path
 SMALL_BLOCK = 1 << 16  # readouts per tile up to which a product's stages are one program (training's products)
 
 
-def residue_dtype(h: int, modulus: int) -> type:
-    """The smallest of int32 and int64 that holds a dot product of h residues, h * (m - 1)**2 (and x * m + w)."""
-    return np.int32 if h * (modulus - 1) ** 2 < 2**31 and modulus**2 < 2**31 else np.int64
+def residue_dtype(h: int, modulus: int, given=np.int8) -> np.dtype:
+    """The integer type to take residues of type ``given`` in for :meth:`TileTables.arm_transmission`: one that
+    holds x * m + w and a dot product of h residues, h * (m - 1)**2 (:func:`circuits.compiled.index_dtype`)."""
+    return index_dtype(given, max(modulus * modulus - 1, h * (modulus - 1) ** 2))
 
 
 def float32_slack_levels(h: int, modulus: int, term_bound: float) -> float:
@@ -152,7 +153,7 @@ class TileTables:
         (computed in :func:`residue_dtype` or wider: int32 for the moduli in use, half of int64's time)."""
         m, h = self.modulus, self.h
         count = self.levels.shape[-1]
-        dtype = np.promote_types(np.result_type(x, w), residue_dtype(h, m))  # a narrower type would overflow
+        dtype = residue_dtype(h, m, np.result_type(x, w))
         x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
         # [r, j, combination of (x, w)] in the flat tables: one gather, whose index numpy's take wants as intp
         combination = np.take(self.pattern, x * x.dtype.type(m) + w)

@@ -82,15 +82,17 @@ def test_drive_variance_table_against_pockels_slopes():
             np.testing.assert_allclose(c.drive_variance_table[1, x], expected, rtol=1e-5)
 
 
-def test_drive_phase_variance_is_the_tables_sum_in_every_residue_dtype():
-    """The flat gather's index runs in the residues' own type where it holds h * m * m (int32), else in intp: the
-    same sums as indexing the (h, m, m) table, for uint8, int32 and int64 residues that broadcast."""
-    c = compile_mdpu(MdpuDesign(h=4, mmu=MmuDesign(modulus=31, encoding="modular-drive")))
+@pytest.mark.parametrize("modulus", [7, 31])
+def test_drive_phase_variance_is_the_tables_sum_in_every_residue_dtype(modulus):
+    """The flat gather's index runs in the narrowest signed type that holds h * m * m and the residues' type: the
+    same sums as indexing the (h, m, m) table, for uint8 (whose own arithmetic would overflow), uint64, int32 and
+    int64 residues that broadcast against each other."""
+    c = compile_mdpu(MdpuDesign(h=4, mmu=MmuDesign(modulus=modulus, encoding="modular-drive")))
     rng = np.random.default_rng(5)
-    x, w = rng.integers(0, 31, (6, 1, 4)), rng.integers(0, 31, (1, 9, 4))
+    x, w = rng.integers(0, modulus, (6, 1, 4)), rng.integers(0, modulus, (1, 9, 4))
     table = c.drive_variance_table
     expected = sum(table[j, x[..., j], w[..., j]] for j in range(4))
-    for dtype in (np.uint8, np.int32, np.int64):
+    for dtype in (np.uint8, np.uint64, np.int32, np.int64):
         np.testing.assert_array_equal(c.drive_phase_variance(x.astype(dtype), w.astype(dtype)), expected)
 
 

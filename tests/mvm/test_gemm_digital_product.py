@@ -50,25 +50,22 @@ def test_engine_matches_the_reference_on_a_skewed_digital_product_chip():
 
 def test_engine_arms_are_the_same_in_every_residue_dtype_and_broadcast():
     """The index arithmetic runs in the narrowest type that holds it (int32 here); residues given as uint8 (which
-    x * m + w would overflow), int32 or int64, and rows broadcast against the residues, give the same bits as one
-    row's readouts of int64 residues one by one."""
+    x * m + w would overflow in their own type), uint64 (which promotes with int32 to float), int32 or int64, and
+    rows broadcast against the residues, give the same bits, and the compiled rows' products of MMU tables."""
     config = dataclasses.replace(ChipConfig(), tile=TileConfig(encoding="digital-product", rows=3))
     tile = skewed(build_chip(config), 0.004).tiles[0]
     m, h = tile.modulus, tile.h
-    assert residue_dtype(h, m) is np.int32 and residue_dtype(16, 50_000) is np.int64
+    assert residue_dtype(h, m) == np.int32 and residue_dtype(16, 50_000) == np.int64
+    assert residue_dtype(h, m, np.uint64) == np.intp  # no signed type holds uint64: the index type
     tables = TileTables.from_tile(tile)
     rng = np.random.default_rng(3)
     x, w = rng.integers(0, m, (5, 1, h)), rng.integers(0, m, (1, 7, h))
     rows = np.arange(3)[:, None, None]  # (3, 1, 1) against (5, 7): (3, 5, 7) readouts
-    one_by_one = np.array(
-        [
-            [[tables.arm_transmission(np.array(r), x[i, 0], w[0, j]) for j in range(7)] for i in range(5)]
-            for r in range(3)
-        ]
-    )
-    for dtype in (np.uint8, np.int32, np.int64):
-        got = tables.arm_transmission(rows, x.astype(dtype), w.astype(dtype))
-        np.testing.assert_array_equal(got, one_by_one)
+    expected = tables.arm_transmission(rows, x, w)
+    for r, row in enumerate(tile.rows):
+        np.testing.assert_allclose(expected[r], row.arm_transmission(x, w), rtol=1e-9, atol=0)
+    for dtype in (np.uint8, np.uint64, np.int32):
+        np.testing.assert_array_equal(tables.arm_transmission(rows, x.astype(dtype), w.astype(dtype)), expected)
 
 
 def test_the_engine_tables_are_an_identity_on_a_varied_digital_product_tile():
