@@ -494,9 +494,8 @@ def preloading(task: str):
                 if name in _preloaded and _preloaded[name].cancel():
                     del _preloaded[name]
         if ran and list(ran) != listed:  # the list is this run's: a program it did not run is not loaded next time
-            listed = list(ran)
-            _write_atomic(listing, json.dumps(listed).encode())
-        _listings[listing] = listed
+            _listings[listing] = list(ran)  # _start_loads keeps the list it read; this process's run replaces it
+            _write_atomic(listing, json.dumps(_listings[listing]).encode())
 
 
 def prefetch(task: str) -> None:
