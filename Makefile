@@ -52,6 +52,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_gemm.py
 	$(PY) benchmarks/bench_montecarlo.py 100 2
 	$(PY) benchmarks/bench_layout.py
+	$(PY) benchmarks/bench_train.py 20 --model mlp --dataset digits
 	$(PY) benchmarks/bench_train.py
 
 # The README's accuracy tables: every backend on both datasets, seeds 0, 1, 2, 20 epochs (several hours on 2 cores).

@@ -1,10 +1,11 @@
 """Training speed: a 20-epoch run with every matmul on the RNS chip, against the same run in float32.
 
 Run: `.venv/bin/python benchmarks/bench_train.py [EPOCHS] [--model mlp|cnn] [--dataset digits|mnist1d]`
-(default 20 epochs of the CNN on MNIST-1D; target: the RNS run at most 10 minutes on the 2-core
-machine). Prints each run's wall time (sampling and calibrating the chip, and the first JIT
-compilation, included), the readouts per second and the ratios RNS / fp32, whole run and
-training alone.
+(default 20 epochs of the CNN on MNIST-1D). The target is the digits MLP's: 20 epochs on a calibrated
+RNS chip at most 3x the float32 run (`bench_train.py 20 --model mlp --dataset digits`); the CNN has
+none. Prints each run's wall time (sampling and calibrating the chip, and the first JIT compilation,
+included), the readouts per second and the ratios RNS / fp32, whole run and training alone, the whole
+run's against the 3x target.
 """
 
 import argparse
@@ -52,10 +53,13 @@ def main() -> None:
             f"the first of each shape; training {r['seconds_training']:.1f} s, first epoch "
             f"{r['history'][0]['seconds']:.1f} s, then {_per_epoch(r):.2f} s per epoch"
         )
+    ratio = rns["seconds"] / fp32["seconds"]
+    target_run = model == "mlp" and args.dataset == "digits" and args.epochs == 20
     print(
-        f"  ratio rns / fp32: {rns['seconds'] / fp32['seconds']:.1f}x whole run, "
+        f"  ratio rns / fp32: {ratio:.1f}x whole run, "
         f"{rns['seconds_training'] / fp32['seconds_training']:.1f}x training alone; "
-        f"target: rns at most 600 s ({'met' if rns['seconds'] <= 600 else 'missed'})"
+        f"target (20 epochs of the digits MLP): at most 3x whole run "
+        f"({('met' if ratio <= 3 else 'missed') if target_run else 'not this run'})"
     )
 
 
