@@ -4,8 +4,9 @@ Every measurement drives chosen levels, reads I and Q through the row's own
 receiver (shot, TIA and RIN noise, ADCs) ``repeats`` times, averages them and
 takes the angle. Three procedures, per tile and for all rows at once:
 
-0. Receiver I/Q correction: drive segment 0 through all m levels (phases
-   around the whole circle), fit an ellipse to the averaged (I, Q) readings and
+0. Receiver I/Q correction: drive MMU 0 at every product p = x*w (x = 1,
+   w = p = 0..m-1; the other MMUs at 0), which puts the phase around the whole
+   circle in any encoding, fit an ellipse to the averaged (I, Q) readings and
    map it back to a centred circle: this removes the balanced pairs' offsets
    (responsivity mismatch against the strong LO) and the hybrid's gain and
    quadrature errors. Every later measurement reads through this correction.
@@ -24,11 +25,12 @@ takes the angle. Three procedures, per tile and for all rows at once:
    by moving a row's target one turn where needed, else clipped and counted);
    repeat with fresh measurements.
 
-Measurements use the laser at the calibration power (10 mW by default), which
-may differ from the operating power: the trims are properties of the devices
-(the I/Q correction is kept per unit input power). Precision grows with SNR
-only while the receiver noise still dithers the ADC (about 0.4 code rms or
-more): averaging cannot remove quantisation that noise does not dither.
+Measurements use the laser at the calibration power
+(``[calibration] laser_power_mw``, 1 mW by default), which may differ from the
+operating power: the trims are properties of the devices (the I/Q correction
+is kept per unit input power). Precision grows with SNR only while the receiver noise still
+dithers the ADC (about 0.3 code rms or more, ``DITHER_NOISE_CODES``):
+averaging cannot remove quantisation that noise does not dither.
 
 The response to a heater is exactly linear in its power (neff is linear in T,
 T in P), so the crosstalk matrix is measured as the model's linear response

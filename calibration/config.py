@@ -41,10 +41,10 @@ class Spec:
 class CalibrationSettings:
     """How a chip is calibrated."""
 
-    # At 10 mW the default chip's receiver noise is about 0.14 of an 8-bit ADC code rms: too little to dither the
-    # quantisation, which averaging then cannot remove (0.05 rad left on an ideal chip). At 1 mW it is about 0.6
-    # code, and 64 readings per measurement leave 0.010 rad on the default chip at the default variation (seed 0;
-    # 32 readings: 0.016 rad).
+    # At 10 mW the default chip's receiver noise is about 0.13 of an 8-bit ADC code rms: too little to dither the
+    # quantisation, which averaging then cannot remove (0.05 rad left on an ideal chip). At 1 mW it is about 0.7
+    # code (calibration.calibrate.noise_per_adc_code), and 64 readings per measurement leave 0.010 rad on the
+    # default chip at the default variation (seed 0; 32 readings: 0.016 rad).
     repeats: Annotated[PositiveInt, doc("readings averaged per measurement")] = 64
     laser_power_mw: Annotated[
         NonNegative, doc("the laser during calibration (precision grows with SNR while noise dithers the ADC)")

@@ -38,8 +38,9 @@ The tile's area is the bounding box of the whole layout (:func:`circuits.layout.
 every modulus's R rows, the heaters' pads and the routes included).
 
 **Energy per MAC** (pJ): :func:`chip_energy_pj_per_mac`, the parts of
-:func:`mvm.energy.rns_breakdown_pj_per_mac` (converters, TIAs, laser, input and
-weight DACs, electrode drive, static heaters) with each row's laser emitting
+:func:`mvm.energy.rns_breakdown_pj_per_mac` (ADCs, TIAs, laser, input and
+weight DACs, electrode drive, the digital-product logic, the static heaters and
+the drive trim DACs) with each row's laser emitting
 the link budget's power through its edge coupler; ``total`` is their sum. The
 training table reports the same figure. Digital work (BFP, CRT, accumulation)
 is left out.

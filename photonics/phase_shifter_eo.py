@@ -41,7 +41,8 @@ LN_LOSS_DB_CM = 0.25
 LN_BEND_RADIUS_UM = 30.0  # Krasnokutska et al., Sci. Rep. 9, 11086 (2019): LNOI microrings of 30 um radius
 LN_BEND_LOSS_DB = 0.005  # per 180-degree bend: two joints
 # Longest straight electrode section of a segment: <= 3 mm keeps a segmented electrode section (1.5 pF/cm, 50 ohm)
-# at >= 7 GHz (10 GBd); 0.8 mm gives the smallest digital-product tile at a 30 um bend radius (docs/physics/phase-shifters.md).
+# at >= 7 GHz (10 GBd); 0.8 mm gives the smallest digital-product tile at a 30 um bend radius (824 mm^2 on the default
+# chip, as at 1 mm; 829 at 0.6 mm: docs/physics/phase-shifters.md).
 # (A binary-length MMU's 30 cm of electrode folds 16x wider at 0.8 mm; its example file folds at 5 mm.)
 SECTION_MAX_UM = 800.0
 

@@ -60,7 +60,7 @@ class _Ring(Params):
 class RingAllPass(_Ring):
     """All-pass micro-ring resonator with an electro-optic section."""
 
-    kappa: float = param(0.2, "1", "bus power coupling at wl0 (0.2: over-coupled, 0.23 dB on resonance)", ge=0, le=1)
+    kappa: float = param(0.2, "1", "bus power coupling at wl0", ge=0, le=1)
 
 
 @register("ring_allpass", RingAllPass)

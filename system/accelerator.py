@@ -124,7 +124,7 @@ def figures_from_report(config, report: dict) -> ChipFigures:
 
 @lru_cache(maxsize=4)
 def chip_figures(config) -> ChipFigures:
-    """The figures of ``config``'s chip (its design report: tens of seconds for the default chip; cached)."""
+    """The figures of ``config``'s chip (its design report: about 15 s for the default chip; cached)."""
     from mvm.design import design_report
 
     return figures_from_report(config, design_report(config))
