@@ -72,7 +72,6 @@ class Readout:
 
     laser: Laser = field(default_factory=Laser)
     detector: Photodetector = field(default_factory=Photodetector)
-    adc_headroom: float = 1.25
     noise: bool = True
     # rms voltage noise of every segment drive (DAC and driver); 0: off. A 10 GS/s-class DAC's output noise
     # density is about -162 dBm/Hz (Analog Devices AD9142 data sheet, 2012), 1.8 nV/sqrt(Hz) into 50 ohm, 0.13 mV
@@ -81,10 +80,13 @@ class Readout:
     drive_noise_mv_rms: float = 1.0
 
     def __post_init__(self):
-        if not self.adc_headroom >= 1:
-            raise UsageError(f"adc_headroom must be >= 1 (got {self.adc_headroom})")
         if not self.drive_noise_mv_rms >= 0:
             raise UsageError(f"drive_noise_mv_rms must be >= 0 mV (got {self.drive_noise_mv_rms})")
+
+    @property
+    def adc_headroom(self) -> float:
+        """The ADC's full scale over the largest signal excursion (``[detector] adc_headroom``)."""
+        return self.detector.adc_headroom
 
     @property
     def drive_noise_v_rms(self) -> float:

@@ -40,7 +40,21 @@ class Photodetector(Params):
     bandwidth_ghz: float = param(k.CLOCK_GHZ, "GHz", "noise bandwidth of detector and TIA", gt=0)
     tia_noise_ua_rms: float = param(k.TIA_NOISE_UA_RMS, "uA", "TIA input-referred rms noise current", ge=0)
     adc_bits: int = param(8, "bit", "ADC resolution", ge=1, le=24, integer=True)
-    adc_full_scale_ua: float = param(1000.0, "uA", "ADC full scale (+/-), referred to the TIA input", gt=0)
+    adc_full_scale_ua: float = param(
+        1000.0,
+        "uA",
+        "ADC full scale (+/-), referred to the TIA input (a chip's readouts set it from adc_headroom)",
+        gt=0,
+    )
+    # 1.25: at the link budget's 1e-6 point (I's rms noise 0.019-0.021 of the signal amplitude A for m = 31..33) the
+    # 0.25 A above the noiseless excursion is about 12 noise sigma, so noise is never clipped, while the 8-bit step
+    # (2.5 A / 256) adds quantisation noise of 0.0028 A rms, 2 % of the noise variance.
+    adc_headroom: float = param(
+        1.25,
+        "1",
+        "ADC full scale over the largest I or Q signal excursion (the TIA gain of an auto-ranged readout)",
+        ge=1,
+    )
     # A Si/Ge uni-travelling-carrier photodiode made for analog and coherent receivers: 20 GHz bandwidth and a
     # 20 mA large-signal 1-dB saturation current at -3 V (Piels and Bowers, Opt. Express 20, 7488, 2012). A plain
     # vertical Ge-on-Si PIN saturates near 2.5 mA (its bandwidth collapses above about 2.5 mW of incident power:
