@@ -86,27 +86,3 @@ def test_link_budget_reports_unreachable_targets():
     c = compile_mdpu(MdpuDesign(h=16, mmu=MmuDesign(modulus=64)))
     with pytest.raises(ValueError, match="unreachable.*ADC's quantisation"):
         link_budget(c, replace(receiver_only(), detector=Photodetector(adc_bits=4)), 1e-6)
-
-
-@pytest.mark.parametrize("headroom", [1.0, 1.25, 2.0])
-def test_the_chip_files_adc_headroom_sets_the_largest_code(headroom):
-    """``[detector] adc_headroom`` H puts the ADC's full scale at H times the largest signal excursion: read
-    without noise around the whole circle, the largest |code| of I and Q is the full scale's 2**(bits-1) codes
-    over H (to within the rounding and the m phases' sampling of the circle)."""
-    from circuits.readout import ranged_detector
-    from mvm.config import config_from_dict
-    from photonics.photodetector import adc_lsb_a
-
-    config = config_from_dict({"detector": {"adc_headroom": headroom}})
-    readout = replace(config.readout(noise=False), laser=replace(config.laser, power_mw=1.0))
-    assert readout.adc_headroom == headroom
-    compiled = compile_mdpu(config.mdpu_design(31))
-    m, h = compiled.design.modulus, compiled.design.h
-    w = np.zeros((m, h), dtype=np.int64)
-    w[:, 0] = np.arange(m)  # MMU 0 at every product x * w = p: the phase around the circle
-    x = np.ones_like(w)
-    got = read(compiled, compiled.detector_fields(x, w), readout)
-    lsb = adc_lsb_a(ranged_detector(compiled, readout))
-    largest = np.abs(np.concatenate([got.i_a, got.q_a])).max() / lsb
-    half = 2 ** (readout.detector.adc_bits - 1)
-    assert np.cos(np.pi / m) * half / headroom - 1 <= largest <= min(half / headroom + 0.5, half)

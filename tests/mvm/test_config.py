@@ -6,8 +6,10 @@ import tomllib
 import numpy as np
 import pytest
 
+from circuits.compiled import compile_mdpu
 from circuits.mdpu import MdpuDesign
 from circuits.mmu import MmuDesign, default_ring
+from circuits.readout import ranged_detector, read
 from mirage.cli import main
 from mvm.config import BfpConfig, ChipConfig, TileConfig, config_from_dict, default_toml, load_config
 from photonics.electrode import Electrode
@@ -15,7 +17,7 @@ from photonics.errors import UsageError
 from photonics.heater import Heater
 from photonics.laser import Laser
 from photonics.phase_shifter_eo import PhaseShifterEO
-from photonics.photodetector import Photodetector
+from photonics.photodetector import Photodetector, adc_lsb_a
 
 DEFAULT = tomllib.loads(default_toml())
 
@@ -225,3 +227,23 @@ def test_an_absurd_rf_loss_is_refused_not_a_traceback(tmp_path):
     path.write_text("[devices.electrode]\nrf_loss_db_cm_rtghz = 1e300\n")
     with pytest.raises(UsageError, match=r"rf_loss_db_cm_rtghz: must be <= 100"):
         load_config(path)
+
+
+@pytest.mark.parametrize("headroom", [1.0, 1.25, 2.0])
+def test_the_chip_files_adc_headroom_sets_the_largest_code(headroom):
+    """``[detector] adc_headroom`` H puts the ADC's full scale at H times the largest signal excursion: read
+    without noise around the whole circle, the largest |code| of I and Q is the full scale's 2**(bits-1) codes
+    over H (to within the rounding and the m phases' sampling of the circle)."""
+    config = config_from_dict({"detector": {"adc_headroom": headroom}})
+    readout = config.readout(noise=False).with_laser_power(1.0)
+    assert readout.adc_headroom == headroom
+    compiled = compile_mdpu(config.mdpu_design(31))
+    m, h = compiled.design.modulus, compiled.design.h
+    w = np.zeros((m, h), dtype=np.int64)
+    w[:, 0] = np.arange(m)  # MMU 0 at every product x * w = p: the phase around the circle
+    x = np.ones_like(w)
+    got = read(compiled, compiled.detector_fields(x, w), readout)
+    lsb = adc_lsb_a(ranged_detector(compiled, readout))
+    largest = np.abs(np.concatenate([got.i_a, got.q_a])).max() / lsb
+    half = 2 ** (readout.detector.adc_bits - 1)
+    assert np.cos(np.pi / m) * half / headroom - 1 <= largest <= min(half / headroom + 0.5, half)
