@@ -30,7 +30,7 @@ from calibration.geometry import TileGeometry, default_geometry, segment_boxes_u
 from calibration.thermal import coupling_matrix, self_rise_k_per_mw, temperature_rise_k
 from calibration.variation import VariationConfig, compact_factor, correlation_factor, sample_fields, standard_draws
 from circuits.compiled import RowParams, compile_mdpu, compile_rows, delay_mismatches_s, drawn_front_settings
-from circuits.mdpu import DETECTORS, FRONT, HYBRIDS, LO_HEATERS, SPLITTERS, lo_heater_powers_mw
+from circuits.mdpu import DETECTORS, FRONT, HYBRIDS, LO_HEATERS, ROUTES, SPLITTERS, lo_heater_powers_mw
 from mvm.config import ChipConfig
 from mvm.disk_cache import cached
 from mvm.gemm import Chip
@@ -267,6 +267,13 @@ def heater_p_pi_mw(sample: ChipSample, index: int) -> np.ndarray:
     )
 
 
+def chip_temperature_k(sample: ChipSample, with_drift: bool = False, extra_heat_k: float = 0.0) -> float:
+    """The chip's temperature before any heater's crosstalk: the reference, the ambient offset, the drift that
+    follows calibration (``with_drift``) and any uniform extra heat. The routing guides (the LO's delay line, the
+    hybrid's bends), which have no place in the heat paths, sit at it."""
+    return REFERENCE_TEMPERATURE_K + sample.ambient_offset_k + (sample.drift_k if with_drift else 0.0) + extra_heat_k
+
+
 def device_temperatures_k(
     sample: ChipSample, index: int, lo_bias_power_mw: np.ndarray, with_drift: bool = False, extra_heat_k: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -286,7 +293,7 @@ def device_temperatures_k(
         dn_dt_per_k=heat.dn_dt_per_k,
     )
     power = _heater_powers(cfg, lo_bias_power_mw, rows, h)
-    base = REFERENCE_TEMPERATURE_K + sample.ambient_offset_k + (sample.drift_k if with_drift else 0.0) + extra_heat_k
+    base = chip_temperature_k(sample, with_drift, extra_heat_k)
     coupling = _heat_paths(cfg, index, sample.variation.crosstalk_at_100um, sample.layout)
     if power.ndim == 1:
         return geom.split(base + temperature_rise_k(coupling, rise, power))
@@ -384,6 +391,7 @@ def row_params(
             "temperature_k": temp[2][..., col[n]],
             "power_mw": lo_power[n],
         }
+    front.update({n: {"temperature_k": chip_temperature_k(sample, with_drift, extra_heat_k)} for n in ROUTES})
     gain = 1 + f["responsivity_rel"][:, [col[d] for d in DETECTORS]]
     volts = trims.level_voltages_v[index][..., :1] if level_zero_only else trims.level_voltages_v[index]
 

@@ -29,8 +29,10 @@ from circuits.mdpu import (
     HYBRIDS,
     LO_BIAS,
     LO_HEATERS,
+    ROUTES,
     SPLITTERS,
     MdpuDesign,
+    MdpuRoutes,
     front_end_netlist,
     with_lo_bias,
 )
@@ -341,11 +343,14 @@ def _segment_tables(design: MdpuDesign) -> tuple[np.ndarray, np.ndarray]:
 # rounds alike whatever the batch (a chip without variation equals the ideal chip bit for bit).
 FRONT_END_BATCH = 16
 # The front-end settings every solve passes (what a fabricated row varies: calibration.chip.row_params): one call
-# signature, so one compilation of each design's front end per batch shape in a process.
+# signature, so one compilation of each design's front end per batch shape in a process. The routes' temperature
+# is the chip's (ambient and drift): a matched LO's LN delay line drifts with the signal arm's LN only if it sees
+# the same temperature. A route the design does not draw (length 0) has no instance, and its setting is unused.
 FRONT_END_SETTINGS = {
     **{n: ("split_ratio",) for n in SPLITTERS},
     **{n: ("kappa",) for n in HYBRIDS},
     **{n: ("neff", "p_pi_mw", "temperature_k", "power_mw") for n in LO_HEATERS},
+    **{n: ("temperature_k",) for n in ROUTES},
 }
 
 
@@ -460,7 +465,7 @@ def solve_front_end(design: MdpuDesign, wl_um: float, settings: dict, rows: int)
 def front_end_ports(design: MdpuDesign, wl_um: float, settings: dict, rows: int) -> np.ndarray:
     """:func:`solve_front_end` as one array (ports, rows), the ports in the order of ``_FRONT_END_PORTS``: the
     source's arm input, then each detector's from the arm, then each detector's from the LO."""
-    drawn = drawn_front_settings(design.lo_fraction, design.lo_heater)
+    drawn = drawn_front_settings(design.lo_fraction, design.lo_heater, design.routes)
     padded = rows + (-rows % FRONT_END_BATCH)
     values = np.empty((sum(len(keys) for keys in FRONT_END_SETTINGS.values()), padded))
     i = 0
@@ -480,9 +485,12 @@ def front_end_ports(design: MdpuDesign, wl_um: float, settings: dict, rows: int)
 
 
 @lru_cache(maxsize=16)
-def drawn_front_settings(lo_fraction: float, lo_heater) -> dict:
-    """The drawing's value of every setting of :data:`FRONT_END_SETTINGS` (instance -> key -> number)."""
+def drawn_front_settings(lo_fraction: float, lo_heater, routes: MdpuRoutes | None = None) -> dict:
+    """The drawing's value of every setting of :data:`FRONT_END_SETTINGS` (instance -> key -> number); a route's
+    from the guide it is drawn in (``routes``), whether or not the design draws it."""
+    routes = routes or MdpuRoutes()
     drawn = front_end_netlist(lo_fraction, lo_heater)["instances"]
+    drawn.update({n: {"settings": routes.waveguide_of(n).settings()} for n in ROUTES})
     return {n: {k: float(drawn[n]["settings"][k]) for k in keys} for n, keys in FRONT_END_SETTINGS.items()}
 
 

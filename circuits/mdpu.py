@@ -147,6 +147,8 @@ def front_role(role: str) -> FrontDevice:
 
 
 (LO_ROUTE,) = (f.route[0] for f in front_role("lo_splitter").feeds if f.route)  # the LO arm's long route
+# every routing guide a layout may insert (MdpuRoutes), by instance name: the LO route, then the hybrid's four
+ROUTES = tuple(f.route[0] for d in FRONT_END for f in d.feeds if f.route)
 
 # How the LO reaches the hybrid: "direct", a silicon strip route along the row (the signal arm's thin-film-LN
 # path delays the signal by about 1.2 ns more); "matched", a thin-film-LN delay line of the signal arm's guide

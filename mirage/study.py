@@ -21,6 +21,7 @@ def calibrate_one(study, seed: int) -> dict:
         "seed": seed,
         "sigma_scale": study.variation.scale,
         "ambient_offset_k": sample.ambient_offset_k,
+        "drift_k": sample.drift_k,
         "phase_error_before_rad": report.phase_error_before_rad,
         "phase_error_after_rad": report.phase_error_after_rad,
         "improvement": report.phase_error_before_rad / max(report.phase_error_after_rad, 1e-12),
@@ -42,7 +43,8 @@ def calibrate_text(r: dict) -> str:
     lines = [
         f"chip seed {r['seed']}, sigma scale {r['sigma_scale']:g}, ambient offset {r['ambient_offset_k']:+.2f} K",
         f"  residual phase error: {r['phase_error_before_rad']:.4f} rad before, {r['phase_error_after_rad']:.4f} rad after "
-        f"({r['improvement']:.0f}x lower); {r['phase_error_after_drift_rad']:.4f} rad after the drift that follows",
+        f"({r['improvement']:.0f}x lower); {r['phase_error_after_drift_rad']:.4f} rad after the drift that follows "
+        f"({r['drift_k']:+.3f} K)",
         f"  residue error rate: {r['residue_error_rate_before']:.3g} before, {r['residue_error_rate_after']:.3g} after",
         f"  trims: drive gains {r['gain_trim_rel_rms'] * 100:.2f} % rms, LO bias {r['lo_bias_change_mw_rms']:.2f} mW rms, "
         f"rings {r['ring_lock_k_rms']:.3f} K rms",

@@ -8,7 +8,7 @@ import pytest
 from calibration.chip import device_temperatures_k, heater_p_pi_mw, nominal_trims, sample_chip, tile_rows
 from calibration.thermal import coupling_matrix, crosstalk_rad_per_mw, self_rise_k_per_mw
 from calibration.variation import VariationConfig
-from circuits.mdpu import FRONT
+from circuits.mdpu import FRONT, LO_ROUTE
 from mvm.config import ChipConfig, TileConfig
 from photonics.heater import heater
 
@@ -42,6 +42,34 @@ def test_uniform_temperature_rise_shifts_every_phase_by_dn_dt(sample):
         np.testing.assert_allclose(
             np.angle(w.heater_t / c.heater_t), 2 * np.pi * heat.dn_dt_per_k * heat.length_um / WL, rtol=1e-9
         )
+
+
+def test_uniform_rise_moves_the_read_phase_by_the_two_arms_thermal_phases(sample):
+    """A uniform rise turns each row's signal against its LO, at every detector, by the signal arm's thermal phase (its segments'
+    folded paths and its MMU heaters) less the LO arm's (its bias heater, its route, one hybrid heater): the matched
+    LO's LN delay line drifts with the signal arm's LN, so what remains is far less than either arm alone. The
+    hybrid's routes are the same guide on both arms and cancel."""
+    config, rise_k = sample.config, 0.05
+    trims = nominal_trims(config)
+    cold, warm = tile_rows(sample, 0, trims), tile_rows(sample, 0, trims, extra_heat_k=rise_k)
+    design = cold[0].design
+    eo, heat, lo_heat = config.phase_shifter_eo, design.mmu.heater, design.lo_heater
+    electrode = design.mmu.segment_lengths_um()[None, :]
+    sections = 2 * np.maximum(1, np.ceil(electrode / (2 * eo.section_max_um)))
+    path = electrode * (1 + sample.tiles[0].seg["length_rel"]) + sections * np.pi * eo.bend_radius_um  # (R, h, B)
+    route = design.routes.waveguide_of(LO_ROUTE)
+    assert design.lo_path == "matched" and design.routes.lo_um > 1e4  # centimetres of LN in the LO arm
+    signal_um = eo.dn_dt_per_k * path.sum((1, 2)) + design.h * heat.dn_dt_per_k * heat.length_um
+    lo_um = 2 * lo_heat.dn_dt_per_k * lo_heat.length_um + route.dn_dt_per_k * design.routes.lo_um
+    predicted = 2 * np.pi * rise_k * (signal_um - lo_um) / WL
+
+    def beat(row):  # the signal's phase against the LO's at each detector, every segment at level 0
+        arm = row.src_to_arm * np.prod(row.segment_t[..., 0]) * np.prod(row.heater_t)
+        return row.arm_to_det * arm / row.lo_to_det
+
+    turned = np.array([np.angle(beat(w) / beat(c)) for c, w in zip(cold, warm)])  # (R, 4)
+    np.testing.assert_allclose(turned, predicted[:, None] * np.ones(4), rtol=1e-6)
+    assert np.abs(predicted).max() < 0.1 * 2 * np.pi * rise_k * eo.dn_dt_per_k * path.sum((1, 2)).min() / WL
 
 
 def test_uniform_rise_moves_ring_resonances_by_wl_dn_dt_over_ng():

@@ -4,14 +4,26 @@ import numpy as np
 import pytest
 
 from circuits.compiled import _FRONT_END_PORTS, front_end_paths, front_end_solver, solve_front_end
-from circuits.mdpu import HYBRIDS, LO_HEATERS, SPLITTERS, MdpuDesign, MdpuRoutes, front_end_circuit, front_end_netlist
+from circuits.mdpu import (
+    HYBRIDS,
+    LO_HEATERS,
+    ROUTES,
+    SPLITTERS,
+    MdpuDesign,
+    MdpuRoutes,
+    front_end_circuit,
+    front_end_netlist,
+)
 from photonics.heater import Heater
 from photonics.waveguide import Straight
 
 
-def _varied_settings(rng: np.random.Generator, n: int) -> dict:
-    """Every instance setting a fabricated row varies, drawn well away from the drawing."""
-    settings = {name: {"split_ratio": rng.uniform(0.2, 0.8, n)} for name in SPLITTERS}
+def _varied_settings(rng: np.random.Generator, n: int, design: MdpuDesign) -> dict:
+    """Every instance setting a fabricated row varies, drawn well away from the drawing (the routes' temperature
+    on the routes the design draws)."""
+    drawn = front_end_netlist(design.lo_fraction, design.lo_heater, routes=design.routes)["instances"]
+    settings = {name: {"temperature_k": rng.uniform(295, 320, n)} for name in ROUTES if name in drawn}
+    settings.update({name: {"split_ratio": rng.uniform(0.2, 0.8, n)} for name in SPLITTERS})
     settings.update({name: {"kappa": rng.uniform(0.3, 0.7, n)} for name in HYBRIDS})
     for name in LO_HEATERS:
         settings[name] = {
@@ -36,7 +48,7 @@ DESIGNS = {
 def test_front_end_solver_matches_sax(name):
     design = DESIGNS[name]
     rng = np.random.default_rng(3)
-    settings = _varied_settings(rng, 16)
+    settings = _varied_settings(rng, 16, design)
     reference = front_end_circuit(design.lo_fraction, design.lo_heater, design.routes)
     for wl in (1.55, 1.5501):
         want = reference(wl=wl, **settings)
@@ -50,7 +62,7 @@ def test_front_end_solver_matches_sax(name):
 def test_solve_front_end_batches_rows_like_one_solve():
     """Rows beyond one batch (padded with the last row) give what each row solved on its own gives."""
     design = DESIGNS["routed, matched LO guide"]
-    settings = _varied_settings(np.random.default_rng(5), 21)
+    settings = _varied_settings(np.random.default_rng(5), 21, design)
     batched = solve_front_end(design, design.wl_um, settings, 21)
     reference = front_end_circuit(design.lo_fraction, design.lo_heater, design.routes)
     for r in (0, 15, 16, 20):
