@@ -267,7 +267,9 @@ def _mdpu_design(config: ChipConfig, modulus: int, routed: bool) -> MdpuDesign:
         ring=config.ring,
         heater=config.heater,
     )
-    design = MdpuDesign(mmu=mmu, h=config.tile.h, lo_heater=config.heater, lo_path=config.tile.lo_path)
+    design = MdpuDesign(
+        mmu=mmu, h=config.tile.h, lo_heater=config.heater, wl_um=config.laser.wl_um, lo_path=config.tile.lo_path
+    )
     return _laid_out(design) if routed else design
 
 

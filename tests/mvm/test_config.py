@@ -98,6 +98,21 @@ def test_phase_shifter_loss_reaches_every_mmu():
     assert "propagation loss of the LN ridge" in line
 
 
+def test_the_lasers_wavelength_reaches_every_solve():
+    """[laser] wl_um is the wavelength the MDPU is solved at: 0.1 nm off the design wavelength, each segment's
+    transmission turns by its group delay, -2 pi n_g L d(wl) / wl^2 over its folded optical path."""
+    shifted = config_from_dict({"laser": {"wl_um": 1.5501}})
+    design, nominal = shifted.mdpu_design(31), ChipConfig().mdpu_design(31)
+    assert design.wl_um == 1.5501 and nominal.wl_um == Laser().wl_um == 1.55
+    eo = nominal.mmu.eo
+    lengths = nominal.mmu.segment_lengths_um()
+    path_um = lengths + 2 * np.maximum(1, np.ceil(lengths / (2 * eo.section_max_um))) * np.pi * eo.bend_radius_um
+    predicted = -2 * np.pi * eo.ng * path_um * 1e-4 / 1.55**2
+    t0, t1 = (compile_mdpu(d).segment_t[0, :, 0] for d in (nominal, design))  # MMU 0's segments at level 0
+    np.testing.assert_allclose(np.exp(1j * np.angle(t1 / t0)), np.exp(1j * predicted), atol=1e-3)
+    assert np.abs(predicted).min() > 0.1  # a turn the test can see
+
+
 @pytest.mark.parametrize(
     "section, params, default",
     [
