@@ -71,7 +71,8 @@ def main() -> None:
         )
         print(
             f"    yield uncalibrated {s['yield_uncalibrated']:.3f}, calibrated {s['yield_calibrated']:.3f}; median "
-            f"phase error {s['median_phase_error_uncalibrated_rad']:.3f} -> {s['median_phase_error_calibrated_rad']:.4f} rad"
+            f"phase error {s['median_phase_error_uncalibrated_rad']:.3f} -> {s['median_phase_error_calibrated_rad']:.4f} rad, "
+            f"{s['median_phase_error_after_drift_rad']:.3f} rad after the drift that follows"
         )
     after = numpy_matmul_seconds()
     print(

@@ -6,13 +6,15 @@
 resulting temperatures (ambient offset, optional drift, heater crosstalk), and
 returns an :class:`mvm.gemm.Chip` that the GEMM driver runs like any other.
 
-How deviations reach the models: width and thickness shift every guide's neff
-(the MMU segments, thin-film LN ridges, with the LN film thickness and etch
-depth and the LN sensitivities; the silicon guides with the silicon thickness
-and the silicon sensitivities, :mod:`calibration.variation`);
-coupling deviations scale couplers' and splitters' power coupling; Pockels
-efficiency scales 1/VpiL; length deviations scale electrode length; heater
-efficiency scales 1/P_pi; ring radius and gap move resonance and coupling
+How deviations reach the models: width and thickness shift the neff of the MMU
+segments (thin-film LN ridges, with the LN film thickness and etch depth and the
+LN sensitivities) and of the heaters' silicon guides (the MMU bias heaters and the
+LO heaters, with the silicon thickness and the silicon sensitivities,
+:mod:`calibration.variation`); the routes (the LO's delay line, the hybrid's
+bends) keep the drawing's neff, a static phase the LO bias trim absorbs like the
+rest; coupling deviations scale couplers' and splitters' power coupling; Pockels
+efficiency and electrode length deviations scale 1/VpiL (the electrode's length,
+not the guide's); heater efficiency scales 1/P_pi; ring radius and gap move resonance and coupling
 (kappa ~ exp(-gap/decay)); responsivity scales each detector, which is the
 same as scaling its field by sqrt(R/R0) (mean current and shot noise both
 follow).
@@ -408,9 +410,11 @@ def row_params(
 
 
 def _eo_segment_variation(mmu, dev: dict, variation: VariationConfig) -> dict:
-    """Pockels segment: length deviations scale the electrode, efficiency deviations scale 1/VpiL."""
-    lengths = mmu.segment_lengths_um()[None, None, :]
-    return {"length_um": lengths * (1 + dev["length_rel"]), "vpil_v_cm": mmu.eo.vpil_v_cm / (1 + dev["eo_rel"])}
+    """Pockels segment: efficiency and electrode length deviations both scale its Pockels phase per volt,
+    pi V L / VpiL, so both enter as 1/VpiL. An electrode length error is the metal's, not the guide's (drawn by
+    lithography to nanometres over millimetres): the optical path, its loss and its delay stay as drawn."""
+    drawn = mmu.segment_lengths_um()[None, None, :]  # passed per segment as the ideal chip's solve takes them
+    return {"length_um": drawn, "vpil_v_cm": mmu.eo.vpil_v_cm / ((1 + dev["eo_rel"]) * (1 + dev["length_rel"]))}
 
 
 def _ring_segment_variation(mmu, dev: dict, variation: VariationConfig) -> dict:

@@ -13,7 +13,12 @@ then writes the sources ranked, most harmful first (:func:`rank_key`):
 - ``sensitivity.csv``: one row per source, ranked;
 - ``sensitivity.md``: the same as a Markdown table;
 - ``sensitivity.png``: bar charts of yield (uncalibrated, calibrated) and median
-  residual phase error per source.
+  residual phase error per source (uncalibrated, calibrated, after the drift that
+  follows calibration).
+
+Yields are judged on the chip as calibrated; the drift (``drift_k``) acts only
+after calibration, so its harm shows in the after-drift column, not in the
+ranking.
 
 Every run draws the same chips (the same seed): chip ``i`` of each run sees the
 same random numbers, only the sigmas differ, so the sources are compared on
@@ -40,6 +45,7 @@ COLUMNS = [
     "yield_uncalibrated",
     "median_phase_error_uncalibrated_rad",
     "median_phase_error_calibrated_rad",
+    "median_phase_error_after_drift_rad",
     "median_residue_error_rate_uncalibrated",
     "median_gemm_rel_error_calibrated",
 ]
@@ -112,13 +118,14 @@ def sensitivity_text(rows: list[dict], chips: int, scale: float) -> str:
         "most harmful first.",
         "",
         "| rank | source | yield calibrated | yield uncalibrated | median phase error uncalibrated (rad) "
-        "| median phase error calibrated (rad) |",
-        "|---:|---|---:|---:|---:|---:|",
+        "| median phase error calibrated (rad) | median phase error after drift (rad) |",
+        "|---:|---|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
             f"| {r['rank']} | {r['source']} | {r['yield_calibrated']:.3f} | {r['yield_uncalibrated']:.3f} "
-            f"| {r['median_phase_error_uncalibrated_rad']:.4g} | {r['median_phase_error_calibrated_rad']:.4g} |"
+            f"| {r['median_phase_error_uncalibrated_rad']:.4g} | {r['median_phase_error_calibrated_rad']:.4g} "
+            f"| {r['median_phase_error_after_drift_rad']:.4g} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -135,13 +142,23 @@ def _chart(path: Path, rows: list[dict], chips: int) -> None:
     fig, (ax_y, ax_p) = plt.subplots(1, 2, figsize=(12, 0.45 * len(rows) + 1.6), sharey=True)
     for offset, state, colour in ((-0.2, "uncalibrated", "tab:red"), (0.2, "calibrated", "tab:blue")):
         ax_y.barh(y + offset, [r[f"yield_{state}"] for r in rows], height=0.4, color=colour, label=state)
+    for offset, state, colour in (
+        (-0.27, "uncalibrated", "tab:red"),
+        (0, "calibrated", "tab:blue"),
+        (0.27, "after_drift", "tab:orange"),
+    ):
         ax_p.barh(
-            y + offset, [r[f"median_phase_error_{state}_rad"] for r in rows], height=0.4, color=colour, label=state
+            y + offset,
+            [r[f"median_phase_error_{state}_rad"] for r in rows],
+            height=0.27,
+            color=colour,
+            label=state.replace("_", " "),
         )
     ax_y.set(yticks=y, yticklabels=names, xlabel="yield", xlim=(0, 1.02), title=f"yield ({chips} chips a source)")
     ax_y.invert_yaxis()  # rank 1 on top
     ax_p.set(xlabel="median rms residual phase error (rad)", xscale="log", title="phase error")
     ax_y.legend(fontsize="small")
+    ax_p.legend(fontsize="small")
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110)

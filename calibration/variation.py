@@ -17,7 +17,9 @@ lithium niobate, after:
   spread by nanometres across a wafer, dominated by silicon thickness;
 - neff sensitivities of a 500 x 220 nm strip guide at 1550 nm: about 2e-3 per
   nm of width and 4e-3 per nm of thickness (ring shifts of ~0.8 and ~1.5 nm per
-  nm), used for the silicon guides (heaters, splitters, hybrids, routes).
+  nm), used for the heaters' silicon guides (the MMU bias heaters, the LO
+  heaters); the splitters' and hybrids' models take coupling only, and the
+  routes keep the drawing's neff (a static phase the LO bias trim absorbs).
 
 The thin-film lithium-niobate devices (the MMUs' Pockels segments and rings)
 vary with the film instead: its thickness and the ridge's etch depth (and the

@@ -8,10 +8,12 @@ import pytest
 from calibration.calibrate import probe_phase_error
 from calibration.chip import build_chip, nominal_trims, sample_chip, tile_rows
 from calibration.montecarlo import phase_error
+from calibration.sensitivity import alone
 from calibration.variation import Spread, VariationConfig, correlation_factor, sample_field, standard_draws
 from mvm.config import ChipConfig
 from mvm.gemm import build_chip as ideal_chip
 from mvm.gemm import rns_gemm
+from photonics.phase_shifter_eo import eo_phase_rad
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +39,32 @@ def test_zero_variation_reproduces_the_ideal_chip_exactly(config):
     np.testing.assert_array_equal(zero_error, ideal_error)
 
 
+def test_an_electrode_length_error_scales_the_pockels_phase_not_the_guide(config):
+    """length_rel (the electrode's) turns each level by its Pockels phase pi V L / VpiL times the deviation, and
+    leaves the drawn guide: the transmission's magnitude, and its phase at 0 V, are the ideal chip's."""
+    variation = alone(dataclasses.replace(VariationConfig(), length_rel=Spread(0.0, 0.01)), "length_rel")
+    sample = sample_chip(config, variation, np.random.default_rng(5))
+    trims = nominal_trims(config)
+    rows, ideal = tile_rows(sample, 0, trims), ideal_chip(config).tiles[0].rows
+    design, eo = rows[0].design, config.phase_shifter_eo
+    rel = sample.tiles[0].seg["length_rel"][..., None]  # (R, h, B, 1)
+    assert np.abs(rel).max() > 5e-3
+    volts = trims.level_voltages_v[0]  # (R, h, B, m)
+    pockels = eo_phase_rad(
+        design.wl_um,
+        voltage_v=volts,
+        length_um=design.mmu.segment_lengths_um()[:, None],
+        vpil_v_cm=eo.vpil_v_cm,
+        wl0_um=eo.wl0_um,
+    )
+    got = np.stack([r.segment_t for r in rows])
+    want = np.stack([r.segment_t for r in ideal]) * np.exp(1j * np.asarray(pockels) * rel)
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+    assert np.abs(np.asarray(pockels) * rel).max() > 1e-2  # the turn is there to see
+
+
 def test_uncalibrated_error_grows_with_variation_scale(config):
-    # Metres of Pockels waveguide make the static phase saturate (random, ~1.8 rad rms) from about
+    # Centimetres of Pockels waveguide make the static phase saturate (random, ~1.8 rad rms) from about
     # 1e-4 of the default sigmas on; below that the error grows with the scale. Crosstalk is off so
     # that only the sigmas change.
     errors = []
