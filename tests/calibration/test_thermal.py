@@ -1,14 +1,16 @@
 """Temperature: a uniform rise shifts phases by the dn/dT prediction; crosstalk follows the matrix."""
 
 import dataclasses
+import inspect
 
 import numpy as np
 import pytest
 
-from calibration.chip import device_temperatures_k, heater_p_pi_mw, nominal_trims, sample_chip, tile_rows
+import photonics
+from calibration.chip import device_temperatures_k, heater_p_pi_mw, nominal_trims, row_params, sample_chip, tile_rows
 from calibration.thermal import coupling_matrix, crosstalk_rad_per_mw, self_rise_k_per_mw
 from calibration.variation import VariationConfig
-from circuits.mdpu import FRONT, LO_ROUTE
+from circuits.mdpu import FRONT, LO_ROUTE, front_end_netlist
 from mvm.config import ChipConfig, TileConfig
 from photonics.heater import heater
 
@@ -70,6 +72,23 @@ def test_uniform_rise_moves_the_read_phase_by_the_two_arms_thermal_phases(sample
     turned = np.array([np.angle(beat(w) / beat(c)) for c, w in zip(cold, warm)])  # (R, 4)
     np.testing.assert_allclose(turned, predicted[:, None] * np.ones(4), rtol=1e-6)
     assert np.abs(predicted).max() < 0.1 * 2 * np.pi * rise_k * eo.dn_dt_per_k * path.sum((1, 2)).min() / WL
+
+
+def test_every_device_whose_model_takes_a_temperature_is_given_the_chips(sample):
+    """Each instance of the routed MDPU whose model has a temperature_k argument (segments, heaters, routes) gets
+    one from row_params, which follows the chip's ambient offset and drift: none is left at the drawing's 300 K."""
+    models = photonics.models()
+    warm = dataclasses.replace(sample, ambient_offset_k=0.7)
+    design, params = row_params(warm, 0, nominal_trims(sample.config))
+    netlist = front_end_netlist(design.lo_fraction, design.lo_heater, routes=design.routes)["instances"]
+    heated = [
+        n for n, inst in netlist.items() if "temperature_k" in inspect.signature(models[inst["component"]]).parameters
+    ]
+    assert {"route_lo", "lo_bias"} <= set(heated)  # the LO's delay line and its heaters are among them
+    for name in heated:
+        assert np.all(np.asarray(params.front[name]["temperature_k"]) >= 300.6), name
+    for settings in (params.segment, params.mmu_heater):
+        assert np.all(np.asarray(settings["temperature_k"]) >= 300.6)
 
 
 def test_uniform_rise_moves_ring_resonances_by_wl_dn_dt_over_ng():
