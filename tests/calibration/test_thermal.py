@@ -10,7 +10,7 @@ import photonics
 from calibration.chip import device_temperatures_k, heater_p_pi_mw, nominal_trims, row_params, sample_chip, tile_rows
 from calibration.thermal import coupling_matrix, crosstalk_rad_per_mw, self_rise_k_per_mw
 from calibration.variation import VariationConfig
-from circuits.mdpu import FRONT, LO_ROUTE, front_end_netlist
+from circuits.mdpu import FRONT, LO_ROUTE, ROUTES, front_end_netlist
 from mvm.config import ChipConfig, TileConfig
 from photonics.heater import heater
 
@@ -89,6 +89,25 @@ def test_every_device_whose_model_takes_a_temperature_is_given_the_chips(sample)
         assert np.all(np.asarray(params.front[name]["temperature_k"]) >= 300.6), name
     for settings in (params.segment, params.mmu_heater):
         assert np.all(np.asarray(settings["temperature_k"]) >= 300.6)
+
+
+def test_every_guide_whose_model_takes_an_index_is_varied_but_the_routes(sample):
+    """Each instance of the routed MDPU whose model has an neff argument gets a varied one from row_params (the
+    segments, the MMU heaters, the LO heaters), except the routes, which keep the drawing's (a static phase the LO
+    bias trim absorbs; calibration/variation.py says so): a new guide added to the front end cannot go unvaried
+    silently."""
+    models = photonics.models()
+    design, params = row_params(sample, 0, nominal_trims(sample.config))
+    netlist = front_end_netlist(design.lo_fraction, design.lo_heater, routes=design.routes)["instances"]
+    guides = [n for n, inst in netlist.items() if "neff" in inspect.signature(models[inst["component"]]).parameters]
+    for name in guides:
+        if name in ROUTES:
+            assert "neff" not in params.front.get(name, {}), name
+            continue
+        varied = np.asarray(params.front[name]["neff"]) - netlist[name]["settings"]["neff"]
+        assert np.all(varied != 0) and np.std(varied) > 0, name
+    for settings, drawn in ((params.segment, design.mmu.eo.neff), (params.mmu_heater, design.mmu.heater.neff)):
+        assert np.std(np.asarray(settings["neff"]) - drawn) > 0
 
 
 def test_uniform_rise_moves_ring_resonances_by_wl_dn_dt_over_ng():
