@@ -14,8 +14,8 @@ LO heaters, with the silicon thickness and the silicon sensitivities,
 bends) keep the drawing's neff, a static phase the LO bias trim absorbs like the
 rest; coupling deviations scale couplers' and splitters' power coupling; Pockels
 efficiency and electrode length deviations scale 1/VpiL (the electrode's length,
-not the guide's); heater efficiency scales 1/P_pi; ring radius and gap move resonance and coupling
-(kappa ~ exp(-gap/decay)); responsivity scales each detector, which is the
+not the guide's); heater efficiency scales 1/P_pi; ring radius and gap move
+resonance and coupling (kappa ~ exp(-gap/decay)); responsivity scales each detector, which is the
 same as scaling its field by sqrt(R/R0) (mean current and shot noise both
 follow).
 """
@@ -413,7 +413,9 @@ def _eo_segment_variation(mmu, dev: dict, variation: VariationConfig) -> dict:
     """Pockels segment: efficiency and electrode length deviations both scale its Pockels phase per volt,
     pi V L / VpiL, so both enter as 1/VpiL. An electrode length error is the metal's, not the guide's (drawn by
     lithography to nanometres over millimetres): the optical path, its loss and its delay stay as drawn."""
-    drawn = mmu.segment_lengths_um()[None, None, :]  # passed per segment as the ideal chip's solve takes them
+    # the drawn lengths, passed per row: left to the design's settings, XLA rounds a chip without variation 7e-12
+    # away from the ideal chip, which it must equal to the bit
+    drawn = mmu.segment_lengths_um()[None, None, :]
     return {"length_um": drawn, "vpil_v_cm": mmu.eo.vpil_v_cm / ((1 + dev["eo_rel"]) * (1 + dev["length_rel"]))}
 
 

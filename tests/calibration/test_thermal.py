@@ -13,6 +13,7 @@ from calibration.variation import VariationConfig
 from circuits.mdpu import FRONT, LO_ROUTE, ROUTES, front_end_netlist
 from mvm.config import ChipConfig, TileConfig
 from photonics.heater import heater
+from tests.helpers import folded_path_um
 
 WL = 1.55
 
@@ -30,10 +31,8 @@ def test_uniform_temperature_rise_shifts_every_phase_by_dn_dt(sample):
     warm = tile_rows(sample, 0, trims, extra_heat_k=1.0)
     eo = config.phase_shifter_eo
     electrode = config.mdpu_design(31).mmu.segment_lengths_um()[None, :]
-    # the light heats along the whole folded guide: n electrode sections (the least even n >= 2 with sections of at
-    # most section_max_um) joined by n half-turns of the bend radius, L + n*pi*r
-    sections = 2 * np.maximum(1, np.ceil(electrode / (2 * eo.section_max_um)))
-    path = np.broadcast_to(electrode + sections * np.pi * eo.bend_radius_um, sample.tiles[0].seg["dneff"].shape)
+    # the light heats along the whole folded guide, not only under the electrodes
+    path = np.broadcast_to(folded_path_um(electrode, eo), sample.tiles[0].seg["dneff"].shape)
     for r, (c, w) in enumerate(zip(cold, warm)):
         shift = np.angle(w.segment_t / c.segment_t)  # the same at every level
         predicted = 2 * np.pi * eo.dn_dt_per_k * path[r] / WL
@@ -56,9 +55,7 @@ def test_uniform_rise_moves_the_read_phase_by_the_two_arms_thermal_phases(sample
     cold, warm = tile_rows(sample, 0, trims), tile_rows(sample, 0, trims, extra_heat_k=rise_k)
     design = cold[0].design
     eo, heat, lo_heat = config.phase_shifter_eo, design.mmu.heater, design.lo_heater
-    electrode = design.mmu.segment_lengths_um()[None, :]
-    sections = 2 * np.maximum(1, np.ceil(electrode / (2 * eo.section_max_um)))
-    path = np.broadcast_to(electrode + sections * np.pi * eo.bend_radius_um, sample.tiles[0].seg["dneff"].shape)
+    path = np.broadcast_to(folded_path_um(design.mmu.segment_lengths_um(), eo), sample.tiles[0].seg["dneff"].shape)
     route = design.routes.waveguide_of(LO_ROUTE)
     assert design.lo_path == "matched" and design.routes.lo_um > 1e4  # centimetres of LN in the LO arm
     signal_um = eo.dn_dt_per_k * path.sum((1, 2)) + design.h * heat.dn_dt_per_k * heat.length_um

@@ -33,6 +33,7 @@ from mvm.gemm import build_chip, rns_gemm
 from photonics.photodetector import adc_codes, codes_to_current_a
 from tests.circuits.fold_2023 import fold_2023
 from tests.circuits.noise_cases import receiver_only, with_laser
+from tests.helpers import folded_path_um
 
 M = 31
 TARGET_RATE = 3e-2
@@ -52,9 +53,7 @@ def path_delay_s(design: MdpuDesign) -> float:
     least even count, at least 2) joined by n half-turns of radius r: L + n*pi*r of thin-film LN.
     """
     mmu = design.mmu
-    lengths = mmu.segment_lengths_um()
-    sections = 2 * np.maximum(1, np.ceil(lengths / (2 * mmu.eo.section_max_um)))
-    guides_um = lengths + sections * np.pi * mmu.eo.bend_radius_um
+    guides_um = folded_path_um(mmu.segment_lengths_um(), mmu.eo)
     per_mmu = guides_um.sum() * mmu.eo.ng + mmu.heater.length_um * mmu.heater.ng
     lo = 2 * design.lo_heater.length_um * design.lo_heater.ng  # lo_bias, then lo_i or lo_q
     lo += design.routes.lo_um * design.routes.waveguide.ng

@@ -18,6 +18,7 @@ from photonics.heater import Heater
 from photonics.laser import Laser
 from photonics.phase_shifter_eo import PhaseShifterEO
 from photonics.photodetector import Photodetector, adc_lsb_a
+from tests.helpers import folded_path_um
 
 DEFAULT = tomllib.loads(default_toml())
 
@@ -88,9 +89,7 @@ def test_phase_shifter_loss_reaches_every_mmu():
     assert eo.loss_db_cm == 1.0
     # the zero-input transmission of one MMU's segments falls by the extra 0.75 dB/cm over their optical path:
     # each segment's electrode folded into an even number of sections <= section_max_um, a half-turn of radius r each
-    lengths = ChipConfig().mdpu_design(31).mmu.segment_lengths_um()
-    sections = 2 * np.maximum(1, np.ceil(lengths / (2 * eo.section_max_um)))
-    path_cm = (lengths + sections * np.pi * eo.bend_radius_um).sum() * 1e-4
+    path_cm = folded_path_um(ChipConfig().mdpu_design(31).mmu.segment_lengths_um(), eo).sum() * 1e-4
     t = [abs(compile_mdpu(c.mdpu_design(31)).segment_t[0, :, 0].prod()) for c in (ChipConfig(), lossy)]
     assert 20 * np.log10(t[0] / t[1]) == pytest.approx((1.0 - ChipConfig().phase_shifter_eo.loss_db_cm) * path_cm)
     # and the file says so
@@ -105,8 +104,7 @@ def test_the_lasers_wavelength_reaches_every_solve():
     design, nominal = shifted.mdpu_design(31), ChipConfig().mdpu_design(31)
     assert design.wl_um == 1.5501 and nominal.wl_um == Laser().wl_um == 1.55
     eo = nominal.mmu.eo
-    lengths = nominal.mmu.segment_lengths_um()
-    path_um = lengths + 2 * np.maximum(1, np.ceil(lengths / (2 * eo.section_max_um))) * np.pi * eo.bend_radius_um
+    path_um = folded_path_um(nominal.mmu.segment_lengths_um(), eo)
     predicted = -2 * np.pi * eo.ng * path_um * 1e-4 / 1.55**2
     t0, t1 = (compile_mdpu(d).segment_t[0, :, 0] for d in (nominal, design))  # MMU 0's segments at level 0
     np.testing.assert_allclose(np.exp(1j * np.angle(t1 / t0)), np.exp(1j * predicted), atol=1e-3)
