@@ -26,11 +26,8 @@ import numpy as np
 
 from circuits.mdpu import (
     DETECTORS,
-    HYBRIDS,
     LO_BIAS,
-    LO_HEATERS,
     ROUTES,
-    SPLITTERS,
     MdpuDesign,
     MdpuRoutes,
     front_end_netlist,
@@ -339,19 +336,9 @@ def _segment_tables(design: MdpuDesign) -> tuple[np.ndarray, np.ndarray]:
 
 
 # Front-end solves pad their rows to a multiple of this (with the last row): few array shapes, so few compilations
-# of each design's program (a tile's 16 rows, the ideal chip's one row and a tile's delays share one), and every row
+# of the front end's program (a tile's 16 rows, the ideal chip's one row and a tile's delays share one), and every row
 # rounds alike whatever the batch (a chip without variation equals the ideal chip bit for bit).
 FRONT_END_BATCH = 16
-# The front-end settings every solve passes (what a fabricated row varies: calibration.chip.row_params): one call
-# signature, so one compilation of each design's front end per batch shape in a process. The routes' temperature
-# is the chip's (ambient and drift): a matched LO's LN delay line drifts with the signal arm's LN only if it sees
-# the same temperature. A route the design does not draw (length 0) has no instance, and its setting is unused.
-FRONT_END_SETTINGS = {
-    **{n: ("split_ratio",) for n in SPLITTERS},
-    **{n: ("kappa",) for n in HYBRIDS},
-    **{n: ("neff", "p_pi_mw", "temperature_k", "power_mw") for n in LO_HEATERS},
-    **{n: ("temperature_k",) for n in ROUTES},
-}
 
 
 def front_end_paths(netlist: dict, sources=("in", "arm_in")) -> dict:
@@ -402,43 +389,51 @@ def front_end_solver(lo_fraction: float, lo_heater, routes=None):
     return jax.jit(_front_end_function(lo_fraction, lo_heater, routes))
 
 
-@persistent_jit(sources=PROGRAM_SOURCES, static_argnames=("lo_fraction", "lo_heater", "routes"), key=_models_key)
-def _packed_front_end(wl, values, *, lo_fraction: float, lo_heater, routes):
-    """:func:`front_end_solver` on the settings of :data:`FRONT_END_SETTINGS` packed as one (settings, rows) array,
-    its ports (``_FRONT_END_PORTS``) stacked as one (ports, rows) array: one transfer each way a call. A fresh
-    process loads it from the persistent cache without tracing it (:func:`photonics.jax_setup.persistent_jit`)."""
-    solve = _front_end_function(lo_fraction, lo_heater, routes)
-    settings: dict = {}
-    for i, (n, k) in enumerate((n, k) for n, keys in FRONT_END_SETTINGS.items() for k in keys):
-        settings.setdefault(n, {})[k] = values[i]
-    out = solve(wl, settings)
-    return jnp.stack([out[key] for key in _FRONT_END_PORTS])
+@lru_cache(maxsize=16)
+def front_end_form(lo_fraction: float, lo_heater, routes: MdpuRoutes | None = None) -> tuple[tuple, tuple]:
+    """(topology, drawn values) of a design's front end (:func:`circuits.mdpu.front_end_netlist`).
+
+    The topology is what decides the front end's program: each instance's name,
+    component and setting names, the connections and the ports. Every setting is
+    a number the program takes at run time (``drawn``: the drawing's, in the
+    topology's order), so designs that differ only in numbers (another LO split,
+    heater, or route length: each modulus's matched LO is its own length) share
+    one compiled program; only the set of drawn routes changes the topology.
+    """
+    netlist = front_end_netlist(lo_fraction, lo_heater, routes=routes)
+    instances = netlist["instances"]
+    topology = (
+        tuple((name, inst["component"], tuple(inst["settings"])) for name, inst in instances.items()),
+        tuple(sorted(netlist["connections"].items())),
+        tuple(sorted(netlist["ports"].items())),
+    )
+    return topology, tuple(float(v) for inst in instances.values() for v in inst["settings"].values())
 
 
 @lru_cache(maxsize=16)
-def _front_end_function(lo_fraction: float, lo_heater, routes=None):
-    """The front end's S-parameters as a function of (wl, settings): the sum over every path
-    (:func:`front_end_paths`) of the project's device models along it, for the netlist of
-    :func:`circuits.mdpu.front_end_netlist` (settings as ``sax.circuit`` takes them: instance -> key -> value,
-    the rest the drawing's). The same S-matrix as the sax circuit (:func:`circuits.mdpu.front_end_circuit`, held
-    to it by the tests), without a linear solve: a plain XLA program (JAX's persistent cache keeps it) that
-    costs microseconds a call.
+def _topology_solver(topology: tuple):
+    """The S-parameters of a front end of this topology (:func:`front_end_form`) as a function of (wl, settings),
+    ``settings`` giving every setting of every instance (instance -> key -> value): the sum over every path
+    (:func:`front_end_paths`) of the project's device models along it. The same S-matrix as the sax circuit
+    (:func:`circuits.mdpu.front_end_circuit`, held to it by the tests), without a linear solve: a plain XLA program
+    (kept across processes: :func:`_packed_front_end`) that costs microseconds a call.
     """
     import photonics
 
     models = photonics.models()
-    netlist = front_end_netlist(lo_fraction, lo_heater, routes=routes)
-    instances = netlist["instances"]
+    instances, connections, ports = topology
+    netlist = {
+        "instances": {name: {"component": component, "settings": {}} for name, component, _ in instances},
+        "connections": dict(connections),
+        "ports": dict(ports),
+    }
     paths = front_end_paths(netlist)
     missing = [k for k in _FRONT_END_PORTS if k not in paths]
     if missing:
         raise ValueError(f"front_end_solver: no light reaches {missing}")
 
     def solve(wl, settings):
-        s = {
-            name: models[inst["component"]](wl=wl, **{**inst["settings"], **settings.get(name, {})})
-            for name, inst in instances.items()
-        }
+        s = {name: models[component](wl=wl, **settings[name]) for name, component, _ in instances}
         out = {}
         for key in _FRONT_END_PORTS:
             terms = []
@@ -453,10 +448,38 @@ def _front_end_function(lo_fraction: float, lo_heater, routes=None):
     return solve
 
 
+@persistent_jit(sources=PROGRAM_SOURCES, static_argnames=("topology",), key=_models_key)
+def _packed_front_end(wl, values, *, topology: tuple):
+    """:func:`_topology_solver` on every setting of the topology packed as one (settings, rows) array (in
+    :func:`front_end_form`'s order), its ports (``_FRONT_END_PORTS``) stacked as one (ports, rows) array: one
+    transfer each way a call. A fresh process loads it from the persistent cache without tracing it
+    (:func:`photonics.jax_setup.persistent_jit`)."""
+    settings, i = {}, 0
+    for name, _, keys in topology[0]:
+        settings[name] = {k: values[i + j] for j, k in enumerate(keys)}
+        i += len(keys)
+    out = _topology_solver(topology)(wl, settings)
+    return jnp.stack([out[key] for key in _FRONT_END_PORTS])
+
+
+@lru_cache(maxsize=16)
+def _front_end_function(lo_fraction: float, lo_heater, routes=None):
+    """The front end's S-parameters as a function of (wl, settings), settings as ``sax.circuit`` takes them
+    (instance -> key -> value, the rest the drawing's): :func:`_topology_solver` of the design's netlist."""
+    topology, _ = front_end_form(lo_fraction, lo_heater, routes)
+    solve = _topology_solver(topology)
+    drawn = front_end_netlist(lo_fraction, lo_heater, routes=routes)["instances"]
+
+    def with_drawn(wl, settings):
+        return solve(wl, {name: {**inst["settings"], **settings.get(name, {})} for name, inst in drawn.items()})
+
+    return with_drawn
+
+
 def solve_front_end(design: MdpuDesign, wl_um: float, settings: dict, rows: int) -> dict:
     """The front end's S-parameters (each (rows,)) for per-row instance settings (instance -> key -> (rows,) or a
-    number); every setting of :data:`FRONT_END_SETTINGS` not given is the drawing's. Solved by
-    :func:`front_end_solver` in one call, the rows padded to a multiple of ``FRONT_END_BATCH`` with the last one
+    number); every setting not given is the drawing's. Solved by one call of the front end's program
+    (:func:`_packed_front_end`, one per topology: :func:`front_end_form`), the rows padded to a multiple of ``FRONT_END_BATCH`` with the last one
     (a call costs about 0.1 ms whatever its size: XLA's per-operation overhead)."""
     out = front_end_ports(design, wl_um, settings, rows)
     return {key: out[i] for i, key in enumerate(_FRONT_END_PORTS)}
@@ -464,34 +487,38 @@ def solve_front_end(design: MdpuDesign, wl_um: float, settings: dict, rows: int)
 
 def front_end_ports(design: MdpuDesign, wl_um: float, settings: dict, rows: int) -> np.ndarray:
     """:func:`solve_front_end` as one array (ports, rows), the ports in the order of ``_FRONT_END_PORTS``: the
-    source's arm input, then each detector's from the arm, then each detector's from the LO."""
-    drawn = drawn_front_settings(design.lo_fraction, design.lo_heater, design.routes)
+    source's arm input, then each detector's from the arm, then each detector's from the LO.
+
+    ``settings``: instance -> key -> (rows,) or a number, any setting of the
+    design's netlist; one for a route the design does not draw (length 0: no
+    instance) is unused. A key an instance does not have is an error.
+    """
+    topology, drawn = front_end_form(design.lo_fraction, design.lo_heater, design.routes)
     padded = rows + (-rows % FRONT_END_BATCH)
-    values = np.empty((sum(len(keys) for keys in FRONT_END_SETTINGS.values()), padded))
+    values = np.empty((len(drawn), padded))
     i = 0
-    for n, keys in FRONT_END_SETTINGS.items():
-        given = settings.get(n, {})
+    for name, _, keys in topology[0]:
+        given = settings.get(name, {})
+        unknown = set(given) - set(keys)
+        if unknown:
+            raise ValueError(f"front end: {name} has no setting {sorted(unknown)} (it has {', '.join(keys)})")
         for k in keys:
-            values[i, :rows] = given.get(k, drawn[n][k])
+            values[i, :rows] = given.get(k, drawn[i])
             i += 1
     values[:, rows:] = values[:, rows - 1 : rows]
-    # wl a Python float: one (weak) type for every caller
-    out = np.asarray(
-        _packed_front_end(
-            float(wl_um), values, lo_fraction=design.lo_fraction, lo_heater=design.lo_heater, routes=design.routes
-        )
-    )
+    out = np.asarray(_packed_front_end(float(wl_um), values, topology=topology))  # wl a Python float: one type
     return out[:, :rows]
 
 
 @lru_cache(maxsize=16)
 def drawn_front_settings(lo_fraction: float, lo_heater, routes: MdpuRoutes | None = None) -> dict:
-    """The drawing's value of every setting of :data:`FRONT_END_SETTINGS` (instance -> key -> number); a route's
+    """The drawing's value of every setting of the front end's instances (instance -> key -> number); a route's
     from the guide it is drawn in (``routes``), whether or not the design draws it."""
     routes = routes or MdpuRoutes()
-    drawn = front_end_netlist(lo_fraction, lo_heater)["instances"]
-    drawn.update({n: {"settings": routes.waveguide_of(n).settings()} for n in ROUTES})
-    return {n: {k: float(drawn[n]["settings"][k]) for k in keys} for n, keys in FRONT_END_SETTINGS.items()}
+    drawn = front_end_netlist(lo_fraction, lo_heater, routes=routes)["instances"]
+    for n in ROUTES:
+        drawn[n] = {"settings": {**routes.waveguide_of(n).settings(), **drawn.get(n, {}).get("settings", {})}}
+    return {n: {k: float(v) for k, v in inst["settings"].items()} for n, inst in drawn.items()}
 
 
 _FRONT_END_PORTS = (("arm_out", "in"), *((d, "arm_in") for d in DETECTORS), *((d, "in") for d in DETECTORS))

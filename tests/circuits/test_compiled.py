@@ -60,16 +60,21 @@ def test_front_end_solver_matches_sax(name):
 
 
 def test_solve_front_end_batches_rows_like_one_solve():
-    """Rows beyond one batch (padded with the last row) give what each row solved on its own gives."""
+    """Rows beyond one batch (padded with the last row) give, to the bit, what each row solved on its own gives,
+    and that is sax's solution of the row's netlist to float64 rounding (the 5 mm LO route's phase, about 4e4 rad,
+    carries about 1e-11 rad of it, however it is summed)."""
     design = DESIGNS["routed, matched LO guide"]
     settings = _varied_settings(np.random.default_rng(5), 21, design)
     batched = solve_front_end(design, design.wl_um, settings, 21)
     reference = front_end_circuit(design.lo_fraction, design.lo_heater, design.routes)
     for r in (0, 15, 16, 20):
-        one = reference(wl=design.wl_um, **{n: {k: v[r] for k, v in f.items()} for n, f in settings.items()})
+        row = {n: {k: v[r] for k, v in f.items()} for n, f in settings.items()}
+        alone = solve_front_end(design, design.wl_um, row, 1)
+        sax = reference(wl=design.wl_um, **row)
         for key in _FRONT_END_PORTS:
             assert batched[key].shape == (21,)
-            assert abs(batched[key][r] - complex(np.asarray(one[key]))) < 1e-12
+            assert batched[key][r] == alone[key][0]
+            assert abs(batched[key][r] - complex(np.asarray(sax[key]))) < 1e-10
 
 
 def test_front_end_paths_refuses_a_loop():
