@@ -479,8 +479,9 @@ def _front_end_function(lo_fraction: float, lo_heater, routes=None):
 def solve_front_end(design: MdpuDesign, wl_um: float, settings: dict, rows: int) -> dict:
     """The front end's S-parameters (each (rows,)) for per-row instance settings (instance -> key -> (rows,) or a
     number); every setting not given is the drawing's. Solved by one call of the front end's program
-    (:func:`_packed_front_end`, one per topology: :func:`front_end_form`), the rows padded to a multiple of ``FRONT_END_BATCH`` with the last one
-    (a call costs about 0.1 ms whatever its size: XLA's per-operation overhead)."""
+    (:func:`_packed_front_end`, one per topology: :func:`front_end_form`), the rows padded to a multiple of
+    ``FRONT_END_BATCH`` with the last one (a call costs about 0.1 ms whatever its size: XLA's per-operation
+    overhead)."""
     out = front_end_ports(design, wl_um, settings, rows)
     return {key: out[i] for i, key in enumerate(_FRONT_END_PORTS)}
 

@@ -1,10 +1,20 @@
 """The compiled front end (a sum over the netlist's paths) against sax's solution of the same netlist."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from circuits.compiled import _FRONT_END_PORTS, front_end_paths, front_end_solver, solve_front_end
+from circuits.compiled import (
+    _FRONT_END_PORTS,
+    _packed_front_end,
+    front_end_form,
+    front_end_paths,
+    front_end_solver,
+    solve_front_end,
+)
 from circuits.mdpu import (
+    DETECTORS,
     HYBRIDS,
     LO_HEATERS,
     ROUTES,
@@ -20,9 +30,18 @@ from photonics.waveguide import Straight
 
 def _varied_settings(rng: np.random.Generator, n: int, design: MdpuDesign) -> dict:
     """Every instance setting a fabricated row varies, drawn well away from the drawing (the routes' temperature
-    on the routes the design draws)."""
+    on the routes the design draws), and the routes' lengths and indices, which the drawing fixes: the program
+    takes every setting at run time (one program per topology), so these must reach it too."""
     drawn = front_end_netlist(design.lo_fraction, design.lo_heater, routes=design.routes)["instances"]
-    settings = {name: {"temperature_k": rng.uniform(295, 320, n)} for name in ROUTES if name in drawn}
+    settings = {
+        name: {
+            "temperature_k": rng.uniform(295, 320, n),
+            "length_um": drawn[name]["settings"]["length_um"] * rng.uniform(0.9, 1.1, n),
+            "neff": drawn[name]["settings"]["neff"] + 0.01 * rng.standard_normal(n),
+        }
+        for name in ROUTES
+        if name in drawn
+    }
     settings.update({name: {"split_ratio": rng.uniform(0.2, 0.8, n)} for name in SPLITTERS})
     settings.update({name: {"kappa": rng.uniform(0.3, 0.7, n)} for name in HYBRIDS})
     for name in LO_HEATERS:
@@ -85,3 +104,23 @@ def test_front_end_paths_refuses_a_loop():
     assert front_end_paths(netlist, sources=("in",))  # the netlist as drawn has paths
     with pytest.raises(ValueError, match="not a feed-forward"):
         front_end_paths({**loop, "ports": {**ports, "start": "lo_split,o1"}}, sources=("start",))
+
+
+def test_designs_that_differ_only_in_numbers_share_one_front_end_program():
+    """Each modulus's matched LO has its own length, and a chip file may change any number of the front end: one
+    compiled program serves them all (a program per design cost 0.8 s of compilation each). A design that draws
+    other routes is another topology, so another program; the numbers themselves reach the solve (the sax tests)."""
+    base = DESIGNS["routed, matched LO guide"]
+    others = [
+        replace(base, routes=replace(base.routes, lo_um=7321.0)),
+        replace(base, lo_fraction=0.4, lo_heater=Heater(length_um=120.0, p_pi_mw=25.0)),
+    ]
+    forms = [front_end_form(d.lo_fraction, d.lo_heater, d.routes) for d in (base, *others)]
+    assert all(f[0] == forms[0][0] for f in forms) and len({f[1] for f in forms}) == 3
+    assert front_end_form(0.5, Heater())[0] != forms[0][0]  # no routes drawn
+    before = _packed_front_end.jitted._cache_size()
+    solved = [solve_front_end(d, d.wl_um, {}, 1)[(DETECTORS[0], "in")][0] for d in (base, *others)]  # via the LO
+    assert _packed_front_end.jitted._cache_size() - before <= 1  # at most one compilation (none if already seen)
+    assert solved[0] != solved[1] != solved[2]
+    with pytest.raises(ValueError, match=r"lo_bias has no setting \['power_w'\]"):
+        solve_front_end(base, base.wl_um, {"lo_bias": {"power_w": 1.0}}, 1)
