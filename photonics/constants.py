@@ -39,6 +39,11 @@ HEATER_P_PI_MW = 20.0  # silicon thermo-optic class
 RING_LOSS_DB = 0.2  # reported for Mirage
 
 PD_RESPONSIVITY_A_PER_W = 1.1  # reported for Mirage
-TIA_NOISE_UA_RMS = 1.128  # estimate for Mirage's TIA at 10 GHz
+# TIA input-referred noise current density (pA/sqrt(Hz)): 1.128 uA rms over the 10 GHz clock bandwidth, the earlier
+# estimate for Mirage's TIA, as a density, so that the thermal noise follows the bandwidth as shot noise and RIN do.
+# Typical of 10-25 Gb/s shunt-feedback TIAs (10-20 pA/sqrt(Hz); the specification and commercial parts: Saeckinger,
+# Analysis and Design of Transimpedance Amplifiers for Optical Receivers, Wiley 2017, ch. 5); the lowest reported
+# above 1 GHz is 2 pA/sqrt(Hz) at 2.5 GHz (Yang et al., IEEE Solid-State Circuits Lett. 8, 189 (2025)).
+TIA_NOISE_PA_RTHZ = 11.28
 
 LASER_WALL_PLUG_EFFICIENCY = 0.2  # reported for Mirage

@@ -38,7 +38,9 @@ class Photodetector(Params):
     responsivity_a_per_w: float = param(k.PD_RESPONSIVITY_A_PER_W, "A/W", "responsivity", gt=0)
     dark_current_na: float = param(10.0, "nA", "dark current", ge=0)
     bandwidth_ghz: float = param(k.CLOCK_GHZ, "GHz", "noise bandwidth of detector and TIA", gt=0)
-    tia_noise_ua_rms: float = param(k.TIA_NOISE_UA_RMS, "uA", "TIA input-referred rms noise current", ge=0)
+    tia_noise_pa_rthz: float = param(
+        k.TIA_NOISE_PA_RTHZ, "pA/rtHz", "TIA input-referred noise current density (over bandwidth_ghz)", ge=0
+    )
     adc_bits: int = param(8, "bit", "ADC resolution", ge=1, le=24, integer=True)
     adc_full_scale_ua: float = param(
         1000.0,
@@ -105,8 +107,8 @@ def shot_noise_variance_a2(current_a, pd: Photodetector):
 
 
 def thermal_noise_variance_a2(pd: Photodetector) -> float:
-    """TIA input-referred thermal-noise variance."""
-    return (pd.tia_noise_ua_rms * 1e-6) ** 2
+    """TIA input-referred thermal-noise variance: the noise density squared over the noise bandwidth, i_n^2 * B."""
+    return (pd.tia_noise_pa_rthz * 1e-12) ** 2 * (pd.bandwidth_ghz * 1e9)
 
 
 def noise_variance_a2(current_a, pd: Photodetector):

@@ -58,7 +58,7 @@ def _direct_codes(rec: Receivers, fields, readout: Readout, rng, drive, drift_hz
     codes = []
     for p, n in ((0, 1), (2, 3)):
         shot = 2 * 1.602176634e-19 * (current[..., p] + current[..., n]) * det.bandwidth_ghz * 1e9
-        sigma = np.sqrt(shot + (det.tia_noise_ua_rms * 1e-6) ** 2)
+        sigma = np.sqrt(shot + (det.tia_noise_pa_rthz * 1e-12) ** 2 * det.bandwidth_ghz * 1e9)
         pair = current[..., p] - current[..., n] + sigma * rng.standard_normal(shape)
         half = 2 ** (det.adc_bits - 1)
         codes.append(np.clip(np.round(pair / adc_lsb_a(det)), -half, half - 1))

@@ -53,16 +53,20 @@ def test_photocurrent_is_compressed_1db_at_the_saturation_current(saturation_ma)
     assert current.max() < saturation_ma * 1e-3 / COMPRESSION_1DB
 
 
-def test_thermal_noise_variance_matches_tia_noise():
-    pd = Photodetector(dark_current_na=0.0, tia_noise_ua_rms=1.128)
+@pytest.mark.parametrize("bandwidth_ghz", [10.0, 2.5])
+def test_thermal_noise_variance_is_the_tia_noise_density_over_the_bandwidth(bandwidth_ghz):
+    """i_n^2 * B: 11.28 pA/rtHz is 1.128 uA rms over 10 GHz, half that over 2.5 GHz."""
+    pd = Photodetector(dark_current_na=0.0, tia_noise_pa_rthz=11.28, bandwidth_ghz=bandwidth_ghz)
+    sigma_a = 11.28e-12 * np.sqrt(bandwidth_ghz * 1e9)
+    assert sigma_a == pytest.approx({10.0: 1.128e-6, 2.5: 0.564e-6}[bandwidth_ghz], rel=1e-12)
     mean, var = sample_variance(pd, 0.0, seed=1)
-    assert var == pytest.approx((1.128e-6) ** 2, rel=0.03)
-    assert abs(mean) < 5 * 1.128e-6 / np.sqrt(N)
+    assert var == pytest.approx(sigma_a**2, rel=0.03)
+    assert abs(mean) < 5 * sigma_a / np.sqrt(N)
 
 
 def test_shot_noise_variance_matches_2qIB():
     # Shot-dominated: 10 mW on 1.1 A/W at 10 GHz gives sigma_shot ~ 5.9 uA; no TIA noise; far from saturation.
-    pd = Photodetector(tia_noise_ua_rms=0.0, bandwidth_ghz=10.0, saturation_current_ma=1e4)
+    pd = Photodetector(tia_noise_pa_rthz=0.0, bandwidth_ghz=10.0, saturation_current_ma=1e4)
     mean, var = sample_variance(pd, 10.0, seed=2)
     current = 1.1 * 10e-3 + 10e-9
     assert mean == pytest.approx(current, rel=1e-4)
