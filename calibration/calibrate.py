@@ -117,7 +117,8 @@ def _drive_sigma(readout: Readout, row: CompiledMdpu, levels: np.ndarray | None 
     if readout.drive_noise_v_rms == 0:
         return 0.0
     slopes = np.abs(row.segment_phase_slope_rad_per_v)
-    return (slopes.max(-1, keepdims=True) if levels is None else slopes[..., levels]) * readout.drive_noise_v_rms
+    gap_noise_v = readout.drive_noise_v_rms * np.sqrt(row.design.mmu.drivers_per_gap)  # each driver's noise adds
+    return (slopes.max(-1, keepdims=True) if levels is None else slopes[..., levels]) * gap_noise_v
 
 
 def tile_arms(rows, x, w) -> np.ndarray:

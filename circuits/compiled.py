@@ -239,13 +239,15 @@ def drive_variance_tables(design: MdpuDesign) -> np.ndarray:
     driver switched on) moves by d(phase)/dV * dV. Segments sharing one drive
     (``MmuDesign.shared_drive``: one DAC per MMU) move together, so their slopes
     add before squaring; separate DACs or drivers are independent, so their
-    squares add. An inactive segment is not driven. Read-only, one per design
+    squares add. An inactive segment is not driven. A differential segment's two
+    antiphase drivers (``MmuDesign.drivers_per_gap``) each put their own noise
+    across its gap: twice one driver's variance. Read-only, one per design
     (without its LO bias, which it does not depend on).
     """
     mmu = design.mmu
     b = np.arange(mmu.segments)
     slopes = segment_phase_slopes_rad_per_v(design)[:, b, mmu.level_table] * mmu.active_table  # (h, m, m, B)
-    table = slopes.sum(-1) ** 2 if mmu.shared_drive else (slopes**2).sum(-1)
+    table = (slopes.sum(-1) ** 2 if mmu.shared_drive else (slopes**2).sum(-1)) * mmu.drivers_per_gap
     table.flags.writeable = False
     return table
 

@@ -109,9 +109,15 @@ class MmuDesign:
             raise UsageError(f"drive must be one of {', '.join(DRIVES)} (got {self.drive!r})")
 
     @property
+    def drivers_per_gap(self) -> int:
+        """Drivers across a segment's electrode gap: one (single-ended), or two in antiphase (differential). Their
+        swings add across the gap, and so do their independent noises' variances."""
+        return 2 if self.drive == "differential" else 1
+
+    @property
     def gap_swing_v(self) -> float:
         """Swing of the voltage across a segment's electrode gap: one driver's, or two in antiphase (differential)."""
-        return self.drive_max_v * (2 if self.drive == "differential" else 1)
+        return self.drive_max_v * self.drivers_per_gap
 
     @property
     def encoding_rules(self) -> Encoding:

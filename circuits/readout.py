@@ -73,7 +73,8 @@ class Readout:
     laser: Laser = field(default_factory=Laser)
     detector: Photodetector = field(default_factory=Photodetector)
     noise: bool = True
-    # rms voltage noise of every segment drive (DAC and driver); 0: off. A 10 GS/s-class DAC's output noise
+    # rms voltage noise of each driver (DAC and driver; a differential segment's two drivers add theirs across its
+    # gap, MmuDesign.drivers_per_gap); 0: off. A 10 GS/s-class DAC's output noise
     # density is about -162 dBm/Hz (Analog Devices AD9142 data sheet, 2012), 1.8 nV/sqrt(Hz) into 50 ohm, 0.13 mV
     # over the 5 GHz Nyquist band of a 10 GHz clock; a driver amplifying its ~1 V full scale to a 4 V swing
     # multiplies that by 4 and adds its own: about 1 mV.

@@ -67,15 +67,21 @@ def test_delay_mismatch_is_the_sum_of_l_ng_over_c(h, lo_um):
     assert compile_mdpu(design).delay_mismatch_s() == pytest.approx(path_delay_s(design), rel=0, abs=1e-12)
 
 
-def test_drive_variance_table_against_pockels_slopes():
+@pytest.mark.parametrize("drive", ["single-ended", "differential"])
+def test_drive_variance_table_against_pockels_slopes(drive):
+    """Per unit of one driver's noise variance. A differential segment (two antiphase drivers, each with its own
+    noise) sees twice the variance across its gap, and every segment is live there (one driver is always high)."""
     for encoding in ("binary-length", "modular-drive"):
-        c = compile_mdpu(MdpuDesign(h=2, mmu=MmuDesign(modulus=13, encoding=encoding)))
+        c = compile_mdpu(MdpuDesign(h=2, mmu=MmuDesign(modulus=13, encoding=encoding, drive=drive)))
         mmu = c.design.mmu
-        slope = np.pi * mmu.segment_lengths_um() * 1e-4 / mmu.eo.vpil_v_cm  # pi L / VpiL per volt
+        slope = np.pi * mmu.segment_lengths_um() * 1e-4 / mmu.eo.vpil_v_cm  # pi L / VpiL per volt of the gap
         w = np.arange(13)
         bits = (w[:, None] >> np.arange(mmu.segments)) & 1
+        if drive == "differential":
+            bits = np.ones_like(bits)
         # One DAC per MMU: the active slopes add, then square; one DAC per segment: squares add.
         expected = (bits @ slope) ** 2 if mmu.shared_drive else bits @ slope**2
+        expected = expected * {"single-ended": 1, "differential": 2}[drive]
         assert mmu.shared_drive == (encoding == "binary-length")
         for x in (0, 5, 12):
             np.testing.assert_allclose(c.drive_variance_table[1, x], expected, rtol=1e-5)
