@@ -27,7 +27,6 @@ import numpy as np
 from circuits.mdpu import (
     DETECTORS,
     LO_BIAS,
-    ROUTES,
     MdpuDesign,
     MdpuRoutes,
     front_end_netlist,
@@ -468,12 +467,11 @@ def _packed_front_end(wl, values, *, topology: tuple):
 def _front_end_function(lo_fraction: float, lo_heater, routes=None):
     """The front end's S-parameters as a function of (wl, settings), settings as ``sax.circuit`` takes them
     (instance -> key -> value, the rest the drawing's): :func:`_topology_solver` of the design's netlist."""
-    topology, _ = front_end_form(lo_fraction, lo_heater, routes)
-    solve = _topology_solver(topology)
-    drawn = front_end_netlist(lo_fraction, lo_heater, routes=routes)["instances"]
+    solve = _topology_solver(front_end_form(lo_fraction, lo_heater, routes)[0])
+    drawn = drawn_front_settings(lo_fraction, lo_heater, routes)
 
     def with_drawn(wl, settings):
-        return solve(wl, {name: {**inst["settings"], **settings.get(name, {})} for name, inst in drawn.items()})
+        return solve(wl, {name: {**values, **settings.get(name, {})} for name, values in drawn.items()})
 
     return with_drawn
 
@@ -515,13 +513,14 @@ def front_end_ports(design: MdpuDesign, wl_um: float, settings: dict, rows: int)
 
 @lru_cache(maxsize=16)
 def drawn_front_settings(lo_fraction: float, lo_heater, routes: MdpuRoutes | None = None) -> dict:
-    """The drawing's value of every setting of the front end's instances (instance -> key -> number); a route's
-    from the guide it is drawn in (``routes``), whether or not the design draws it."""
-    routes = routes or MdpuRoutes()
-    drawn = front_end_netlist(lo_fraction, lo_heater, routes=routes)["instances"]
-    for n in ROUTES:
-        drawn[n] = {"settings": {**routes.waveguide_of(n).settings(), **drawn.get(n, {}).get("settings", {})}}
-    return {n: {k: float(v) for k, v in inst["settings"].items()} for n, inst in drawn.items()}
+    """The drawing's value of every setting of the front end's instances (instance -> key -> number), read off
+    :func:`front_end_form` (read-only: callers build their own dicts from it)."""
+    (instances, _, _), values = front_end_form(lo_fraction, lo_heater, routes)
+    drawn, i = {}, 0
+    for name, _, keys in instances:
+        drawn[name] = dict(zip(keys, values[i : i + len(keys)], strict=True))
+        i += len(keys)
+    return drawn
 
 
 _FRONT_END_PORTS = (("arm_out", "in"), *((d, "arm_in") for d in DETECTORS), *((d, "in") for d in DETECTORS))
