@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from calibration.calibrate import _iq_fit, calibrate
+from calibration.calibrate import REFERENCE_REPEATS, _iq_fit, _measured_slopes, calibrate
 from calibration.chip import nominal_trims, sample_chip, tile_rows
 from calibration.montecarlo import residue_error_rate
 from calibration.variation import VariationConfig
@@ -144,6 +144,24 @@ def test_calibrated_drive_gains_match_the_devices(calibrated):
     for row in rows:
         top = np.angle(row.segment_t[..., -1] / row.segment_t[..., 0] * np.exp(-1j * ideal_top))
         assert np.abs(top).max() < 0.03  # phase error at the top level after the gain trim
+
+
+def test_the_gain_trims_shared_reference_is_averaged_down_to_its_predicted_share_of_the_slope_noise():
+    """The zero-input reference is read once per row with REFERENCE_REPEATS times a segment's readings, so over
+    seeds the part of the slope errors common to a row's n segments has (1/n + 1/REFERENCE_REPEATS) / (1 - 1/n) of
+    the variance of each segment's own part, a small share (read like a segment's level instead, about 1.1)."""
+    config = small(ChipConfig(), rows=16)
+    sample = sample_chip(config, VariationConfig(), np.random.default_rng(3))
+    rows = tile_rows(sample, 0, nominal_trims(config))
+    readout = config.readout(True).with_laser_power(1.0)
+    slopes = np.stack([_measured_slopes(rows, readout, np.random.default_rng(s), 64) for s in range(8)])
+    noise = slopes - slopes.mean(0)  # (seeds, R, h, B): each segment's error about its mean over the seeds
+    common = noise.mean(axis=(2, 3))
+    own = noise - common[..., None, None]
+    n = noise.shape[2] * noise.shape[3]
+    predicted = (1 / n + 1 / REFERENCE_REPEATS) / (1 - 1 / n)
+    assert 0.6 < common.var() / own.var() / predicted < 1.4, (common.var() / own.var(), predicted)
+    assert common.var() < 0.2 * own.var()  # the common part is a small share: 0.086 measured
 
 
 @pytest.mark.parametrize("adc_bits, power_mw", [(8, 10.0), (6, 10.0), (6, 1.0)])
