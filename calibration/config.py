@@ -43,9 +43,13 @@ class CalibrationSettings:
 
     # At 10 mW the default chip's receiver noise is about 0.13 of an 8-bit ADC code rms: too little to dither the
     # quantisation, which averaging then cannot remove (0.05 rad left on an ideal chip). At 1 mW it is about 0.7
-    # code (calibration.calibrate.noise_per_adc_code), and 64 readings per measurement leave 0.010 rad on the
-    # default chip at the default variation (seed 0; 32 readings: 0.016 rad).
-    repeats: Annotated[PositiveInt, doc("readings averaged per measurement")] = 64
+    # code (calibration.calibrate.noise_per_adc_code), and 32 readings per drive level (the I/Q fit and the gain
+    # trim's reference read more: calibration.calibrate.IQ_FIT_REPEATS, REFERENCE_REPEATS) leave a median 0.011 rad
+    # on 32 default chips at the default variation.
+    repeats: Annotated[
+        PositiveInt,
+        doc("readings averaged per measured drive level (the I/Q fit and the gain trim's reference read more)"),
+    ] = 32
     laser_power_mw: Annotated[
         NonNegative, doc("the laser during calibration (precision grows with SNR while noise dithers the ADC)")
     ] = 1.0
