@@ -1,8 +1,10 @@
 """Calibration from what a real chip lets you measure: noisy detector readings for known inputs.
 
 Every measurement drives chosen levels, reads I and Q through the row's own
-receiver (shot, TIA and RIN noise, ADCs) ``repeats`` times, averages them and
-takes the angle. Three procedures, per tile and for all rows at once:
+receiver (shot, TIA and RIN noise, ADCs) ``repeats`` times (more for the I/Q fit
+and the gain trim's reference: ``IQ_FIT_REPEATS``, ``REFERENCE_REPEATS``),
+averages them and takes the angle; each reading carries the drive noise of the
+segments live in its configuration (:func:`_drive_sigma`). Three procedures, per tile and for all rows at once:
 
 0. Receiver I/Q correction: drive MMU 0 at every product p = x*w (x = 1,
    w = p = 0..m-1; the other MMUs at 0), which puts the phase around the whole
@@ -88,14 +90,15 @@ DITHER_NOISE_CODES = 0.3
 # - the I/Q fit's points ``IQ_FIT_REPEATS`` times as often: its residual ellipse error distorts every reading of the
 #   row, and it was most of what calibration left (16 default chips at 64 repeats: 0.0114 rad, 0.0097 with the fit's
 #   readings x4; the bias trim's x16 changed nothing).
-# With 32 repeats, 3x for the fit and 48x for the reference, 32 default chips calibrate to a median 0.0110 rad
-# (0.0114 with 64 readings for every measurement and the reference read beside every segment) from 43 % fewer
-# calibration readings.
+# With 32 repeats, 3x for the fit and 48x for the reference, 32 default chips calibrate to a median 0.0112 rad
+# (0.0114 with 64 readings for every measurement and the reference read beside every segment) from 44 % fewer
+# calibration readings (355,328 a chip instead of 631,808).
 IQ_FIT_REPEATS = 3
 REFERENCE_REPEATS = 48
 # Rounds of the bias trim (measure the zero-input phases, solve the heater powers, set them). The second corrects the
-# first's error from the measured crosstalk matrix's noise; a third gains nothing (16 default chips: median calibrated
-# phase error 0.0141 rad after one round, 0.0114 after two, 0.0116 after three) and costs a solve of every tile.
+# first's error from the measured crosstalk matrix's noise; a third gains nothing (16 default chips, 64 readings a
+# measurement: median calibrated phase error 0.0141 rad after one round, 0.0114 after two, 0.0116 after three) and
+# costs a solve of every tile.
 BIAS_ROUNDS = 2
 
 
@@ -128,16 +131,26 @@ class CalibrationReport:
 
 
 def _drive_sigma(readout: Readout, row: CompiledMdpu, levels: np.ndarray | None = None) -> np.ndarray | float:
-    """(h, B, L) rms phase the drive noise gives a measurement driving one segment at each of ``levels``.
+    """RMS phase the drive noise gives a measurement: () at zero input (``levels`` None); (h, B, L) driving one
+    segment at each of ``levels``, the others at level 0.
 
-    ``levels`` None: each segment's steepest level (a sweep between the levels). 0
-    without drive noise: the slopes, a solve of every segment, are then skipped.
+    At zero input, the GEMM's own table there (:meth:`~circuits.compiled.CompiledMdpu.drive_phase_variance`): the
+    noise of every segment live at level 0, which is all of them on a differential drive (one of the two drivers is
+    high in every state) and none where a segment at level 0 is switched off. Driving a segment then adds its
+    slope at its level, less its level-0 share where it was live there. 0 without drive noise: the slopes, a
+    solve of every segment, are then skipped.
     """
     if readout.drive_noise_v_rms == 0:
         return 0.0
-    slopes = np.abs(row.segment_phase_slope_rad_per_v)
-    gap_noise_v = readout.drive_noise_v_rms * np.sqrt(row.design.mmu.drivers_per_gap)  # each driver's noise adds
-    return (slopes.max(-1, keepdims=True) if levels is None else slopes[..., levels]) * gap_noise_v
+    zero = np.zeros(row.design.h, dtype=np.int64)
+    idle = float(row.drive_phase_variance(zero, zero)) * readout.drive_noise_v_rms**2
+    if levels is None:
+        return np.sqrt(idle)
+    mmu = row.design.mmu
+    slopes = np.abs(row.segment_phase_slope_rad_per_v)  # (h, B, m)
+    gap_v2 = readout.drive_noise_v_rms**2 * mmu.drivers_per_gap  # each driver's noise adds
+    was = np.square(slopes[..., :1]) * mmu.active_table[0, 0][:, None]  # (h, B, 1): at level 0, where live there
+    return np.sqrt(np.maximum(idle + (np.square(slopes[..., levels]) - was) * gap_v2, 0.0))
 
 
 def tile_arms(rows, x, w) -> np.ndarray:
@@ -170,7 +183,7 @@ def _measure(
     call (:func:`circuits.readout.read_arms`) through their receivers (``Receivers.of(rows, readout)``).
 
     ``drive_sigma_rad`` (broadcast to ``arm``): the drive noise of the measured
-    configuration, 0 where no segment is driven (every segment at level 0).
+    configuration (:func:`_drive_sigma`).
     """
     rec = receivers.expand(arm.ndim - 1)
     reps = np.broadcast_to(arm, (repeats,) + arm.shape)
@@ -180,8 +193,9 @@ def _measure(
 
 
 def _iq_fit(rows, readout: Readout, rng, repeats: int) -> list[IqCorrection]:
-    """Each row's ellipse fit of averaged readings with MMU 0 at every product p = x*w (x = 1, w = p), the others
-    at zero; the tile's rows read in one call, without their present corrections.
+    """Each row's ellipse fit of readings with MMU 0 at every product p = x*w (x = 1, w = p), the others at zero,
+    each point averaged over ``IQ_FIT_REPEATS`` times ``repeats`` readings; the tile's rows read in one call, without
+    their present corrections.
 
     The products 0..m-1 put the signal arm's phase around the whole circle in any
     encoding (a single segment need not: a digital-product segment only switches on).
@@ -191,7 +205,7 @@ def _iq_fit(rows, readout: Readout, rng, repeats: int) -> list[IqCorrection]:
     x[:, 0], w[:, 0] = 1, np.arange(m)
     arm = tile_arms(rows, x[None], w[None])  # (R, m)
     raw = replace(Receivers.of(rows, readout), iq_offset=None, iq_matrix=None).expand(1)
-    reps = np.broadcast_to(arm, (repeats,) + arm.shape)
+    reps = np.broadcast_to(arm, (IQ_FIT_REPEATS * repeats,) + arm.shape)
     drive = drive_phase_sigma_rad(rows[0], x, w, readout)  # the design's drive slopes: the same on every row
     if drive is not None:
         drive = np.broadcast_to(drive, reps.shape)
@@ -326,10 +340,10 @@ def _measured_slopes(rows, readout: Readout, rng, repeats: int) -> np.ndarray:
     seg = np.stack([row.segment_t for row in rows])  # (R, h, B, m)
     arm0 = _arm0_of(rows)
     receivers = Receivers.of(rows, readout)
-    reference = _measure(receivers, arm0, readout, rng, REFERENCE_REPEATS * repeats)[:, None, None]  # (R, 1, 1)
+    zero_drive = _drive_sigma(readout, rows[0])  # the design's slopes: the same on every row
+    reference = _measure(receivers, arm0, readout, rng, REFERENCE_REPEATS * repeats, zero_drive)[:, None, None]
     arm = arm0[:, None, None, None] * seg[..., levels] / seg[..., :1]  # one segment driven, the rest at level 0
-    drive = _drive_sigma(readout, rows[0], levels)  # the design's slopes: the same on every row
-    phase = _measure(receivers, arm, readout, rng, repeats, drive)  # (R, h, B, L)
+    phase = _measure(receivers, arm, readout, rng, repeats, _drive_sigma(readout, rows[0], levels))  # (R, h, B, L)
     slope = np.broadcast_to(ideal, seg.shape[:3]).copy()
     for i, k in enumerate(levels):
         error = np.angle(np.exp(1j * (phase[..., i] - reference - slope * k)))
@@ -432,13 +446,14 @@ def _bias_trim(
     x_true, rows = _row_sensitivity(sample, index, trims)
     steady = replace(readout, laser=replace(readout.laser, frequency_drift_mhz_rms=0.0))  # calibration: no drift
     receivers = Receivers.of(rows, readout)  # the laser's drift does not enter the receivers: steady's are these
-    variances = rows_phase_variances_rad2(receivers, rows[0], _zero_fields_of(rows), steady)
+    zero_drive = _drive_sigma(readout, rows[0])  # every reading here is at zero input
+    variances = rows_phase_variances_rad2(receivers, rows[0], _zero_fields_of(rows), steady, zero_drive)
     sigma = np.sqrt(sum(variances.values())) / np.sqrt(repeats)
     x_meas = x_true + rng.standard_normal(x_true.shape) * np.sqrt(2) * sigma[:, None] / BIAS_STEP_MW
     power = np.clip(trims.lo_bias_power_mw[index], 0, max_mw)
     turn = 2 * np.pi * np.sign(np.diag(x_meas))
     for round_ in range(rounds):
-        phi0 = _measure(receivers, _arm0_of(rows), readout, rng, repeats)
+        phi0 = _measure(receivers, _arm0_of(rows), readout, rng, repeats, zero_drive)
         power, clipped = _reach(power, -phi0, x_meas, turn, max_mw)
         if round_ < rounds - 1:  # the next round measures the tile at the new powers
             t = replace(
@@ -472,7 +487,7 @@ def calibrate(
     before = [tile_rows(sample, i, trims) for i in range(len(sample.tiles))]
     probe_seed = int(rng.integers(2**31))
     volts, bias, rings = list(trims.level_voltages_v), list(trims.lo_bias_power_mw), list(trims.ring_offset_k)
-    iqc = [tuple(_iq_fit(rows, readout, rng, IQ_FIT_REPEATS * repeats)) for rows in before]
+    iqc = [tuple(_iq_fit(rows, readout, rng, repeats)) for rows in before]
     act = cfg.actuators
     gains_clipped = bias_clipped = 0
     for i in range(len(sample.tiles)):
