@@ -4,7 +4,8 @@ Every measurement drives chosen levels, reads I and Q through the row's own
 receiver (shot, TIA and RIN noise, ADCs) ``repeats`` times (more for the I/Q fit
 and the gain trim's reference: ``IQ_FIT_REPEATS``, ``REFERENCE_REPEATS``),
 averages them and takes the angle; each reading carries the drive noise of the
-segments live in its configuration (:func:`_drive_sigma`). Three procedures, per tile and for all rows at once:
+segments live in its configuration (:func:`_drive_sigma`). Three procedures, per
+tile and for all rows at once:
 
 0. Receiver I/Q correction: drive MMU 0 at every product p = x*w (x = 1,
    w = p = 0..m-1; the other MMUs at 0), which puts the phase around the whole
