@@ -177,9 +177,7 @@ def tile_arms(rows, x, w) -> np.ndarray:
     return np.prod(mmu_t, axis=-1)
 
 
-def _measure(
-    receivers: Receivers, arm: np.ndarray, readout: Readout, rng, repeats: int, drive_sigma_rad=0.0
-) -> np.ndarray:
+def _measure(receivers: Receivers, arm: np.ndarray, readout: Readout, rng, repeats: int, drive_sigma_rad) -> np.ndarray:
     """Averaged read phase (R, ...) for signal-arm transmissions ``arm`` (R, ...) of a tile's rows, all read in one
     call (:func:`circuits.readout.read_arms`) through their receivers (``Receivers.of(rows, readout)``).
 
