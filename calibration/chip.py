@@ -31,7 +31,7 @@ import numpy as np
 from calibration.geometry import TileGeometry, default_geometry, segment_boxes_um
 from calibration.thermal import coupling_matrix, self_rise_k_per_mw, temperature_rise_k
 from calibration.variation import VariationConfig, compact_factor, correlation_factor, sample_fields, standard_draws
-from circuits.compiled import RowParams, compile_mdpu, compile_rows, delay_mismatches_s, drawn_front_settings
+from circuits.compiled import RowParams, compile_mdpu, compile_rows, drawn_front_settings
 from circuits.mdpu import DETECTORS, FRONT, HYBRIDS, LO_HEATERS, ROUTES, SPLITTERS, lo_heater_powers_mw
 from mvm.config import ChipConfig
 from mvm.disk_cache import cached
@@ -335,7 +335,6 @@ def tile_rows(
     if rows is None:
         design, params = row_params(sample, index, trims, with_drift, extra_heat_k, level_zero_only)
         rows = held[1][key] = compile_rows(design, params)
-        delay_mismatches_s([row.design for row in rows])  # the rows' LO biases in one solve, remembered for reads
     if trims.iq_correction is not None:
         rows = [replace(row, iq_correction=c) for row, c in zip(rows, trims.iq_correction[index])]
     return rows

@@ -576,8 +576,9 @@ def _mmu_chain_delays_s(design: MdpuDesign) -> tuple[np.ndarray, np.ndarray]:
     return np.angle(heat0 / heat1) / d_omega, np.angle(seg0 / seg1) / d_omega
 
 
-def _arm_group_delays_s(design: MdpuDesign, powers_mw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`arm_group_delays_s` for each LO bias power in ``powers_mw`` (n,): the front end solved once for all."""
+def _arm_delay_terms_s(design: MdpuDesign, powers_mw: np.ndarray) -> tuple[float, float, np.ndarray]:
+    """(signal arm's longest delay, its shortest, LO arm's delay (n,)) of :func:`arm_group_delays_s` for each LO
+    bias power in ``powers_mw`` (n,): the front end solved once for all. The signal arm's do not depend on it."""
     wls, d_omega = _delay_step(design)
     heaters, segments = _mmu_chain_delays_s(design)
     n = len(powers_mw)
@@ -591,15 +592,38 @@ def _arm_group_delays_s(design: MdpuDesign, powers_mw: np.ndarray) -> tuple[np.n
         return np.angle(a / b) / d_omega
 
     lo = delay(lo0, lo1).mean(-1)
-    fixed = delay(src0, src1) + heaters.sum() + delay(arm0, arm1).mean(-1)
-    longest, shortest = fixed + segments.max(-1).sum(), fixed + segments.min(-1).sum()
-    return np.where(np.abs(longest - lo) >= np.abs(shortest - lo), longest, shortest), lo
+    fixed = float((delay(src0, src1) + delay(arm0, arm1).mean(-1))[0]) + float(heaters.sum())
+    return fixed + float(segments.max(-1).sum()), fixed + float(segments.min(-1).sum()), lo
 
 
-# design without its LO bias -> {LO bias power (mW): signal minus LO group delay (s)}; see delay_mismatches_s
-_DELAY_MISMATCH_S: dict = {}
-# id(design) -> (design, delay): a design object asked for again is found without hashing its fields (a tile's
-# rows are read many times); the entry holds the design, so its id is not reused while it is remembered
+def _signal_delay_s(longest, shortest, lo):
+    """The signal arm's delay furthest from the LO's: of the drive levels' longest and shortest."""
+    return np.where(np.abs(longest - lo) >= np.abs(shortest - lo), longest, shortest)
+
+
+def _arm_group_delays_s(design: MdpuDesign, powers_mw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`arm_group_delays_s` for each LO bias power in ``powers_mw`` (n,): the front end solved once for all."""
+    longest, shortest, lo = _arm_delay_terms_s(design, powers_mw)
+    return _signal_delay_s(longest, shortest, lo), lo
+
+
+@lru_cache(maxsize=32)
+def _delay_line_s(base: MdpuDesign) -> tuple[float, float, float, float]:
+    """(signal arm's longest delay, its shortest, LO arm's delay at 0 mW, its change per mW of LO bias) of a
+    design without its LO bias.
+
+    The LO bias heater's phase, pi * (P / P_pi) * (wl0 / wl), is linear in its
+    power, so the LO arm's group delay is affine in it: two powers solved once per
+    design give every other (the same as a solve at that power to round-off,
+    tested).
+    """
+    p_mw = base.lo_heater.p_pi_mw
+    longest, shortest, lo = _arm_delay_terms_s(base, np.array([0.0, p_mw]))
+    return longest, shortest, float(lo[0]), float(lo[1] - lo[0]) / p_mw
+
+
+# id(design) -> (design, delay): a design object asked for again is found without building its base (a tile's rows
+# are read many times); the entry holds the design, so its id is not reused while it is remembered
 _DELAY_BY_ID: dict = {}
 DELAY_CACHE_DESIGNS = 1 << 14  # designs remembered before the cache starts again
 
@@ -607,11 +631,11 @@ DELAY_CACHE_DESIGNS = 1 << 14  # designs remembered before the cache starts agai
 def delay_mismatches_s(designs) -> np.ndarray:
     """Signal minus LO arm group delay (s) of each design (LO bias set), as :func:`arm_group_delays_s` gives them.
 
-    Designs not yet solved are solved together: one vectorised front-end pass per
-    design without its bias, its LO biases in batches of ``FRONT_END_BATCH`` (the shape
-    every front-end solve uses, so each circuit compiles once); results are remembered
-    per design without its bias and per bias (a design's fields are hashed once per
-    call and group, not once per row).
+    From each design's delays as a line in its LO bias (:func:`_delay_line_s`,
+    solved once per design without its bias): arithmetic per design. A tile's
+    rows share their design's parts, so the design without its bias is built
+    once per group of rows with the same parts, not per row; a design object is
+    remembered by identity.
     """
     designs = list(designs)
     out = np.empty(len(designs))
@@ -624,31 +648,23 @@ def delay_mismatches_s(designs) -> np.ndarray:
             unknown.append(i)
     if not unknown:
         return out
-    if sum(map(len, _DELAY_MISMATCH_S.values())) > DELAY_CACHE_DESIGNS or len(_DELAY_BY_ID) > DELAY_CACHE_DESIGNS:
-        _DELAY_MISMATCH_S.clear()
+    if len(_DELAY_BY_ID) > DELAY_CACHE_DESIGNS:
         _DELAY_BY_ID.clear()
-    groups: dict = {}  # the design's parts (by identity: a tile's rows share them) -> (base, its delays, [index])
-    for i in unknown:
+    powers = np.empty(len(unknown))
+    lines = np.empty((len(unknown), 4))
+    groups: dict = {}  # the design's parts (by identity: a tile's rows share them) -> its delay line
+    for j, i in enumerate(unknown):
         d = designs[i]
         if d.lo_bias_power_mw is None:
             raise ValueError("delay_mismatches_s needs designs with lo_bias_power_mw set (see compile_mdpu)")
         parts = (id(d.mmu), id(d.lo_heater), id(d.routes), d.h, d.lo_fraction, d.wl_um, d.lo_path)
-        group = groups.get(parts)
-        if group is None:
-            base = replace(d, lo_bias_power_mw=None)
-            group = groups[parts] = (base, _DELAY_MISMATCH_S.setdefault(base, {}), [])
-        group[2].append(i)
-    for base, known, members in groups.values():
-        new = dict.fromkeys(p for p in (designs[i].lo_bias_power_mw for i in members) if p not in known)
-        if new:
-            n = len(new)
-            padded = np.array([*new, *[next(reversed(new))] * (-n % FRONT_END_BATCH)], dtype=float)  # the last again
-            signal, lo = np.concatenate(
-                [_arm_group_delays_s(base, chunk) for chunk in padded.reshape(-1, FRONT_END_BATCH)], axis=1
-            )
-            known.update(zip(new, (signal - lo)[:n].tolist(), strict=True))
-        for i in members:
-            out[i] = known[designs[i].lo_bias_power_mw]
+        line = groups.get(parts)
+        if line is None:
+            line = groups[parts] = _delay_line_s(replace(d, lo_bias_power_mw=None))
+        lines[j], powers[j] = line, d.lo_bias_power_mw
+    longest, shortest, lo0, per_mw = lines.T
+    lo = lo0 + per_mw * powers
+    out[unknown] = _signal_delay_s(longest, shortest, lo) - lo
     for i in unknown:
         _DELAY_BY_ID[id(designs[i])] = (designs[i], float(out[i]))
     return out

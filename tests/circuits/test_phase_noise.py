@@ -67,6 +67,22 @@ def test_delay_mismatch_is_the_sum_of_l_ng_over_c(h, lo_um):
     assert compile_mdpu(design).delay_mismatch_s() == pytest.approx(path_delay_s(design), rel=0, abs=1e-12)
 
 
+def test_delay_mismatch_at_any_lo_bias_is_the_front_end_solved_there():
+    """delay_mismatches_s takes the LO arm's delay as a line in the LO bias power (its heater's phase is linear in
+    it); the front end solved at each power gives the same to its own round-off (about 1e-20 s: the central
+    difference's), up to several P_pi and for rings too, where the bias moves the LO's delay by 2.6 fs per P_pi."""
+    from circuits.compiled import _arm_group_delays_s, delay_mismatches_s
+    from circuits.mdpu import with_lo_bias
+
+    for mmu in (MmuDesign(modulus=13), MmuDesign(modulus=7, element="ring-assisted")):
+        base = MdpuDesign(h=2, mmu=mmu, routes=MdpuRoutes(lo_um=5_000.0, hybrid_um=300.0))
+        powers = np.random.default_rng(3).uniform(0, 3 * base.lo_heater.p_pi_mw, 7)
+        signal, lo = _arm_group_delays_s(base, powers)
+        got = delay_mismatches_s([with_lo_bias(base, float(p)) for p in powers])
+        assert np.ptp(lo) > 1e-15  # the LO's delay does move with its bias (a line through 0 would miss by this)
+        np.testing.assert_allclose(got, signal - lo, rtol=0, atol=1e-19)
+
+
 @pytest.mark.parametrize("drive", ["single-ended", "differential"])
 def test_drive_variance_table_against_pockels_slopes(drive):
     """Per unit of one driver's noise variance. A differential segment (two antiphase drivers, each with its own
