@@ -69,18 +69,24 @@ def test_delay_mismatch_is_the_sum_of_l_ng_over_c(h, lo_um):
 
 def test_delay_mismatch_at_any_lo_bias_is_the_front_end_solved_there():
     """delay_mismatches_s takes the LO arm's delay as a line in the LO bias power (its heater's phase is linear in
-    it); the front end solved at each power gives the same to its own round-off (about 1e-20 s: the central
-    difference's), up to several P_pi and for rings too, where the bias moves the LO's delay by 2.6 fs per P_pi."""
-    from circuits.compiled import _arm_group_delays_s, delay_mismatches_s
+    it): each design solved alone at its own power (arm_group_delays_s, every arm's delay from that solve) gives the
+    same to the central difference's round-off (about 1e-20 s), up to several P_pi, for EO and ring MMUs asked for
+    in one call, some of them already known. The bias moves the LO's delay by lambda0 / 2c = 2.6 fs per P_pi."""
+    from circuits.compiled import arm_group_delays_s, delay_mismatches_s
     from circuits.mdpu import with_lo_bias
 
-    for mmu in (MmuDesign(modulus=13), MmuDesign(modulus=7, element="ring-assisted")):
-        base = MdpuDesign(h=2, mmu=mmu, routes=MdpuRoutes(lo_um=5_000.0, hybrid_um=300.0))
-        powers = np.random.default_rng(3).uniform(0, 3 * base.lo_heater.p_pi_mw, 7)
-        signal, lo = _arm_group_delays_s(base, powers)
-        got = delay_mismatches_s([with_lo_bias(base, float(p)) for p in powers])
-        assert np.ptp(lo) > 1e-15  # the LO's delay does move with its bias (a line through 0 would miss by this)
-        np.testing.assert_allclose(got, signal - lo, rtol=0, atol=1e-19)
+    rng = np.random.default_rng(3)
+    designs = [
+        with_lo_bias(base, float(p))
+        for mmu in (MmuDesign(modulus=13), MmuDesign(modulus=7, element="ring-assisted"))
+        for base in [MdpuDesign(h=2, mmu=mmu, routes=MdpuRoutes(lo_um=5_000.0, hybrid_um=300.0))]
+        for p in rng.uniform(0, 3 * base.lo_heater.p_pi_mw, 5)
+    ]
+    delay_mismatches_s(designs[::3])  # some known before the call that asks for all
+    got = delay_mismatches_s(designs)
+    solved = np.array([arm_group_delays_s(d) for d in designs])  # (n, 2): signal, LO
+    assert np.ptp(solved[:5, 1]) > 1e-15  # the LO's delay moves with its bias (a constant would miss by this)
+    np.testing.assert_allclose(got, solved[:, 0] - solved[:, 1], rtol=0, atol=1e-19)
 
 
 @pytest.mark.parametrize("drive", ["single-ended", "differential"])
