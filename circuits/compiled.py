@@ -337,8 +337,9 @@ def _segment_tables(design: MdpuDesign) -> tuple[np.ndarray, np.ndarray]:
 
 
 # Front-end solves pad their rows to a multiple of this (with the last row): few array shapes, so few compilations
-# of the front end's program (a tile's 16 rows, the ideal chip's one row and a design's delay line, two powers, share one), and every row
-# rounds alike whatever the batch (a chip without variation equals the ideal chip bit for bit).
+# of the front end's program (a tile's 16 rows, the ideal chip's one row and a design's delay line at two powers
+# share one), and every row rounds alike whatever the batch (a chip without variation equals the ideal chip bit for
+# bit).
 FRONT_END_BATCH = 16
 
 
