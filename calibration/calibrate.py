@@ -147,11 +147,9 @@ def _drive_sigma(readout: Readout, row: CompiledMdpu, levels: np.ndarray | None 
     idle = float(row.drive_phase_variance(zero, zero)) * readout.drive_noise_v_rms**2
     if levels is None:
         return np.sqrt(idle)
-    mmu = row.design.mmu
-    slopes = np.abs(row.segment_phase_slope_rad_per_v)  # (h, B, m)
-    gap_v2 = readout.drive_noise_v_rms**2 * mmu.drivers_per_gap  # each driver's noise adds
-    was = np.square(slopes[..., :1]) * mmu.active_table[0, 0][:, None]  # (h, B, 1): at level 0, where live there
-    return np.sqrt(np.maximum(idle + (np.square(slopes[..., levels]) - was) * gap_v2, 0.0))
+    variance = row.segment_drive_variance  # (h, B, m): a segment's own term of the GEMM's table
+    was = variance[..., :1] * row.design.mmu.active_table[0, 0][:, None]  # (h, B, 1): at level 0, where live there
+    return np.sqrt(np.maximum(idle + (variance[..., levels] - was) * readout.drive_noise_v_rms**2, 0.0))
 
 
 def tile_arms(rows, x, w) -> np.ndarray:

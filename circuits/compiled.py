@@ -169,14 +169,15 @@ class CompiledMdpu:
         return float(delay_mismatches_s([self.design])[0])
 
     @property
-    def segment_phase_slope_rad_per_v(self) -> np.ndarray:
-        """(h, B, m): d(phase)/dV of each segment at each drive level, by central difference of its model.
+    def segment_drive_variance(self) -> np.ndarray:
+        """(h, B, m): each segment's signal-arm phase variance per unit drive-voltage variance at each level, where
+        it is driven (:func:`segment_drive_variances`).
 
         From the design's nominal segments and level voltages (rows with their own
         device parameters use the nominal slope: a few-percent change of a small term);
-        solved once per design (:func:`segment_phase_slopes_rad_per_v`).
+        solved once per design.
         """
-        return segment_phase_slopes_rad_per_v(replace(self.design, lo_bias_power_mw=None))
+        return segment_drive_variances(replace(self.design, lo_bias_power_mw=None))
 
     @cached_property
     def drive_variance_table(self) -> np.ndarray:
@@ -231,6 +232,16 @@ def segment_phase_slopes_rad_per_v(design: MdpuDesign) -> np.ndarray:
 
 
 @lru_cache(maxsize=32)
+def segment_drive_variances(design: MdpuDesign) -> np.ndarray:
+    """(h, B, m): signal-arm phase variance of each segment per unit drive-voltage variance (rad^2/V^2) at each
+    level, driven by its own drivers: its slope d(phase)/dV squared, times ``MmuDesign.drivers_per_gap`` (a
+    differential segment's two antiphase drivers each put their own noise across its gap). Read-only."""
+    out = np.square(segment_phase_slopes_rad_per_v(design)) * design.mmu.drivers_per_gap
+    out.flags.writeable = False
+    return out
+
+
+@lru_cache(maxsize=32)
 def drive_variance_tables(design: MdpuDesign) -> np.ndarray:
     """(h, m, m): signal-arm phase variance of MMU j per unit drive-voltage variance (rad^2/V^2) at (x, w).
 
@@ -240,13 +251,17 @@ def drive_variance_tables(design: MdpuDesign) -> np.ndarray:
     add before squaring; separate DACs or drivers are independent, so their
     squares add. An inactive segment is not driven. A differential segment's two
     antiphase drivers (``MmuDesign.drivers_per_gap``) each put their own noise
-    across its gap: twice one driver's variance. Read-only, one per design
-    (without its LO bias, which it does not depend on).
+    across its gap: twice one driver's variance (:func:`segment_drive_variances`, a
+    segment's own term). Read-only, one per design (without its LO bias, which it
+    does not depend on).
     """
     mmu = design.mmu
     b = np.arange(mmu.segments)
-    slopes = segment_phase_slopes_rad_per_v(design)[:, b, mmu.level_table] * mmu.active_table  # (h, m, m, B)
-    table = (slopes.sum(-1) ** 2 if mmu.shared_drive else (slopes**2).sum(-1)) * mmu.drivers_per_gap
+    if mmu.shared_drive:
+        slopes = segment_phase_slopes_rad_per_v(design)[:, b, mmu.level_table] * mmu.active_table  # (h, m, m, B)
+        table = slopes.sum(-1) ** 2 * mmu.drivers_per_gap
+    else:  # the drivers' scale (1 or 2) is exact before the sum as after it
+        table = (segment_drive_variances(design)[:, b, mmu.level_table] * mmu.active_table).sum(-1)
     table.flags.writeable = False
     return table
 
