@@ -336,16 +336,32 @@ def segment_sums(seg: np.ndarray, heater: np.ndarray, mmu):
     return out_phase, out_amp, ref
 
 
+def at_driven_levels(mmu, volts: np.ndarray, solve) -> np.ndarray:
+    """A segment table (..., m) from ``solve`` (level voltages -> transmissions, element-wise) of the drive levels
+    ``volts`` (..., m), solved at the levels some (x, w) drives a segment to (``MmuDesign.driven_levels``) only:
+    NaN at the others, states no driver produces (a binary drive's m - 2 intermediate levels), so a read of one
+    shows. A table of fewer levels than m (level 0 only) is solved whole."""
+    driven = mmu.driven_levels
+    if volts.shape[-1] != mmu.modulus or len(driven) == mmu.modulus:
+        return np.asarray(solve(volts))
+    solved = np.asarray(solve(np.ascontiguousarray(volts[..., driven])))
+    out = np.full(volts.shape, np.nan, dtype=solved.dtype)
+    out[..., driven] = solved
+    return out
+
+
 def _segment_tables(design: MdpuDesign) -> tuple[np.ndarray, np.ndarray]:
     import photonics
 
     mmu = design.mmu
-    models = photonics.models()
+    model = photonics.models()[mmu.segment_model]
     volts = mmu.level_voltages_v()
-    rows = []
-    for settings in mmu.segment_settings():
-        s = models[mmu.segment_model](wl=design.wl_um, **{**settings, "voltage_v": volts})
-        rows.append(np.asarray(s[("o1", "o2")]))
+    rows = [
+        at_driven_levels(
+            mmu, volts, lambda v, s=settings: model(wl=design.wl_um, **{**s, "voltage_v": v})[("o1", "o2")]
+        )
+        for settings in mmu.segment_settings()
+    ]
     segment_t = np.broadcast_to(np.stack(rows), (design.h, mmu.segments, mmu.modulus)).copy()
     heater = complex(_heater_transmission(design, {}, (1,))[0])  # as compile_rows solves them
     return segment_t, np.full(design.h, heater)
@@ -583,13 +599,15 @@ def _delay_step(design: MdpuDesign) -> tuple[tuple[float, float], float]:
 
 @lru_cache(maxsize=32)
 def _mmu_chain_delays_s(design: MdpuDesign) -> tuple[np.ndarray, np.ndarray]:
-    """Group delays (s) of the MMUs' bias heaters (h,) and of every segment at every level (h, B, m).
+    """Group delays (s) of the MMUs' bias heaters (h,) and of every segment at every level it is driven to
+    (h, B, L: ``MmuDesign.driven_levels``).
 
     The MMUs do not depend on the LO bias: solved once per design (keyed without it).
     """
     wls, d_omega = _delay_step(design)
     (seg0, heat0), (seg1, heat1) = (_segment_tables(replace(design, wl_um=wl)) for wl in wls)
-    return np.angle(heat0 / heat1) / d_omega, np.angle(seg0 / seg1) / d_omega
+    driven = design.mmu.driven_levels
+    return np.angle(heat0 / heat1) / d_omega, np.angle(seg0[..., driven] / seg1[..., driven]) / d_omega
 
 
 def _arm_delay_terms_s(design: MdpuDesign, powers_mw: np.ndarray) -> tuple[float, float, np.ndarray]:
@@ -814,8 +832,10 @@ def compile_row_arrays(design: MdpuDesign, p: RowParams) -> RowArrays:
     rows, h, b_count, m = p.level_voltages_v.shape
     check_table_memory(design, rows)
     settings = {**_segment_call_settings(mmu), **{k: np.asarray(v)[..., None] for k, v in p.segment.items()}}
-    seg = np.asarray(
-        _transmission(design.wl_um, {**settings, "voltage_v": p.level_voltages_v}, model=mmu.segment_model)
+    seg = at_driven_levels(
+        mmu,
+        p.level_voltages_v,
+        lambda volts: _transmission(design.wl_um, {**settings, "voltage_v": volts}, model=mmu.segment_model),
     )
     heater = _heater_transmission(design, p.mmu_heater, (rows, h))
     src, arm, lo = _ports_split(front_end_ports(design, design.wl_um, p.front, rows))

@@ -175,6 +175,15 @@ class MmuDesign:
             a.flags.writeable = False
         return patterns, index, residue
 
+    @cached_property
+    def driven_levels(self) -> np.ndarray:
+        """(L,) int64, ascending: the drive levels some (x, w) puts a segment at. Every level 0..m-1 in the DAC-driven
+        encodings; 0 and the on-levels with a binary drive (the digital-product encoding's switched segments reach 2
+        of the m), so a segment table's other levels, states no driver produces, are never solved."""
+        levels = np.unique(self.level_table)
+        levels.flags.writeable = False
+        return levels
+
     def segment_levels(self, x, w) -> np.ndarray:
         """Drive level of every segment, shape broadcast(x, w).shape + (B,), for residues x and w."""
         return self.level_table[np.asarray(x, dtype=np.intp), np.asarray(w, dtype=np.intp)]

@@ -81,6 +81,32 @@ def test_each_segment_at_full_swing_adds_its_digit():
     np.testing.assert_allclose(turn, 0, atol=1e-9)
 
 
+@pytest.mark.parametrize("element", ELEMENTS)
+def test_segments_are_solved_at_the_levels_their_drivers_reach_only(element):
+    """A switched segment sits at level 0 or its on-level: the table holds the segment model's transmission there
+    (each level solved alone) and NaN at the levels no driver produces; the DAC encodings reach every level."""
+    import photonics
+
+    m = 31
+    mmu = MmuDesign(modulus=m, encoding="digital-product", element=element)
+    driven = mmu.driven_levels
+    np.testing.assert_array_equal(driven, np.union1d([0], mmu.on_levels()))
+    assert len(driven) < m
+    seg = compile_mdpu(MdpuDesign(mmu=mmu, h=1)).segment_t[0]  # (B, m)
+    undriven = np.setdiff1d(np.arange(m), driven)
+    assert np.isnan(seg[:, undriven]).all() and not np.isnan(seg[:, driven]).any()
+    model = photonics.models()[mmu.segment_model]
+    volts = mmu.level_voltages_v()
+    for b, settings in enumerate(mmu.segment_settings()):
+        for level in driven:
+            alone = complex(np.asarray(model(wl=1.55, **{**settings, "voltage_v": volts[level]})[("o1", "o2")]))
+            assert seg[b, level] == pytest.approx(alone, abs=1e-12)
+    for encoding in ("binary-length", "modular-drive"):
+        np.testing.assert_array_equal(
+            MmuDesign(modulus=m, encoding=encoding, element=element).driven_levels, np.arange(m)
+        )
+
+
 def test_drive_variance_counts_the_segments_that_are_on():
     """Each on segment's driver adds (pi L / VpiL)**2 per V**2 independently; off segments are grounded."""
     m = 13
