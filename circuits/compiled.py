@@ -6,8 +6,8 @@ signal arm's transmissions. The front end (source splitter, LO arm, hybrid) is
 solved once as the sum over its paths of the device models along them
 (:func:`front_end_solver`: the same S-matrix as ``sax.circuit`` of its netlist,
 without a linear solve or sax's compilation); each MMU segment is solved once per drive level
-by its device model, giving a table ``segment_t[j, b, level]`` per physical
-device, and these combine into one table per MMU, ``mmu_t[j, x, w]`` (h*m*m
+the encoding puts it at (``MmuDesign.driven_levels``: NaN at the others) by its device model,
+giving a table ``segment_t[j, b, level]`` per physical device, and these combine into one table per MMU, ``mmu_t[j, x, w]`` (h*m*m
 entries). A dot product is then h gathers and a product, fused by ``jax.jit``
 (about 20 ns for h = 16 on one core). The sax solution of the
 whole hierarchical netlist (:class:`circuits.mdpu.SaxMdpu`) is the reference it
@@ -105,7 +105,7 @@ def correct_iq_parts(i, q, offset: np.ndarray, matrix: np.ndarray) -> tuple[np.n
 @dataclass(frozen=True)
 class CompiledMdpu:
     design: MdpuDesign  # with lo_bias_power_mw set
-    segment_t: np.ndarray  # (h, B, m): segment b of MMU j at each drive level
+    segment_t: np.ndarray  # (h, B, m): segment b of MMU j at each drive level (NaN where never driven)
     heater_t: np.ndarray  # (h,): each MMU's bias heater
     src_to_arm: complex  # laser input -> signal arm input
     arm_to_det: np.ndarray  # (4,): signal arm output -> detectors
