@@ -35,12 +35,12 @@ fields (row, S mod m), and where the receiver map proves every one of them
 
 Cost: one program per block (:func:`_tiles_flagged`) scans the chunks; for each
 chunk it gathers every tile's weight table, adds the lookup-sums and flags, and
-only says which chunks of which tiles are flagged. A chunk's table stays in the
-cache while its readouts read it. A tile with even boundaries is flagged from E alone
+only says which columns of which chunks of which tiles hold a flagged readout. A chunk's table
+stays in the cache while its readouts read it. A tile with even boundaries is flagged from E alone
 (:func:`_even_flags`), conservatively: every readout the decision would flag is
-flagged. Each flagged chunk of a flagged tile is read again by the decision, with
-E in memory (:func:`_tile_arm_errors`, :func:`_block_residues`); every other
-readout reads S mod m, proven.
+flagged. Each flagged cell (``FLAG_COLUMNS`` columns of one chunk of one tile) is read again
+by the decision, with E in memory (:func:`_tile_arm_errors`, :func:`_block_residues`); every
+other readout reads S mod m, proven.
 
 :func:`read_chunks` is the one entry point (:func:`read_block`: its residues filled in for every chunk).
 """
@@ -66,6 +66,10 @@ F32_UNIT = 2.0**-24
 EVEN_SPREAD_LEVELS = 0.02  # receivers this close to even boundaries are decided without lookups
 FLAG_ROUNDING = 2.0**-21  # per level of |v|: bounds how far the flag pass's float32 rounding departs the decision's
 EXACT_BATCH = 1 << 16  # readouts per batch on the float64 full-simulation path
+# Columns of one chunk a flagged readout has read again by the decision (rounded up to whole tile passes, so a
+# cell's columns keep their rows): one unproven readout among a 2048^3 product's 4 million a chunk reads 262,144
+# again, not the chunk (a varied chip flagged most chunks of a tile in some tile: 3x the flag pass's time).
+FLAG_COLUMNS = 128
 SMALL_BLOCK = 1 << 16  # readouts per tile up to which a product's stages are one program (training's products)
 
 
@@ -269,8 +273,8 @@ def _chunk_levels(eps_cols, inputs):
 
 @persistent_jit(sources=PROGRAM_SOURCES, static_argnames=("moduli", "rows"))
 def _tiles_flagged(am, bm, exact, arguments, *, moduli, rows):
-    """Per chunk and tile, (C, tiles) bool: whether any readout of the chunk on the tile might be unproven or read
-    another residue than the exact one; where none is, every residue it reads is proven and exact.
+    """Per chunk, tile and column, (C, tiles, N) bool: whether any readout of the chunk's column on the tile might be
+    unproven or read another residue than the exact one; where none is, every residue it reads is proven and exact.
 
     Mantissas am (M, C*h), bm (C*h, N), exact chunk sums (C, M, N), float32; ``arguments``: each tile's
     (eps_cols, receiver map arrays, flag limits) (:meth:`ChipEngine.arguments`). One scan over the chunks,
@@ -288,11 +292,11 @@ def _flags(exact, inputs, arguments, moduli, rows: int, n: int):
     """:func:`_tiles_flagged` from its tiles' inputs (:func:`_tile_inputs`): a small block's chunks together (a
     loop's steps would cost more), a larger one's in a scan."""
     if not arguments:  # every tile proven exact
-        return jnp.zeros((exact.shape[0], 0), bool)
+        return jnp.zeros((exact.shape[0], 0, n), bool)
     cols = jnp.arange(n) % rows
     by_sums = any(limit is None for _, _, limit in arguments)  # a tile whose flags need the exact sums
 
-    def chunk_flagged(s_exact, tiles):  # per tile, whether any readout of one chunk is flagged
+    def chunk_flagged(s_exact, tiles):  # per tile and column, whether any readout of one chunk is flagged
         flagged = []
         for (eps_cols, receiver, limit), modulus, tile in zip(arguments, moduli, tiles):
             e = _chunk_levels(eps_cols, tile)
@@ -300,14 +304,15 @@ def _flags(exact, inputs, arguments, moduli, rows: int, n: int):
                 ((residue, unsafe, s),) = _decide(
                     s_exact[None], (None if e is None else e[None],), (receiver,), (modulus,), rows, (False,)
                 )
-                flagged.append((unsafe | (residue != s)).any())
+                flagged.append((unsafe | (residue != s))[0].any(axis=0))
             else:
-                flagged.append(_even_flags(e, receiver, limit, modulus, cols).any())
+                f = _even_flags(e, receiver, limit, modulus, cols)  # (M, N), or (N,) from E = 0
+                flagged.append(f.any(axis=0) if f.ndim == 2 else f)
         return jnp.stack(flagged)
 
     chunks = (exact if by_sums else None, inputs)
     if not jax.tree_util.tree_leaves(chunks):  # uniform tiles flagged from E = 0: the same for every chunk
-        return jnp.broadcast_to(chunk_flagged(*chunks), (exact.shape[0], len(arguments)))
+        return jnp.broadcast_to(chunk_flagged(*chunks), (exact.shape[0], len(arguments), n))
     if np.size(exact) <= SMALL_BLOCK:
         return jax.vmap(chunk_flagged)(*chunks)
     _, flagged = jax.lax.scan(lambda carry, c: (carry, chunk_flagged(*c)), None, chunks, length=len(exact), unroll=2)
@@ -519,14 +524,16 @@ def read_block(
 def read_chunks(
     engine: ChipEngine, am, bm, exact, readout: Readout, rng, drift_hz: float | None = None
 ) -> tuple[tuple | None, int]:
-    """The chunks (k,) some readout of which was read by the decision, and every tile's residues of those chunks
-    (a list of (k, M, N)), for mantissas am (M, C*h), bm (C*h, N) with exact chunk sums (C, M, N); and how many
-    readouts were simulated in full. Every readout of the other chunks reads its exact residue; None for the
-    chunks and residues where every readout is proven to.
+    """The chunks (k,) some readout of which read another residue than the exact one, and every tile's residues of
+    those chunks (a list of (k, M, N)), for mantissas am (M, C*h), bm (C*h, N) with exact chunk sums (C, M, N); and
+    how many readouts were simulated in full. Every readout of the other chunks reads its exact residue; None for
+    the chunks and residues where every readout does.
 
     Every readout's arm is solved from its tile's tables and read by the receiver
-    map; readouts within the proven margin are simulated in full (noise, ADCs,
-    atan2), tile by tile, so that the draws depend on nothing but the inputs.
+    map; the flagged cells (:data:`FLAG_COLUMNS` columns of a chunk) are read
+    again by the decision, and the readouts within its margin are simulated in
+    full (noise, ADCs, atan2), tile by tile in the order (chunk, row of A, column
+    of B), so that the draws depend on nothing but the inputs (not on the cells).
     """
     tiles = engine.tiles
     rows = tiles[0].tile.size
@@ -546,42 +553,54 @@ def read_chunks(
         moduli=tuple(moduli[i] for i in todo),
         rows=rows,
     )
-    flagged = np.asarray(flagged)  # (C, tiles to do)
+    flagged = np.asarray(flagged)  # (C, tiles to do, N)
     if not flagged.any():
         return None, 0
-    # every readout of an unflagged chunk of a tile reads S mod m, proven (the flags cover the decision's); the
-    # decision (E in memory) reads the flagged chunks of each tile again. Sliced in numpy: a JAX slice compiles. The
-    # chunks' exact residues in numpy too, for those chunks alone (the whole block's in JAX took 7 ms for one chunk
-    # of a 512^3 product; a flagged chunk's readouts cost far more than numpy's mod wherever many are flagged).
-    chunks = np.flatnonzero(flagged.any(axis=1))
-    exact_read = np.asarray(exact)[chunks]  # (k, M, N)
-    residues = [float_mod(exact_read, m, xp=np).astype(np.int16) for m in moduli]
+    # every readout of an unflagged cell reads S mod m, proven (the flags cover the decision's); the decision (E in
+    # memory) reads each flagged cell again: the flagged columns' cell of FLAG_COLUMNS, whole tile passes wide, so
+    # that its columns keep their rows. Sliced in numpy: a JAX slice compiles.
+    n = exact.shape[2]
+    width = -(-FLAG_COLUMNS // rows) * rows
+    cells = np.pad(flagged, ((0, 0), (0, 0), (0, -n % width))).reshape(flagged.shape[:2] + (-1, width)).any(-1)
+    exact_np = np.asarray(exact)
     h = am.shape[1] // exact.shape[0]
+    changed = [{} for _ in tiles]  # per tile: (chunk, first column) -> residues (M, cell columns) unlike S mod m
     simulated = 0
     for col, i in enumerate(todo):
-        if not flagged[:, col].any():
-            continue
         eps, receiver, _ = engine.arguments(i)
-        unsafe = np.zeros(exact_read.shape, bool)
-        for j in np.flatnonzero(flagged[chunks, col]):
-            ks = slice(chunks[j] * h, (chunks[j] + 1) * h)
-            x, w = am[:, ks].astype(np.int32), bm[ks].astype(np.int32)
-            e = None if eps is None else _tile_arm_errors(x, w, eps, modulus=moduli[i], rows=rows)
+        m = moduli[i]
+        read, unsafe_at = {}, []
+        for j, b in zip(*np.nonzero(cells[:, col])):
+            ks, cs = slice(j * h, (j + 1) * h), slice(b * width, min(n, (b + 1) * width))
+            x, w = am[:, ks].astype(np.int32), bm[ks, cs].astype(np.int32)
+            e = None if eps is None else _tile_arm_errors(x, w, eps, modulus=m, rows=rows)
             ((r, u),) = _block_residues(
-                exact_read[j : j + 1],
-                (e,),
-                (receiver,),
-                moduli=(moduli[i],),
-                rows=rows,
-                even=(engine.even[i],),
+                exact_np[j : j + 1, :, cs], (e,), (receiver,), moduli=(m,), rows=rows, even=(engine.even[i],)
             )
-            residues[i][j], unsafe[j] = np.asarray(r)[0], np.asarray(u)[0]
-        if unsafe.any():
-            m = moduli[i]
-            ks = (chunks[:, None] * h + np.arange(h)).reshape(-1)  # the chunks' columns of am, rows of bm
-            simulated += _simulate(
-                tiles[i], np.mod(am[:, ks], m), np.mod(bm[ks], m), unsafe, residues[i], readout, rng, drift_hz
-            )
+            read[j, cs.start] = np.array(r)[0]
+            i_idx, n_idx = np.nonzero(np.asarray(u)[0])
+            unsafe_at.append((np.full(len(i_idx), j), i_idx, n_idx + cs.start))
+        if not read:
+            continue
+        c_idx, i_idx, n_idx = (np.concatenate(a) for a in zip(*unsafe_at))
+        if len(c_idx):
+            order = np.lexsort((n_idx, i_idx, c_idx))  # the readouts in (chunk, row, column) order
+            c_idx, i_idx, n_idx = c_idx[order], i_idx[order], n_idx[order]
+            got = _simulate(tiles[i], np.mod(am, m), np.mod(bm, m), (c_idx, i_idx, n_idx), readout, rng, drift_hz)
+            for (j, first), r in read.items():
+                at = (c_idx == j) & (n_idx >= first) & (n_idx < first + r.shape[1])
+                r[i_idx[at], n_idx[at] - first] = got[at]
+            simulated += len(c_idx)
+        for (j, first), r in read.items():
+            if np.any(r != float_mod(exact_np[j, :, first : first + r.shape[1]], m, xp=np)):
+                changed[i][j, first] = r
+    chunks = np.array(sorted({j for cells_of in changed for j, _ in cells_of}), dtype=np.intp)
+    if not len(chunks):
+        return None, simulated
+    residues = [float_mod(exact_np[chunks], m, xp=np).astype(np.int16) for m in moduli]
+    for r_tile, cells_of in zip(residues, changed):
+        for (j, first), r in cells_of.items():
+            r_tile[np.searchsorted(chunks, j), :, first : first + r.shape[1]] = r
     return (chunks, residues), simulated
 
 
@@ -595,28 +614,28 @@ def read_every_readout(
     is the cheaper way: a default tile's map costs about as much as simulating 8,000 of its readouts.
     """
     shape = np.shape(exact)  # (C, M, N)
-    every = np.ones(shape, bool)
+    every = np.unravel_index(np.arange(int(np.prod(shape))), shape)  # (chunk, row, column), in that order
     residues, simulated = [], 0
     for tile in engine.tiles:
         m = tile.tile.modulus
-        residue = np.empty(shape, np.int16)
-        simulated += _simulate(tile, np.mod(am, m), np.mod(bm, m), every, residue, readout, rng, drift_hz)
-        residues.append(residue)
+        residues.append(_simulate(tile, np.mod(am, m), np.mod(bm, m), every, readout, rng, drift_hz).reshape(shape))
+        simulated += residues[-1].size
     return (np.arange(shape[0]), residues), simulated
 
 
-def _simulate(engine: TileEngine, x, w, unsafe, residue, readout: Readout, rng, drift_hz) -> int:
-    """Readouts of one tile where ``unsafe``, simulated in full into ``residue``: exact float64 arm transmissions, then read.
-
-    Returns how many."""
+def _simulate(engine: TileEngine, x, w, at, readout: Readout, rng, drift_hz) -> np.ndarray:
+    """The residues (int16) of one tile's readouts ``at`` (chunk, row of A, column of B index arrays), simulated in
+    full in that order: exact float64 arm transmissions, then read. x (M, C*h) and w (C*h, N): residues."""
     tile, h = engine.tile, engine.tile.h
-    c_idx, i_idx, n_idx = np.nonzero(unsafe)
+    c_idx, i_idx, n_idx = at
     rows = n_idx % tile.size
-    chunks, m_count, n_count = unsafe.shape
+    m_count, n_count = x.shape[0], w.shape[1]
+    chunks = x.shape[1] // h
     # each readout's h residues as one contiguous row: x's (C * M, h) and w's (C * N, h), gathered by row
     dtype = residue_dtype(h, tile.modulus)
     x_rows = np.ascontiguousarray(x.reshape(m_count, chunks, h).transpose(1, 0, 2), dtype).reshape(-1, h)
     w_rows = np.ascontiguousarray(w.reshape(chunks, h, n_count).transpose(0, 2, 1), dtype).reshape(-1, h)
+    out = np.empty(len(c_idx), np.int16)
     for start in range(0, len(c_idx), EXACT_BATCH):
         sl = slice(start, start + EXACT_BATCH)
         xs = np.take(x_rows, c_idx[sl] * m_count + i_idx[sl], axis=0)
@@ -625,6 +644,5 @@ def _simulate(engine: TileEngine, x, w, unsafe, residue, readout: Readout, rng, 
         # drive noise from the design's slopes, the same for every row of the tile (CompiledMdpu.drive_variance_table)
         drive = drive_phase_sigma_rad(tile.rows[0], xs, ws, readout)
         receivers = engine.receivers.take(rows[sl])
-        got = read_arms(receivers, arm, readout, rng, drive_sigma_rad=drive, drift_hz=drift_hz).residue
-        residue[c_idx[sl], i_idx[sl], n_idx[sl]] = got
-    return len(c_idx)
+        out[sl] = read_arms(receivers, arm, readout, rng, drive_sigma_rad=drive, drift_hz=drift_hz).residue
+    return out

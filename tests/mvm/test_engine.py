@@ -106,6 +106,34 @@ def test_engine_reads_the_references_residues_with_noise_off(chips, name):
         assert simulated < everyone / 2, "the engine proves most readouts of a calibrated chip"
 
 
+@pytest.mark.parametrize("name", ["uncalibrated", "drifted_slightly", "ring_varied"])
+def test_flagged_cells_read_what_whole_flagged_chunks_read(chips, name, monkeypatch):
+    """The decision reads a flagged readout's cell again (FLAG_COLUMNS columns of its chunk), not its chunk: cells
+    one tile pass wide give, with noise on and the same draws, the residues and the count of simulated readouts
+    that whole chunks give (a cell wider than the product), and with noise off the reference's residues."""
+    import mvm.engine
+
+    chip = chips[name]
+    noisy, quiet = chip.config.readout(True), chip.config.readout(False)
+    p = chip.config.noise.skip_probability
+    am, bm, exact = mantissas(chip, (24, 64, 56), seed=9)  # 56 columns: cells of 16, 16, 16 and 8
+    rows = chip.config.tile.rows
+    reads = {}
+    for width in (rows, 10**6):
+        monkeypatch.setattr(mvm.engine, "FLAG_COLUMNS", width)
+        reads[width] = read_block(chip.prepare("engine", noisy, p), am, bm, exact, noisy, np.random.default_rng(4))
+        quiet_read, _ = read_block(chip.prepare("engine", quiet, p), am, bm, exact, quiet, None)
+        want = read_block_gathered(chip.prepare("reference", quiet, p), am, bm, exact, quiet, None)[0]
+        got = quiet_read or [np.mod(np.asarray(exact).astype(np.int64), m) for m in chip.moduli]
+        for g, w in zip(got, want, strict=True):
+            np.testing.assert_array_equal(np.asarray(g), w)
+    (narrow, n_sim), (whole, w_sim) = reads[rows], reads[10**6]
+    assert 0 < n_sim == w_sim <= exact.size * len(chip.moduli)  # all of them on the ring chip (no receiver map)
+    assert narrow is not None and any(np.any(np.asarray(r) != np.mod(exact, m)) for r, m in zip(narrow, chip.moduli))
+    for a, b in zip(narrow, whole, strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
 @pytest.mark.parametrize("name", CHIPS)
 def test_engine_gemm_equals_the_reference_gemm_with_noise_off(chips, name):
     chip = chips[name]
