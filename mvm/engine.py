@@ -561,7 +561,7 @@ def read_chunks(
     # that its columns keep their rows. Sliced in numpy: a JAX slice compiles.
     n = exact.shape[2]
     width = -(-FLAG_COLUMNS // rows) * rows
-    cells = np.pad(flagged, ((0, 0), (0, 0), (0, -n % width))).reshape(flagged.shape[:2] + (-1, width)).any(-1)
+    blocks = np.pad(flagged, ((0, 0), (0, 0), (0, -n % width))).reshape(flagged.shape[:2] + (-1, width)).any(-1)
     exact_np = np.asarray(exact)
     h = am.shape[1] // exact.shape[0]
     changed = [{} for _ in tiles]  # per tile: (chunk, first column) -> residues (M, cell columns) unlike S mod m
@@ -570,8 +570,8 @@ def read_chunks(
         eps, receiver, _ = engine.arguments(i)
         m = moduli[i]
         read, unsafe_at = {}, []
-        for j, b in zip(*np.nonzero(cells[:, col])):
-            ks, cs = slice(j * h, (j + 1) * h), slice(b * width, min(n, (b + 1) * width))
+        for j, first, stop in _cells(blocks[:, col], width, n):
+            ks, cs = slice(j * h, (j + 1) * h), slice(first, stop)
             x, w = am[:, ks].astype(np.int32), bm[ks, cs].astype(np.int32)
             e = None if eps is None else _tile_arm_errors(x, w, eps, modulus=m, rows=rows)
             ((r, u),) = _block_residues(
@@ -582,14 +582,20 @@ def read_chunks(
             unsafe_at.append((np.full(len(i_idx), j), i_idx, n_idx + cs.start))
         if not read:
             continue
-        c_idx, i_idx, n_idx = (np.concatenate(a) for a in zip(*unsafe_at))
+        c_idx, i_idx, n_idx = (np.concatenate(a) for a in zip(*unsafe_at))  # cell by cell, each in (row, column)
         if len(c_idx):
-            order = np.lexsort((n_idx, i_idx, c_idx))  # the readouts in (chunk, row, column) order
-            c_idx, i_idx, n_idx = c_idx[order], i_idx[order], n_idx[order]
-            got = _simulate(tiles[i], np.mod(am, m), np.mod(bm, m), (c_idx, i_idx, n_idx), readout, rng, drift_hz)
-            for (j, first), r in read.items():
-                at = (c_idx == j) & (n_idx >= first) & (n_idx < first + r.shape[1])
+            order = _read_order(c_idx, i_idx, exact.shape[1])
+            if order is not None:
+                got = np.empty(len(order), np.int16)
+                at = (c_idx[order], i_idx[order], n_idx[order])
+                got[order] = _simulate(tiles[i], np.mod(am, m), np.mod(bm, m), at, readout, rng, drift_hz)
+            else:
+                got = _simulate(tiles[i], np.mod(am, m), np.mod(bm, m), (c_idx, i_idx, n_idx), readout, rng, drift_hz)
+            stop = 0
+            for ((_, first), r), (cell, _, _) in zip(read.items(), unsafe_at):  # each cell's readouts back in it
+                at = slice(stop, stop + len(cell))
                 r[i_idx[at], n_idx[at] - first] = got[at]
+                stop = at.stop
             simulated += len(c_idx)
         for (j, first), r in read.items():
             if np.any(r != float_mod(exact_np[j, :, first : first + r.shape[1]], m, xp=np)):
@@ -597,11 +603,33 @@ def read_chunks(
     chunks = np.array(sorted({j for cells_of in changed for j, _ in cells_of}), dtype=np.intp)
     if not len(chunks):
         return None, simulated
-    residues = [float_mod(exact_np[chunks], m, xp=np).astype(np.int16) for m in moduli]
-    for r_tile, cells_of in zip(residues, changed):
-        for (j, first), r in cells_of.items():
-            r_tile[np.searchsorted(chunks, j), :, first : first + r.shape[1]] = r
+    residues = [np.empty((len(chunks),) + exact_np.shape[1:], np.int16) for _ in moduli]
+    for r_tile, m, cells_of in zip(residues, moduli, changed):
+        for k, j in enumerate(chunks):
+            mine = [(first, r) for (c, first), r in cells_of.items() if c == j]
+            if sum(r.shape[1] for _, r in mine) < n:  # columns no cell of the chunk read: S mod m
+                r_tile[k] = float_mod(exact_np[j], m, xp=np)
+            for first, r in mine:
+                r_tile[k, :, first : first + r.shape[1]] = r
     return (chunks, residues), simulated
+
+
+def _read_order(c_idx, i_idx, m_rows: int) -> np.ndarray | None:
+    """The permutation that puts readouts gathered cell by cell (chunk by chunk, a chunk's cells in column order, each
+    cell's readouts in (row, column) order) in (chunk, row, column) order; None where they are in it already (each
+    chunk one cell). A stable sort on (chunk, row) keeps each row's columns in order: it merges the cells' runs."""
+    key = c_idx * m_rows + i_idx
+    return np.argsort(key, kind="stable") if np.any(key[1:] < key[:-1]) else None
+
+
+def _cells(blocks: np.ndarray, width: int, n: int):
+    """(chunk, first column, stop) of each cell to read again, chunk by chunk in column order, from the flagged
+    blocks (C, blocks) of ``width`` columns: each run of neighbouring flagged blocks one cell (a chunk flagged
+    throughout, one cell of all its columns)."""
+    for j, row in enumerate(blocks):
+        edges = np.flatnonzero(np.diff(np.concatenate([[False], row, [False]]).astype(np.int8)))
+        for start, stop in zip(edges[::2], edges[1::2]):
+            yield j, start * width, min(n, stop * width)
 
 
 def read_every_readout(

@@ -134,6 +134,26 @@ def test_flagged_cells_read_what_whole_flagged_chunks_read(chips, name, monkeypa
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
+def test_cells_merge_neighbouring_blocks_and_their_readouts_sort_into_read_order():
+    """A chunk's run of flagged blocks is one cell (a chunk flagged throughout, one cell of all its columns, the last
+    cut at N); readouts gathered cell by cell come back in (chunk, row, column) order, as np.lexsort orders them."""
+    from mvm.engine import _cells, _read_order
+
+    blocks = np.array([[1, 1, 0, 1], [0, 0, 0, 0], [1, 1, 1, 1], [0, 1, 0, 1]], bool)
+    assert list(_cells(blocks, 8, 30)) == [(0, 0, 16), (0, 24, 30), (2, 0, 30), (3, 8, 16), (3, 24, 30)]
+    rng = np.random.default_rng(0)
+    parts = []
+    for j, first, stop in _cells(blocks, 8, 30):
+        unsafe = rng.random((5, stop - first)) < 0.3  # (rows of A, the cell's columns)
+        i_idx, n_idx = np.nonzero(unsafe)
+        parts.append((np.full(len(i_idx), j), i_idx, n_idx + first))
+    c_idx, i_idx, n_idx = (np.concatenate(a) for a in zip(*parts))
+    order = _read_order(c_idx, i_idx, 5)
+    np.testing.assert_array_equal(order, np.lexsort((n_idx, i_idx, c_idx)))
+    one_cell = [p for p, (j, _, _) in zip(parts, _cells(blocks, 8, 30)) if j == 2]
+    assert _read_order(*one_cell[0][:2], 5) is None  # already in order
+
+
 @pytest.mark.parametrize("name", CHIPS)
 def test_engine_gemm_equals_the_reference_gemm_with_noise_off(chips, name):
     chip = chips[name]
