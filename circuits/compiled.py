@@ -7,8 +7,8 @@ solved once as the sum over its paths of the device models along them
 (:func:`front_end_solver`: the same S-matrix as ``sax.circuit`` of its netlist,
 without a linear solve or sax's compilation); each MMU segment is solved once per drive level
 the encoding puts it at (``MmuDesign.driven_levels``: NaN at the others) by its device model,
-giving a table ``segment_t[j, b, level]`` per physical device, and these combine into one table per MMU, ``mmu_t[j, x, w]`` (h*m*m
-entries). A dot product is then h gathers and a product, fused by ``jax.jit``
+giving a table ``segment_t[j, b, level]`` per physical device, and these combine into one
+table per MMU, ``mmu_t[j, x, w]`` (h*m*m entries). A dot product is then h gathers and a product, fused by ``jax.jit``
 (about 20 ns for h = 16 on one core). The sax solution of the
 whole hierarchical netlist (:class:`circuits.mdpu.SaxMdpu`) is the reference it
 must match.
@@ -322,9 +322,9 @@ def segment_sums(seg: np.ndarray, heater: np.ndarray, mmu):
     for b in range(1, b_count):  # in the order mmu_tables multiplies them
         ref *= at_ref[..., b]
     ref *= heater
-    # only the levels some combination drives a segment to: the digital-product encoding's binary drivers reach 2
-    # of the m (at m = 31, a fifteenth of the angles and logs), the other encodings all of them
-    used = np.unique(patterns)
+    # only the levels some combination drives a segment to, the ones the tables hold (MmuDesign.driven_levels): the
+    # digital-product encoding's binary drivers reach 2 of the m, the other encodings all of them
+    used = mmu.driven_levels
     ratio = seg[..., used] / at_ref[..., None]
     phase, log_amp = np.angle(ratio), np.log(np.abs(ratio))  # (R, h, B, levels used)
     flat = np.ascontiguousarray(np.searchsorted(used, patterns).T)  # (B, U): each combination's levels in ``used``

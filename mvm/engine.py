@@ -564,7 +564,7 @@ def read_chunks(
     blocks = np.pad(flagged, ((0, 0), (0, 0), (0, -n % width))).reshape(flagged.shape[:2] + (-1, width)).any(-1)
     exact_np = np.asarray(exact)
     h = am.shape[1] // exact.shape[0]
-    changed = [{} for _ in tiles]  # per tile: (chunk, first column) -> residues (M, cell columns) unlike S mod m
+    changed = [{} for _ in tiles]  # per tile: chunk -> [(first column, residues (M, cell columns))] unlike S mod m
     simulated = 0
     for col, i in enumerate(todo):
         eps, receiver, _ = engine.arguments(i)
@@ -585,12 +585,10 @@ def read_chunks(
         c_idx, i_idx, n_idx = (np.concatenate(a) for a in zip(*unsafe_at))  # cell by cell, each in (row, column)
         if len(c_idx):
             order = _read_order(c_idx, i_idx, exact.shape[1])
-            if order is not None:
-                got = np.empty(len(order), np.int16)
-                at = (c_idx[order], i_idx[order], n_idx[order])
-                got[order] = _simulate(tiles[i], np.mod(am, m), np.mod(bm, m), at, readout, rng, drift_hz)
-            else:
-                got = _simulate(tiles[i], np.mod(am, m), np.mod(bm, m), (c_idx, i_idx, n_idx), readout, rng, drift_hz)
+            at = (c_idx, i_idx, n_idx) if order is None else (c_idx[order], i_idx[order], n_idx[order])
+            got = _simulate(tiles[i], np.mod(am, m), np.mod(bm, m), at, readout, rng, drift_hz)
+            if order is not None:  # back in the cells' order
+                got[order] = got.copy()
             stop = 0
             for ((_, first), r), (cell, _, _) in zip(read.items(), unsafe_at):  # each cell's readouts back in it
                 at = slice(stop, stop + len(cell))
@@ -599,14 +597,14 @@ def read_chunks(
             simulated += len(c_idx)
         for (j, first), r in read.items():
             if np.any(r != float_mod(exact_np[j, :, first : first + r.shape[1]], m, xp=np)):
-                changed[i][j, first] = r
-    chunks = np.array(sorted({j for cells_of in changed for j, _ in cells_of}), dtype=np.intp)
+                changed[i].setdefault(j, []).append((first, r))
+    chunks = np.array(sorted(set().union(*changed)), dtype=np.intp)
     if not len(chunks):
         return None, simulated
     residues = [np.empty((len(chunks),) + exact_np.shape[1:], np.int16) for _ in moduli]
     for r_tile, m, cells_of in zip(residues, moduli, changed):
         for k, j in enumerate(chunks):
-            mine = [(first, r) for (c, first), r in cells_of.items() if c == j]
+            mine = cells_of.get(j, [])
             if sum(r.shape[1] for _, r in mine) < n:  # columns no cell of the chunk read: S mod m
                 r_tile[k] = float_mod(exact_np[j], m, xp=np)
             for first, r in mine:
