@@ -309,15 +309,15 @@ def probe_phase_error(rows: list[CompiledMdpu], rng: np.random.Generator, probes
 
 
 def measured_levels(mmu) -> np.ndarray:
-    """Drive levels a segment can be measured at: 0, 1, 2, 4, ..., m-1; only 0 and m-1 with binary drive.
+    """Drive levels a segment can be measured at: 0, 1, 2, 4, ..., m-1; with a binary drive, only the levels its
+    drivers reach (``MmuDesign.driven_levels``: 0 and the on-levels, m-1 on straight segments).
 
     A binary-drive segment (``MmuDesign.binary_drive``: the digital-product encoding) is
-    switched between 0 V and the full swing by a digital driver, so it sits only at
-    levels 0 and m-1.
+    switched between 0 V and its on-level by a digital driver, so it sits at no other level.
     """
     m = mmu.modulus
     if mmu.binary_drive:
-        return np.array([0, m - 1])
+        return np.asarray(mmu.driven_levels)
     levels = np.unique(np.concatenate([[0], 2 ** np.arange(int(np.log2(m - 1)) + 1 if m > 2 else 1), [m - 1]]))
     return levels[levels < m]
 

@@ -527,7 +527,7 @@ def _read_codes(receivers: Receivers, readouts, readout: Readout, rng, drive_sig
     dtype = receivers.code_dtype
     gain = readout.laser.power_mw * drive_per_mw(detector)  # the detectors' tanh arguments per unit |field|^2
     if add_drift or draws.phase is not None:  # the signal arm's phase moves: rotate its part of the fields
-        terms = [np.asarray(t * gain, dtype) for t in readouts.rotation_terms(n)]
+        terms = readouts.rotation_terms(n, gain, dtype)
         sigma = None
         if draws.phase is not None:  # _Draws decides which sources are on
             sigma = np.asarray(_phase_sigma_rad(receivers.delay_mismatch_s, readout, drive_sigma_rad), dtype)
@@ -606,20 +606,25 @@ def _rotated_power(lo: np.ndarray, fields: np.ndarray, theta) -> np.ndarray:
     return _rotate(_rotation_terms(lo, fields, theta.ndim), theta)
 
 
-def _rotation_terms(lo: np.ndarray, fields: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _rotation_terms(
+    lo: np.ndarray, fields: np.ndarray, n: int, scale: float = 1.0, dtype=np.float64
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(|lo|^2 + |d|^2, 2 Re(conj(lo) d), 2 Im(conj(lo) d)) of :func:`_rotated_power`, detectors first, each with
     at least the ``n`` axes of the readouts after the detectors' (C order: each pass runs over whole rows of
-    memory, not four values at a time)."""
+    memory, not four values at a time), times ``scale`` (computed in float64) and stored as ``dtype``."""
     d = fields - lo
-    return _detectors_first(np.abs(lo) ** 2 + np.abs(d) ** 2, 2 * np.conj(lo) * d, n)
+    return _detectors_first(np.abs(lo) ** 2 + np.abs(d) ** 2, 2 * np.conj(lo) * d, n, scale, dtype)
 
 
-def _detectors_first(a, b, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(a, Re b, Im b) of :func:`_rotation_terms` from a = |lo|^2 + |d|^2 and b = 2 conj(lo) d (..., 4)."""
+def _detectors_first(a, b, n: int, scale: float, dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(a, Re b, Im b) of :func:`_rotation_terms` from a = |lo|^2 + |d|^2 and b = 2 conj(lo) d (..., 4), scaled
+    and stored as ``dtype`` in the pass that lays them out (the product in float64, then rounded: the values of
+    scaling first and casting after)."""
     lead = (1,) * max(0, n + 1 - b.ndim)  # the readouts' axes the values do not have
 
     def first(x):
-        return np.ascontiguousarray(np.moveaxis(x.reshape(lead + x.shape), -1, 0))
+        x = np.moveaxis(x.reshape(lead + x.shape), -1, 0)
+        return np.multiply(x, scale, out=np.empty(np.broadcast_shapes(x.shape, np.shape(scale)), dtype))
 
     return first(np.broadcast_to(a, b.shape)), first(b.real), first(b.imag)
 
@@ -638,8 +643,8 @@ class _Fields:
         """The fields with their broadcast axes cut to length 1 (:func:`_compact`)."""
         return _compact(self.values)
 
-    def rotation_terms(self, n: int):
-        return _rotation_terms(self.lo, _compact(self.values), n)
+    def rotation_terms(self, n: int, scale: float = 1.0, dtype=np.float64):
+        return _rotation_terms(self.lo, _compact(self.values), n, scale, dtype)
 
     def batch_of_one(self) -> _Fields:
         out = copy.copy(self)
@@ -661,11 +666,11 @@ class _Arms:
     def distinct_fields(self) -> np.ndarray:
         return self.lo + self.s * _compact(self.arm)[..., None]
 
-    def rotation_terms(self, n: int):
+    def rotation_terms(self, n: int, scale: float = 1.0, dtype=np.float64):
         """:func:`_rotation_terms` with d = s * arm: |lo|^2 + |s|^2 |arm|^2 and 2 conj(lo) s arm."""
         t = _compact(self.arm)[..., None]
         power = np.abs(self.lo) ** 2 + (np.abs(self.s) ** 2) * (t.real**2 + t.imag**2)
-        return _detectors_first(power, (2 * np.conj(self.lo) * self.s) * t, n)
+        return _detectors_first(power, (2 * np.conj(self.lo) * self.s) * t, n, scale, dtype)
 
     def batch_of_one(self) -> _Arms:
         out = copy.copy(self)
