@@ -21,13 +21,11 @@ Workers are set up by :class:`WorkerSetup` (a Dask worker plugin): XLA on one
 thread when JAX has not started yet, JAX's persistent compilation cache
 (:func:`photonics.jax_setup.enable_persistent_cache`), so that a worker loads
 the programs another process compiled, and glibc's allocator keeping the
-chip's arrays (:func:`keep_freed_memory`).
+chip's arrays (:func:`photonics.allocator.keep_freed_memory`).
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import logging
 import os
 import sys
@@ -36,6 +34,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from itertools import islice
 
+from photonics.allocator import keep_freed_memory
 from photonics.errors import UsageError
 
 # One thread per worker: XLA's and BLAS's own pools would otherwise oversubscribe the cores (a chip's products
@@ -63,10 +62,6 @@ CLUSTER_CONFIG = {
 # client's memory does not grow with the number of tasks.
 IN_FLIGHT_PER_WORKER = 4
 CONNECT_TIMEOUT_S = 30
-# glibc's mallopt parameters, and the values :func:`keep_freed_memory` sets: arrays up to 32 MB (glibc's own
-# largest dynamic threshold on 64-bit) come from the heap, which keeps up to 128 MB free at its top.
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-MMAP_THRESHOLD_BYTES, TRIM_THRESHOLD_BYTES = 32 * 2**20, 128 * 2**20
 
 _one_at_a_time = threading.Lock()
 
@@ -97,27 +92,6 @@ def _blas():
 
         _controller = ThreadpoolController()
     return _controller
-
-
-def keep_freed_memory() -> bool:
-    """Let glibc's malloc keep freed memory for the next chip; False where the C library has no ``mallopt``.
-
-    Dask's nanny starts every worker with ``MALLOC_TRIM_THRESHOLD_=65536``
-    (``distributed.nanny.pre-spawn-environ``), which also fixes glibc's mmap
-    threshold at 128 kB: every array of a chip's readout (a few MB each) was
-    then mapped, faulted in page by page and unmapped again. Measured on one
-    core, 40 chips: 0.45 s a chip with that setting, 0.31 s without it, 0.28 s
-    with these thresholds; on the embedded 2-worker cluster 19 of 68 CPU
-    seconds went to the kernel. The setting is per process; results do not
-    depend on it.
-    """
-    name = ctypes.util.find_library("c")
-    libc = ctypes.CDLL(name) if name else None
-    if libc is None or not hasattr(libc, "mallopt"):
-        return False
-    return bool(
-        libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) and libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES)
-    )
 
 
 def _worker_setup_class():
