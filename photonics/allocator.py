@@ -1,4 +1,4 @@
-"""glibc's allocator set to keep freed memory for the next array of the same size: a process setting, like JAX's
+"""glibc's allocator set to keep freed memory for the next arrays: a process setting, like JAX's compilation
 cache (:mod:`photonics.jax_setup`), made by the `mirage` CLI, the benchmarks and each Monte Carlo worker.
 
 glibc serves an allocation above its mmap threshold by mapping fresh pages (each faulted in on first touch, then
