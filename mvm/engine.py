@@ -569,7 +569,7 @@ def read_chunks(
     for col, i in enumerate(todo):
         eps, receiver, _ = engine.arguments(i)
         m = moduli[i]
-        read, unsafe_at = {}, []
+        cells = []  # (chunk, first column, residues (M, cell columns), its unproven readouts' rows and columns)
         for j, first, stop in _cells(blocks[:, col], width, n):
             ks, cs = slice(j * h, (j + 1) * h), slice(first, stop)
             x, w = am[:, ks].astype(np.int32), bm[ks, cs].astype(np.int32)
@@ -577,25 +577,26 @@ def read_chunks(
             ((r, u),) = _block_residues(
                 exact_np[j : j + 1, :, cs], (e,), (receiver,), moduli=(m,), rows=rows, even=(engine.even[i],)
             )
-            read[j, cs.start] = np.array(r)[0]
             i_idx, n_idx = np.nonzero(np.asarray(u)[0])
-            unsafe_at.append((np.full(len(i_idx), j), i_idx, n_idx + cs.start))
-        if not read:
-            continue
-        c_idx, i_idx, n_idx = (np.concatenate(a) for a in zip(*unsafe_at))  # cell by cell, each in (row, column)
-        if len(c_idx):
+            cells.append((j, first, np.array(r)[0], i_idx, n_idx + first))
+        c_idx = np.concatenate([np.full(len(cell[3]), cell[0]) for cell in cells] or [np.zeros(0, np.intp)])
+        if len(c_idx):  # cell by cell, each in (row, column): simulated in (chunk, row, column) order
+            i_idx, n_idx = (np.concatenate([cell[k] for cell in cells]) for k in (3, 4))
             order = _read_order(c_idx, i_idx, exact.shape[1])
-            at = (c_idx, i_idx, n_idx) if order is None else (c_idx[order], i_idx[order], n_idx[order])
-            got = _simulate(tiles[i], np.mod(am, m), np.mod(bm, m), at, readout, rng, drift_hz)
+            if order is not None:
+                c_idx, i_idx, n_idx = c_idx[order], i_idx[order], n_idx[order]
+            used = np.unique(c_idx)  # only the chunks that hold them: their columns of am, rows of bm
+            ks = (used[:, None] * h + np.arange(h)).reshape(-1)
+            at = (np.searchsorted(used, c_idx), i_idx, n_idx)
+            got = _simulate(tiles[i], np.mod(am[:, ks], m), np.mod(bm[ks], m), at, readout, rng, drift_hz)
             if order is not None:  # back in the cells' order
                 got[order] = got.copy()
             stop = 0
-            for ((_, first), r), (cell, _, _) in zip(read.items(), unsafe_at):  # each cell's readouts back in it
-                at = slice(stop, stop + len(cell))
-                r[i_idx[at], n_idx[at] - first] = got[at]
-                stop = at.stop
+            for _, first, r, cell_i, cell_n in cells:
+                r[cell_i, cell_n - first] = got[stop : stop + len(cell_i)]
+                stop += len(cell_i)
             simulated += len(c_idx)
-        for (j, first), r in read.items():
+        for j, first, r, _, _ in cells:
             if np.any(r != float_mod(exact_np[j, :, first : first + r.shape[1]], m, xp=np)):
                 changed[i].setdefault(j, []).append((first, r))
     chunks = np.array(sorted(set().union(*changed)), dtype=np.intp)
@@ -650,8 +651,9 @@ def read_every_readout(
 
 
 def _simulate(engine: TileEngine, x, w, at, readout: Readout, rng, drift_hz) -> np.ndarray:
-    """The residues (int16) of one tile's readouts ``at`` (chunk, row of A, column of B index arrays), simulated in
-    full in that order: exact float64 arm transmissions, then read. x (M, C*h) and w (C*h, N): residues."""
+    """The residues (int16) of one tile's readouts ``at`` (index arrays: chunk of x and w, row of A, column of B),
+    simulated in full in that order: exact float64 arm transmissions, then read. x (M, C*h) and w (C*h, N):
+    residues of the C chunks the readouts read (the callers pass those chunks only)."""
     tile, h = engine.tile, engine.tile.h
     c_idx, i_idx, n_idx = at
     rows = n_idx % tile.size

@@ -109,9 +109,16 @@ def test_engine_reads_the_references_residues_with_noise_off(chips, name):
 @pytest.mark.parametrize("name", ["uncalibrated", "drifted_slightly", "ring_varied"])
 def test_flagged_cells_read_what_whole_flagged_chunks_read(chips, name, monkeypatch):
     """The decision reads a flagged readout's cell again (FLAG_COLUMNS columns of its chunk), not its chunk: cells
-    one tile pass wide give, with noise on and the same draws, the residues and the count of simulated readouts
-    that whole chunks give (a cell wider than the product), and with noise off the reference's residues."""
+    one tile pass wide (neighbours merged, as read; or each block its own cell, so that a chunk's simulated readouts
+    come from several cells and must be put in order) give, with noise on and the same draws, the residues and the
+    count of simulated readouts that whole chunks give (a cell wider than the product), and with noise off the
+    reference's residues."""
     import mvm.engine
+
+    def block_by_block(blocks, width, n):  # every flagged block its own cell, neighbours not merged
+        for j, row in enumerate(blocks):
+            for b in np.flatnonzero(row):
+                yield j, b * width, min(n, (b + 1) * width)
 
     chip = chips[name]
     noisy, quiet = chip.config.readout(True), chip.config.readout(False)
@@ -119,6 +126,10 @@ def test_flagged_cells_read_what_whole_flagged_chunks_read(chips, name, monkeypa
     am, bm, exact = mantissas(chip, (24, 64, 56), seed=9)  # 56 columns: cells of 16, 16, 16 and 8
     rows = chip.config.tile.rows
     reads = {}
+    with monkeypatch.context() as patch:
+        patch.setattr(mvm.engine, "_cells", block_by_block)
+        patch.setattr(mvm.engine, "FLAG_COLUMNS", rows)
+        reads["blocks"] = read_block(chip.prepare("engine", noisy, p), am, bm, exact, noisy, np.random.default_rng(4))
     for width in (rows, 10**6):
         monkeypatch.setattr(mvm.engine, "FLAG_COLUMNS", width)
         reads[width] = read_block(chip.prepare("engine", noisy, p), am, bm, exact, noisy, np.random.default_rng(4))
@@ -131,6 +142,10 @@ def test_flagged_cells_read_what_whole_flagged_chunks_read(chips, name, monkeypa
     assert 0 < n_sim == w_sim <= exact.size * len(chip.moduli)  # all of them on the ring chip (no receiver map)
     assert narrow is not None and any(np.any(np.asarray(r) != np.mod(exact, m)) for r, m in zip(narrow, chip.moduli))
     for a, b in zip(narrow, whole, strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    blocks, b_sim = reads["blocks"]
+    assert b_sim == w_sim
+    for a, b in zip(blocks, whole, strict=True):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
