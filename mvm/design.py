@@ -13,6 +13,12 @@ every modulus of ``config.all_moduli`` (redundant ones included). Per modulus:
   binary drive (digital-product), each MMU's own digital drivers; a ring's
   optical linewidth caps its bandwidth. The highest symbol rate is
   bandwidth / 0.7; ``max_clock_ghz`` is that of the slowest modulus.
+- **receiver**: the detectors and TIAs (``[detector] bandwidth_ghz``, which sets
+  their noise too) read one symbol per clock; taken as the -3 dB bandwidth (a
+  receiver with a steep roll-off, whose noise and -3 dB bandwidths are nearly
+  equal), their highest symbol rate is bandwidth / 0.7 as well
+  (``receiver_max_clock_ghz``). A receiver wider than the clock needs is not a
+  violation: it only reads more noise than a narrower one would.
 - **optical transit**: a lumped electrode switches along its whole length at
   once (its drive is not pipelined along the light), so a segment that light
   takes longer than one symbol to cross mixes two symbols; a segmented
@@ -62,6 +68,8 @@ import numpy as np
 
 from mvm.config import ChipConfig
 from mvm.energy import EnergyModel, emitted_power_mw, rns_breakdown_pj_per_mac
+from photonics.constants import BANDWIDTH_PER_BAUD
+from photonics.electrode import max_symbol_rate_gbaud
 from photonics.errors import UsageError
 
 SOURCES = ("receiver", "laser_phase_noise", "frequency_drift", "drive")  # phase_variances_rad2's keys
@@ -184,6 +192,13 @@ def violations(config: ChipConfig, report: dict) -> list[str]:
             f"clock: [tile] clock_ghz = {tile.clock_ghz:g} GHz is above the highest symbol rate "
             f"{slow['max_clock_ghz']:.3g} GBd of the slowest MMU (modulus {slow['modulus']}: {why})"
         )
+    if tile.clock_ghz > report["receiver_max_clock_ghz"]:
+        out.append(
+            f"clock: [tile] clock_ghz = {tile.clock_ghz:g} GHz is above the highest symbol rate "
+            f"{report['receiver_max_clock_ghz']:.3g} GBd of the receiver ([detector] bandwidth_ghz = "
+            f"{config.detector.bandwidth_ghz:g} GHz; it needs at least "
+            f"{tile.clock_ghz * BANDWIDTH_PER_BAUD:.3g} GHz, with the noise that bandwidth reads)"
+        )
     if report["tile_area_mm2"] > limits.max_area_mm2:
         out.append(
             f"area: the tile is {report['tile_area_mm2']:.4g} mm^2 ({report['tile_width_mm']:.4g} x "
@@ -245,6 +260,7 @@ def design_report(config: ChipConfig) -> dict:
         "h": config.tile.h,
         "clock_ghz": config.tile.clock_ghz,
         "max_clock_ghz": min(clocks) if clocks else None,
+        "receiver_max_clock_ghz": float(max_symbol_rate_gbaud(config.detector.bandwidth_ghz)),
         "tile_width_mm": width_mm,
         "tile_height_mm": height_mm,
         "tile_area_mm2": width_mm * height_mm,
@@ -345,6 +361,7 @@ def text(report: dict) -> str:
             f"{'  rms phase, ' + source + ' (rad)':<34}{_fmt(report['noise_rad'][source], '.3g'):>14}"
             + "".join(f"{_fmt(f['noise_rad'][source], '.3g'):>14}" for f in moduli)
         )
+    lines.append(f"receiver: highest symbol rate {report['receiver_max_clock_ghz']:.4g} GBd")
     lines.append(
         f"tile: {report['tile_width_mm']:.4g} mm x {report['tile_height_mm']:.4g} mm = "
         f"{report['tile_area_mm2']:.4g} mm^2 (limit {report['max_area_mm2']:g} mm^2)"

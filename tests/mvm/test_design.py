@@ -28,6 +28,7 @@ OLD = {  # the old default's design (examples/mirage_2023.toml) on the small chi
 FIELDS = {
     "clock_ghz",
     "max_clock_ghz",
+    "receiver_max_clock_ghz",
     "tile_area_mm2",
     "signal_arm_length_mm",
     "signal_arm_loss_db",
@@ -195,6 +196,25 @@ def test_tight_limits_are_violated_and_the_files_limits_are_met():
     found = {v.split(":")[0] for v in tight["violations"]}
     assert {"clock", "area", "link budget"} <= found
     assert tight["max_clock_ghz"] == pytest.approx(met["max_clock_ghz"])  # the electrodes are the same
+
+
+def _receiver_clock_violations(report: dict) -> list[str]:
+    return [v for v in report["violations"] if v.startswith("clock:") and "of the receiver" in v]
+
+
+def test_a_clock_above_the_receivers_symbol_rate_is_a_violation(default_report):
+    """The receiver reads one symbol a clock: its bandwidth (the noise bandwidth, taken as -3 dB) must be at least
+    0.7x the clock, as the electrodes' must; the default's 10 GHz receiver reads up to 10 / 0.7 GBd."""
+    assert default_report["receiver_max_clock_ghz"] == pytest.approx(10.0 / 0.7, rel=1e-12)
+    assert _receiver_clock_violations(default_report) == []
+    # a 5 GHz receiver at the 10 GHz clock (the MMUs still fast enough): only the receiver is too slow
+    narrow = design_report(_small({"detector": {"bandwidth_ghz": 5.0}}))
+    assert narrow["receiver_max_clock_ghz"] == pytest.approx(5.0 / 0.7, rel=1e-12)
+    (line,) = _receiver_clock_violations(narrow)
+    assert "[detector] bandwidth_ghz = 5 GHz" in line and "at least 7 GHz" in line
+    assert narrow["max_clock_ghz"] >= narrow["clock_ghz"]  # the electrodes are not what it names
+    # above 0.7x the clock the receiver keeps up
+    assert _receiver_clock_violations(design_report(_small({"detector": {"bandwidth_ghz": 7.5}}))) == []
 
 
 def test_an_unreachable_link_budget_is_a_violation_not_a_crash():
