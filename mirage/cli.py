@@ -370,7 +370,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR", help="results directory (a run there is resumed)")
     p.add_argument("--sigma-scale", type=float, metavar="S", help="scale every variation sigma (default: the file's)")
     p.add_argument(
-        "--scales", metavar="S1,S2,...", help="run at each sigma scale (into DIR/scale_S) for yield_vs_scale.png"
+        "--scales",
+        metavar="S1,S2,...",
+        help="run at each sigma scale (into DIR/scale_S, one scale into DIR) for yield_vs_scale.png",
     )
     p.add_argument(
         "--workers", type=int, default=1, metavar="W", help="processes of an embedded Dask cluster (same results)"
