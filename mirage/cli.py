@@ -55,6 +55,8 @@ def _cmd_gemm(args) -> None:
 
     if args.calibrate and not args.variation:
         raise _usage("--calibrate calibrates a sampled chip: give --variation too")
+    if args.sigma_scale is not None and not args.variation:
+        raise _usage("--sigma-scale scales the variation a chip is sampled with: give --variation too")
     a, b = check_operands(*gemm.operands(args))  # before the chip is built: a bad operand costs no calibration
     if args.variation:
         from calibration.config import load_study
@@ -357,10 +359,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--a", metavar="FILE.npy", help="A from a .npy file (with --b)")
     p.add_argument("--b", metavar="FILE.npy", help="B from a .npy file (with --a)")
     p.add_argument("--out", metavar="FILE.npy", help="write C")
-    p.add_argument("--noise", action=argparse.BooleanOptionalAction, default=None, help="default: the chip's")
+    p.add_argument(
+        "--noise", action=argparse.BooleanOptionalAction, default=None, help="default: the chip's [noise] enabled (on)"
+    )
     p.add_argument("--variation", action="store_true", help="run on a chip sampled from the [variation] settings")
     p.add_argument("--calibrate", action="store_true", help="calibrate the sampled chip first (with --variation)")
-    p.add_argument("--sigma-scale", type=float, metavar="S", help="scale every variation sigma (default: the file's)")
+    p.add_argument(
+        "--sigma-scale",
+        type=float,
+        metavar="S",
+        help="scale every variation sigma (with --variation; default: the file's)",
+    )
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the operands, rounding, noise and chip")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=_cmd_gemm)

@@ -176,6 +176,7 @@ def test_wilson_interval():
         (["montecarlo", "--chips", "2", "--out", "x", "--sigma-scale", "-1"], "--sigma-scale must be >= 0"),
         (["montecarlo", "--chips", "2", "--out", "x", "--scales", "1,a"], "--scales must be a comma-separated list"),
         (["gemm", "--m", "2", "--k", "2", "--n", "2", "--calibrate"], "give --variation too"),
+        (["gemm", "--m", "2", "--k", "2", "--n", "2", "--sigma-scale", "3"], "--sigma-scale scales the variation"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(capsys, argv, message):
