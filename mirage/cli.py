@@ -502,7 +502,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, metavar="NAME", help="a built-in model or package.module:function")
     p.add_argument("--batch", type=int, default=32, metavar="B", help="examples per step (default 32)")
     p.add_argument(
-        "--scenario", default="iso-energy", metavar="S", help="how the baseline is sized: iso-energy | iso-area"
+        "--scenario",
+        default="iso-energy",
+        metavar="S",
+        help="how the baseline is sized: iso-energy (default) | iso-area",
     )
     p.add_argument("--plot", metavar="FILE.png", help="plot the energy and area breakdowns and the ratios")
     p.add_argument("--json", action="store_true", help="print one JSON object")

@@ -19,7 +19,7 @@ from calibration.files import atomic_path
 from calibration.montecarlo import workload
 from photonics.errors import UsageError
 from training.autodiff import differentiable_matmul
-from training.backends import Backend, backend_names, check_backend, make_backend
+from training.backends import KINDS, Backend, backend_names, check_backend, make_backend
 from training.data import DATASETS, check_dataset, load_dataset
 from training.loop import EpochRecord, TrainSettings, check_training, seed_keys, train_model
 from training.models import DEFAULT_MODEL, MODELS, check_model
@@ -267,7 +267,8 @@ def _case_table(results: list[dict], heading: bool) -> str:
         std = statistics.stdev(acc) if len(acc) > 1 else 0.0
         delta = f"{statistics.mean(acc) - statistics.mean(fp32):+.2f}" if fp32 else "-"
         energy = rs[0]["hardware"].get("energy_per_mac_pj")
-        name = b + (f" (K = {rs[0]['hardware']['repeats']})" if b == "analog-repeat" else "")
+        repeats = rs[0]["hardware"].get("repeats")  # a backend that averages K readouts says so (takes_repeats)
+        name = b + (f" (K = {repeats})" if KINDS[b].takes_repeats and repeats is not None else "")
         if ran != seeds:  # a backend run on fewer seeds than the others says which
             name += f" (seed{'s' if len(ran) > 1 else ''} {', '.join(map(str, ran))} only)"
         lines.append(
