@@ -13,12 +13,13 @@ every modulus of ``config.all_moduli`` (redundant ones included). Per modulus:
   binary drive (digital-product), each MMU's own digital drivers; a ring's
   optical linewidth caps its bandwidth. The highest symbol rate is
   bandwidth / 0.7; ``max_clock_ghz`` is that of the slowest modulus.
-- **receiver**: the detectors and TIAs (``[detector] bandwidth_ghz``, which sets
-  their noise too) read one symbol per clock; taken as the -3 dB bandwidth (a
-  receiver with a steep roll-off, whose noise and -3 dB bandwidths are nearly
-  equal), their highest symbol rate is bandwidth / 0.7 as well
-  (``receiver_max_clock_ghz``). A receiver wider than the clock needs is not a
-  violation: it only reads more noise than a narrower one would.
+- **receiver**: the detectors and TIAs read one symbol per clock. ``[detector]
+  bandwidth_ghz`` is their noise bandwidth (the noise they read); their -3 dB
+  bandwidth is that over ``NOISE_PER_3DB_BANDWIDTH`` (1.11: a second-order
+  Butterworth front end), and their highest symbol rate that over 0.7, as the
+  electrodes' (``receiver_max_clock_ghz``: 12.9 GBd for the default's 10 GHz).
+  A receiver wider than the clock needs is not a violation: it only reads more
+  noise than a narrower one would.
 - **optical transit**: a lumped electrode switches along its whole length at
   once (its drive is not pipelined along the light), so a segment that light
   takes longer than one symbol to cross mixes two symbols; a segmented
@@ -68,7 +69,7 @@ import numpy as np
 
 from mvm.config import ChipConfig
 from mvm.energy import EnergyModel, emitted_power_mw, rns_breakdown_pj_per_mac
-from photonics.constants import BANDWIDTH_PER_BAUD
+from photonics.constants import BANDWIDTH_PER_BAUD, NOISE_PER_3DB_BANDWIDTH
 from photonics.electrode import max_symbol_rate_gbaud
 from photonics.errors import UsageError
 
@@ -193,11 +194,12 @@ def violations(config: ChipConfig, report: dict) -> list[str]:
             f"{slow['max_clock_ghz']:.3g} GBd of the slowest MMU (modulus {slow['modulus']}: {why})"
         )
     if tile.clock_ghz > report["receiver_max_clock_ghz"]:
+        needed = tile.clock_ghz * BANDWIDTH_PER_BAUD * NOISE_PER_3DB_BANDWIDTH
         out.append(
             f"clock: [tile] clock_ghz = {tile.clock_ghz:g} GHz is above the highest symbol rate "
             f"{report['receiver_max_clock_ghz']:.3g} GBd of the receiver ([detector] bandwidth_ghz = "
-            f"{config.detector.bandwidth_ghz:g} GHz; it needs at least "
-            f"{tile.clock_ghz * BANDWIDTH_PER_BAUD:.3g} GHz, with the noise that bandwidth reads)"
+            f"{config.detector.bandwidth_ghz:g} GHz of noise bandwidth); give it at least {needed:.3g} GHz "
+            "(its noise grows with it at the same tia_noise_pa_rthz) or lower the clock"
         )
     if report["tile_area_mm2"] > limits.max_area_mm2:
         out.append(
@@ -260,7 +262,7 @@ def design_report(config: ChipConfig) -> dict:
         "h": config.tile.h,
         "clock_ghz": config.tile.clock_ghz,
         "max_clock_ghz": min(clocks) if clocks else None,
-        "receiver_max_clock_ghz": float(max_symbol_rate_gbaud(config.detector.bandwidth_ghz)),
+        "receiver_max_clock_ghz": float(max_symbol_rate_gbaud(config.detector.bandwidth_ghz / NOISE_PER_3DB_BANDWIDTH)),
         "tile_width_mm": width_mm,
         "tile_height_mm": height_mm,
         "tile_area_mm2": width_mm * height_mm,

@@ -5,6 +5,8 @@ Silicon waveguide defaults describe a 500 nm x 220 nm-class strip/rib guide at
 lambda*(dn/dT)/ng = 70 pm/K, inside the 70-80 pm/K measured for silicon rings.
 """
 
+import math
+
 Q_E_C = 1.602176634e-19  # elementary charge
 C_UM_PER_S = 299792458.0e6  # speed of light in um/s
 REFERENCE_TEMPERATURE_K = 300.0  # neff and ng are given at this temperature
@@ -29,6 +31,10 @@ EO_RF_INDEX = 2.2
 EO_RF_LOSS_DB_CM_RTGHZ = 0.7
 DRIVER_IMPEDANCE_OHM = 50.0  # RF driver source impedance
 BANDWIDTH_PER_BAUD = 0.7  # NRZ rule of thumb: an open eye needs a -3 dB bandwidth of about 0.7x the symbol rate
+# A receiver's noise bandwidth over its -3 dB bandwidth, for a second-order Butterworth low-pass (a TIA front end
+# designed flat, no peaking): (pi / 4) / sin(pi / 4) = 1.11 (an n-th order Butterworth's is (pi/2n) / sin(pi/2n);
+# one pole's pi/2, a Gaussian's 1.06).
+NOISE_PER_3DB_BANDWIDTH = (math.pi / 4) / math.sin(math.pi / 4)
 
 # Directional couplers: the coupling angle grows about as wl**3 for a 50:50 silicon coupler
 # (evanescent coupling strengthens with wavelength); MMIs scale as wl**1 (self-imaging).

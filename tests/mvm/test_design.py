@@ -203,18 +203,22 @@ def _receiver_clock_violations(report: dict) -> list[str]:
 
 
 def test_a_clock_above_the_receivers_symbol_rate_is_a_violation(default_report):
-    """The receiver reads one symbol a clock: its bandwidth (the noise bandwidth, taken as -3 dB) must be at least
-    0.7x the clock, as the electrodes' must; the default's 10 GHz receiver reads up to 10 / 0.7 GBd."""
-    assert default_report["receiver_max_clock_ghz"] == pytest.approx(10.0 / 0.7, rel=1e-12)
+    """The receiver reads one symbol a clock: its -3 dB bandwidth must be at least 0.7x the clock, as the electrodes'
+    must, and [detector] bandwidth_ghz is its noise bandwidth, 1.1107x the -3 dB one for a second-order Butterworth
+    front end ((pi/4) / sin(pi/4)); the default's 10 GHz receiver reads up to 10 / 1.1107 / 0.7 = 12.86 GBd."""
+    butterworth2 = (math.pi / 4) / math.sin(math.pi / 4)
+    assert default_report["receiver_max_clock_ghz"] == pytest.approx(10.0 / butterworth2 / 0.7, rel=1e-12)
+    assert default_report["receiver_max_clock_ghz"] == pytest.approx(12.86, abs=0.01)
     assert _receiver_clock_violations(default_report) == []
     # a 5 GHz receiver at the 10 GHz clock (the MMUs still fast enough): only the receiver is too slow
     narrow = design_report(_small({"detector": {"bandwidth_ghz": 5.0}}))
-    assert narrow["receiver_max_clock_ghz"] == pytest.approx(5.0 / 0.7, rel=1e-12)
+    assert narrow["receiver_max_clock_ghz"] == pytest.approx(5.0 / butterworth2 / 0.7, rel=1e-12)
     (line,) = _receiver_clock_violations(narrow)
-    assert "[detector] bandwidth_ghz = 5 GHz" in line and "at least 7 GHz" in line
+    assert "[detector] bandwidth_ghz = 5 GHz" in line and "at least 7.78 GHz" in line  # 10 * 0.7 * 1.1107 = 7.775
     assert narrow["max_clock_ghz"] >= narrow["clock_ghz"]  # the electrodes are not what it names
-    # above 0.7x the clock the receiver keeps up
-    assert _receiver_clock_violations(design_report(_small({"detector": {"bandwidth_ghz": 7.5}}))) == []
+    # 7.8 GHz of noise bandwidth keeps up with 10 GHz; a 13 GHz clock outruns the default receiver
+    assert _receiver_clock_violations(design_report(_small({"detector": {"bandwidth_ghz": 7.8}}))) == []
+    assert len(_receiver_clock_violations(design_report(_small({"tile": {"clock_ghz": 13.0}})))) == 1
 
 
 def test_an_unreachable_link_budget_is_a_violation_not_a_crash():
