@@ -40,3 +40,33 @@ def test_no_import_goes_up(package):
         for path in sorted((ROOT / package).rglob("*.py"))
     }
     assert {path: names for path, names in upward.items() if names} == {}
+
+
+def imported_modules(path: Path) -> set[str]:
+    """The project modules a module imports anywhere in it, by full name (``from pkg import mod`` as ``pkg.mod``)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return {name for name in found if name.split(".")[0] in LAYERS}
+
+
+def test_the_gemms_stages_never_call_back_into_the_driver():
+    """Within mvm, a GEMM's data flows one way: the driver (mvm.gemm) calls its stages, and no module it reaches
+    (the engine, the receiver map, the digital stages, ...) imports the driver, directly or through another."""
+    modules = {path.stem: path for path in (ROOT / "mvm").glob("*.py") if path.stem != "__init__"}
+    reaches = {}
+
+    def reach(name: str) -> set[str]:
+        if name not in reaches:
+            reaches[name] = set()
+            direct = {m.split(".")[1] for m in imported_modules(modules[name]) if m.startswith("mvm.")}
+            reaches[name] = set().union(direct, *(reach(m) for m in direct if m in modules))
+        return reaches[name]
+
+    stages = {m.split(".")[1] for m in imported_modules(modules["gemm"]) if m.startswith("mvm.")} & set(modules)
+    assert {"engine", "digital", "bfp"} <= stages
+    assert {stage: "gemm" for stage in sorted(stages) if "gemm" in reach(stage)} == {}

@@ -25,6 +25,18 @@ def test_gemm_noise_off_matches_integer_reference(capsys):
     assert r["shape"] == [30, 50, 20]
 
 
+@pytest.mark.slow  # a 512^3 product on a sampled, calibrated chip (about 10 s warm, more while its programs compile)
+def test_the_varied_calibrated_512_cube_reads_every_readout_and_errs_as_bfp_does(capsys):
+    """The GEMM issue's sign-off: on the varied, calibrated chip of seed 1, every readout's fields are computed (the
+    count is the tiles x chunks x M x N of the product) and the product's error is within 10 % of the error that the
+    BFP quantisation alone makes."""
+    r = gemm_json(capsys, "--m", "512", "--k", "512", "--n", "512", "--variation", "--calibrate", "--seed", "1")
+    config = ChipConfig()
+    expected = len(config.all_moduli) * (512 // config.tile.h) * 512 * 512
+    assert r["deterministic_readouts"] == r["readouts"] == expected
+    assert r["rel_error_vs_float64"] == pytest.approx(r["bfp_rel_error"], rel=0.10)
+
+
 def test_gemm_files(capsys, tmp_path):
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((6, 20)), rng.standard_normal((20, 4))
