@@ -36,7 +36,7 @@ docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir out/site
 
 demo: $(STAMP)
-	$(VENV)/bin/mirage devices | head -9
+	$(VENV)/bin/mirage devices | head -8
 	$(VENV)/bin/mirage sweep ring_allpass --wl-start 1.54 --wl-stop 1.56 --points 2001 --csv out/ring_allpass.csv --plot out/ring_allpass.png
 	$(VENV)/bin/mirage sweep mzi --set delta_length_um=20 --csv out/mzi.csv --plot out/mzi.png
 	$(VENV)/bin/mirage mac --modulus 31 --x 5 --w 7
