@@ -1,19 +1,17 @@
 """Median wall time of a callable, after one warm-up call (which compiles under jit), and :func:`settle`.
 
-Importing this module sets the process up as the `mirage` CLI does: JAX's persistent
-compilation cache (:func:`photonics.jax_setup.enable_persistent_cache`), so that a
+Importing this module sets the process up as the `mirage` CLI does
+(:func:`photonics.process.set_up_process`: JAX's persistent compilation cache, so that a
 benchmark's cold figures are those of a machine that has run it before, and glibc's
-allocator keeping freed memory (:func:`photonics.allocator.keep_freed_memory`).
+allocator keeping freed memory).
 """
 
 import statistics
 import time
 
-from photonics.allocator import keep_freed_memory
-from photonics.jax_setup import enable_persistent_cache
+from photonics.process import set_up_process
 
-enable_persistent_cache()
-keep_freed_memory()
+set_up_process()
 
 # After a call, OpenBLAS's worker threads busy-wait before they sleep: after numpy's 512^3 matmul the process
 # burns 0.1 s of CPU in a 0.2-0.4 s sleep (measured with os.times on the 2-core machine). A call timed inside

@@ -29,11 +29,9 @@ def one(chips: int, workers: int, scheduler: str | None) -> dict:
     """One run in this process; its numbers as a dict."""
     from calibration.config import load_study
     from calibration.montecarlo import run_montecarlo
-    from photonics.allocator import keep_freed_memory
-    from photonics.jax_setup import enable_persistent_cache
+    from photonics.process import set_up_process
 
-    enable_persistent_cache()  # as the CLI does (with one worker the chips run in this process)
-    keep_freed_memory()
+    set_up_process()  # as the CLI does (with one worker the chips run in this process)
     with tempfile.TemporaryDirectory() as out:
         t0 = time.perf_counter()
         summary = run_montecarlo(load_study(None), chips, out, workers=workers, seed=0, scheduler=scheduler)

@@ -14,11 +14,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from photonics.allocator import keep_freed_memory  # noqa: E402
-from photonics.jax_setup import enable_persistent_cache  # noqa: E402
+from photonics.process import set_up_process  # noqa: E402
 
-enable_persistent_cache()  # as the CLI does: a machine that has run it before
-keep_freed_memory()  # as the CLI does
+set_up_process()  # as the CLI does: a machine that has run it before
 
 from calibration.config import load_study  # noqa: E402
 from training.data import DATASETS  # noqa: E402

@@ -18,10 +18,10 @@ programs, :func:`photonics.jax_setup.machine_tag`); a heterogeneous cluster may
 round differently.
 
 Workers are set up by :class:`WorkerSetup` (a Dask worker plugin): XLA on one
-thread when JAX has not started yet, JAX's persistent compilation cache
-(:func:`photonics.jax_setup.enable_persistent_cache`), so that a worker loads
-the programs another process compiled, and glibc's allocator keeping the
-chip's arrays (:func:`photonics.allocator.keep_freed_memory`).
+thread when JAX has not started yet, then the CLI's process settings
+(:func:`photonics.process.set_up_process`): JAX's persistent compilation cache,
+so that a worker loads the programs another process compiled, and glibc's
+allocator keeping the chip's arrays.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from itertools import islice
 
-from photonics.allocator import keep_freed_memory
 from photonics.errors import UsageError
 
 # One thread per worker: XLA's and BLAS's own pools would otherwise oversubscribe the cores (a chip's products
@@ -98,8 +97,9 @@ def _worker_setup_class():
     from distributed import WorkerPlugin
 
     class WorkerSetup(WorkerPlugin):
-        """XLA on one thread (if JAX has not started in the worker), JAX's persistent compilation cache, and
-        malloc keeping freed memory (:func:`keep_freed_memory`)."""
+        """XLA on one thread (if JAX has not started in the worker), then the CLI's process settings
+        (:func:`photonics.process.set_up_process`: JAX's persistent compilation cache, malloc keeping freed
+        memory), imported after the flags: it imports JAX, whose backend reads them when it starts."""
 
         name = "mirage-worker-setup"
 
@@ -107,10 +107,9 @@ def _worker_setup_class():
             if "jax" not in sys.modules:  # XLA reads its flags when its backend starts
                 for key, value in SINGLE_THREAD.items():
                     os.environ.setdefault(key, value)
-            from photonics.jax_setup import enable_persistent_cache
+            from photonics.process import set_up_process
 
-            enable_persistent_cache()
-            keep_freed_memory()
+            set_up_process()
 
     return WorkerSetup
 

@@ -532,13 +532,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from photonics.allocator import keep_freed_memory
     from photonics.errors import UsageError
-    from photonics.jax_setup import enable_persistent_cache
+    from photonics.process import set_up_process
 
-    # Compiled programs persist across runs in the user's cache directory (MIRAGE_JAX_CACHE=off: not).
-    enable_persistent_cache()
-    keep_freed_memory()  # a product's temporaries from the heap, the same in every process
+    set_up_process()  # compiled programs kept across runs (MIRAGE_JAX_CACHE=off: not); temporaries from the heap
 
     try:
         code = args.run(args)  # None or 0: success; a command may return another exit status

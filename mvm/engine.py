@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -569,7 +570,7 @@ def read_chunks(
     for col, i in enumerate(todo):
         eps, receiver, _ = engine.arguments(i)
         m = moduli[i]
-        cells = []  # (chunk, first column, residues (M, cell columns), its unproven readouts' rows and columns)
+        cells = []
         for j, first, stop in _cells(blocks[:, col], width, n):
             ks, cs = slice(j * h, (j + 1) * h), slice(first, stop)
             x, w = am[:, ks].astype(np.int32), bm[ks, cs].astype(np.int32)
@@ -578,10 +579,11 @@ def read_chunks(
                 exact_np[j : j + 1, :, cs], (e,), (receiver,), moduli=(m,), rows=rows, even=(engine.even[i],)
             )
             i_idx, n_idx = np.nonzero(np.asarray(u)[0])
-            cells.append((j, first, np.array(r)[0], i_idx, n_idx + first))
-        c_idx = np.concatenate([np.full(len(cell[3]), cell[0]) for cell in cells] or [np.zeros(0, np.intp)])
+            cells.append(_Cell(j, first, np.array(r)[0], i_idx, n_idx + first))
+        c_idx = np.concatenate([np.full(len(c.rows), c.chunk) for c in cells] or [np.zeros(0, np.intp)])
         if len(c_idx):  # cell by cell, each in (row, column): simulated in (chunk, row, column) order
-            i_idx, n_idx = (np.concatenate([cell[k] for cell in cells]) for k in (3, 4))
+            i_idx = np.concatenate([c.rows for c in cells])
+            n_idx = np.concatenate([c.columns for c in cells])
             order = _read_order(c_idx, i_idx, exact.shape[1])
             if order is not None:
                 c_idx, i_idx, n_idx = c_idx[order], i_idx[order], n_idx[order]
@@ -592,13 +594,13 @@ def read_chunks(
             if order is not None:  # back in the cells' order
                 got[order] = got.copy()
             stop = 0
-            for _, first, r, cell_i, cell_n in cells:
-                r[cell_i, cell_n - first] = got[stop : stop + len(cell_i)]
-                stop += len(cell_i)
+            for c in cells:
+                c.residues[c.rows, c.columns - c.first] = got[stop : stop + len(c.rows)]
+                stop += len(c.rows)
             simulated += len(c_idx)
-        for j, first, r, _, _ in cells:
-            if np.any(r != float_mod(exact_np[j, :, first : first + r.shape[1]], m, xp=np)):
-                changed[i].setdefault(j, []).append((first, r))
+        for c in cells:
+            if np.any(c.residues != float_mod(exact_np[c.chunk, :, c.first : c.first + c.residues.shape[1]], m, xp=np)):
+                changed[i].setdefault(c.chunk, []).append((c.first, c.residues))
     chunks = np.array(sorted(set().union(*changed)), dtype=np.intp)
     if not len(chunks):
         return None, simulated
@@ -611,6 +613,16 @@ def read_chunks(
             for first, r in mine:
                 r_tile[k, :, first : first + r.shape[1]] = r
     return (chunks, residues), simulated
+
+
+class _Cell(NamedTuple):
+    """A flagged cell of one chunk and tile, read again by the decision (:func:`read_chunks`)."""
+
+    chunk: int
+    first: int  # its first column
+    residues: np.ndarray  # (M, its columns): what the decision read, then its simulated readouts
+    rows: np.ndarray  # its unproven readouts' rows of A ...
+    columns: np.ndarray  # ... and columns of B, in (row, column) order
 
 
 def _read_order(c_idx, i_idx, m_rows: int) -> np.ndarray | None:

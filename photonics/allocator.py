@@ -1,5 +1,5 @@
 """glibc's allocator set to keep freed memory for the next arrays: a process setting, like JAX's compilation
-cache (:mod:`photonics.jax_setup`), made by the `mirage` CLI, the benchmarks and each Monte Carlo worker.
+cache (:mod:`photonics.jax_setup`), made with it by :func:`photonics.process.set_up_process`.
 
 glibc serves an allocation above its mmap threshold by mapping fresh pages (each faulted in on first touch, then
 unmapped on free) and trims the heap's free top above its trim threshold. By default the mmap threshold starts

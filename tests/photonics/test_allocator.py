@@ -2,10 +2,13 @@
 
 import ctypes
 import ctypes.util
+import os
 import subprocess
 import sys
 
 import pytest
+
+from photonics.jax_setup import machine_tag
 
 LIBC = ctypes.util.find_library("c")
 HAS_MALLINFO2 = LIBC is not None and hasattr(ctypes.CDLL(LIBC), "mallinfo2")
@@ -24,9 +27,14 @@ class Mallinfo2(ctypes.Structure):
 
 libc = ctypes.CDLL(ctypes.util.find_library("c"))
 libc.mallinfo2.restype = Mallinfo2
-if len(sys.argv) > 1:
+if sys.argv[1:] == ["keep"]:
     from photonics.allocator import keep_freed_memory
     assert keep_freed_memory()
+elif sys.argv[1:] == ["process"]:  # the CLI's whole set-up
+    import jax
+    from photonics.process import set_up_process
+    set_up_process()
+    print(jax.config.jax_compilation_cache_dir)
 mapped = 0
 for mb in (1, 2, 4, 8, 16):
     before = libc.mallinfo2().hblkhd
@@ -39,9 +47,22 @@ print(mapped)
 
 @pytest.mark.skipif(not HAS_MALLINFO2, reason="glibc's mallinfo2 (glibc 2.33 or later) is needed to see mappings")
 def test_arrays_of_a_few_mb_come_from_the_heap_once_freed_memory_is_kept():
-    def mapped_mb(*extra) -> float:
-        out = subprocess.run([sys.executable, "-c", SCRIPT, *extra], capture_output=True, text=True, check=True)
-        return int(out.stdout) / 2**20
-
     assert mapped_mb() >= 31  # glibc's defaults: every one mapped for itself
     assert mapped_mb("keep") == 0  # thresholds fixed at 32 MB: all from the heap
+
+
+@pytest.mark.skipif(not HAS_MALLINFO2, reason="glibc's mallinfo2 (glibc 2.33 or later) is needed to see mappings")
+def test_the_clis_process_set_up_keeps_freed_memory_and_turns_the_compilation_cache_on(tmp_path):
+    out = run_script("process", env={**os.environ, "MIRAGE_JAX_CACHE": str(tmp_path / "jax")}).splitlines()
+    assert out[0] == str(tmp_path / "jax" / machine_tag())  # this CPU's programs, in the cache the user named
+    assert int(out[1]) == 0  # and the allocator's thresholds fixed: nothing mapped for itself
+
+
+def run_script(*extra, env=None) -> str:
+    return subprocess.run(
+        [sys.executable, "-c", SCRIPT, *extra], capture_output=True, text=True, check=True, env=env
+    ).stdout
+
+
+def mapped_mb(*extra) -> float:
+    return int(run_script(*extra)) / 2**20
