@@ -29,7 +29,8 @@ Three sources move the signal arm's phase itself (each off when set to 0):
 - laser frequency drift between calibration and use: a static phase
   2*pi*delta_nu*tau, delta_nu Gaussian of rms ``frequency_drift_mhz_rms``, one
   draw per :func:`read` call (a call is one run), unless the caller passes it;
-- drive (DAC and driver) voltage noise of rms ``drive_noise_mv_rms``: every active
+- drive (DAC and driver) voltage noise of rms ``drive_noise_mv_rms`` (:func:`drive_noise_rms_mv` of the drivers'
+  noise density, the clock and the receiver's bandwidth): every active
   segment moves by d(phase)/dV * dV, segments on one DAC together
   (:attr:`CompiledMdpu.drive_variance_table`).
 
@@ -41,6 +42,7 @@ sigma adds their variances to the receiver's (drift as a Gaussian over runs).
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -48,6 +50,7 @@ import numpy as np
 from scipy.special import erfc
 
 from circuits.compiled import CompiledMdpu, IqCorrection, correct_iq_parts, delay_mismatches_s
+from photonics.constants import CLOCK_GHZ, DRIVE_NOISE_NV_RTHZ
 from photonics.errors import UsageError
 from photonics.laser import Laser, drift_phase_sigma_rad, phase_noise_variance_rad2, rin_relative_rms
 from photonics.photodetector import (
@@ -66,6 +69,14 @@ from photonics.photodetector import (
 )
 
 
+def drive_noise_rms_mv(density_nv_rthz: float, clock_ghz: float, receiver_bandwidth_ghz: float) -> float:
+    """RMS drive voltage noise a readout sees (mV) from the drivers' output noise density (nV/sqrt(Hz)): over the
+    DAC's Nyquist band, half the clock (its reconstruction filter), or over the receiver's noise bandwidth
+    ([detector] bandwidth_ghz) where that is narrower (the receiver filters the phase it detects)."""
+    band_ghz = min(clock_ghz / 2, receiver_bandwidth_ghz)
+    return math.sqrt(density_nv_rthz**2 * band_ghz * 1e-3)  # (nV/sqrt(Hz))^2 * GHz = 1e-3 mV^2
+
+
 @dataclass(frozen=True)
 class Readout:
     """The laser and receiver of an MDPU, and whether their noise is simulated."""
@@ -74,11 +85,9 @@ class Readout:
     detector: Photodetector = field(default_factory=Photodetector)
     noise: bool = True
     # rms voltage noise of each driver (DAC and driver; a differential segment's two drivers add theirs across its
-    # gap, MmuDesign.drivers_per_gap); 0: off. A 10 GS/s-class DAC's output noise
-    # density is about -162 dBm/Hz (Analog Devices AD9142 data sheet, 2012), 1.8 nV/sqrt(Hz) into 50 ohm, 0.13 mV
-    # over the 5 GHz Nyquist band of a 10 GHz clock; a driver amplifying its ~1 V full scale to a 4 V swing
-    # multiplies that by 4 and adds its own: about 1 mV.
-    drive_noise_mv_rms: float = 1.0
+    # gap, MmuDesign.drivers_per_gap) over the band a readout sees (drive_noise_rms_mv); 0: off. The default: the
+    # density of photonics.constants.DRIVE_NOISE_NV_RTHZ at the default clock and receiver, 1 mV.
+    drive_noise_mv_rms: float = drive_noise_rms_mv(DRIVE_NOISE_NV_RTHZ, CLOCK_GHZ, Photodetector().bandwidth_ghz)
 
     def __post_init__(self):
         if not self.drive_noise_mv_rms >= 0:

@@ -24,12 +24,12 @@ from pydantic import Field, StrictBool, StrictFloat, StrictInt, model_validator
 from circuits.mdpu import LO_PATHS, MdpuDesign
 from circuits.mmu import DRIVES, ELEMENTS, ENCODINGS, MmuDesign, default_ring
 from circuits.mmu_electrodes import ELECTRODE_KINDS, electrode_figures
-from circuits.readout import Readout
+from circuits.readout import Readout, drive_noise_rms_mv
 from mvm import schema
 from mvm.actuators import ActuatorsConfig
 from mvm.bfp import MAX_BITS, ROUNDINGS
 from mvm.schema import Device, IntList, Invalid, PositiveInt, default_of, doc, one_of, section
-from photonics.constants import CLOCK_GHZ
+from photonics.constants import CLOCK_GHZ, DRIVE_NOISE_NV_RTHZ
 from photonics.edge_coupler import EdgeCoupler
 from photonics.electrode import Electrode
 from photonics.heater import Heater
@@ -130,11 +130,15 @@ class NoiseConfig:
         Field(gt=0, lt=1e-6),
         doc("readouts whose error probability is provably below this are read without sampling noise"),
     ] = 1e-15
-    drive_noise_mv_rms: Annotated[
+    drive_noise_nv_rthz: Annotated[
         StrictFloat,
         Field(ge=0),
-        doc("rms voltage noise of each segment drive (DAC and driver), one DAC per MMU when it is shared; 0: off"),
-    ] = default_of(Readout, "drive_noise_mv_rms")
+        doc(
+            "output voltage noise density of each segment drive (DAC and driver), one DAC per MMU when it is shared, "
+            "seen over the DAC's Nyquist band, [tile] clock_ghz / 2 (the receiver's bandwidth where narrower): "
+            "1 mV rms at the 10 GHz clock; 0: off"
+        ),
+    ] = DRIVE_NOISE_NV_RTHZ
 
 
 @section
@@ -250,7 +254,9 @@ class ChipConfig:
             laser=self.laser,
             detector=self.detector,
             noise=self.noise.enabled if noise is None else noise,
-            drive_noise_mv_rms=self.noise.drive_noise_mv_rms,
+            drive_noise_mv_rms=drive_noise_rms_mv(
+                self.noise.drive_noise_nv_rthz, self.tile.clock_ghz, self.detector.bandwidth_ghz
+            ),
         )
 
 

@@ -53,3 +53,11 @@ PD_RESPONSIVITY_A_PER_W = 1.1  # reported for Mirage
 TIA_NOISE_PA_RTHZ = 11.28
 
 LASER_WALL_PLUG_EFFICIENCY = 0.2  # reported for Mirage
+
+# Drive (DAC and driver) output voltage noise density (nV/sqrt(Hz)), which a readout sees over the DAC's Nyquist band
+# (half the clock: its reconstruction filter), so that the drive noise follows the clock as the receiver's follows its
+# bandwidth. A 10 GS/s-class DAC's output noise is about -162 dBm/Hz (Analog Devices AD9142 data sheet, 2012):
+# 1.8 nV/sqrt(Hz) into 50 ohm; a driver amplifying its ~1 V full scale to a 4 V swing multiplies that by 4 and adds
+# its own: about 1 mV rms over the 5 GHz Nyquist band of the 10 GHz clock, 14.1 nV/sqrt(Hz).
+# ((1 mV)^2 = density^2 * band_ghz * 1e-3: nV^2/Hz * GHz.)
+DRIVE_NOISE_NV_RTHZ = math.sqrt(1e3 / (CLOCK_GHZ / 2))

@@ -14,10 +14,12 @@ from circuits.link_budget import link_budget
 from circuits.mdpu import MdpuDesign
 from circuits.readout import Readout
 from mvm.config import ChipConfig, NoiseConfig, TileConfig
+from photonics.constants import DRIVE_NOISE_NV_RTHZ
 from photonics.laser import Laser
 
 
 def small_chip(**noise) -> ChipConfig:
+    """A 2 x 4 tile at the default clock, where DRIVE_NOISE_NV_RTHZ is 1 mV rms of drive noise."""
     config = ChipConfig(tile=TileConfig(rows=2, h=4))
     return dataclasses.replace(config, noise=NoiseConfig(**noise))
 
@@ -28,7 +30,9 @@ def test_calibration_measures_through_the_drive_noise():
     # a digital-product segment moves ~0.4 rad/V (2*pi*15/31 over 8 V): 50 mV rms is ~0.02 rad per reading,
     # comparable with the receiver's (the 1 mV default is lost under it)
     for mv in (0.0, 50.0):
-        sample = sample_chip(small_chip(drive_noise_mv_rms=mv), VariationConfig(), np.random.default_rng(3))
+        sample = sample_chip(
+            small_chip(drive_noise_nv_rthz=mv * DRIVE_NOISE_NV_RTHZ), VariationConfig(), np.random.default_rng(3)
+        )
         _, report = calibrate(sample, np.random.default_rng(4))
         after[mv] = report.phase_error_after_rad
         assert report.phase_error_after_rad < report.phase_error_before_rad / 10  # it still calibrates
@@ -39,7 +43,9 @@ def test_monte_carlo_probes_see_the_drive_noise():
     rates = []
     # 300 mV rms: ~0.1 rad per driven digital-product segment (~0.4 rad/V), several tenths over a dot product
     for mv in (0.0, 300.0):
-        sample = sample_chip(small_chip(drive_noise_mv_rms=mv), VariationConfig.zero(), np.random.default_rng(5))
+        sample = sample_chip(
+            small_chip(drive_noise_nv_rthz=mv * DRIVE_NOISE_NV_RTHZ), VariationConfig.zero(), np.random.default_rng(5)
+        )
         rates.append(residue_error_rate(sample, nominal_trims(sample.config), np.random.default_rng(6)))
     assert rates[0] == 0 and rates[1] > 0.05
 

@@ -226,7 +226,7 @@ def test_gemm_with_laser_noise_reads_at_the_predicted_rate():
     # the laser's noise alone, over an LO routed straight to the hybrid (the matched LO leaves only 0.08 ps)
     default = ChipConfig()
     base = dataclasses.replace(
-        default, noise=NoiseConfig(drive_noise_mv_rms=0.0), tile=dataclasses.replace(default.tile, lo_path="direct")
+        default, noise=NoiseConfig(drive_noise_nv_rthz=0.0), tile=dataclasses.replace(default.tile, lo_path="direct")
     )
     compiled = [compile_mdpu(base.mdpu_design(m)) for m in base.all_moduli]
     tau = np.mean([abs(c.delay_mismatch_s()) for c in compiled])
@@ -249,10 +249,27 @@ def _rate(compiled, readout):
     return predicted_error_rate(compiled.design.modulus, sigma)
 
 
-def test_config_carries_drive_noise():
-    cfg = dataclasses.replace(ChipConfig(), noise=NoiseConfig(drive_noise_mv_rms=2.0))
-    assert cfg.readout().drive_noise_mv_rms == 2.0
-    assert ChipConfig().readout().drive_noise_mv_rms == Readout().drive_noise_mv_rms > 0  # declared once, on
+def test_config_carries_drive_noise_over_the_band_a_readout_sees():
+    """The drivers' noise density over the DAC's Nyquist band (half the clock), or over the receiver's noise
+    bandwidth where that is narrower: sigma_V = density * sqrt(band), in volts."""
+
+    def rms_mv(density_nv_rthz, clock_ghz, receiver_ghz=10.0):
+        default = ChipConfig()
+        cfg = dataclasses.replace(
+            default,
+            noise=NoiseConfig(drive_noise_nv_rthz=density_nv_rthz),
+            tile=dataclasses.replace(default.tile, clock_ghz=clock_ghz),
+            detector=dataclasses.replace(default.detector, bandwidth_ghz=receiver_ghz),
+        )
+        return cfg.readout().drive_noise_mv_rms
+
+    assert rms_mv(20.0, 10.0) == pytest.approx(20e-9 * np.sqrt(5e9) * 1e3, rel=1e-12)
+    assert rms_mv(20.0, 40.0, receiver_ghz=30.0) == 2 * rms_mv(20.0, 10.0)  # twice at 4x the clock
+    assert rms_mv(20.0, 40.0) == pytest.approx(20e-9 * np.sqrt(10e9) * 1e3, rel=1e-12)  # the receiver's 10 GHz
+    assert rms_mv(20.0, 40.0, receiver_ghz=8.0) == pytest.approx(20e-9 * np.sqrt(8e9) * 1e3, rel=1e-12)
+    assert rms_mv(0.0, 10.0) == 0.0
+    # the default: about 1 mV at the default clock, declared once (the density) and read by Readout's default too
+    assert ChipConfig().readout().drive_noise_mv_rms == Readout().drive_noise_mv_rms == pytest.approx(1.0, rel=1e-12)
 
 
 def test_a_chip_file_turns_every_phase_source_off_with_zeros():
@@ -261,7 +278,7 @@ def test_a_chip_file_turns_every_phase_source_off_with_zeros():
     default = ChipConfig().readout()
     assert default.laser.linewidth_khz > 0 and default.laser.frequency_drift_mhz_rms > 0
     off = config_from_dict(
-        {"laser": {"linewidth_khz": 0, "frequency_drift_mhz_rms": 0}, "noise": {"drive_noise_mv_rms": 0}}
+        {"laser": {"linewidth_khz": 0, "frequency_drift_mhz_rms": 0}, "noise": {"drive_noise_nv_rthz": 0}}
     ).readout()
     assert (off.laser.linewidth_khz, off.laser.frequency_drift_mhz_rms, off.drive_noise_mv_rms) == (0, 0, 0)
     compiled = compile_mdpu(MdpuDesign(h=2, mmu=MmuDesign(modulus=M)))

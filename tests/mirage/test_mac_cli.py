@@ -27,7 +27,7 @@ def test_exhaustive_without_noise_has_no_errors(capsys):
     assert r == {"modulus": 13, "pairs": 169, "errors": 0, "error_rate": 0.0, "noise": False, "laser_power_mw": 10.0}
 
 
-RECEIVER_ONLY = "[laser]\nlinewidth_khz = 0\nfrequency_drift_mhz_rms = 0\n\n[noise]\ndrive_noise_mv_rms = 0\n"
+RECEIVER_ONLY = "[laser]\nlinewidth_khz = 0\nfrequency_drift_mhz_rms = 0\n\n[noise]\ndrive_noise_nv_rthz = 0\n"
 
 
 def test_trials_report_measured_and_predicted_rates(capsys, tmp_path):

@@ -131,7 +131,7 @@ def test_the_default_chip_meets_every_constraint_of_its_file(default_report):
     assert (
         config.laser.linewidth_khz > 0
         and config.laser.frequency_drift_mhz_rms > 0
-        and config.noise.drive_noise_mv_rms > 0
+        and config.noise.drive_noise_nv_rthz > 0
     )
 
 
@@ -157,7 +157,7 @@ def test_the_old_default_kept_as_an_example_fails_as_the_review_found():
 
 def test_the_noise_entries_make_up_the_sigma_behind_the_predicted_rate():
     config = _small(
-        {"laser": {"linewidth_khz": 10.0, "frequency_drift_mhz_rms": 0.1}, "noise": {"drive_noise_mv_rms": 1.0}}
+        {"laser": {"linewidth_khz": 10.0, "frequency_drift_mhz_rms": 0.1}, "noise": {"drive_noise_nv_rthz": 14.0}}
     )
     m = 31
     f = modulus_figures(config, m)
