@@ -71,8 +71,9 @@ from photonics.photodetector import (
 
 def drive_noise_rms_mv(density_nv_rthz: float, clock_ghz: float, receiver_bandwidth_ghz: float) -> float:
     """RMS drive voltage noise a readout sees (mV) from the drivers' output noise density (nV/sqrt(Hz)): over the
-    DAC's Nyquist band, half the clock (its reconstruction filter), or over the receiver's noise bandwidth
-    ([detector] bandwidth_ghz) where that is narrower (the receiver filters the phase it detects)."""
+    DAC's Nyquist band, half the clock (the noise bandwidth of a sample held for its symbol), or over the receiver's
+    noise bandwidth ([detector] bandwidth_ghz) where that is narrower (the receiver filters the phase it detects;
+    the smaller of the two bounds the combined filter's)."""
     band_ghz = min(clock_ghz / 2, receiver_bandwidth_ghz)
     return math.sqrt(density_nv_rthz**2 * band_ghz * 1e-3)  # (nV/sqrt(Hz))^2 * GHz = 1e-3 mV^2
 
@@ -86,7 +87,8 @@ class Readout:
     noise: bool = True
     # rms voltage noise of each driver (DAC and driver; a differential segment's two drivers add theirs across its
     # gap, MmuDesign.drivers_per_gap) over the band a readout sees (drive_noise_rms_mv); 0: off. The default: the
-    # density of photonics.constants.DRIVE_NOISE_NV_RTHZ at the default clock and receiver, 1 mV.
+    # density of photonics.constants.DRIVE_NOISE_NV_RTHZ at the default clock and receiver, 1 mV (a Readout built
+    # with another detector keeps it; a chip's, ChipConfig.readout, is computed from its own clock and detector).
     drive_noise_mv_rms: float = drive_noise_rms_mv(DRIVE_NOISE_NV_RTHZ, CLOCK_GHZ, Photodetector().bandwidth_ghz)
 
     def __post_init__(self):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import inspect
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, model_validator
 
@@ -135,10 +135,15 @@ class NoiseConfig:
         Field(ge=0),
         doc(
             "output voltage noise density of each segment drive (DAC and driver), one DAC per MMU when it is shared, "
-            "seen over the DAC's Nyquist band, [tile] clock_ghz / 2 (the receiver's bandwidth where narrower): "
-            "1 mV rms at the 10 GHz clock; 0: off"
+            "referred to the DAC's Nyquist band, [tile] clock_ghz / 2 (the receiver's bandwidth where narrower): "
+            "14.1 is 1 mV rms at the 10 GHz clock; 0: off"
         ),
     ] = DRIVE_NOISE_NV_RTHZ
+
+    # keys of earlier chip files, and what replaced them (schema.error_line adds it to the unknown key's line)
+    REPLACED_KEYS: ClassVar[dict[str, str]] = {
+        "drive_noise_mv_rms": "drive_noise_nv_rthz, a noise density: 14.1 nV/rtHz is 1 mV rms at the 10 GHz clock",
+    }
 
 
 @section

@@ -266,6 +266,9 @@ def error_line(exc: ValidationError, model: type, also_allowed: tuple[str, ...] 
             parent = _child(parent, part)
         allowed = _keys(parent) + (list(also_allowed) if len(loc) == 1 else [])
         noun = "section" if isinstance(value, dict) else "key"
+        replaced = getattr(parent, "REPLACED_KEYS", {}).get(loc[-1])  # a key an earlier chip file had
+        if replaced:
+            return f"{where}: unknown {noun}, replaced by {replaced}; allowed: {', '.join(allowed)}"
         return f"{where}: unknown {noun}; allowed: {', '.join(allowed)}"
     if kind == "value_error":
         text = str(cause) if cause is not None else err["msg"].removeprefix("Value error, ")

@@ -54,10 +54,12 @@ TIA_NOISE_PA_RTHZ = 11.28
 
 LASER_WALL_PLUG_EFFICIENCY = 0.2  # reported for Mirage
 
-# Drive (DAC and driver) output voltage noise density (nV/sqrt(Hz)), which a readout sees over the DAC's Nyquist band
-# (half the clock: its reconstruction filter), so that the drive noise follows the clock as the receiver's follows its
-# bandwidth. A 10 GS/s-class DAC's output noise is about -162 dBm/Hz (Analog Devices AD9142 data sheet, 2012):
-# 1.8 nV/sqrt(Hz) into 50 ohm; a driver amplifying its ~1 V full scale to a 4 V swing multiplies that by 4 and adds
-# its own: about 1 mV rms over the 5 GHz Nyquist band of the 10 GHz clock, 14.1 nV/sqrt(Hz).
+# Drive (DAC and driver) output voltage noise density (nV/sqrt(Hz)), referred to the DAC's Nyquist band: a DAC's noise
+# is drawn once per sample and held for the symbol, and white noise through a zero-order hold has a noise bandwidth of
+# half the sample rate (the driver's own noise, over its wider band, is folded in). So the drive noise follows the
+# clock, as the receiver's follows its bandwidth. An estimate, chosen: a high-speed DAC's output noise is about
+# -162 dBm/Hz (Analog Devices AD9142, a 1.6 GS/s DAC, data sheet 2012), 1.8 nV/sqrt(Hz) into 50 ohm; a driver
+# amplifying its ~1 V full scale to a 4 V swing makes that 0.5 mV over the 5 GHz band of the 10 GHz clock; 1 mV
+# (14.1 nV/sqrt(Hz)) allows the driver three times that noise power of its own.
 # ((1 mV)^2 = density^2 * band_ghz * 1e-3: nV^2/Hz * GHz.)
 DRIVE_NOISE_NV_RTHZ = math.sqrt(1e3 / (CLOCK_GHZ / 2))

@@ -11,7 +11,7 @@ from circuits.mdpu import MdpuDesign
 from circuits.mmu import MmuDesign, default_ring
 from circuits.readout import ranged_detector, read
 from mirage.cli import main
-from mvm.config import BfpConfig, ChipConfig, TileConfig, config_from_dict, default_toml, load_config
+from mvm.config import BfpConfig, ChipConfig, NoiseConfig, TileConfig, config_from_dict, default_toml, load_config
 from photonics.electrode import Electrode
 from photonics.errors import UsageError
 from photonics.heater import Heater
@@ -144,6 +144,18 @@ def test_defaults_come_from_the_circuit_designs():
 def test_an_unknown_key_in_every_table_is_refused(table):
     message = refused(_with(DEFAULT, table, "hh", 3))
     assert message.startswith(f"config chip.toml: [{table}] hh: unknown key; allowed: ")
+
+
+def test_a_replaced_key_names_what_replaced_it():
+    """An earlier chip file's [noise] drive_noise_mv_rms (a fixed rms) is now a density: the line says so, and the
+    density it gives reads back as the old default's 1 mV."""
+    message = refused({"noise": {"drive_noise_mv_rms": 1.0}})
+    assert message.startswith(
+        "config chip.toml: [noise] drive_noise_mv_rms: unknown key, replaced by drive_noise_nv_rthz"
+    )
+    density = float(message.split("a noise density: ")[1].split(" nV/rtHz")[0])
+    rms_mv = ChipConfig(noise=NoiseConfig(drive_noise_nv_rthz=density)).readout().drive_noise_mv_rms
+    assert rms_mv == pytest.approx(1.0, rel=5e-3)  # the hint's three digits
 
 
 def test_unknown_sections_are_refused():
