@@ -66,9 +66,9 @@ class ActuatorsConfig:
     trim_dac_area_um2: Annotated[StrictFloat, Field(ge=0), doc("area of one trim DAC (um^2)")] = 133_000.0
     # A heater must move its row's read phase by a full turn. On its own guide that is 2 P_pi = 40 mW at the
     # default P_pi of 20 mW, but part of its heat reaches the signal arm's first devices, which turn the other
-    # way: in the default layout a row turns by about 0.097 rad/mW, so a full turn takes about 65 mW. TiN
-    # heaters on silicon run at P_pi ~ 20-25 mW over more than 2*pi (Harris et al., Opt. Express 22, 10487,
-    # 2014); 80 mW = 4 P_pi covers the turn with margin.
+    # way: in the default layout a row turns by about 0.097 rad/mW, so a full turn takes about 65 mW. Silicon
+    # thermo-optic phase shifters run at P_pi ~ 20-25 mW over more than 2*pi (Harris et al., Opt. Express 22,
+    # 10487, 2014: a doped-silicon heater, 24.8 mW per pi); 80 mW = 4 P_pi covers the turn with margin.
     lo_heater_max_mw: Annotated[
         StrictFloat, Field(gt=0), doc("most power of one LO bias heater (mW); heaters only heat")
     ] = 80.0
