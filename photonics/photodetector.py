@@ -14,19 +14,24 @@ I+ - I- (dark currents cancel), its noise variance is the two detectors' shot
 noise plus one TIA's input-referred thermal noise sigma_th**2. A single
 detector on its own TIA (:func:`noise_variance_a2`, :func:`sample_current_a`)
 has its shot noise and that TIA's. The ADC is a signed mid-tread quantiser over
-+/- full scale (referred to the TIA input current).
++/- full scale (referred to the TIA input current); its own noise beyond
+quantisation (thermal noise, aperture jitter, interleaving spurs: what a data
+sheet's ENOB counts), ``adc_noise_lsb_rms``, adds to each pair's input
+(:func:`adc_noise_variance_a2`), one ADC per pair.
 
 For netlists, ``photodetector`` is also a sax model: a matched absorbing load.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import jax.numpy as jnp
 import numpy as np
 
 from photonics import constants as k
+from photonics.errors import UsageError
 from photonics.parameters import Params, param
 from photonics.registry import register
 
@@ -47,6 +52,16 @@ class Photodetector(Params):
         "uA",
         "ADC full scale (+/-), referred to the TIA input (a chip's readouts set it from adc_headroom)",
         gt=0,
+    )
+    # An ideal quantiser by default. A data sheet's effective number of bits E at b bits is this noise plus the
+    # quantisation's 1/sqrt(12) LSB: sqrt((4**(b - E) - 1) / 12) LSB (adc_noise_lsb_rms_for_enob); 8-bit ADCs at
+    # about 10 GS/s reach E = 6-6.5, 0.76-1.15 LSB.
+    adc_noise_lsb_rms: float = param(
+        0.0,
+        "LSB",
+        "ADC input-referred noise beyond quantisation (thermal, aperture jitter, interleaving spurs), one ADC per "
+        "balanced pair; from an ENOB E at b bits: sqrt((4**(b-E) - 1) / 12)",
+        ge=0,
     )
     # 1.25: at the link budget's 1e-6 point (I's rms noise 0.019-0.021 of the signal amplitude A for m = 31..33) the
     # 0.25 A above the noiseless excursion is about 12 noise sigma, so noise is never clipped, while the 8-bit step
@@ -111,6 +126,19 @@ def thermal_noise_variance_a2(pd: Photodetector) -> float:
     return (pd.tia_noise_pa_rthz * 1e-12) ** 2 * (pd.bandwidth_ghz * 1e9)
 
 
+def adc_noise_variance_a2(pd: Photodetector):
+    """The ADC's own noise variance at its input (A^2): ``adc_noise_lsb_rms`` codes of :func:`adc_lsb_a`."""
+    return (pd.adc_noise_lsb_rms * adc_lsb_a(pd)) ** 2
+
+
+def adc_noise_lsb_rms_for_enob(enob: float, bits: int) -> float:
+    """The ADC noise (LSB rms) beyond quantisation that an effective number of bits ``enob`` at ``bits`` means: the
+    total noise sqrt(4**(bits - enob) / 12) LSB less the ideal quantiser's 1/sqrt(12), in quadrature."""
+    if not 0 < enob <= bits:
+        raise UsageError(f"enob must be in (0, {bits}] for a {bits}-bit ADC (got {enob})")
+    return math.sqrt((4.0 ** (bits - enob) - 1) / 12)
+
+
 def noise_variance_a2(current_a, pd: Photodetector):
     """Noise variance of ONE detector on its own TIA at mean current ``current_a`` (shot plus that TIA's)."""
     return shot_noise_variance_a2(current_a, pd) + thermal_noise_variance_a2(pd)
@@ -123,9 +151,11 @@ def sample_current_a(power_mw, pd: Photodetector, rng: np.random.Generator):
 
 
 def balanced_noise_variance_a2(current_plus_a, current_minus_a, pd: Photodetector):
-    """Noise variance of a balanced pair's current: both detectors' shot noise and ONE TIA's thermal noise."""
+    """Noise variance of a balanced pair's current: both detectors' shot noise, ONE TIA's thermal noise and the
+    pair's ADC's own noise, referred to its input."""
     shot = shot_noise_variance_a2(current_plus_a, pd) + shot_noise_variance_a2(current_minus_a, pd)
-    return shot + thermal_noise_variance_a2(pd)
+    variance = shot + thermal_noise_variance_a2(pd)
+    return variance + adc_noise_variance_a2(pd) if pd.adc_noise_lsb_rms else variance
 
 
 def balanced_current_a(power_plus_mw, power_minus_mw, pd: Photodetector, rng: np.random.Generator | None):
@@ -179,8 +209,8 @@ def pair_code_scales(pd: Photodetector, dtype=np.float64) -> tuple:
     """(alpha, beta, gamma) of :func:`balanced_pair_code_values`, as ``dtype`` arrays (one value per row where the
     detector's ADC full scale is one per row).
 
-    In units of one ADC code (lsb): I_s/lsb scales the photocurrents, and a pair's shot and thermal noise variance,
-    2*q*B*(I+ + I-) + sigma_th**2 with I = I_s*t + I_dark, is beta*(t+ + t-) + gamma.
+    In units of one ADC code (lsb): I_s/lsb scales the photocurrents, and a pair's shot, thermal and ADC noise
+    variance, 2*q*B*(I+ + I-) + sigma_th**2 + sigma_adc**2 with I = I_s*t + I_dark, is beta*(t+ + t-) + gamma.
     """
     lsb = adc_lsb_a(pd)
     limit = limit_current_a(pd)
@@ -188,6 +218,8 @@ def pair_code_scales(pd: Photodetector, dtype=np.float64) -> tuple:
     alpha = limit / lsb
     beta = shot_per_a * limit / lsb**2
     gamma = (shot_per_a * 2 * pd.dark_current_na * 1e-9 + thermal_noise_variance_a2(pd)) / lsb**2
+    if pd.adc_noise_lsb_rms:  # in codes already (a term of 0 would still be one more rounding)
+        gamma = gamma + pd.adc_noise_lsb_rms**2
     return tuple(np.asarray(v, dtype=dtype) for v in (alpha, beta, gamma))
 
 

@@ -199,6 +199,33 @@ def test_each_source_alone_gives_its_predicted_error_rate(source, encoding):
     assert r["delay_mismatch_s"] == compiled.delay_mismatch_s()
 
 
+def with_adc_noise(compiled, readout: Readout, sigma_rad: float) -> Readout:
+    """``readout`` with the ADC noise (LSB rms) that alone gives about ``sigma_rad`` of phase at zero input: the
+    quantisation term of the receiver's variance is lsb^2 / 12 / A^2, so A / lsb = 1 / sqrt(12 q)."""
+    from circuits.readout import receiver_variances_rad2
+
+    _, quantisation = receiver_variances_rad2(compiled, compiled.zero_input_fields()[None], readout)
+    lsb_rms = sigma_rad / np.sqrt(12 * float(quantisation[0]))
+    return dataclasses.replace(readout, detector=dataclasses.replace(readout.detector, adc_noise_lsb_rms=lsb_rms))
+
+
+@pytest.mark.parametrize("encoding", ["binary-length", "digital-product"])
+def test_adc_noise_alone_gives_its_predicted_error_rate(encoding):
+    """The ADC's own noise dominant (the laser at 30x the receiver-limited power, the phase sources off): the
+    simulated chain (its share of the pair's noise in codes) reads at the rate the analytic sigma predicts (its
+    share of the pair's variance in amperes)."""
+    compiled = compile_mdpu(MdpuDesign(h=4, mmu=MmuDesign(modulus=M, encoding=encoding, **fold_2023(encoding))))
+    quiet = receiver_only(30 * link_budget(compiled, receiver_only(), TARGET_RATE).laser_power_mw)
+    readout = with_adc_noise(compiled, quiet, TARGET_SIGMA)
+    assert readout.detector.adc_noise_lsb_rms > 1  # a noisy ADC: more than its quantisation
+    r = mac.trials(compiled, readout, 20_000, np.random.default_rng(1), 1e-2)
+    assert r["phase_variance_share"]["receiver"] > 0.9
+    assert 5e-3 < r["predicted_error_rate"] < 1e-1
+    assert r["predicted_error_rate"] / 2 <= r["error_rate"] <= 2 * r["predicted_error_rate"]
+    quiet_rate = mac.trials(compiled, quiet, 20_000, np.random.default_rng(1), 1e-2)["error_rate"]
+    assert quiet_rate < r["error_rate"] / 10  # the ADC's noise, not the rest, makes the errors
+
+
 def test_drift_is_one_static_offset_per_read_call(mdpu4):
     readout = readout_with(mdpu4, "frequency_drift")
     zeros = np.zeros((3000, 4), dtype=np.int64)
@@ -240,6 +267,26 @@ def test_gemm_with_laser_noise_reads_at_the_predicted_rate():
     readout = chip.config.readout()
     predicted = np.mean([_rate(c, readout) for c in compiled])  # every tile's readouts weigh the same
     assert report.simulated_readouts == report.readouts  # the margin covers the phase noise: nothing skipped
+    assert predicted / 2 <= report.residue_error_rate <= 2 * predicted
+
+
+def test_gemm_with_adc_noise_reads_at_the_predicted_rate():
+    """The engine proves no readout that the ADC's noise could move: its receiver maps carry that noise, so the
+    product's residue error rate is the predicted one."""
+    default = ChipConfig()
+    base = dataclasses.replace(default, noise=NoiseConfig(drive_noise_nv_rthz=0.0))
+    base = dataclasses.replace(
+        base, laser=dataclasses.replace(base.laser, linewidth_khz=0.0, frequency_drift_mhz_rms=0.0)
+    )
+    compiled = [compile_mdpu(base.mdpu_design(m)) for m in base.all_moduli]
+    readout = with_adc_noise(compiled[0], base.readout(), TARGET_SIGMA)
+    chip = build_chip(dataclasses.replace(base, detector=readout.detector))
+    rng = np.random.default_rng(4)
+    a, b = rng.standard_normal((8, 256)), rng.standard_normal((256, 16))
+    _, report = rns_gemm(a, b, chip, seed=1)
+    readout = chip.config.readout()
+    predicted = np.mean([_rate(c, readout) for c in compiled])
+    assert report.simulated_readouts == report.readouts  # the margin covers the ADC's noise: nothing skipped
     assert predicted / 2 <= report.residue_error_rate <= 2 * predicted
 
 

@@ -3,12 +3,14 @@
 import numpy as np
 import pytest
 
+from photonics.errors import UsageError
 from photonics.laser import Laser, electrical_power_mw, rin_relative_rms, sample_power_mw
 from photonics.photodetector import (
     COMPRESSION_1DB,
     Photodetector,
     adc_codes,
     adc_lsb_a,
+    adc_noise_lsb_rms_for_enob,
     balanced_current_a,
     balanced_noise_variance_a2,
     codes_to_current_a,
@@ -116,6 +118,36 @@ def test_adc_quantises_to_nearest_code_and_saturates():
     err = codes_to_current_a(adc_codes(x, pd), pd) - x
     assert np.abs(err).max() <= lsb / 2 + 1e-18
     assert err.var() == pytest.approx(lsb**2 / 12, rel=0.03)  # uniform quantisation noise
+
+
+@pytest.mark.parametrize("bits, enob", [(8, 6.0), (8, 6.5), (6, 5.2), (8, 8.0)])
+def test_adc_noise_from_an_enob_makes_up_that_enob(bits, enob):
+    """A b-bit ADC with ENOB E has 2**(b - E) times the ideal quantiser's noise (LSB/sqrt(12)): its own noise and
+    the quantisation's in quadrature. Sampled: the codes of a dithered input through the pair and the ADC."""
+    sigma = adc_noise_lsb_rms_for_enob(enob, bits)
+    assert np.sqrt(1 / 12 + sigma**2) * np.sqrt(12) == pytest.approx(2.0 ** (bits - enob), rel=1e-12)
+    # a quiet front end (1 GHz, 1 pA/rtHz: shot noise 0.2 LSB at 8 bits, the TIA's 0.04), so the ADC's shows
+    front = {"adc_bits": bits, "adc_full_scale_ua": 100.0, "dark_current_na": 0.0, "bandwidth_ghz": 1.0}
+    pd = Photodetector(**front, tia_noise_pa_rthz=1.0, adc_noise_lsb_rms=sigma)
+    quiet = Photodetector(**front, tia_noise_pa_rthz=1.0)
+    lsb = adc_lsb_a(pd)
+    assert balanced_noise_variance_a2(1e-5, 1e-5, pd) - balanced_noise_variance_a2(1e-5, 1e-5, quiet) == (
+        pytest.approx((sigma * lsb) ** 2, rel=1e-12)
+    )
+    # a ramp across the codes read through a balanced pair and the ADC: the residual's variance, the front end's
+    # small share taken out
+    x = np.random.default_rng(6).uniform(-80e-6, 80e-6, N)
+    power_mw = x / 1.1 * 1e3  # the + detector's power for a difference x on a dark - detector
+    i = balanced_current_a(np.abs(power_mw) * (x > 0), np.abs(power_mw) * (x < 0), pd, np.random.default_rng(7))
+    err = codes_to_current_a(adc_codes(i, pd), pd) - mean_current_a(np.abs(power_mw), pd) * np.sign(x)
+    other = np.mean(balanced_noise_variance_a2(mean_current_a(np.abs(power_mw), pd), 0.0, quiet))
+    tolerance = 4 * err.var() * np.sqrt(2 / N) / lsb**2  # 4 sd of a variance estimated from N samples
+    assert (err.var() - other) / lsb**2 == pytest.approx(1 / 12 + sigma**2, abs=tolerance)
+
+
+def test_an_enob_above_the_bits_is_refused():
+    with pytest.raises(UsageError, match="enob must be in"):
+        adc_noise_lsb_rms_for_enob(9.0, 8)
 
 
 def test_laser_rin_and_wall_plug():
