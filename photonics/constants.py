@@ -23,7 +23,6 @@ EO_VPIL_V_CM = 2.0  # thin-film lithium niobate class Pockels modulator
 EO_NEFF = 1.85  # thin-film LN ridge, TE mode, 1.55 um
 EO_NG = 2.3
 EO_DN_DT_PER_K = 3.5e-5  # LN extraordinary index, near room temperature
-PHASE_SHIFTER_LOSS_DB = 0.91  # one segmented phase shifter (reported for Mirage)
 # Coplanar electrodes of thin-film LN modulators (docs/physics/electrodes.md): 1-2 pF/cm, an RF index near
 # the optical group index (velocity matching) and a skin-effect RF loss of order 0.5-1 dB/(cm*sqrt(GHz)).
 EO_ELECTRODE_PF_PER_CM = 1.5
