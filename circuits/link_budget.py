@@ -82,14 +82,16 @@ def link_budget(compiled: CompiledMdpu, readout: Readout, target_error_rate: flo
         limit = max(shares, key=shares.get)
         noise, quantisation = receiver_variances_rad2(compiled, fields, readout.with_laser_power(10**high))
         # the receiver's floor is saturation when its shot and TIA noise (which more light would cut) outweighs
-        # the ADC's quantisation (which scales with the signal)
-        saturated = saturation_mw < POWER_RANGE_MW[1] and np.mean(noise) > np.mean(quantisation)
+        # the ADC's quantisation and own noise (which scale with the signal: the full scale follows it). The ADC's
+        # noise is in the first term, adc_noise_lsb_rms**2 LSB^2 against the quantisation's 1/12
+        adc = quantisation * 12 * readout.detector.adc_noise_lsb_rms**2
+        saturated = saturation_mw < POWER_RANGE_MW[1] and np.mean(noise - adc) > np.mean(quantisation + adc)
         cause = {
             "receiver": (
                 f"photodiode saturation (the brightest detector reaches its {readout.detector.saturation_current_ma:g} "
                 "mA 1-dB compression current there)"
                 if saturated
-                else "the ADC's quantisation"
+                else "the ADC's quantisation" + (" and its own noise" if readout.detector.adc_noise_lsb_rms else "")
             ),
             "laser_phase_noise": "laser phase noise over the signal-to-LO delay",
             "frequency_drift": "laser frequency drift over the signal-to-LO delay",
@@ -99,7 +101,9 @@ def link_budget(compiled: CompiledMdpu, readout: Readout, target_error_rate: flo
             "receiver": (
                 "lower the signal arm's loss, use detectors with a higher saturation current or a smaller modulus"
                 if saturated
-                else "use more ADC bits or a smaller modulus"
+                else "use more ADC bits"
+                + (", a quieter ADC (adc_noise_lsb_rms)" if readout.detector.adc_noise_lsb_rms else "")
+                + " or a smaller modulus"
             ),
             "laser_phase_noise": "use a narrower laser or match the LO path",
             "frequency_drift": "stabilise the laser or match the LO path",

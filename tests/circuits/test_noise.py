@@ -11,7 +11,7 @@ from circuits.link_budget import link_budget
 from circuits.mdpu import MdpuDesign
 from circuits.mmu import MmuDesign
 from circuits.readout import phase_sigma_rad, predicted_error_rate, read
-from photonics.photodetector import Photodetector
+from photonics.photodetector import Photodetector, adc_noise_lsb_rms_for_enob
 from tests.circuits.noise_cases import receiver_only
 
 
@@ -84,5 +84,16 @@ def test_link_budget_needs_more_power_for_longer_chunks_and_lower_rates():
 
 def test_link_budget_reports_unreachable_targets():
     c = compile_mdpu(MdpuDesign(h=16, mmu=MmuDesign(modulus=64)))
-    with pytest.raises(ValueError, match="unreachable.*ADC's quantisation"):
+    with pytest.raises(ValueError, match="unreachable.*ADC's quantisation; use more ADC bits or a smaller"):
         link_budget(c, replace(receiver_only(), detector=Photodetector(adc_bits=4)), 1e-6)
+
+
+def test_a_noisy_adc_is_blamed_for_its_floor_not_the_photodiodes():
+    """The ADC's own noise scales with the signal (the full scale follows it), so at the top of the power range it
+    joins the quantisation, not the shot and TIA noise that more light would cut: an 8-bit ADC of ENOB 4 (3.7 LSB)
+    on h = 16, m = 31 cannot reach 1e-6, and the message says why."""
+    c = compile_mdpu(MdpuDesign(h=16, mmu=MmuDesign(modulus=31)))
+    noisy = Photodetector(adc_noise_lsb_rms=adc_noise_lsb_rms_for_enob(4.0, 8))
+    with pytest.raises(ValueError, match="unreachable.*ADC's quantisation and its own noise; .*quieter ADC"):
+        link_budget(c, replace(receiver_only(), detector=noisy), 1e-6)
+    assert link_budget(c, receiver_only(), 1e-6).laser_power_mw < 1  # the same row with an ideal ADC
