@@ -234,7 +234,8 @@ def noise_per_adc_code(row: CompiledMdpu, readout: Readout) -> float:
     """RMS noise of the I current at zero input, in ADC codes, for the readout's laser power."""
     detector = ranged_detector(row, readout)
     var = noise_variance_a2(mean_current_a(readout.laser.power_mw * np.abs(_zero_fields(row)) ** 2, detector), detector)
-    return float(np.sqrt((var[0] + var[1]) / adc_lsb_a(detector) ** 2 + detector.adc_noise_lsb_rms**2))
+    codes = np.sqrt(var[0] + var[1]) / adc_lsb_a(detector)
+    return float(np.hypot(codes, detector.adc_noise_lsb_rms) if detector.adc_noise_lsb_rms else codes)
 
 
 def _zero_fields(row: CompiledMdpu) -> np.ndarray:

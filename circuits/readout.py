@@ -11,8 +11,8 @@ largest excursion of I or Q over every signal phase (at the zero-input
 amplitude; for an ideal hybrid, the signal amplitude itself).
 
 The analytic model: with sigma_I the rms noise of each of I and Q (shot noise of
-both detectors of a pair, one TIA's thermal noise, plus ADC quantisation
-lsb^2/12) and A the noiseless amplitude |I + jQ| (of the compressed currents),
+both detectors of a pair, one TIA's thermal noise, the ADC's own noise, plus ADC
+quantisation lsb^2/12) and A the noiseless amplitude |I + jQ| (of the compressed currents),
 the phase error is Gaussian with sigma = sigma_I/A and a residue is read wrong
 with probability erfc(pi / (m*sigma*sqrt(2))). RIN scales I and Q together, so
 it leaves the phase alone. Saturation also bends the phase itself (the pair
@@ -757,10 +757,11 @@ def phase_sigma_rad(
 def receiver_variances_rad2(
     compiled: CompiledMdpu, fields: np.ndarray, readout: Readout
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The receiver's phase variance in two parts: (shot and TIA noise, ADC quantisation), for fields (..., 4).
+    """The receiver's phase variance in two parts: (shot, TIA and the ADC's own noise; ADC quantisation), for
+    fields (..., 4).
 
-    Each balanced pair has both detectors' shot noise and one TIA's thermal
-    noise; the amplitude is that of the (possibly compressed) pair currents.
+    Each balanced pair has both detectors' shot noise, one TIA's thermal noise and
+    its ADC's own; the amplitude is that of the (possibly compressed) pair currents.
     """
     return _receiver_variances_rad2(ranged_detector(compiled, readout), fields, readout)
 

@@ -292,8 +292,11 @@ def _receiver_map(
     smallest = np.abs(z).min(axis=(1, 2)) * (1 - GRID_SAFETY)
     angle = np.unwrap(np.angle(np.concatenate([z, z[..., :1]], -1)), axis=-1)
     slowest = np.diff(angle, axis=-1).min(axis=(1, 2)) * GRID_PER_LEVEL * m / (2 * np.pi) * (1 - GRID_SAFETY)
+    # the pairs' shot and TIA noise at their brightest currents; the ADC's own noise is in codes of each row's range
+    # (below): the nominal detector's placeholder full scale would size it at the wrong step
+    front_end = dataclasses.replace(readout.detector, adc_noise_lsb_rms=0.0)
     noise_var = np.max(
-        [balanced_noise_variance_a2(current[q], current[q + 1], readout.detector) for q in (0, 2)],
+        [balanced_noise_variance_a2(current[q], current[q + 1], front_end) for q in (0, 2)],
         axis=(0, 2, 3),
     ) * (1 + GRID_SAFETY)
 
@@ -303,6 +306,8 @@ def _receiver_map(
     margin = np.full(count, np.inf)
     full_scale_a = np.broadcast_to(receivers.detector.adc_full_scale_ua * 1e-6, (count,))
     lsb_a = np.broadcast_to(adc_lsb_a(receivers.detector), (count,))
+    if readout.detector.adc_noise_lsb_rms:
+        noise_var = noise_var + (readout.detector.adc_noise_lsb_rms * lsb_a) ** 2
     gains = None if receivers.iq_matrix is None else np.linalg.norm(receivers.iq_matrix, 2, axis=(-2, -1))
     for i in np.nonzero(binned)[0]:
         phase_sigma = phase_sigmas[i]

@@ -18,7 +18,7 @@ from circuits.readout import Readout, Receivers, read
 from mvm.engine import TileTables
 from mvm.receiver import ReceiverMap, receiver_map
 from mvm.tile import ModulusTile
-from photonics.photodetector import mean_current_a
+from photonics.photodetector import adc_lsb_a, adc_noise_lsb_rms_for_enob, mean_current_a
 
 M = 31
 SKIP = 1e-15  # the chip's default skip probability
@@ -164,6 +164,26 @@ def test_noise_never_crosses_the_margin_and_does_cross_a_quarter_of_it(ideal_row
     assert outside == 0, f"{outside} of 2e5 noisy reads just outside the margin {margin:.3g} read another residue"
     inside = noisy_wrong(row, readout, rec, margin / 4, 200_000, seed=5)
     assert inside > 20, f"only {inside} noisy reads at a quarter of the margin erred: the noise is too weak to test"
+
+
+def test_the_adcs_own_noise_widens_the_margin_as_the_same_noise_at_the_tia_would(ideal_row):
+    """The ADC's noise (ENOB 7.5: 0.29 LSB) is the same Gaussian at the pair's input as a TIA noise of that much more
+    variance: the margins agree, to the grid's safety factor, which only the TIA's term takes. At 10 mW the row's
+    ADC step is its own range's, far from the nominal detector's placeholder full scale: the margin at that
+    placeholder's step was 0.330 levels, the row's 0.415."""
+    quiet = Readout().with_laser_power(10.0)
+    sigma_lsb = adc_noise_lsb_rms_for_enob(7.5, 8)
+    adc = dataclasses.replace(quiet, detector=dataclasses.replace(quiet.detector, adc_noise_lsb_rms=sigma_lsb))
+    lsb_a = float(np.ravel(adc_lsb_a(Receivers.of([ideal_row], adc).detector))[0])  # the row's range
+    d = quiet.detector
+    tia_pa = np.sqrt((d.tia_noise_pa_rthz * 1e-12) ** 2 + (sigma_lsb * lsb_a) ** 2 / (d.bandwidth_ghz * 1e9)) * 1e12
+    tia = dataclasses.replace(quiet, detector=dataclasses.replace(d, tia_noise_pa_rthz=float(tia_pa)))
+    margins = [map_of(ideal_row, r).margin_levels[0] for r in (quiet, adc, tia)]
+    assert np.all(np.isfinite(margins))
+    # the grid's 1 % safety factor (GRID_SAFETY) widens the TIA's variance, not the ADC's: the TIA's margin is the
+    # wider, by a fraction of that
+    assert margins[1] <= margins[2] and margins[1] == pytest.approx(margins[2], rel=5e-3)
+    assert margins[1] > 1.2 * margins[0]
 
 
 def test_bins_hold_the_nearest_boundaries_and_the_residue_read_at_each_bin_start():
