@@ -11,7 +11,7 @@ tile and for all rows at once:
    w = p = 0..m-1; the other MMUs at 0), which puts the phase around the whole
    circle in any encoding, fit an ellipse to the averaged (I, Q) readings and
    map it back to a centred circle: this removes the balanced pairs' offsets
-   (responsivity mismatch against the strong LO) and the hybrid's gain and
+   (responsivity mismatch times the LO's and the arm's mean power) and the hybrid's gain and
    quadrature errors. Every later measurement reads through this correction.
 1. Ring-assisted elements (``Trim.RING_LOCK``) are refused (:data:`RING_REFUSAL`,
    with the measured figures): no procedure through their actuators calibrated them.
