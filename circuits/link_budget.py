@@ -80,12 +80,10 @@ def link_budget(compiled: CompiledMdpu, readout: Readout, target_error_rate: flo
         variances = phase_variances_rad2(compiled, fields, readout.with_laser_power(10**high), drive)
         shares = {name: float(np.mean(v)) for name, v in variances.items()}
         limit = max(shares, key=shares.get)
-        noise, quantisation = receiver_variances_rad2(compiled, fields, readout.with_laser_power(10**high))
+        front_end, adc = receiver_variances_rad2(compiled, fields, readout.with_laser_power(10**high))
         # the receiver's floor is saturation when its shot and TIA noise (which more light would cut) outweighs
-        # the ADC's quantisation and own noise (which scale with the signal: the full scale follows it). The ADC's
-        # noise is in the first term, adc_noise_lsb_rms**2 LSB^2 against the quantisation's 1/12
-        adc = quantisation * 12 * readout.detector.adc_noise_lsb_rms**2
-        saturated = saturation_mw < POWER_RANGE_MW[1] and np.mean(noise - adc) > np.mean(quantisation + adc)
+        # the ADC's quantisation and own noise (which scale with the signal)
+        saturated = saturation_mw < POWER_RANGE_MW[1] and np.mean(front_end) > np.mean(adc)
         cause = {
             "receiver": (
                 f"photodiode saturation (the brightest detector reaches its {readout.detector.saturation_current_ma:g} "

@@ -57,11 +57,12 @@ from photonics.photodetector import (
     Photodetector,
     adc_codes,
     adc_lsb_a,
-    balanced_noise_variance_a2,
+    adc_noise_variance_a2,
     balanced_pair_code_values,
     balanced_pairs_current_a,
     codes_to_current_a,
     drive_per_mw,
+    front_end_noise_variance_a2,
     mean_current_a,
     pair_code_scales,
     quantise_codes,
@@ -757,11 +758,12 @@ def phase_sigma_rad(
 def receiver_variances_rad2(
     compiled: CompiledMdpu, fields: np.ndarray, readout: Readout
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The receiver's phase variance in two parts: (shot, TIA and the ADC's own noise; ADC quantisation), for
-    fields (..., 4).
+    """The receiver's phase variance in two parts, for fields (..., 4): the front end's (shot and TIA noise, which a
+    stronger signal outgrows) and the ADC's (its quantisation and its own noise, which scale with the signal: the
+    full scale follows it).
 
     Each balanced pair has both detectors' shot noise, one TIA's thermal noise and
-    its ADC's own; the amplitude is that of the (possibly compressed) pair currents.
+    its ADC's; the amplitude is that of the (possibly compressed) pair currents.
     """
     return _receiver_variances_rad2(ranged_detector(compiled, readout), fields, readout)
 
@@ -769,10 +771,13 @@ def receiver_variances_rad2(
 def _receiver_variances_rad2(detector: Photodetector, fields: np.ndarray, readout: Readout):
     """:func:`receiver_variances_rad2` through a ranged ``detector`` (its full scale broadcast against the fields')."""
     mean = mean_current_a(readout.laser.power_mw * np.abs(fields) ** 2, detector)
-    var_i = balanced_noise_variance_a2(mean[..., 0], mean[..., 1], detector)
-    var_q = balanced_noise_variance_a2(mean[..., 2], mean[..., 3], detector)
+    var_i = front_end_noise_variance_a2(mean[..., 0], mean[..., 1], detector)
+    var_q = front_end_noise_variance_a2(mean[..., 2], mean[..., 3], detector)
     amplitude2 = np.abs((mean[..., 0] - mean[..., 1]) + 1j * (mean[..., 2] - mean[..., 3])) ** 2
-    return 0.5 * (var_i + var_q) / amplitude2, adc_lsb_a(detector) ** 2 / 12 / amplitude2
+    adc = adc_lsb_a(detector) ** 2 / 12
+    if detector.adc_noise_lsb_rms:
+        adc = adc + adc_noise_variance_a2(detector)
+    return 0.5 * (var_i + var_q) / amplitude2, adc / amplitude2
 
 
 def predicted_error_rate(modulus: int, sigma_rad) -> np.ndarray:

@@ -50,7 +50,7 @@ from circuits.readout import Readout, Receivers
 from mvm.digital import float_mod
 from mvm.disk_cache import cached, digest
 from photonics.laser import drift_phase_sigma_rad, phase_noise_variance_rad2, rin_relative_rms
-from photonics.photodetector import adc_lsb_a, balanced_noise_variance_a2, mean_current_a
+from photonics.photodetector import adc_lsb_a, front_end_noise_variance_a2, mean_current_a
 
 GRID_PER_LEVEL = 16  # receiver samples per level: they bracket the steps and sample the extremes
 GRID_SAFETY = 0.01  # relative widening of the sampled extremes (|z|, slope, currents) for what lies between samples
@@ -294,9 +294,8 @@ def _receiver_map(
     slowest = np.diff(angle, axis=-1).min(axis=(1, 2)) * GRID_PER_LEVEL * m / (2 * np.pi) * (1 - GRID_SAFETY)
     # the pairs' shot and TIA noise at their brightest currents; the ADC's own noise is in codes of each row's range
     # (below): the nominal detector's placeholder full scale would size it at the wrong step
-    front_end = dataclasses.replace(readout.detector, adc_noise_lsb_rms=0.0)
     noise_var = np.max(
-        [balanced_noise_variance_a2(current[q], current[q + 1], front_end) for q in (0, 2)],
+        [front_end_noise_variance_a2(current[q], current[q + 1], readout.detector) for q in (0, 2)],
         axis=(0, 2, 3),
     ) * (1 + GRID_SAFETY)
 

@@ -150,11 +150,17 @@ def sample_current_a(power_mw, pd: Photodetector, rng: np.random.Generator):
     return mean + np.sqrt(noise_variance_a2(mean, pd)) * rng.standard_normal(np.shape(mean))
 
 
-def balanced_noise_variance_a2(current_plus_a, current_minus_a, pd: Photodetector):
-    """Noise variance of a balanced pair's current: both detectors' shot noise, ONE TIA's thermal noise and the
-    pair's ADC's own noise, referred to its input."""
+def front_end_noise_variance_a2(current_plus_a, current_minus_a, pd: Photodetector):
+    """A balanced pair's front-end noise variance: both detectors' shot noise and ONE TIA's thermal noise (the noise
+    a stronger signal outgrows; the ADC's, quantisation and its own, scale with the signal's range)."""
     shot = shot_noise_variance_a2(current_plus_a, pd) + shot_noise_variance_a2(current_minus_a, pd)
-    variance = shot + thermal_noise_variance_a2(pd)
+    return shot + thermal_noise_variance_a2(pd)
+
+
+def balanced_noise_variance_a2(current_plus_a, current_minus_a, pd: Photodetector):
+    """Noise variance of a balanced pair's current: its front end's (:func:`front_end_noise_variance_a2`) and the
+    pair's ADC's own noise, referred to its input."""
+    variance = front_end_noise_variance_a2(current_plus_a, current_minus_a, pd)
     return variance + adc_noise_variance_a2(pd) if pd.adc_noise_lsb_rms else variance
 
 

@@ -25,6 +25,7 @@ from circuits.readout import (
     predicted_error_rate,
     ranged_detector,
     read,
+    receiver_variances_rad2,
     saturation_laser_power_mw,
 )
 from mirage import mac
@@ -201,9 +202,7 @@ def test_each_source_alone_gives_its_predicted_error_rate(source, encoding):
 
 def with_adc_noise(compiled, readout: Readout, sigma_rad: float) -> Readout:
     """``readout`` with the ADC noise (LSB rms) that alone gives about ``sigma_rad`` of phase at zero input: the
-    quantisation term of the receiver's variance is lsb^2 / 12 / A^2, so A / lsb = 1 / sqrt(12 q)."""
-    from circuits.readout import receiver_variances_rad2
-
+    ADC's term of the receiver's variance, without its own noise, is lsb^2 / 12 / A^2, so A / lsb = 1 / sqrt(12 q)."""
     _, quantisation = receiver_variances_rad2(compiled, compiled.zero_input_fields()[None], readout)
     lsb_rms = sigma_rad / np.sqrt(12 * float(quantisation[0]))
     return dataclasses.replace(readout, detector=dataclasses.replace(readout.detector, adc_noise_lsb_rms=lsb_rms))
