@@ -21,6 +21,7 @@ READOUTS = {
     "receiver noise only": Readout(
         laser=replace(Readout().laser, linewidth_khz=0.0, frequency_drift_mhz_rms=0.0), drive_noise_mv_rms=0.0
     ),
+    "a noisy ADC": Readout(detector=replace(Readout().detector, adc_noise_lsb_rms=0.76)),  # ENOB 6.5 at 8 bits
 }
 
 
@@ -58,7 +59,8 @@ def _direct_codes(rec: Receivers, fields, readout: Readout, rng, drive, drift_hz
     codes = []
     for p, n in ((0, 1), (2, 3)):
         shot = 2 * 1.602176634e-19 * (current[..., p] + current[..., n]) * det.bandwidth_ghz * 1e9
-        sigma = np.sqrt(shot + (det.tia_noise_pa_rthz * 1e-12) ** 2 * det.bandwidth_ghz * 1e9)
+        adc = (det.adc_noise_lsb_rms * adc_lsb_a(det)) ** 2  # the ADC's own noise, at its input
+        sigma = np.sqrt(shot + (det.tia_noise_pa_rthz * 1e-12) ** 2 * det.bandwidth_ghz * 1e9 + adc)
         pair = current[..., p] - current[..., n] + sigma * rng.standard_normal(shape)
         half = 2 ** (det.adc_bits - 1)
         codes.append(np.clip(np.round(pair / adc_lsb_a(det)), -half, half - 1))
