@@ -30,6 +30,15 @@ with its noise and ADC as without, except with probability below
 - Laser phase noise, frequency drift and drive noise rotate the arm itself,
   so they add sigma_phi*sqrt(2*ln(1/p)) directly in v; with them on, the
   receiver and the phase each get half of ``skip_probability``.
+- With both on, a second bound takes the two together: the phase noise (one
+  Gaussian) and the pair noise (two) whitened are a 3-D standard Gaussian w,
+  inside the ball |w| <= r with probability 1 - p (r: the chi distribution's
+  tail with 3 degrees of freedom), and the departure is at most the largest of
+  sigma_phi*a (in v) plus the receiver's asin term at a shift of
+  lsb/sqrt(2) + sigma*b over a^2 + b^2 = r^2 (:func:`_joint_levels`). Where
+  neither source dominates it is the smaller (about 8.5 sqrt(s_1^2 + s_2^2)
+  against 8.4 (s_1 + s_2)); each bound holds with probability 1 - p, so the
+  margin takes the smaller of the two.
 
 Rows whose receiver is not monotone in v, with two boundaries closer than a
 bin, or whose ADC could clip get an infinite margin: every readout of such a
@@ -44,6 +53,7 @@ from dataclasses import dataclass
 
 import jax
 import numpy as np
+from scipy.stats import chi
 
 from circuits.compiled import CompiledMdpu, correct_iq
 from circuits.readout import Readout, Receivers
@@ -64,6 +74,9 @@ BOUNDARY_SLACK_LEVELS = 1e-9  # how far a found step may be from the true one (c
 PHASE_SLACK_RAD = 1e-6  # round-off of ~1e6 rad of propagation phase in the device tables
 RIN_SIGMAS = 8.0  # RIN excursions beyond 8 sigma have probability < 1e-15
 BINS_PER_LEVEL = 8  # decision bins per level: boundaries closer than 1/8 level send the row to full simulation
+# directions on the quarter circle a^2 + b^2 = r^2 where the joint bound is maximised; the grid's maximum is raised by
+# the bound's largest slope times half a step, so the maximum between the directions is covered
+JOINT_DIRECTIONS = 1025
 
 
 @dataclass(frozen=True)
@@ -308,6 +321,7 @@ def _receiver_map(
     if readout.detector.adc_noise_lsb_rms:
         noise_var = noise_var + (readout.detector.adc_noise_lsb_rms * lsb_a) ** 2
     gains = None if receivers.iq_matrix is None else np.linalg.norm(receivers.iq_matrix, 2, axis=(-2, -1))
+    radius = float(chi.isf(skip_probability, 3))  # of the 3-D ball holding the phase and pair noise (whitened)
     for i in np.nonzero(binned)[0]:
         phase_sigma = phase_sigmas[i]
         p = skip_probability / 2 if phase_sigma > 0 else skip_probability
@@ -321,7 +335,23 @@ def _receiver_map(
             continue
         angle_levels = (np.arcsin(shift / smallest[i]) + PHASE_SLACK_RAD) * m / (2 * np.pi) / slowest[i]
         phase_levels = phase_sigma * np.sqrt(2 * np.log(1 / p)) * m / (2 * np.pi)
-        total = angle_levels + phase_levels + moved[i] + BOUNDARY_SLACK_LEVELS + slack_levels[i]
+        departure = angle_levels + phase_levels
+        if readout.noise and phase_sigma > 0:  # the two together (module docstring)
+            departure = min(
+                departure,
+                _joint_levels(
+                    phase_sigma,
+                    np.sqrt(noise_var[i]),
+                    lsb_a[i] / np.sqrt(2),
+                    1.0 if gains is None else float(gains[i]),
+                    smallest[i],
+                    slowest[i],
+                    m,
+                    radius,
+                    full_scale_a[i] - widest[i],
+                ),
+            )
+        total = departure + moved[i] + BOUNDARY_SLACK_LEVELS + slack_levels[i]
         margin[i] = total if total < 0.5 else np.inf
     # the even form: boundaries at k + 1/2 + offset (circular mean), spread the largest departure
     offset = np.angle(np.mean(np.exp(2j * np.pi * (b - 0.5)), axis=1)) / (2 * np.pi)
@@ -330,6 +360,29 @@ def _receiver_map(
     probe = ReceiverMap(m, start, inside, below, above, margin, offset, spread, np.zeros(count, np.int64))
     centre = probe.residues(offset, np.arange(count))[0]
     return dataclasses.replace(probe, centre_residue=centre)
+
+
+def _joint_levels(phase_sigma_rad, sigma_a, rounding_a, gain, smallest_a, slowest, m, radius, headroom_a) -> float:
+    """Largest departure (levels) of a read over the ball a^2 + b^2 <= radius^2 of the whitened arm phase noise (a)
+    and pair noise (b: the 2-D part's norm): phase_sigma_rad * a in v, plus the receiver's angle at a shift of
+    ``rounding_a`` + ``sigma_a`` * b (A, times the I/Q correction's ``gain``) against the smallest amplitude, over
+    the slowest dphi/dv. inf where the ball reaches a shift past the smallest amplitude or the ADC's ``headroom_a``.
+
+    Both terms grow with their radius, so the largest lies on the quarter circle; it is taken over
+    JOINT_DIRECTIONS directions and raised by the largest slope in the direction times half a step.
+    """
+    widest_shift = rounding_a + sigma_a * radius
+    x_top = gain * widest_shift / smallest_a
+    if x_top >= 1 or widest_shift > headroom_a:
+        return np.inf
+    theta = np.linspace(0.0, np.pi / 2, JOINT_DIRECTIONS)
+    per_rad = m / (2 * np.pi)
+    x = gain * (rounding_a + sigma_a * radius * np.sin(theta)) / smallest_a
+    levels = (np.arcsin(x) + PHASE_SLACK_RAD) * per_rad / slowest + phase_sigma_rad * radius * np.cos(theta) * per_rad
+    slope = (
+        gain * sigma_a * radius / smallest_a / np.sqrt(1 - x_top**2) / slowest + phase_sigma_rad * radius
+    ) * per_rad
+    return float(levels.max() + slope * (theta[1] - theta[0]) / 2)
 
 
 def signal_phase_sigma_max_rad(row: CompiledMdpu, readout: Readout) -> float:
