@@ -48,6 +48,7 @@ from functools import cached_property
 
 import numpy as np
 from scipy.special import erfc
+from scipy.stats import chi, norm
 
 from circuits.compiled import CompiledMdpu, IqCorrection, correct_iq_parts, delay_mismatches_s
 from photonics.constants import CLOCK_GHZ, DRIVE_NOISE_NV_RTHZ
@@ -352,6 +353,75 @@ def drive_phase_sigma_rad(compiled: CompiledMdpu, x, w, readout: Readout) -> np.
     return np.sqrt(compiled.drive_phase_variance(x, w)) * readout.drive_noise_v_rms
 
 
+def phase_drawn(readout: Readout) -> bool:
+    """Whether a noisy read draws the signal arm's phase noise (laser phase noise or drive noise on)."""
+    return readout.laser.linewidth_khz > 0 or readout.drive_noise_mv_rms > 0
+
+
+@dataclass(frozen=True)
+class NoiseBall:
+    """A region of a noisy read's standard normal draws (:class:`_Draws`) that a caller has proven harmless: the
+    arm's phase draw (where drawn) and the two pairs' together within ``radius`` of 0 (per readout), and the RIN
+    draw within ``rin_sigmas`` (inf: any).
+
+    A readout whose residue is the same for every draw inside is read exactly when it is simulated with
+    probability :meth:`leave_probability`, its draws conditioned on leaving (:meth:`draws_outside`), and
+    otherwise given its noiseless residue: the two cases are the law of its draws split along the region, so
+    the residues have the law of simulating every readout (exact thinning, not a bound).
+    """
+
+    radius: np.ndarray  # (n,) or any shape: the ball's radius in the whitened draws
+    rin_sigmas: float
+
+    @staticmethod
+    def dimensions(readout: Readout) -> int:
+        """The ball's dimension: the two pairs' draws, and the phase's where it is drawn."""
+        return 2 + phase_drawn(readout)
+
+    def _tails(self, readout: Readout):
+        """(probability of leaving the ball, of leaving the RIN bound), each alone."""
+        ball = chi.sf(self.radius, self.dimensions(readout))
+        return ball, (2 * norm.sf(self.rin_sigmas) if np.isfinite(self.rin_sigmas) else 0.0)
+
+    def leave_probability(self, readout: Readout) -> np.ndarray:
+        """The probability that a read's draws leave the region."""
+        ball, rin = self._tails(readout)
+        return ball + (1 - ball) * rin
+
+    def draws_outside(self, readout: Readout, rng: np.random.Generator, drive_sigma_rad, drift_hz) -> _Draws:
+        """Draws for readouts of shape ``radius.shape`` conditioned on leaving the region, as :class:`_Draws`.
+
+        Leaving is leaving the ball (the RIN draw then free) or staying in it and leaving the RIN bound, in
+        proportion to their probabilities; a radius beyond (or within) r is the chi distribution's tail (or
+        body) past a uniform fraction of it, its direction uniform, and a RIN draw beyond the bound its normal
+        tail, either sign. The same number of draws from ``rng`` whichever case, in one order.
+        """
+        _check_draw_inputs(readout, drive_sigma_rad)
+        if readout.laser.frequency_drift_mhz_rms > 0 and drift_hz is None:
+            raise ValueError("drift is on: pass drift_hz (draws conditioned on a region need the run's drift)")
+        k = self.dimensions(readout)
+        shape = np.shape(self.radius)
+        ball, rin_tail = self._tails(readout)
+        which, along, tail = rng.random((3, *shape))
+        direction = rng.standard_normal((k, *shape))
+        free_rin = rng.standard_normal(shape)
+        sign = np.where(rng.random(shape) < 0.5, -1.0, 1.0)
+        left_ball = which * (ball + (1 - ball) * rin_tail) < ball
+        with np.errstate(divide="ignore", invalid="ignore"):
+            beyond = chi.isf(along * ball, k)  # |w| past the radius
+            within = chi.ppf(along * (1 - ball), k)  # |w| inside it (1 - ball: the chi CDF at the radius)
+            rin_beyond = sign * norm.isf(tail * rin_tail / 2)
+        length = np.where(left_ball, beyond, within)
+        w = direction * (length / np.linalg.norm(direction, axis=0))
+        rin = np.where(left_ball, free_rin, rin_beyond)
+        return _Draws(w[0] if k == 3 else None, drift_hz, rin, w[-2:])
+
+
+def _check_draw_inputs(readout: Readout, drive_sigma_rad) -> None:
+    if readout.drive_noise_mv_rms > 0 and drive_sigma_rad is None:
+        raise ValueError("drive noise is on: pass drive_sigma_rad (see drive_phase_sigma_rad)")
+
+
 @dataclass(frozen=True)
 class _Draws:
     """The standard normal draws of one noisy read, each over the readouts' whole shape, drawn in
@@ -367,9 +437,8 @@ class _Draws:
     @classmethod
     def of(cls, readout: Readout, rng: np.random.Generator, shape, drive_sigma_rad, drift_hz) -> _Draws:
         laser = readout.laser
-        if readout.drive_noise_mv_rms > 0 and drive_sigma_rad is None:
-            raise ValueError("drive noise is on: pass drive_sigma_rad (see drive_phase_sigma_rad)")
-        phase = rng.standard_normal(shape) if laser.linewidth_khz > 0 or readout.drive_noise_mv_rms > 0 else None
+        _check_draw_inputs(readout, drive_sigma_rad)
+        phase = rng.standard_normal(shape) if phase_drawn(readout) else None
         if laser.frequency_drift_mhz_rms > 0 and drift_hz is None:
             drift_hz = laser.frequency_drift_mhz_rms * 1e6 * rng.standard_normal()
         rin = rng.standard_normal(shape)
@@ -453,15 +522,17 @@ def read_arms(
     *,
     drive_sigma_rad: np.ndarray | None = None,
     drift_hz=None,
+    outside: NoiseBall | None = None,
 ) -> ReadResult:
     """:func:`read_rows` of the readouts whose signal arms transmit ``arm`` (...): detector fields
     lo + s * arm through the receivers (``lo_to_det``, ``signal_to_det``), which the noisy read never builds (it
-    works from |s|^2 |arm|^2 and conj(lo) s arm)."""
-    return _read(receivers, _Arms(receivers, arm), readout, rng, drive_sigma_rad, drift_hz)
+    works from |s|^2 |arm|^2 and conj(lo) s arm). ``outside``: draw the noise conditioned on leaving that region
+    (:meth:`NoiseBall.draws_outside`; noise on, ``arm`` 1-D, ``drift_hz`` given where drift is on)."""
+    return _read(receivers, _Arms(receivers, arm), readout, rng, drive_sigma_rad, drift_hz, outside)
 
 
-def _read(receivers: Receivers, readouts, readout: Readout, rng, drive_sigma_rad, drift_hz) -> ReadResult:
-    codes_i, codes_q = _read_codes(receivers, readouts, readout, rng, drive_sigma_rad, drift_hz)
+def _read(receivers: Receivers, readouts, readout: Readout, rng, drive_sigma_rad, drift_hz, outside=None):
+    codes_i, codes_q = _read_codes(receivers, readouts, readout, rng, drive_sigma_rad, drift_hz, outside=outside)
     detector = receivers.detector
     i_a, q_a = _corrected(
         receivers, readout, codes_to_current_a(codes_i, detector), codes_to_current_a(codes_q, detector)
@@ -514,9 +585,12 @@ def _read_mean(receivers: Receivers, readouts, readout: Readout, rng, drive_sigm
 CHUNK_READOUTS = 8192
 
 
-def _read_codes(receivers: Receivers, readouts, readout: Readout, rng, drive_sigma_rad, drift_hz, summed=False):
+def _read_codes(
+    receivers: Receivers, readouts, readout: Readout, rng, drive_sigma_rad, drift_hz, summed=False, outside=None
+):
     """The I and Q ADC codes of :func:`read_rows` (its draws, in its order) of ``readouts`` (:class:`_Fields` or
-    :class:`_Arms`); ``summed``: their sums over the first axis instead (as floats: whole numbers, exact).
+    :class:`_Arms`); ``summed``: their sums over the first axis instead (as floats: whole numbers, exact);
+    ``outside``: the draws conditioned on leaving that :class:`NoiseBall` (1-D readouts).
 
     With noise, each readout's chain (rotation, RIN, photocurrents, the pairs' noise, the ADC's rounding) runs in
     ``receivers.code_dtype`` (:func:`code_dtype`), on the constants of each distinct field computed once in float64.
@@ -533,7 +607,10 @@ def _read_codes(receivers: Receivers, readouts, readout: Readout, rng, drive_sig
     if not shape:  # one readout: read as a batch of one
         codes = _read_codes(receivers, readouts.batch_of_one(), readout, rng, drive_sigma_rad, drift_hz)
         return codes[0].reshape(()), codes[1].reshape(())
-    draws = _Draws.of(readout, rng, shape, drive_sigma_rad, drift_hz)
+    if outside is None:
+        draws = _Draws.of(readout, rng, shape, drive_sigma_rad, drift_hz)
+    else:
+        draws = outside.draws_outside(readout, rng, drive_sigma_rad, drift_hz)
     add_drift = draws.drift_hz is not None and (draws.phase is None or np.any(draws.drift_hz != 0))
     n = len(shape)
     dtype = receivers.code_dtype

@@ -20,8 +20,10 @@ itself.
 The receiver then reads each readout from its arm phase v = S + E through the
 row's :class:`mvm.receiver.ReceiverMap`; a readout further than the proven
 margin from a decision boundary reads the same residue with noise as without,
-so only the others are simulated in full (arm transmissions in float64 from the tables,
-then :func:`circuits.readout.read_arms`). Tiles whose MMUs change amplitude with the
+so only the others can need simulating: each is simulated in full (arm transmissions in
+float64 from the tables, then :func:`circuits.readout.read_arms`) with the probability that its
+noise leaves the ball its distance allows, its noise drawn conditioned on leaving, and
+otherwise reads its noiseless residue (exact thinning: :func:`_read_cells`). Tiles whose MMUs change amplitude with the
 drive (micro-rings) have no such map: every readout is simulated in full,
 from the same tables.
 
@@ -56,9 +58,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from circuits.compiled import index_dtype, segment_sums
-from circuits.readout import Readout, Receivers, drive_phase_sigma_rad, read_arms
+from circuits.readout import NoiseBall, Readout, Receivers, drive_phase_sigma_rad, read_arms
 from mvm.digital import PROGRAM_SOURCES, accumulate_groups, exact_chunk_sums, float_mod, scales_by_product
-from mvm.receiver import ReceiverMap, receiver_map
+from mvm.receiver import THIN_BINS, THIN_BINS_PER_LEVEL, ReceiverMap, receiver_map
 from photonics.jax_setup import persistent_jit
 
 UNIFORM_LEVELS = 1e-7  # devices this close to the design (levels) are the design, to round-off
@@ -302,7 +304,7 @@ def _flags(exact, inputs, arguments, moduli, rows: int, n: int):
         for (eps_cols, receiver, limit), modulus, tile in zip(arguments, moduli, tiles):
             e = _chunk_levels(eps_cols, tile)
             if limit is None:
-                ((residue, unsafe, s),) = _decide(
+                ((residue, unsafe, s, _),) = _decide(
                     s_exact[None], (None if e is None else e[None],), (receiver,), (modulus,), rows, (False,)
                 )
                 flagged.append((unsafe | (residue != s))[0].any(axis=0))
@@ -368,9 +370,14 @@ def _tile_arm_errors(am, bm, eps_cols, *, modulus, rows):
 
 @persistent_jit(sources=PROGRAM_SOURCES, static_argnames=("moduli", "rows", "even"))
 def _block_residues(exact, errors, receivers, *, moduli, rows, even):
-    """Each tile's residues (C, M, N), int16, and unsafe mask, from its E (:func:`_tile_arm_errors`; None: uniform)
-    and receiver map arrays."""
-    return tuple((r.astype(jnp.int16), u) for r, u, _ in _decide(exact, errors, receivers, moduli, rows, even))
+    """Each tile's residues (C, M, N), int16, and each readout's distance bin (int16, THIN_BINS_PER_LEVEL bins a
+    level: the receiver map's thinning tables; -1 where proven), from its E (:func:`_tile_arm_errors`; None:
+    uniform) and receiver map arrays."""
+    out = []
+    for r, unsafe, _, distance in _decide(exact, errors, receivers, moduli, rows, even):
+        bins = jnp.clip(jnp.floor(jnp.nan_to_num(distance) * THIN_BINS_PER_LEVEL), 0, THIN_BINS - 1)
+        out.append((r.astype(jnp.int16), jnp.where(unsafe, bins, -1).astype(jnp.int16)))
+    return tuple(out)
 
 
 @persistent_jit(sources=PROGRAM_SOURCES, static_argnames=("moduli",))
@@ -455,7 +462,8 @@ def proven_exact(engine: TileEngine) -> bool:
 
 
 def _decide(exact, errors, receivers, moduli, rows, even):
-    """Per tile: (residue read (float32 integers), unsafe mask, exact residue (float32 integers))."""
+    """Per tile: (residue read (float32 integers), unsafe mask, exact residue (float32 integers), distance to the
+    nearest boundary (levels, a lower bound))."""
     cols = jnp.arange(exact.shape[2]) % rows
     out = []
     for m, e, arrays, is_even in zip(moduli, errors, receivers, even):
@@ -466,7 +474,7 @@ def _decide(exact, errors, receivers, moduli, rows, even):
             residue, distance = receiver.even_residues(v, cols, xp=jnp)
         else:
             residue, distance = receiver.residues(v, cols[None, None, :], xp=jnp)
-        out.append((residue, distance <= receiver.margin_levels[cols], s))
+        out.append((residue, distance <= receiver.margin_levels[cols], s, distance))
     return out
 
 
@@ -578,26 +586,11 @@ def read_chunks(
             ((r, u),) = _block_residues(
                 exact_np[j : j + 1, :, cs], (e,), (receiver,), moduli=(m,), rows=rows, even=(engine.even[i],)
             )
-            i_idx, n_idx = np.nonzero(np.asarray(u)[0])
-            cells.append(_Cell(j, first, np.array(r)[0], i_idx, n_idx + first))
-        c_idx = np.concatenate([np.full(len(c.rows), c.chunk) for c in cells] or [np.zeros(0, np.intp)])
-        if len(c_idx):  # cell by cell, each in (row, column): simulated in (chunk, row, column) order
-            i_idx = np.concatenate([c.rows for c in cells])
-            n_idx = np.concatenate([c.columns for c in cells])
-            order = _read_order(c_idx, i_idx, exact.shape[1])
-            if order is not None:
-                c_idx, i_idx, n_idx = c_idx[order], i_idx[order], n_idx[order]
-            used = np.unique(c_idx)  # only the chunks that hold them: their columns of am, rows of bm
-            ks = (used[:, None] * h + np.arange(h)).reshape(-1)
-            at = (np.searchsorted(used, c_idx), i_idx, n_idx)
-            got = _simulate(tiles[i], np.mod(am[:, ks], m), np.mod(bm[ks], m), at, readout, rng, drift_hz)
-            if order is not None:  # back in the cells' order
-                got[order] = got.copy()
-            stop = 0
-            for c in cells:
-                c.residues[c.rows, c.columns - c.first] = got[stop : stop + len(c.rows)]
-                stop += len(c.rows)
-            simulated += len(c_idx)
+            bins = np.asarray(u)[0]
+            i_idx, n_idx = np.nonzero(bins >= 0)
+            cells.append(_Cell(j, first, np.array(r)[0], i_idx, n_idx + first, bins[i_idx, n_idx]))
+        if any(len(c.rows) for c in cells):
+            simulated += _read_cells(tiles[i], cells, am, bm, h, exact.shape[1], readout, rng, drift_hz)
         for c in cells:
             if np.any(c.residues != float_mod(exact_np[c.chunk, :, c.first : c.first + c.residues.shape[1]], m, xp=np)):
                 changed[i].setdefault(c.chunk, []).append((c.first, c.residues))
@@ -623,6 +616,7 @@ class _Cell(NamedTuple):
     residues: np.ndarray  # (M, its columns): what the decision read, then its simulated readouts
     rows: np.ndarray  # its unproven readouts' rows of A ...
     columns: np.ndarray  # ... and columns of B, in (row, column) order
+    bins: np.ndarray  # ... and their distance bins (:func:`_block_residues`)
 
 
 def _read_order(c_idx, i_idx, m_rows: int) -> np.ndarray | None:
@@ -662,10 +656,65 @@ def read_every_readout(
     return (np.arange(shape[0]), residues), simulated
 
 
-def _simulate(engine: TileEngine, x, w, at, readout: Readout, rng, drift_hz) -> np.ndarray:
+def _read_cells(engine: TileEngine, cells, am, bm, h: int, m_rows: int, readout: Readout, rng, drift_hz) -> int:
+    """Read the unproven readouts of a tile's flagged ``cells`` into their residues, in (chunk, row, column) order
+    (so that the draws depend on nothing but the inputs, not on the cells); returns how many were simulated.
+
+    Exact thinning: each is simulated with the probability that its noise leaves the ball its distance allows
+    (:attr:`mvm.receiver.ReceiverMap.leave_probability`), its draws conditioned on leaving
+    (:class:`circuits.readout.NoiseBall`), and otherwise keeps the noiseless residue the decision read: the
+    residues have the law of simulating every one, and a readout a few sigma from its boundary is almost never
+    simulated. The run's drift, the same phase on every readout of a row, comes off the distance first. Where the
+    map has no balls (noise off, rings) or the drift is on and not given, every one is simulated.
+    """
+    c_idx = np.concatenate([np.full(len(c.rows), c.chunk) for c in cells])
+    i_idx = np.concatenate([c.rows for c in cells])
+    n_idx = np.concatenate([c.columns for c in cells])
+    bins = np.concatenate([c.bins for c in cells])
+    order = _read_order(c_idx, i_idx, m_rows) if len({c.chunk for c in cells}) < len(cells) else None
+    if order is not None:
+        c_idx, i_idx, n_idx, bins = (a[order] for a in (c_idx, i_idx, n_idx, bins))
+    receiver, size, m = engine.receiver, engine.tile.size, engine.tile.modulus
+    drift_on = readout.laser.frequency_drift_mhz_rms > 0
+    ball = None
+    if receiver.leave_probability is None or (drift_on and drift_hz is None):
+        pick = np.arange(len(c_idx))
+    else:
+        rows = n_idx % size
+        if drift_on:  # drift_hz * delay * m levels on every readout of a row
+            shift = np.abs(drift_hz * np.broadcast_to(engine.receivers.delay_mismatch_s, (size,))) * m
+            bins = np.maximum(bins - np.ceil(shift * THIN_BINS_PER_LEVEL).astype(bins.dtype)[rows], 0)
+        flat = rows * THIN_BINS + bins
+        pick = np.flatnonzero(rng.random(len(rows)) < np.take(receiver.leave_probability, flat))
+        ball = receiver.noise_ball(rows[pick], bins[pick])
+    if not len(pick):
+        return 0
+    c_idx, i_idx, n_idx = c_idx[pick], i_idx[pick], n_idx[pick]
+    starts = np.flatnonzero(np.diff(c_idx)) + 1  # c_idx ascends: the chunks that hold them, and each one's place
+    used = c_idx[np.concatenate([[0], starts])]
+    ks = (used[:, None] * h + np.arange(h)).reshape(-1)  # their columns of am, rows of bm
+    local = np.repeat(np.arange(len(used)), np.diff(np.concatenate([[0], starts, [len(c_idx)]])))
+    got = _simulate(
+        engine, np.mod(am[:, ks], m), np.mod(bm[ks], m), (local, i_idx, n_idx), readout, rng, drift_hz, ball
+    )
+    # back into the cells: each simulated readout's place in the cells' order, grouped by cell
+    where = pick if order is None else order[pick]
+    offsets = np.cumsum([0] + [len(c.rows) for c in cells])
+    cell_of = np.searchsorted(offsets, where, side="right") - 1
+    by_cell = np.argsort(cell_of, kind="stable")
+    bounds = np.searchsorted(cell_of[by_cell], np.arange(len(cells) + 1))
+    for k, c in enumerate(cells):
+        mine = by_cell[bounds[k] : bounds[k + 1]]
+        at = where[mine] - offsets[k]
+        c.residues[c.rows[at], c.columns[at] - c.first] = got[mine]
+    return len(pick)
+
+
+def _simulate(engine: TileEngine, x, w, at, readout: Readout, rng, drift_hz, outside=None) -> np.ndarray:
     """The residues (int16) of one tile's readouts ``at`` (index arrays: chunk of x and w, row of A, column of B),
     simulated in full in that order: exact float64 arm transmissions, then read. x (M, C*h) and w (C*h, N):
-    residues of the C chunks the readouts read (the callers pass those chunks only)."""
+    residues of the C chunks the readouts read (the callers pass those chunks only). ``outside``: their noise
+    drawn conditioned on leaving these balls (:class:`circuits.readout.NoiseBall`, one per readout)."""
     tile, h = engine.tile, engine.tile.h
     c_idx, i_idx, n_idx = at
     rows = n_idx % tile.size
@@ -684,5 +733,8 @@ def _simulate(engine: TileEngine, x, w, at, readout: Readout, rng, drift_hz) -> 
         # drive noise from the design's slopes, the same for every row of the tile (CompiledMdpu.drive_variance_table)
         drive = drive_phase_sigma_rad(tile.rows[0], xs, ws, readout)
         receivers = engine.receivers.take(rows[sl])
-        out[sl] = read_arms(receivers, arm, readout, rng, drive_sigma_rad=drive, drift_hz=drift_hz).residue
+        ball = None if outside is None else NoiseBall(outside.radius[sl], outside.rin_sigmas)
+        out[sl] = read_arms(
+            receivers, arm, readout, rng, drive_sigma_rad=drive, drift_hz=drift_hz, outside=ball
+        ).residue
     return out

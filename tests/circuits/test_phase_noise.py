@@ -265,13 +265,15 @@ def test_gemm_with_laser_noise_reads_at_the_predicted_rate():
     _, report = rns_gemm(a, b, chip, seed=1)
     readout = chip.config.readout()
     predicted = np.mean([_rate(c, readout) for c in compiled])  # every tile's readouts weigh the same
-    assert report.simulated_readouts == report.readouts  # the margin covers the phase noise: nothing skipped
+    # the margin covers the phase noise, so nothing is proven; exact thinning simulates the readouts whose noise
+    # leaves their balls (1,964 of 6,144), and the others read their noiseless residues
+    assert 0 < report.simulated_readouts < report.readouts
     assert predicted / 2 <= report.residue_error_rate <= 2 * predicted
 
 
 def test_gemm_with_adc_noise_reads_at_the_predicted_rate():
-    """The engine proves no readout that the ADC's noise could move: its receiver maps carry that noise, so the
-    product's residue error rate is the predicted one."""
+    """The engine proves no readout that the ADC's noise could move: its receiver maps carry that noise (and thin
+    by it), so the product's residue error rate is the predicted one."""
     default = ChipConfig()
     base = dataclasses.replace(default, noise=NoiseConfig(drive_noise_nv_rthz=0.0))
     base = dataclasses.replace(
@@ -285,7 +287,7 @@ def test_gemm_with_adc_noise_reads_at_the_predicted_rate():
     _, report = rns_gemm(a, b, chip, seed=1)
     readout = chip.config.readout()
     predicted = np.mean([_rate(c, readout) for c in compiled])
-    assert report.simulated_readouts == report.readouts  # the margin covers the ADC's noise: nothing skipped
+    assert 0 < report.simulated_readouts < report.readouts  # nothing proven, and thinned (1,153 of 6,144)
     assert predicted / 2 <= report.residue_error_rate <= 2 * predicted
 
 

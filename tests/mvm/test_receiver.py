@@ -14,7 +14,7 @@ import pytest
 from circuits.compiled import IqCorrection, compile_mdpu
 from circuits.mdpu import MdpuDesign
 from circuits.mmu import MmuDesign
-from circuits.readout import Readout, Receivers, read
+from circuits.readout import NoiseBall, Readout, Receivers, read, read_arms
 from mvm.engine import TileTables
 from mvm.receiver import ReceiverMap, receiver_map
 from mvm.tile import ModulusTile
@@ -268,3 +268,57 @@ def test_at_a_large_skip_probability_reads_at_the_margin_err_less_often_and_at_h
     margin = rec.margin_levels[0]
     assert noisy_wrong(row, readout, rec, margin * (1 + 1e-6), draws, seed=9) <= skip * draws
     assert noisy_wrong(row, readout, rec, margin / 2, draws, seed=10) > 5 * skip * draws
+
+
+class _OnTheSphere(NoiseBall):
+    """Draws on the ball's surface (its worst case) in uniform directions, the RIN draw at its bound's edge."""
+
+    def draws_outside(self, readout, rng, drive_sigma_rad, drift_hz):
+        from circuits.readout import _Draws
+
+        k, shape = self.dimensions(readout), np.shape(self.radius)
+        direction = rng.standard_normal((k, *shape))
+        w = direction / np.linalg.norm(direction, axis=0) * self.radius
+        edge = self.rin_sigmas if np.isfinite(self.rin_sigmas) else 0.0
+        return _Draws(w[0] if k == 3 else None, drift_hz, np.where(rng.random(shape) < 0.5, -edge, edge), w[-2:])
+
+
+def reads_on_the_sphere_wrong(row, readout: Readout, rec: ReceiverMap, distance: float, radius: float, reps: int):
+    """Wrong residues of reads at ``distance`` either side of every boundary with their noise on the sphere of
+    ``radius`` (the drive's noise at its largest over the inputs, no drift); where uneven boundaries put another
+    boundary nearer, that phase is left out."""
+    b = boundaries(rec)
+    v = np.concatenate([b - distance, b + distance])
+    v = v[rec.residues(v, np.zeros(len(v), int))[1] >= distance * (1 - 1e-9)]
+    assert len(v) >= M // 2, f"only {len(v)} phases {distance} from every boundary"
+    v = np.tile(v, reps)
+    want = noiseless_residue(row, readout, v)
+    drive = np.sqrt(row.drive_variance_table.max(axis=(1, 2)).sum()) * readout.drive_noise_v_rms
+    receivers = Receivers.of([row], readout).take(np.zeros(len(v), int))
+    arm = np.exp(base_of(row) + 2j * np.pi * v / M)
+    ball = _OnTheSphere(np.full(len(v), radius), rec.rin_sigmas)
+    rng = np.random.default_rng(11)
+    got = read_arms(receivers, arm, readout, rng, drive_sigma_rad=np.full(len(v), drive), drift_hz=0.0, outside=ball)
+    return np.count_nonzero(got.residue != want)
+
+
+@pytest.mark.parametrize("kind, power_mw", [("ideal", 1.0), ("imbalanced", 10.0)])
+def test_no_read_with_its_noise_in_its_bins_ball_errs_and_on_twice_the_ball_reads_do(ideal_row, kind, power_mw):
+    """Exact thinning's premise: a readout at a bin's distance reads its noiseless residue for every draw in the
+    bin's ball (:attr:`ReceiverMap.leave_radius`), checked with reads (ADCs, atan2) whose noise lies on the ball's
+    surface, the RIN at its bound; on a sphere of twice the radius reads do err (the ball is within 2x of the
+    largest harmless one: measured, reads first err at 1.3x on the ideal row, 1.5-2x on the imbalanced one,
+    whose bound takes the smallest amplitude and slowest slope over the circle)."""
+    from mvm.receiver import THIN_BINS_PER_LEVEL
+
+    row = ideal_row if kind == "ideal" else imbalanced(ideal_row, CORRECTION)
+    readout = Readout().with_laser_power(power_mw)
+    rec = map_of(row, readout)
+    balls = np.flatnonzero(rec.leave_radius[0] > 0)
+    assert len(balls) > 10 and rec.leave_probability[0, balls[0]] > 1e-3  # a ball from a measurable tail on
+    for k in balls[:: len(balls) // 6]:
+        radius = rec.leave_radius[0, k]
+        distance = k / THIN_BINS_PER_LEVEL
+        assert reads_on_the_sphere_wrong(row, readout, rec, distance, radius, 500) == 0, (k, radius)
+    k = balls[len(balls) // 2]
+    assert reads_on_the_sphere_wrong(row, readout, rec, k / THIN_BINS_PER_LEVEL, 2 * rec.leave_radius[0, k], 500) > 20
