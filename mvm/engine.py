@@ -369,15 +369,42 @@ def _tile_arm_errors(am, bm, eps_cols, *, modulus, rows):
 
 
 @persistent_jit(sources=PROGRAM_SOURCES, static_argnames=("moduli", "rows", "even"))
-def _block_residues(exact, errors, receivers, *, moduli, rows, even):
-    """Each tile's residues (C, M, N), int16, and each readout's distance bin (int16, THIN_BINS_PER_LEVEL bins a
-    level: the receiver map's thinning tables; -1 where proven), from its E (:func:`_tile_arm_errors`; None:
-    uniform) and receiver map arrays."""
+def _block_residues(exact, errors, receivers, thinning, *, moduli, rows, even):
+    """Each tile's residues (C, M, N), int16, from its E (:func:`_tile_arm_errors`; None: uniform) and receiver map
+    arrays, and which readouts to simulate: each one's distance bin (int16, THIN_BINS_PER_LEVEL bins a level,
+    less the drift's), -1 for the others.
+
+    ``thinning``, per tile: None (simulate every unproven readout) or (leave probabilities (R * THIN_BINS,) float64,
+    the drift's bins (R,), seed, counter of the block's first readout, columns of the product) (:class:`_Thinning`):
+    an unproven readout is simulated where its uniform (:func:`counter_uniforms`) falls below its bin's leave
+    probability.
+    """
     out = []
-    for r, unsafe, _, distance in _decide(exact, errors, receivers, moduli, rows, even):
-        bins = jnp.clip(jnp.floor(jnp.nan_to_num(distance) * THIN_BINS_PER_LEVEL), 0, THIN_BINS - 1)
-        out.append((r.astype(jnp.int16), jnp.where(unsafe, bins, -1).astype(jnp.int16)))
+    for (r, unsafe, _, distance), thin in zip(_decide(exact, errors, receivers, moduli, rows, even), thinning):
+        bins = jnp.clip(jnp.floor(jnp.nan_to_num(distance) * THIN_BINS_PER_LEVEL), 0, THIN_BINS - 1).astype(jnp.int32)
+        pick = unsafe
+        if thin is not None:
+            leave, shift, seed, first, columns = thin
+            cols = jnp.arange(exact.shape[2]) % rows
+            bins = jnp.maximum(bins - shift[cols], 0)
+            u = counter_uniforms(seed, first, columns, exact.shape[1:])
+            pick = unsafe & (u < jnp.take(leave, cols * THIN_BINS + bins))
+        out.append((r.astype(jnp.int16), jnp.where(pick, bins, -1).astype(jnp.int16)))
     return tuple(out)
+
+
+def counter_uniforms(seed, first, columns, shape):
+    """Uniforms in [0, 1) (float64, 53 bits) for readouts (M, N') of a product with ``columns`` columns, the first at
+    counter ``first``: SplitMix64's output function of seed + counter * its golden gamma, the counter of readout
+    (i, n) first + i * columns + n. Counter-based (as JAX's own generators are), so each readout's draw depends on
+    its place in the product alone, not on how the engine cuts it into cells; cheaper than threefry on a CPU."""
+    i = jnp.arange(shape[0], dtype=jnp.uint64)[:, None]
+    n = jnp.arange(shape[1], dtype=jnp.uint64)[None, :]
+    z = seed + (first + i * columns + n) * jnp.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> jnp.uint64(30))) * jnp.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> jnp.uint64(27))) * jnp.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> jnp.uint64(31))
+    return (z >> jnp.uint64(11)).astype(jnp.float64) * 2.0**-53
 
 
 @persistent_jit(sources=PROGRAM_SOURCES, static_argnames=("moduli",))
@@ -565,10 +592,13 @@ def read_chunks(
     flagged = np.asarray(flagged)  # (C, tiles to do, N)
     if not flagged.any():
         return None, 0
+    c_count, m_rows, n = exact.shape
+    seed = np.uint64(rng.integers(0, 2**63)) if readout.noise else None  # the thinning's uniforms (one draw)
+    thinnings = {i: _Thinning.of(tiles[i], readout, drift_hz, seed) for i in todo}
+    first_of = {i: i * c_count * m_rows * n for i in todo}  # each tile's readouts count on from its first
     # every readout of an unflagged cell reads S mod m, proven (the flags cover the decision's); the decision (E in
     # memory) reads each flagged cell again: the flagged columns' cell of FLAG_COLUMNS, whole tile passes wide, so
     # that its columns keep their rows. Sliced in numpy: a JAX slice compiles.
-    n = exact.shape[2]
     width = -(-FLAG_COLUMNS // rows) * rows
     blocks = np.pad(flagged, ((0, 0), (0, 0), (0, -n % width))).reshape(flagged.shape[:2] + (-1, width)).any(-1)
     exact_np = np.asarray(exact)
@@ -578,19 +608,22 @@ def read_chunks(
     for col, i in enumerate(todo):
         eps, receiver, _ = engine.arguments(i)
         m = moduli[i]
+        thinning = thinnings[i]
         cells = []
         for j, first, stop in _cells(blocks[:, col], width, n):
             ks, cs = slice(j * h, (j + 1) * h), slice(first, stop)
             x, w = am[:, ks].astype(np.int32), bm[ks, cs].astype(np.int32)
             e = None if eps is None else _tile_arm_errors(x, w, eps, modulus=m, rows=rows)
+            thin = None if thinning is None else thinning.arguments(first_of[i] + j * m_rows * n + first, n)
             ((r, u),) = _block_residues(
-                exact_np[j : j + 1, :, cs], (e,), (receiver,), moduli=(m,), rows=rows, even=(engine.even[i],)
+                exact_np[j : j + 1, :, cs], (e,), (receiver,), (thin,), moduli=(m,), rows=rows, even=(engine.even[i],)
             )
             bins = np.asarray(u)[0]
             i_idx, n_idx = np.nonzero(bins >= 0)
             cells.append(_Cell(j, first, np.array(r)[0], i_idx, n_idx + first, bins[i_idx, n_idx]))
         if any(len(c.rows) for c in cells):
-            simulated += _read_cells(tiles[i], cells, am, bm, h, exact.shape[1], readout, rng, drift_hz)
+            ball = thinning is not None
+            simulated += _read_cells(tiles[i], cells, am, bm, h, m_rows, readout, rng, drift_hz, ball)
         for c in cells:
             if np.any(c.residues != float_mod(exact_np[c.chunk, :, c.first : c.first + c.residues.shape[1]], m, xp=np)):
                 changed[i].setdefault(c.chunk, []).append((c.first, c.residues))
@@ -656,58 +689,60 @@ def read_every_readout(
     return (np.arange(shape[0]), residues), simulated
 
 
-def _read_cells(engine: TileEngine, cells, am, bm, h: int, m_rows: int, readout: Readout, rng, drift_hz) -> int:
-    """Read the unproven readouts of a tile's flagged ``cells`` into their residues, in (chunk, row, column) order
-    (so that the draws depend on nothing but the inputs, not on the cells); returns how many were simulated.
+@dataclass(frozen=True)
+class _Thinning:
+    """What the decision pass needs to pick a tile's readouts to simulate (:func:`_block_residues`)."""
 
-    Exact thinning: each is simulated with the probability that its noise leaves the ball its distance allows
-    (:attr:`mvm.receiver.ReceiverMap.leave_probability`), its draws conditioned on leaving
-    (:class:`circuits.readout.NoiseBall`), and otherwise keeps the noiseless residue the decision read: the
-    residues have the law of simulating every one, and a readout a few sigma from its boundary is almost never
-    simulated. The run's drift, the same phase on every readout of a row, comes off the distance first. Where the
-    map has no balls (noise off, rings) or the drift is on and not given, every one is simulated.
+    leave: jax.Array  # (R * THIN_BINS,) float64: the receiver map's leave probabilities, flat
+    shift: jax.Array  # (R,) int32: bins the run's drift takes off each row's distances
+    seed: np.uint64
+
+    @classmethod
+    def of(cls, engine: TileEngine, readout: Readout, drift_hz, seed) -> _Thinning | None:
+        """None where every unproven readout is simulated: no balls (noise off, rings), or drift on and not given."""
+        receiver = engine.receiver
+        drift_on = readout.laser.frequency_drift_mhz_rms > 0
+        if receiver.leave_probability is None or (drift_on and drift_hz is None):
+            return None
+        size, m = engine.tile.size, engine.tile.modulus
+        levels = np.abs((drift_hz or 0.0) * np.broadcast_to(engine.receivers.delay_mismatch_s, (size,))) * m
+        shift = np.ceil(levels * THIN_BINS_PER_LEVEL).astype(np.int32)  # drift_hz * delay * m levels a row
+        return cls(jax.device_put(receiver.leave_probability.reshape(-1)), jax.device_put(shift), seed)
+
+    def arguments(self, first: int, columns: int) -> tuple:
+        return self.leave, self.shift, self.seed, np.uint64(first), np.uint64(columns)
+
+
+def _read_cells(engine: TileEngine, cells, am, bm, h: int, m_rows: int, readout: Readout, rng, drift_hz, ball) -> int:
+    """Simulate the readouts of a tile's flagged ``cells`` that the decision picked into their residues, in (chunk,
+    row, column) order (so that the draws depend on nothing but the inputs, not on the cells); returns how many.
+
+    With ``ball`` (exact thinning), each was picked with the probability that its noise leaves the ball its
+    distance allows (:attr:`mvm.receiver.ReceiverMap.leave_probability`) and is simulated with its draws
+    conditioned on leaving (:class:`circuits.readout.NoiseBall`); the others keep the noiseless residue the
+    decision read. The residues have the law of simulating every unproven readout, and a readout a few sigma from
+    its boundary is almost never simulated. Without, every unproven readout was picked and is simulated as drawn.
     """
     c_idx = np.concatenate([np.full(len(c.rows), c.chunk) for c in cells])
     i_idx = np.concatenate([c.rows for c in cells])
     n_idx = np.concatenate([c.columns for c in cells])
     bins = np.concatenate([c.bins for c in cells])
-    order = _read_order(c_idx, i_idx, m_rows) if len({c.chunk for c in cells}) < len(cells) else None
+    order = _read_order(c_idx, i_idx, m_rows)
     if order is not None:
         c_idx, i_idx, n_idx, bins = (a[order] for a in (c_idx, i_idx, n_idx, bins))
-    receiver, size, m = engine.receiver, engine.tile.size, engine.tile.modulus
-    drift_on = readout.laser.frequency_drift_mhz_rms > 0
-    ball = None
-    if receiver.leave_probability is None or (drift_on and drift_hz is None):
-        pick = np.arange(len(c_idx))
-    else:
-        rows = n_idx % size
-        if drift_on:  # drift_hz * delay * m levels on every readout of a row
-            shift = np.abs(drift_hz * np.broadcast_to(engine.receivers.delay_mismatch_s, (size,))) * m
-            bins = np.maximum(bins - np.ceil(shift * THIN_BINS_PER_LEVEL).astype(bins.dtype)[rows], 0)
-        flat = rows * THIN_BINS + bins
-        pick = np.flatnonzero(rng.random(len(rows)) < np.take(receiver.leave_probability, flat))
-        ball = receiver.noise_ball(rows[pick], bins[pick])
-    if not len(pick):
-        return 0
-    c_idx, i_idx, n_idx = c_idx[pick], i_idx[pick], n_idx[pick]
-    starts = np.flatnonzero(np.diff(c_idx)) + 1  # c_idx ascends: the chunks that hold them, and each one's place
-    used = c_idx[np.concatenate([[0], starts])]
-    ks = (used[:, None] * h + np.arange(h)).reshape(-1)  # their columns of am, rows of bm
-    local = np.repeat(np.arange(len(used)), np.diff(np.concatenate([[0], starts, [len(c_idx)]])))
-    got = _simulate(
-        engine, np.mod(am[:, ks], m), np.mod(bm[ks], m), (local, i_idx, n_idx), readout, rng, drift_hz, ball
-    )
-    # back into the cells: each simulated readout's place in the cells' order, grouped by cell
-    where = pick if order is None else order[pick]
-    offsets = np.cumsum([0] + [len(c.rows) for c in cells])
-    cell_of = np.searchsorted(offsets, where, side="right") - 1
-    by_cell = np.argsort(cell_of, kind="stable")
-    bounds = np.searchsorted(cell_of[by_cell], np.arange(len(cells) + 1))
-    for k, c in enumerate(cells):
-        mine = by_cell[bounds[k] : bounds[k + 1]]
-        at = where[mine] - offsets[k]
-        c.residues[c.rows[at], c.columns[at] - c.first] = got[mine]
-    return len(pick)
+    m = engine.tile.modulus
+    outside = engine.receiver.noise_ball(n_idx % engine.tile.size, bins) if ball else None
+    used = np.unique(c_idx)  # only the chunks that hold them: their columns of am, rows of bm
+    ks = (used[:, None] * h + np.arange(h)).reshape(-1)
+    at = (np.searchsorted(used, c_idx), i_idx, n_idx)
+    got = _simulate(engine, np.mod(am[:, ks], m), np.mod(bm[ks], m), at, readout, rng, drift_hz, outside)
+    if order is not None:  # back in the cells' order
+        got[order] = got.copy()
+    stop = 0
+    for c in cells:
+        c.residues[c.rows, c.columns - c.first] = got[stop : stop + len(c.rows)]
+        stop += len(c.rows)
+    return len(c_idx)
 
 
 def _simulate(engine: TileEngine, x, w, at, readout: Readout, rng, drift_hz, outside=None) -> np.ndarray:
