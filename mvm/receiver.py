@@ -50,7 +50,7 @@ nearest boundary cannot cross it. Per row and distance bin
 probability, its draws conditioned on leaving, and otherwise takes its
 noiseless residue. That is the law of simulating it, not a bound: on the
 calibrated default chip with an ENOB 6.5 ADC, where the margin proves almost
-nothing, it simulates 6,722 of the 512^3 product's 25,165,824 readouts.
+nothing, it simulates about 6,600 of the 512^3 product's 25,165,824 readouts.
 
 Rows whose receiver is not monotone in v, with two boundaries closer than a
 bin, or whose ADC could clip get an infinite margin and no balls: every
