@@ -353,6 +353,13 @@ def drive_phase_sigma_rad(compiled: CompiledMdpu, x, w, readout: Readout) -> np.
     return np.sqrt(compiled.drive_phase_variance(x, w)) * readout.drive_noise_v_rms
 
 
+def draw_drift_hz(readout: Readout, rng: np.random.Generator) -> float | None:
+    """A run's laser frequency offset from calibration's (Hz): one normal draw of ``frequency_drift_mhz_rms``; None
+    with noise or drift off."""
+    rms_mhz = readout.laser.frequency_drift_mhz_rms
+    return rms_mhz * 1e6 * rng.standard_normal() if readout.noise and rms_mhz > 0 else None
+
+
 def phase_drawn(readout: Readout) -> bool:
     """Whether a noisy read draws the signal arm's phase noise (laser phase noise or drive noise on)."""
     return readout.laser.linewidth_khz > 0 or readout.drive_noise_mv_rms > 0
@@ -403,6 +410,7 @@ class NoiseBall:
         shape = np.shape(self.radius)
         ball, rin_tail = self._tails(readout)
         which, along, tail = rng.random((3, *shape))
+        along, tail = 1 - along, 1 - tail  # in (0, 1]: a tail past a fraction 0 would be infinite
         direction = rng.standard_normal((k, *shape))
         free_rin = rng.standard_normal(shape)
         sign = np.where(rng.random(shape) < 0.5, -1.0, 1.0)
@@ -440,7 +448,7 @@ class _Draws:
         _check_draw_inputs(readout, drive_sigma_rad)
         phase = rng.standard_normal(shape) if phase_drawn(readout) else None
         if laser.frequency_drift_mhz_rms > 0 and drift_hz is None:
-            drift_hz = laser.frequency_drift_mhz_rms * 1e6 * rng.standard_normal()
+            drift_hz = draw_drift_hz(readout, rng)
         rin = rng.standard_normal(shape)
         return cls(phase, drift_hz, rin, rng.standard_normal((2, *shape)))
 
@@ -605,7 +613,11 @@ def _read_codes(
         codes = adc_codes(pair_i, detector), adc_codes(pair_q, detector)
         return tuple(c.sum(0).astype(float) for c in codes) if summed else codes
     if not shape:  # one readout: read as a batch of one
-        codes = _read_codes(receivers, readouts.batch_of_one(), readout, rng, drive_sigma_rad, drift_hz)
+        if outside is not None:
+            outside = NoiseBall(np.reshape(outside.radius, (1,)), outside.rin_sigmas)
+        codes = _read_codes(
+            receivers, readouts.batch_of_one(), readout, rng, drive_sigma_rad, drift_hz, outside=outside
+        )
         return codes[0].reshape(()), codes[1].reshape(())
     if outside is None:
         draws = _Draws.of(readout, rng, shape, drive_sigma_rad, drift_hz)

@@ -58,7 +58,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from circuits.compiled import index_dtype, segment_sums
-from circuits.readout import NoiseBall, Readout, Receivers, drive_phase_sigma_rad, read_arms
+from circuits.readout import NoiseBall, Readout, Receivers, draw_drift_hz, drive_phase_sigma_rad, read_arms
 from mvm.digital import PROGRAM_SOURCES, accumulate_groups, exact_chunk_sums, float_mod, scales_by_product
 from mvm.receiver import THIN_BINS, THIN_BINS_PER_LEVEL, ReceiverMap, receiver_map
 from photonics.jax_setup import persistent_jit
@@ -501,7 +501,7 @@ def _decide(exact, errors, receivers, moduli, rows, even):
             residue, distance = receiver.even_residues(v, cols, xp=jnp)
         else:
             residue, distance = receiver.residues(v, cols[None, None, :], xp=jnp)
-        out.append((residue, distance <= receiver.margin_levels[cols], s, distance))
+        out.append((residue, ~(distance > receiver.margin_levels[cols]), s, distance))  # NaN: unproven
     return out
 
 
@@ -563,13 +563,15 @@ def read_chunks(
     """The chunks (k,) some readout of which read another residue than the exact one, and every tile's residues of
     those chunks (a list of (k, M, N)), for mantissas am (M, C*h), bm (C*h, N) with exact chunk sums (C, M, N); and
     how many readouts were simulated in full. Every readout of the other chunks reads its exact residue; None for
-    the chunks and residues where every readout does.
+    the chunks and residues where every readout does. ``drift_hz``: the run's laser frequency offset; None draws
+    one (where drift is on).
 
     Every readout's arm is solved from its tile's tables and read by the receiver
     map; the flagged cells (:data:`FLAG_COLUMNS` columns of a chunk) are read
-    again by the decision, and the readouts within its margin are simulated in
-    full (noise, ADCs, atan2), tile by tile in the order (chunk, row of A, column
-    of B), so that the draws depend on nothing but the inputs (not on the cells).
+    again by the decision, which picks the readouts within its margin to simulate
+    (exact thinning: :func:`_read_cells`); those are simulated in full (noise, ADCs,
+    atan2), tile by tile in the order (chunk, row of A, column of B), so that the
+    draws depend on nothing but the inputs (not on the cells).
     """
     tiles = engine.tiles
     rows = tiles[0].tile.size
@@ -593,6 +595,8 @@ def read_chunks(
     if not flagged.any():
         return None, 0
     c_count, m_rows, n = exact.shape
+    if drift_hz is None:  # the run's drift, one draw (the simulated readouts and the thinning share it)
+        drift_hz = draw_drift_hz(readout, rng)
     seed = np.uint64(rng.integers(0, 2**63)) if readout.noise else None  # the thinning's uniforms (one draw)
     thinnings = {i: _Thinning.of(tiles[i], readout, drift_hz, seed) for i in todo}
     first_of = {i: i * c_count * m_rows * n for i in todo}  # each tile's readouts count on from its first
@@ -681,6 +685,8 @@ def read_every_readout(
     """
     shape = np.shape(exact)  # (C, M, N)
     every = np.unravel_index(np.arange(int(np.prod(shape))), shape)  # (chunk, row, column), in that order
+    if drift_hz is None:  # the run's drift, one draw for every batch
+        drift_hz = draw_drift_hz(readout, rng)
     residues, simulated = [], 0
     for tile in engine.tiles:
         m = tile.tile.modulus
@@ -699,10 +705,10 @@ class _Thinning:
 
     @classmethod
     def of(cls, engine: TileEngine, readout: Readout, drift_hz, seed) -> _Thinning | None:
-        """None where every unproven readout is simulated: no balls (noise off, rings), or drift on and not given."""
+        """None where every unproven readout is simulated: no balls (noise off, rings). ``drift_hz``: the run's (None
+        with drift off)."""
         receiver = engine.receiver
-        drift_on = readout.laser.frequency_drift_mhz_rms > 0
-        if receiver.leave_probability is None or (drift_on and drift_hz is None):
+        if receiver.leave_probability is None:
             return None
         size, m = engine.tile.size, engine.tile.modulus
         levels = np.abs((drift_hz or 0.0) * np.broadcast_to(engine.receivers.delay_mismatch_s, (size,))) * m

@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from circuits.readout import draw_drift_hz
 from mvm import bfp
 from mvm.config import ChipConfig
 from mvm.digital import accumulate, decode_read, exact_chunk_sums
@@ -214,8 +215,7 @@ def rns_gemm(
         exp_a, exp_b = qa.exponents.astype(np.int32), qb.exponents.astype(np.int32)
         prepared = chip.prepare(path, readout, cfg.noise.skip_probability)
         reader = READ_PATHS[path][1]
-        drift_mhz = readout.laser.frequency_drift_mhz_rms
-        drift_hz = drift_mhz * 1e6 * rng.standard_normal() if readout.noise and drift_mhz > 0 else None
+        drift_hz = draw_drift_hz(readout, rng)
         t = lap("prepare tiles", t)
         out = np.zeros((m_rows, n))
         blocks = range(0, chunks, block)

@@ -17,7 +17,8 @@ The margin (in levels) beyond which a readout provably reads the same residue
 with its noise and ADC as without, except with probability below
 ``skip_probability``:
 
-- ADC quantisation moves (I, Q) by at most lsb/sqrt(2); the receiver noise, a
+- ADC quantisation moves (I, Q) by at most lsb/sqrt(2) (a float32 chain's
+  rounding, ``CODE_ROUNDOFF`` codes, added); the receiver noise, a
   2-D Gaussian of rms sigma per axis (shot noise at the brightest pair
   currents over the circle, one TIA per pair), by more than
   sigma*sqrt(2*ln(1/p)) with probability p; the I/Q correction scales such a
@@ -68,7 +69,7 @@ import numpy as np
 from scipy.stats import chi
 
 from circuits.compiled import CompiledMdpu, correct_iq
-from circuits.readout import NoiseBall, Readout, Receivers
+from circuits.readout import CODE_ROUNDOFF, NoiseBall, Readout, Receivers
 from mvm.digital import float_mod
 from mvm.disk_cache import cached, digest
 from photonics.laser import drift_phase_sigma_rad, phase_noise_variance_rad2, rin_relative_rms
@@ -350,10 +351,12 @@ def _receiver_map(
         noise_var = noise_var + (readout.detector.adc_noise_lsb_rms * lsb_a) ** 2
     gains = None if receivers.iq_matrix is None else np.linalg.norm(receivers.iq_matrix, 2, axis=(-2, -1))
     radius = float(chi.isf(skip_probability, 3))  # of the 3-D ball holding the phase and pair noise (whitened)
+    # the ADC's rounding moves I and Q by half a code each, and a float32 chain's inputs by CODE_ROUNDOFF more
+    rounding_a = lsb_a * (0.5 + CODE_ROUNDOFF) * np.sqrt(2)
     leave_radius = np.zeros((count, THIN_BINS))  # 0: no ball (every draw may misread)
 
     def joint(i, radii, directions=JOINT_DIRECTIONS):  # row i's departure (levels) within the noise balls ``radii``
-        args = (np.sqrt(noise_var[i]), lsb_a[i] / np.sqrt(2), 1.0 if gains is None else float(gains[i]))
+        args = (np.sqrt(noise_var[i]), rounding_a[i], 1.0 if gains is None else float(gains[i]))
         return _joint_levels(
             phase_sigmas[i], *args, smallest[i], slowest[i], m, radii, full_scale_a[i] - widest[i], directions
         )
@@ -366,7 +369,7 @@ def _receiver_map(
             leave_radius[i] = np.where(fits >= 0, THIN_RADII[np.maximum(fits, 0)], 0.0)
         phase_sigma = phase_sigmas[i]
         p = skip_probability / 2 if phase_sigma > 0 else skip_probability
-        shift_a = lsb_a[i] / np.sqrt(2)  # (I, Q) shift before the correction
+        shift_a = rounding_a[i]  # (I, Q) shift before the correction
         if readout.noise:
             shift_a += np.sqrt(noise_var[i]) * np.sqrt(2 * np.log(1 / p))
         if slowest[i] <= 0 or widest[i] + shift_a > full_scale_a[i]:
