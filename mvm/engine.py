@@ -699,7 +699,7 @@ def read_every_readout(
 class _Thinning:
     """What the decision pass needs to pick a tile's readouts to simulate (:func:`_block_residues`)."""
 
-    leave: jax.Array  # (R * THIN_BINS,) float64: the receiver map's leave probabilities, flat
+    leave: jax.Array  # (R * THIN_BINS,) float64: the probability of leaving each of the map's balls, flat
     shift: jax.Array  # (R,) int32: bins the run's drift takes off each row's distances
     seed: np.uint64
 
@@ -708,12 +708,13 @@ class _Thinning:
         """None where every unproven readout is simulated: no balls (noise off, rings). ``drift_hz``: the run's (None
         with drift off)."""
         receiver = engine.receiver
-        if receiver.leave_probability is None:
+        if receiver.leave_radius is None:
             return None
         size, m = engine.tile.size, engine.tile.modulus
         levels = np.abs((drift_hz or 0.0) * np.broadcast_to(engine.receivers.delay_mismatch_s, (size,))) * m
         shift = np.ceil(levels * THIN_BINS_PER_LEVEL).astype(np.int32)  # drift_hz * delay * m levels a row
-        return cls(jax.device_put(receiver.leave_probability.reshape(-1)), jax.device_put(shift), seed)
+        leave = NoiseBall(receiver.leave_radius, receiver.rin_sigmas).leave_probability(readout)  # (R, THIN_BINS)
+        return cls(jax.device_put(leave.reshape(-1)), jax.device_put(shift), seed)
 
     def arguments(self, first: int, columns: int) -> tuple:
         return self.leave, self.shift, self.seed, np.uint64(first), np.uint64(columns)
@@ -724,7 +725,7 @@ def _read_cells(engine: TileEngine, cells, am, bm, h: int, m_rows: int, readout:
     row, column) order (so that the draws depend on nothing but the inputs, not on the cells); returns how many.
 
     With ``ball`` (exact thinning), each was picked with the probability that its noise leaves the ball its
-    distance allows (:attr:`mvm.receiver.ReceiverMap.leave_probability`) and is simulated with its draws
+    distance allows (:attr:`mvm.receiver.ReceiverMap.leave_radius`) and is simulated with its draws
     conditioned on leaving (:class:`circuits.readout.NoiseBall`); the others keep the noiseless residue the
     decision read. The residues have the law of simulating every unproven readout, and a readout a few sigma from
     its boundary is almost never simulated. Without, every unproven readout was picked and is simulated as drawn.

@@ -46,8 +46,7 @@ ball of the read's whitened draws (the phase's, where drawn, and the pairs')
 inside which, with RIN within ``RIN_SIGMAS``, a readout that far from its
 nearest boundary cannot cross it. Per row and distance bin
 (``THIN_BINS_PER_LEVEL``) the map keeps the largest such radius on the
-``THIN_RADII`` grid and the probability of leaving it
-(:class:`circuits.readout.NoiseBall`); the engine simulates a readout with that
+``THIN_RADII`` grid (:class:`circuits.readout.NoiseBall`: its leave probability); the engine simulates a readout with that
 probability, its draws conditioned on leaving, and otherwise takes its
 noiseless residue. That is the law of simulating it, not a bound: on the
 calibrated default chip with an ENOB 6.5 ADC, where the margin proves almost
@@ -117,14 +116,13 @@ class ReceiverMap:
     offset: np.ndarray  # (R,) boundaries lie within ``spread`` of k + 1/2 + offset
     spread: np.ndarray  # (R,)
     centre_residue: np.ndarray  # (R,) residue read at v = offset
-    # exact thinning, with noise on (else None): per row and distance bin (THIN_BINS_PER_LEVEL), the noise ball a
-    # readout that far from a boundary provably stays inside, and the probability of leaving it
+    # exact thinning, with noise on (else None): per row and distance bin (THIN_BINS_PER_LEVEL), the radius of the
+    # noise ball that cannot carry a readout that far from a boundary across it
     leave_radius: np.ndarray | None = None  # (R, THIN_BINS)
-    leave_probability: np.ndarray | None = None  # (R, THIN_BINS)
     rin_sigmas: float = np.inf  # the RIN draw's bound that goes with the balls (inf: RIN off)
 
-    def noise_ball(self, rows: np.ndarray, bins: np.ndarray) -> NoiseBall:
-        """The noise ball of readouts on ``rows`` in distance bins ``bins`` (:data:`THIN_BINS_PER_LEVEL`)."""
+    def noise_ball(self, rows, bins) -> NoiseBall:
+        """The noise balls of readouts on ``rows`` in distance bins ``bins`` (:data:`THIN_BINS_PER_LEVEL`)."""
         return NoiseBall(self.leave_radius[rows, bins], self.rin_sigmas)
 
     @functools.cached_property
@@ -392,14 +390,8 @@ def _receiver_map(
     centre = probe.residues(offset, np.arange(count))[0]
     if not readout.noise:
         return dataclasses.replace(probe, centre_residue=centre)
-    ball = NoiseBall(leave_radius, RIN_SIGMAS if rin > 0 else np.inf)
-    return dataclasses.replace(
-        probe,
-        centre_residue=centre,
-        leave_radius=leave_radius,
-        leave_probability=ball.leave_probability(readout),
-        rin_sigmas=ball.rin_sigmas,
-    )
+    rin_sigmas = RIN_SIGMAS if rin > 0 else np.inf
+    return dataclasses.replace(probe, centre_residue=centre, leave_radius=leave_radius, rin_sigmas=rin_sigmas)
 
 
 def _joint_levels(

@@ -65,12 +65,16 @@ def test_draws_conditioned_on_leaving_have_the_law_of_plain_draws_that_leave(rea
 
 
 def test_a_far_ball_is_left_rarely_and_its_draws_lie_in_the_chi_tail():
-    """At a radius of 9 (3-D) the ball is left with probability 1.9e-17: no plain draw could test it, so the
-    conditioned radii are checked against the chi distribution's tail past 9 itself (its median 9.08)."""
+    """At a radius of 9 (3-D) the ball is left with probability 1.9e-17: no plain draw could test it, so the leave
+    probability is checked against the closed form of a 3-D Gaussian's tail, erfc(r/sqrt(2)) +
+    sqrt(2/pi) r exp(-r^2/2), and the conditioned radii against the chi distribution's tail past 9 (its median
+    9.08)."""
+    from scipy.special import erfc
     from scipy.stats import chi
 
     ball = NoiseBall(np.full(DRAWS, 9.0), np.inf)
-    assert float(ball.leave_probability(WITH_PHASE)[0]) == pytest.approx(chi.sf(9.0, 3), rel=1e-12)
+    closed_form = erfc(9.0 / np.sqrt(2)) + np.sqrt(2 / np.pi) * 9.0 * np.exp(-(9.0**2) / 2)
+    assert float(ball.leave_probability(WITH_PHASE)[0]) == pytest.approx(closed_form, rel=1e-12)
     draws = ball.draws_outside(WITH_PHASE, np.random.default_rng(4), drive_sigma_rad=np.zeros(DRAWS), drift_hz=0.0)
     length = np.linalg.norm(np.concatenate([draws.phase[None], draws.pairs]), axis=0)
     assert np.all(length > 9.0)

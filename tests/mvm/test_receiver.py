@@ -315,7 +315,9 @@ def test_no_read_with_its_noise_in_its_bins_ball_errs_and_on_twice_the_ball_read
     readout = Readout().with_laser_power(power_mw)
     rec = map_of(row, readout)
     balls = np.flatnonzero(rec.leave_radius[0] > 0)
-    assert len(balls) > 10 and rec.leave_probability[0, balls[0]] > 1e-3  # a ball from a measurable tail on
+    assert (
+        len(balls) > 10 and rec.noise_ball(0, balls[0]).leave_probability(readout) > 1e-3
+    )  # from a measurable tail on
     for k in balls[:: len(balls) // 6]:
         radius = rec.leave_radius[0, k]
         distance = k / THIN_BINS_PER_LEVEL
