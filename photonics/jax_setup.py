@@ -444,6 +444,7 @@ _preloaded: dict[str, Future] = {}  # program file name -> its load in the backg
 _loaded: set[str] = set()  # program files this process has loaded or compiled (never preloaded again)
 _running: list[dict[str, None]] = []  # per open preloading block: the program files its task ran, in order
 _listings: dict[Path, list[str]] = {}  # a task's list file -> its list, as this process last read or wrote it
+_ran_here: dict[Path, dict[str, None]] = {}  # a task's list file -> the programs this process's runs of it ran
 
 
 @functools.cache
@@ -471,8 +472,11 @@ def preloading(task: str):
     the GEMM's flag pass); loaded in the background, that time overlaps the
     task's own work before its first program (XLA's load releases the GIL). The
     block records the files the task's persistent_jit programs run, in the order
-    it first runs them, and makes them the task's list in the cache directory: a
-    program loaded in the background but not run costs CPU the task could use.
+    it first runs them, and makes the programs this process's runs of the task
+    ran the task's list in the cache directory: a program loaded in the
+    background but not run costs CPU the task could use. The list is written
+    when a run adds to it, so runs of one task that differ (a Monte Carlo
+    chip's products before and after calibration) do not rewrite it each time.
     ``task`` names what decides the programs (a function and its shapes, say);
     a list that is wrong costs loads, never results: a program is still found
     by its own key. With the persistent cache off, the block does nothing.
@@ -493,9 +497,13 @@ def preloading(task: str):
             for name in pending:  # loads the task did not reach: not started, they are dropped
                 if name in _preloaded and _preloaded[name].cancel():
                     del _preloaded[name]
-        if ran and list(ran) != listed:  # the list is this run's: a program it did not run is not loaded next time
-            _listings[listing] = list(ran)  # _start_loads keeps the list it read; this process's run replaces it
-            _write_atomic(listing, json.dumps(_listings[listing]).encode())
+            here = _ran_here.setdefault(listing, {})
+            here.update(ran)
+            changed = bool(ran) and list(here) != listed
+            if changed:  # this process's list replaces the one it read: a program no run of the task here ran is
+                _listings[listing] = list(here)  # not loaded next time (_start_loads keeps the list it read)
+        if changed:
+            _write_atomic(listing, json.dumps(list(here)).encode())
 
 
 def prefetch(task: str) -> None:

@@ -195,7 +195,8 @@ def test_plain_jit_when_the_cache_is_off_or_inside_a_trace(jax_cache_dir):
 def test_preloading_loads_a_tasks_programs_in_the_background(jax_cache_dir, monkeypatch):
     """A task's run lists the programs it ran, in the order it ran them; the next run (a fresh process) loads
     them on the background thread, not on the caller's, and gets the same programs; a list naming a missing
-    file costs nothing; the list is always the last run's."""
+    file costs nothing; the list is what the last process's runs of the task ran, written only when a run adds
+    to it."""
     directory = enable_persistent_cache()
 
     def f(x):
@@ -222,6 +223,7 @@ def test_preloading_loads_a_tasks_programs_in_the_background(jax_cache_dir, monk
     )
     monkeypatch.setattr(jax_setup, "_loaded", set())  # as a fresh process: nothing loaded yet, no list read
     monkeypatch.setattr(jax_setup, "_listings", {})
+    monkeypatch.setattr(jax_setup, "_ran_here", {})
     with Traces() as traces, jax_setup.preloading("the task"):
         got, _ = run()
     assert all(np.array_equal(a, b) for a, b in zip(got, expected, strict=True))
@@ -231,6 +233,7 @@ def test_preloading_loads_a_tasks_programs_in_the_background(jax_cache_dir, monk
     listing.write_text(json.dumps([f"{PROGRAM_PREFIX}gone"]))  # a list naming a file that is no longer there
     monkeypatch.setattr(jax_setup, "_loaded", set())
     monkeypatch.setattr(jax_setup, "_listings", {})
+    monkeypatch.setattr(jax_setup, "_ran_here", {})
     threads.clear()
     with jax_setup.preloading("the task"):
         got, _ = run()
@@ -238,9 +241,18 @@ def test_preloading_loads_a_tasks_programs_in_the_background(jax_cache_dir, monk
     assert len(threads) == 3  # the missing file tried in the background, the two programs read in the caller
     assert json.loads(listing.read_text()) == names  # the missing file dropped
 
-    with jax_setup.preloading("the task"):  # a run of f alone: the list is its program only
+    writes = []  # the same process, a run of f alone: nothing this process's runs of the task ran is new
+    write = jax_setup._write_atomic
+    monkeypatch.setattr(jax_setup, "_write_atomic", lambda path, data: writes.append(path) or write(path, data))
+    with jax_setup.preloading("the task"):
         persistent_jit(sources=("photonics",))(f)(x)
-    assert json.loads(listing.read_text()) == names[1:]
+    assert json.loads(listing.read_text()) == names and not writes
+
+    monkeypatch.setattr(jax_setup, "_listings", {})  # a fresh process's run of f alone: the list is its program only
+    monkeypatch.setattr(jax_setup, "_ran_here", {})
+    with jax_setup.preloading("the task"):
+        persistent_jit(sources=("photonics",))(f)(x)
+    assert json.loads(listing.read_text()) == names[1:] and writes == [listing]
 
     reads = []  # the same process again: the list it wrote, from memory (a training run enters a block a product)
     monkeypatch.setattr(jax_setup.json, "loads", lambda text, loads=json.loads: reads.append(text) or loads(text))
