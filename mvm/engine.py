@@ -155,20 +155,28 @@ class TileTables:
         """(R,) the largest |log amplitude change| of any MMU of the row."""
         return np.abs(self.log_amplitude).max(axis=(1, 2))
 
+    @functools.cached_property
+    def _log_mmu(self) -> np.ndarray:
+        """(R * h * U,) complex128, flat: log(t / t(0, 0)) less the ideal product's phase of every MMU's level
+        combinations, log amplitude + j 2 pi / m * levels (:meth:`arm_transmission` gathers it once a readout)."""
+        return (self.log_amplitude + 1j * (2 * np.pi / self.modulus) * self.levels).reshape(-1)
+
+    @functools.cached_property
+    def _mmu_starts(self) -> np.ndarray:
+        """(R, h): where MMU j of row r starts in the flat tables (int32 where it fits: half of int64's time)."""
+        r, h, count = self.levels.shape
+        return ((np.arange(r)[:, None] * h + np.arange(h)) * count).astype(index_dtype(np.int32, r * h * count))
+
     def arm_transmission(self, rows: np.ndarray, x: np.ndarray, w: np.ndarray) -> np.ndarray:
-        """Exact T_arm (float64) of readouts on ``rows`` (...) for chunk residues x, w (..., h), any integer dtype
-        (computed in :func:`residue_dtype` or wider: int32 for the moduli in use, half of int64's time)."""
+        """Exact T_arm (complex128) of readouts on ``rows`` (...) for chunk residues x, w (..., h), any integer
+        dtype (computed in :func:`residue_dtype` or wider: int32 for the moduli in use, half of int64's time)."""
         m, h = self.modulus, self.h
-        count = self.levels.shape[-1]
         dtype = residue_dtype(h, m, np.result_type(x, w))
         x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
-        # [r, j, combination of (x, w)] in the flat tables: one gather, whose index numpy's take wants as intp
-        combination = np.take(self.pattern, x * x.dtype.type(m) + w)
-        at = combination + (rows[..., None] * h + np.arange(h)) * count  # in intp; rows, x and w may broadcast
-        lv = np.take(self.levels, at).sum(-1)
-        amp = np.take(self.log_amplitude, at).sum(-1)
+        # [r, j, combination of (x, w)] in the flat table: one gather; rows, x and w may broadcast
+        at = np.take(self.pattern, x * x.dtype.type(m) + w) + self._mmu_starts[rows]
         s = np.mod(np.einsum("...j,...j->...", x, w), m)
-        return np.exp(self.base[rows] + amp + 2j * np.pi / m * (s + lv))
+        return np.exp(self.base[rows] + np.take(self._log_mmu, at).sum(-1) + (2j * np.pi / m) * s)
 
 
 @dataclass(frozen=True)
