@@ -162,10 +162,14 @@ class ChipRunner:
             self._cluster.close()
         self.client = self._cluster = None
 
-    def _slots(self) -> int:
+    def worker_count(self) -> int:
+        """The workers computing the tasks: 1 in this process, else those the scheduler knows now."""
         if self.client is None:
             return 1
-        return IN_FLIGHT_PER_WORKER * max(1, len(self.client.scheduler_info().get("workers", {})))
+        return max(1, len(self.client.scheduler_info().get("workers", {})))
+
+    def _slots(self) -> int:
+        return 1 if self.client is None else IN_FLIGHT_PER_WORKER * self.worker_count()
 
     def map(self, fn: Callable, tasks: Iterable[tuple], on_result: Callable, keys: Callable | None = None) -> None:
         """Call ``on_result(result)`` for ``deterministic(fn, *args)`` of every ``args`` in ``tasks``, as each
