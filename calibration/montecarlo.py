@@ -10,9 +10,10 @@ any Dask cluster (``scheduler``), a few consecutive chips a task
 (``CHIPS_PER_TASK``). Each finished chip is written to
 ``chips/chip_NNNNNN.json`` (atomically) as its task's results arrive, so an
 interrupted run started again with the same arguments skips what it has and
-ends with the same files; a lost worker's tasks are recomputed elsewhere. ``results.csv`` (one row per chip, by index),
-``summary.json`` and ``histograms.png`` are written from those files; timings
-go to ``timings.csv``. :func:`yield_plot` draws yield against sigma scale from
+ends with the same files; a lost worker's tasks are recomputed elsewhere.
+``results.csv`` (one row per chip, by index), ``summary.json`` and
+``histograms.png`` are written from those files; timings go to
+``timings.csv``. :func:`yield_plot` draws yield against sigma scale from
 several runs' summaries.
 
 Metrics, uncalibrated and calibrated: residue error rate of random dot

@@ -472,8 +472,8 @@ def preloading(task: str):
     the GEMM's flag pass); loaded in the background, that time overlaps the
     task's own work before its first program (XLA's load releases the GIL). The
     block records the files the task's persistent_jit programs run, in the order
-    it first runs them, and makes the programs this process's runs of the task
-    ran the task's list in the cache directory: a program loaded in the
+    it first runs them, and keeps as the task's list in the cache directory the
+    programs this process's runs of the task have run: a program loaded in the
     background but not run costs CPU the task could use. The list is written
     when a run adds to it, so runs of one task that differ (a Monte Carlo
     chip's products before and after calibration) do not rewrite it each time.
@@ -499,11 +499,12 @@ def preloading(task: str):
                     del _preloaded[name]
             here = _ran_here.setdefault(listing, {})
             here.update(ran)
-            changed = bool(ran) and list(here) != listed
-            if changed:  # this process's list replaces the one it read: a program no run of the task here ran is
-                _listings[listing] = list(here)  # not loaded next time (_start_loads keeps the list it read)
-        if changed:
-            _write_atomic(listing, json.dumps(list(here)).encode())
+            data = None
+            if ran and list(here) != listed:  # this process's list replaces the one it read: a program no run of
+                _listings[listing] = list(here)  # the task here ran is not loaded next time (_start_loads keeps it)
+                data = json.dumps(_listings[listing]).encode()
+        if data is not None:
+            _write_atomic(listing, data)
 
 
 def prefetch(task: str) -> None:
