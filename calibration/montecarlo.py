@@ -6,8 +6,7 @@ is computed on one BLAS thread, alone in its process
 study, the seed and its index: not of the workers, the machines (of one CPU
 type), the order chips ran in, how they were grouped into tasks, or a resume.
 The chips run in this process, on an embedded Dask cluster (``workers``) or on
-any Dask cluster (``scheduler``), a few consecutive chips a task
-(``CHIPS_PER_TASK``). Each finished chip is written to
+any Dask cluster (``scheduler``), a few chips a task (``CHIPS_PER_TASK``). Each finished chip is written to
 ``chips/chip_NNNNNN.json`` (atomically) as its task's results arrive, so an
 interrupted run started again with the same arguments skips what it has and
 ends with the same files; a lost worker's tasks are recomputed elsewhere.
@@ -68,9 +67,10 @@ FIELDS = [
 # from the chips' files to results.csv, never held together).
 NUMERIC_FIELDS = [f for f in FIELDS if f != "chip" and not f.startswith("pass_")]
 BYTES_PER_CHIP = 8 * len(NUMERIC_FIELDS)
-# Chips one cluster task computes, one after another: each task costs the client process (and the scheduler in it)
-# about 9 ms of CPU, which two workers on two cores pay from their own time. Four a task: 2.8 ms a chip, and the run
-# 8 % faster (300 chips, two workers, alternated). Fewer where a run has too few chips to give each worker two tasks.
+# The most chips one task computes, one after another (of the chips still to do, in index order): each cluster task
+# costs the client process (and the scheduler in it) about 9 ms of CPU, which two workers on two cores pay from their
+# own time. Four a task: 2.8 ms a chip, and the run 8 % faster (300 chips, two workers, alternated). Fewer where the
+# chips to do are too few to give each worker two tasks.
 CHIPS_PER_TASK = 4
 
 
@@ -239,7 +239,7 @@ def run_montecarlo(
     todo = [i for i in range(chips) if not chip_file(out, i).exists()]
     # tqdm's disable=None: the bar shows on a terminal only
     bar = tqdm(total=chips, initial=chips - len(todo), unit="chip", desc="Monte Carlo", disable=None)
-    # the tasks' names on a cluster: this run's and the chip's (a resumed run's are the same)
+    # the tasks' names on a cluster: this run's and every chip of the task's
     digest = hashlib.sha256(json.dumps(key).encode()).hexdigest()[:16]
 
     def save(results):
@@ -250,7 +250,7 @@ def run_montecarlo(
     def compute(runner: ChipRunner) -> None:
         size = max(1, min(CHIPS_PER_TASK, len(todo) // (2 * runner.worker_count())))
         tasks = ((study, seed, todo[i : i + size]) for i in range(0, len(todo), size))
-        runner.map(run_chips, tasks, save, keys=lambda args: f"mirage-chips-{digest}-{args[2][0]}-{args[2][-1]}")
+        runner.map(run_chips, tasks, save, keys=lambda args: f"mirage-chips-{digest}-{'-'.join(map(str, args[2]))}")
 
     try:
         if runner is None:

@@ -475,8 +475,9 @@ def preloading(task: str):
     it first runs them, and keeps as the task's list in the cache directory the
     programs this process's runs of the task have run: a program loaded in the
     background but not run costs CPU the task could use. The list is written
-    when a run adds to it, so runs of one task that differ (a Monte Carlo
-    chip's products before and after calibration) do not rewrite it each time.
+    when it differs from the one this process last read or wrote, so runs of
+    one task that differ (a Monte Carlo chip's products before and after
+    calibration) do not rewrite it each time.
     ``task`` names what decides the programs (a function and its shapes, say);
     a list that is wrong costs loads, never results: a program is still found
     by its own key. With the persistent cache off, the block does nothing.
@@ -485,7 +486,7 @@ def preloading(task: str):
     if not directory:
         yield
         return
-    listing, listed, pending = _start_loads(Path(directory), task)
+    listing, _, pending = _start_loads(Path(directory), task)
     ran: dict[str, None] = {}
     with _preload_lock:
         _running.append(ran)
@@ -499,12 +500,11 @@ def preloading(task: str):
                     del _preloaded[name]
             here = _ran_here.setdefault(listing, {})
             here.update(ran)
-            data = None
-            if ran and list(here) != listed:  # this process's list replaces the one it read: a program no run of
-                _listings[listing] = list(here)  # the task here ran is not loaded next time (_start_loads keeps it)
-                data = json.dumps(_listings[listing]).encode()
-        if data is not None:
-            _write_atomic(listing, data)
+            # this process's list replaces the one it last read or wrote (_start_loads keeps it): a program no run of
+            # the task here ran is not loaded next time. Written under the lock, so the file is the last list kept.
+            if ran and list(here) != _listings.get(listing):
+                _listings[listing] = list(here)
+                _write_atomic(listing, json.dumps(_listings[listing]).encode())
 
 
 def prefetch(task: str) -> None:

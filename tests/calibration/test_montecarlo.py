@@ -115,6 +115,24 @@ def test_embedded_workers_keep_a_chips_arrays_on_the_heap_and_run_no_profiler():
     assert list(monitor.values()) == ["1s", "1s"]  # the cluster's settings reached the workers
 
 
+def test_chips_grouped_into_tasks_give_the_files_of_one_chip_a_task(small, tmp_path, monkeypatch):
+    """Six chips run as two tasks of three (CHIPS_PER_TASK 4, at most a third of them a task on one worker) and
+    as six tasks of one: the same files, and each chip once."""
+    from calibration import montecarlo
+
+    tasks = []
+    run_chips = montecarlo.run_chips
+    monkeypatch.setattr(montecarlo, "run_chips", lambda *args: tasks.append(args[2]) or run_chips(*args))
+    grouped = run_montecarlo(load_study(str(small)), 6, tmp_path / "grouped", workers=1, seed=5)
+    assert tasks == [[0, 1, 2], [3, 4, 5]]
+    tasks.clear()
+    monkeypatch.setattr(montecarlo, "CHIPS_PER_TASK", 1)
+    single = run_montecarlo(load_study(str(small)), 6, tmp_path / "single", workers=1, seed=5)
+    assert tasks == [[i] for i in range(6)] and grouped == single
+    for name in ("results.csv", "summary.json"):
+        assert (tmp_path / "grouped" / name).read_text() == (tmp_path / "single" / name).read_text()
+
+
 def test_a_partial_run_resumes_to_the_same_files(one_worker, small, tmp_path):
     # What a killed run leaves: some chips' files and no results; the rerun computes only the missing chip.
     out, _ = one_worker

@@ -195,9 +195,10 @@ def test_plain_jit_when_the_cache_is_off_or_inside_a_trace(jax_cache_dir):
 def test_preloading_loads_a_tasks_programs_in_the_background(jax_cache_dir, monkeypatch):
     """A task's run lists the programs it ran, in the order it ran them; the next run (a fresh process) loads
     them on the background thread, not on the caller's, and gets the same programs; a list naming a missing
-    file costs nothing; the list is what the last process's runs of the task ran, written only when a run adds
-    to it."""
+    file costs nothing; the list is what the last process's runs of the task ran, in the order first run, written
+    when it differs from the one the process last read or wrote."""
     directory = enable_persistent_cache()
+    monkeypatch.setattr(jax_setup, "_ran_here", {})  # this test's processes start with no runs of the task
 
     def f(x):
         return jnp.sin(x) * 2.0 + x
@@ -253,6 +254,9 @@ def test_preloading_loads_a_tasks_programs_in_the_background(jax_cache_dir, monk
     with jax_setup.preloading("the task"):
         persistent_jit(sources=("photonics",))(f)(x)
     assert json.loads(listing.read_text()) == names[1:] and writes == [listing]
+    with jax_setup.preloading("the task"):  # then g in the same process: the union, in the order first run
+        persistent_jit(sources=("photonics",))(g)(x)
+    assert json.loads(listing.read_text()) == [names[1], names[0]] and writes == [listing] * 2
 
     reads = []  # the same process again: the list it wrote, from memory (a training run enters a block a product)
     monkeypatch.setattr(jax_setup.json, "loads", lambda text, loads=json.loads: reads.append(text) or loads(text))
@@ -284,6 +288,7 @@ def test_prefetch_loads_a_tasks_programs_for_its_later_block_and_records_nothing
     )
     monkeypatch.setattr(jax_setup, "_loaded", set())  # as a fresh process
     monkeypatch.setattr(jax_setup, "_listings", {})
+    monkeypatch.setattr(jax_setup, "_ran_here", {})
     monkeypatch.setattr(jax_setup, "_preloaded", {})
     jax_setup.prefetch("a later task")
     assert list(jax_setup._preloaded) == [name]  # its load under way before the block
