@@ -444,10 +444,9 @@ class _Draws:
 
     @classmethod
     def of(cls, readout: Readout, rng: np.random.Generator, shape, drive_sigma_rad, drift_hz) -> _Draws:
-        laser = readout.laser
         _check_draw_inputs(readout, drive_sigma_rad)
         phase = rng.standard_normal(shape) if phase_drawn(readout) else None
-        if laser.frequency_drift_mhz_rms > 0 and drift_hz is None:
+        if drift_hz is None:  # None again with drift off (nothing drawn)
             drift_hz = draw_drift_hz(readout, rng)
         rin = rng.standard_normal(shape)
         return cls(phase, drift_hz, rin, rng.standard_normal((2, *shape)))

@@ -52,9 +52,10 @@ noiseless residue. That is the law of simulating it, not a bound: on the
 calibrated default chip with an ENOB 6.5 ADC, where the margin proves almost
 nothing, it simulates about 6,600 of the 512^3 product's 25,165,824 readouts.
 
-Rows whose receiver is not monotone in v, with two boundaries closer than a
-bin, or whose ADC could clip get an infinite margin and no balls: every
-readout of such a row is simulated in full.
+Rows whose receiver is not monotone in v or with two boundaries closer than a
+bin get an infinite margin and no balls: every readout of such a row is
+simulated in full. A row whose ADC could clip gets an infinite margin too, and
+keeps only the balls whose widest shift stays within its ADC's headroom.
 """
 
 from __future__ import annotations
