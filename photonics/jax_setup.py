@@ -486,7 +486,7 @@ def preloading(task: str):
     if not directory:
         yield
         return
-    listing, _, pending = _start_loads(Path(directory), task)
+    listing, pending = _start_loads(Path(directory), task)
     ran: dict[str, None] = {}
     with _preload_lock:
         _running.append(ran)
@@ -521,9 +521,9 @@ def prefetch(task: str) -> None:
         _start_loads(Path(directory), task)
 
 
-def _start_loads(directory: Path, task: str) -> tuple[Path, list[str], list[str]]:
-    """The task's list file, its list (read once a process: a training run's products enter a block each), and its
-    programs loading in the background, in the list's order: started here, or earlier (by :func:`prefetch`), so
+def _start_loads(directory: Path, task: str) -> tuple[Path, list[str]]:
+    """The task's list file and the programs of its list (read once a process: a training run's products enter a
+    block each) loading in the background, in the list's order: started here, or earlier (by :func:`prefetch`), so
     that a block drops those its task does not reach."""
     listing = _task_file(directory, task)
     listed = _listings.get(listing)
@@ -540,7 +540,7 @@ def _start_loads(directory: Path, task: str) -> tuple[Path, list[str], list[str]
                 _preloaded[name] = _loader().submit(_read_quietly, directory / name)
             if name in _preloaded:
                 pending.append(name)
-    return listing, listed, pending
+    return listing, pending
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

@@ -17,9 +17,10 @@ DRAWS = 200_000
 # noise off: 2-D)
 WITH_PHASE = Readout()
 WITHOUT_PHASE = dataclasses.replace(
-    Readout(), laser=dataclasses.replace(Readout().laser, linewidth_khz=0.0, frequency_drift_mhz_rms=0.0)
+    Readout(),
+    laser=dataclasses.replace(Readout().laser, linewidth_khz=0.0, frequency_drift_mhz_rms=0.0),
+    drive_noise_mv_rms=0.0,
 )
-WITHOUT_PHASE = dataclasses.replace(WITHOUT_PHASE, drive_noise_mv_rms=0.0)
 # Radii and RIN bounds where both parts of the region are left often enough to compare laws: leaving the ball
 # about 0.18 (3-D, r = 2.2) or 0.09 (2-D), the RIN bound 0.1
 CASES = [(WITH_PHASE, 2.2, 1.645), (WITHOUT_PHASE, 2.2, 1.645), (WITH_PHASE, 1.0, np.inf), (WITH_PHASE, 0.0, 2.0)]
